@@ -1,0 +1,127 @@
+/**
+ * `densenet-lab` command line. `analyze` uses the same parsing, validation and analysis as the editor.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { applyEdits, modify } from 'jsonc-parser';
+import { parseArgs } from 'util';
+import { findPreset, type JsonPath, lineColumn, PRESET_NAMES, summaryTable, validateSpec, type SpecDiagnostic } from '../spec';
+import { nodeFileProbe } from '../spec/nodeFs';
+import { schemaDiagnostics } from '../spec/schemaCheck';
+
+const USAGE = `Usage:
+  densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
+
+Prints the per-layer table (Keras layer names, output shapes, parameters, multiply-adds) and totals.
+  --preset NAME   analyse a preset: ${PRESET_NAMES.join(', ')}
+  --input HxWxC   override the input size, e.g. 32x32x3
+  --classes N     override the number of classes
+  --batch N       batch size of the memory estimate (default: the spec's training.batchSize, else 32)
+  --json          print {"layers":[...],"totals":{...}} instead of the table
+A spec with errors prints its diagnostics and exits with status 1.`;
+
+class UsageError extends Error {}
+
+function parseInput(s: string): { height: number; width: number; channels: number } {
+  const m = /^(\d+)x(\d+)x(\d+)$/i.exec(s.trim());
+  if (!m) throw new UsageError(`--input must look like HxWxC, e.g. 224x224x3 (got "${s}")`);
+  return { height: Number(m[1]), width: Number(m[2]), channels: Number(m[3]) };
+}
+
+function positiveInt(flag: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive whole number (got "${s}")`);
+  return n;
+}
+
+function formatDiagnostic(file: string, text: string, d: SpecDiagnostic): string {
+  const { line, column } = lineColumn(text, d.offset);
+  return `${file}:${line + 1}:${column + 1}: ${d.severity}: ${d.message} [${d.code}]`;
+}
+
+export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string' },
+      input: { type: 'string' },
+      classes: { type: 'string' },
+      batch: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if ((positionals.length === 0) === (values.preset === undefined) || positionals.length > 1) {
+    throw new UsageError('give either one spec file or --preset NAME');
+  }
+  let file: string;
+  let text: string;
+  if (values.preset !== undefined) {
+    if (!findPreset(values.preset)) throw new UsageError(`unknown preset "${values.preset}"; presets: ${PRESET_NAMES.join(', ')}`);
+    file = `<preset ${values.preset}>`;
+    text = JSON.stringify({ version: 1, name: values.preset, model: { preset: values.preset } }, null, 2);
+  } else {
+    file = positionals[0];
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      err(`densenet-lab: cannot read ${file}: ${(e as Error).message}`);
+      return 1;
+    }
+  }
+  // Overrides are edits of the document (formatting kept), so they are validated like the spec's own fields.
+  const overrides: [JsonPath, unknown][] = [];
+  if (values.input) overrides.push([['input'], parseInput(values.input)]);
+  if (values.classes) overrides.push([['classes'], positiveInt('--classes', values.classes)]);
+  if (values.batch) overrides.push([['training', 'batchSize'], positiveInt('--batch', values.batch)]);
+  for (const [at, value] of overrides) {
+    text = applyEdits(text, modify(text, at, value, { formattingOptions: { insertSpaces: true, tabSize: 2 } }));
+  }
+  const specPath = values.preset === undefined ? path.resolve(file) : undefined;
+  const result = validateSpec(text, { specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity });
+  const diagnostics = [...result.diagnostics, ...(result.parsed.syntaxErrors.length ? [] : schemaDiagnostics(result.parsed))];
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  for (const d of diagnostics) err(formatDiagnostic(file, text, d));
+  if (errors.length > 0 || !result.analysis || !result.resolved) {
+    err(`densenet-lab: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them and run again.`);
+    return 1;
+  }
+  const a = result.analysis;
+  if (values.json) {
+    out(JSON.stringify({
+      layers: a.layers.map((l) => ({
+        name: l.name, type: l.type, outputShape: l.outputShape, params: l.params, trainableParams: l.trainableParams, macs: l.macs,
+      })),
+      totals: { params: a.totals.params, trainableParams: a.totals.trainableParams, nonTrainableParams: a.totals.nonTrainableParams, macs: a.totals.macs },
+    }));
+  } else {
+    out(summaryTable(a, result.resolved).trimEnd());
+  }
+  return 0;
+}
+
+export function main(argv: string[]): number {
+  const out = (s: string) => process.stdout.write(s + '\n');
+  const err = (s: string) => process.stderr.write(s + '\n');
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'analyze':
+        return analyzeCommand(rest, out, err);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`densenet-lab: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}

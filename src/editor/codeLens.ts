@@ -1,0 +1,49 @@
+/**
+ * Code lenses: above `model` the totals (params, multiply-adds, input -> classes) and actions; above each
+ * blockConfig entry that block's figures. Each kind has a setting `densenet.codeLens.*`.
+ */
+import * as vscode from 'vscode';
+import { blockLensTitle, blocksOf, lensAnchors, modelLensTitle } from '../spec';
+import type { SpecService } from './specService';
+
+export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly specs: SpecService) {
+    this.subscription = specs.onDidChange(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const config = vscode.workspace.getConfiguration('densenet.codeLens', doc.uri);
+    const result = this.specs.get(doc);
+    const anchors = lensAnchors(result);
+    const lenses: vscode.CodeLens[] = [];
+    const at = (offset: number) => new vscode.Range(doc.positionAt(offset), doc.positionAt(offset));
+    const a = result.analysis;
+    if (config.get<boolean>('model', true) && anchors.model !== undefined) {
+      const range = at(anchors.model);
+      if (a && !a.problem) {
+        lenses.push(new vscode.CodeLens(range, { title: modelLensTitle(a), command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Show the per-layer summary' }));
+        lenses.push(new vscode.CodeLens(range, { title: '$(table) Summary', command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds' }));
+      } else {
+        const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+        lenses.push(new vscode.CodeLens(range, { title: `$(error) ${errors} error${errors === 1 ? '' : 's'}: no figures until the spec is valid`, command: 'workbench.actions.view.problems' }));
+      }
+    }
+    if (config.get<boolean>('blocks', true) && a && !a.problem) {
+      blocksOf(a).forEach((g, i) => {
+        const offset = anchors.blocks[i];
+        if (offset === undefined) return;
+        lenses.push(new vscode.CodeLens(at(offset), { title: blockLensTitle(g), command: 'densenet.showSummary', arguments: [doc.uri, g.name], tooltip: `Show ${g.name} in the summary` }));
+      });
+    }
+    return lenses;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

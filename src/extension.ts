@@ -1,0 +1,69 @@
+/** Activation: wires the editor features together, nothing else. */
+import * as vscode from 'vscode';
+import { SpecCodeActionProvider } from './editor/codeActions';
+import { SpecCodeLensProvider } from './editor/codeLens';
+import { SpecDiagnostics } from './editor/diagnostics';
+import { SpecHoverProvider } from './editor/hover';
+import { newSpec, type NewSpecArgs } from './editor/newSpec';
+import { isSpec, SPEC_SELECTOR, SpecService } from './editor/specService';
+import { SpecStatusBar } from './editor/statusBar';
+import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('DenseNet Lab', { log: true });
+  context.subscriptions.push(output);
+  try {
+    const specs = new SpecService();
+    const codeLenses = new SpecCodeLensProvider(specs);
+    const summaries = new SummaryProvider(specs);
+    context.subscriptions.push(
+      specs,
+      new SpecDiagnostics(specs),
+      codeLenses,
+      summaries,
+      new SpecStatusBar(specs),
+      vscode.languages.registerHoverProvider(SPEC_SELECTOR, new SpecHoverProvider(specs)),
+      vscode.languages.registerCodeLensProvider(SPEC_SELECTOR, codeLenses),
+      vscode.languages.registerCodeActionsProvider(SPEC_SELECTOR, new SpecCodeActionProvider(specs), { providedCodeActionKinds: SpecCodeActionProvider.kinds }),
+      vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
+      vscode.commands.registerCommand('densenet.newSpec', (args?: NewSpecArgs) => reportErrors(output, 'New Model Spec', () => newSpec(args))),
+      vscode.commands.registerCommand('densenet.showSummary', (uri?: vscode.Uri, group?: string) => reportErrors(output, 'Show Model Summary', async () => {
+        const target = uri instanceof vscode.Uri ? uri : activeSpec();
+        if (!target) {
+          void vscode.window.showWarningMessage('Open a *.densenet.json spec first: the summary is of the spec in the active editor.');
+          return undefined;
+        }
+        return showSummary(target, typeof group === 'string' ? group : undefined);
+      })),
+    );
+    output.info(`DenseNet Lab ${context.extension.packageJSON.version} activated`);
+  } catch (e) {
+    const message = e instanceof Error ? e.stack ?? e.message : String(e);
+    output.error(`Activation failed: ${message}`);
+    void vscode.window.showErrorMessage(`DenseNet Lab failed to start: ${e instanceof Error ? e.message : String(e)}. See the "DenseNet Lab" output for details.`, 'Show Output')
+      .then((choice) => choice && output.show());
+    throw e;
+  }
+}
+
+function activeSpec(): vscode.Uri | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  if (doc && isSpec(doc)) return doc.uri;
+  return vscode.window.visibleTextEditors.map((e) => e.document).find(isSpec)?.uri;
+}
+
+/** Runs a command; a failure is logged and shown, never silent. */
+async function reportErrors<T>(output: vscode.LogOutputChannel, what: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    output.error(`${what}: ${e instanceof Error ? e.stack ?? message : message}`);
+    void vscode.window.showErrorMessage(`${what} failed: ${message}`);
+    return undefined;
+  }
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

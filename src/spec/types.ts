@@ -1,0 +1,79 @@
+/**
+ * The `*.densenet.json` spec, version 1, and the resolved model configuration that the
+ * analysis, the engine and the webviews share. Pure: imports neither `vscode` nor tfjs.
+ */
+
+export interface InputShape {
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export type StemPool = 'max' | 'none';
+
+export interface StemConfig {
+  /** Side of the square stem convolution (7 for ImageNet models, 3 for CIFAR ones). */
+  kernelSize: number;
+  /** Stride of the stem convolution. */
+  stride: number;
+  /** `max`: a 3x3/2 max pool after the stem (ImageNet); `none`: no pooling (CIFAR). */
+  pool: StemPool;
+  /** Batch-norm + ReLU after the stem convolution (ImageNet models: true; the paper's CIFAR models: false). */
+  norm: boolean;
+}
+
+/** A model configuration with every field present: what a preset expands to. */
+export interface ModelConfig {
+  growthRate: number;
+  blockConfig: number[];
+  /** Bottleneck width multiplier: the 1x1 convolution has bnSize*growthRate filters. 0 = no bottleneck. */
+  bnSize: number;
+  /** Transition compression θ in (0, 1]: a transition keeps floor(θ·m) of its m channels. */
+  compression: number;
+  numInitFeatures: number;
+  stem: StemConfig;
+  dropRate: number;
+}
+
+export interface DataSourceObject {
+  format?: 'folder' | 'idx' | 'cifar10' | 'cifar100';
+  path?: string;
+  images?: string;
+  labels?: string;
+}
+
+export type DataSource = string | DataSourceObject;
+
+/** The spec as written (every field optional: the validator reports what is missing or wrong). */
+export interface SpecDocument {
+  $schema?: string;
+  version?: number;
+  name?: string;
+  description?: string;
+  input?: Partial<InputShape>;
+  classes?: number;
+  model?: Partial<Omit<ModelConfig, 'stem'>> & { preset?: string; stem?: Partial<StemConfig> };
+  data?: {
+    train?: DataSource;
+    validation?: DataSource | { split?: number };
+    test?: DataSource;
+    [key: string]: unknown;
+  };
+  training?: {
+    batchSize?: number;
+    optimizer?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/** A spec resolved against its preset and defaults, ready for analysis. */
+export interface ResolvedSpec {
+  name: string;
+  input: InputShape;
+  classes: number;
+  model: ModelConfig;
+  preset?: string;
+  batchSize: number;
+  optimizer: string;
+}
