@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every test suite: unit (plain mocha), integration (mocha inside a real VS Code = code-server) and UI
+# (Playwright driving Chromium against that VS Code). Installs what is missing first. The last line is
+# "N passed, N failed" summed over all suites; the exit status is non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "install"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund || exit 1
+fi
+bash scripts/setup-vscode.sh || { echo "setting up VS Code (code-server) failed"; echo "0 passed, 1 failed"; exit 1; }
+
+step "build"
+npm run build:dev && npm run compile-tests || { echo "0 passed, 1 failed"; exit 1; }
+
+rm -rf test-results && mkdir -p test-results test-artifacts
+passed=0
+failed=0
+skipped=0
+add() { # suite json-file
+  if [ -f "$2" ]; then
+    read -r p f s < <(node -e 'const r=require(process.argv[1]);console.log(r.passed|0,r.failed|0,r.skipped|0)' "$root/$2")
+    echo "$1: $p passed, $f failed, $s skipped"
+  else
+    p=0; f=1; s=0
+    echo "$1: no results (the suite did not run to the end): counted as 1 failure"
+  fi
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+
+step "unit tests"
+npx mocha --config .mocharc.json --reporter spec 2>&1 | tee test-results/unit.log
+node -e '
+  const log = require("fs").readFileSync(process.argv[1], "utf8");
+  const n = (w) => Number((log.match(new RegExp("^\\s+(\\d+) " + w, "m")) || [0, 0])[1]);
+  if (/^\s+\d+ passing/m.test(log)) require("fs").writeFileSync(process.argv[2], JSON.stringify({ passed: n("passing"), failed: n("failing"), skipped: n("pending") }));
+' test-results/unit.log test-results/unit.json
+
+workspace=$(mktemp -d /tmp/densenet-it-XXXXXX)
+cp -r examples/. "$workspace/"
+step "integration tests (mocha in a real VS Code)"
+node scripts/run-integration.mjs --tests "$root/out/test/integration/index.js" --workspace "$workspace" --results test-results/integration.json
+rm -rf "$workspace"
+
+step "UI tests (Playwright + Chromium in a real VS Code)"
+node scripts/run-ui.mjs --results test-results/ui.json
+
+step "summary"
+add unit test-results/unit.json
+add integration test-results/integration.json
+add ui test-results/ui.json
+echo "screenshots: test-artifacts/"
+if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+[ "$failed" -eq 0 ]

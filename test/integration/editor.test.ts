@@ -1,0 +1,137 @@
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import { activate, cleanScratch, densenetDiagnostics, openSpec, waitFor, workspaceRoot } from './helpers';
+
+const SPEC = `{
+  "version": 1,
+  "name": "bc100",
+  "input": { "height": 32, "width": 32, "channels": 3 },
+  "classes": 10,
+  "model": {
+    "preset": "densenet-bc-100-k12",
+    "growthRate": 12,
+    "blockConfig": [16, 16, 16],
+    "compression": 0.5
+  }
+}
+`;
+
+const positionOf = (doc: vscode.TextDocument, needle: string) => doc.positionAt(doc.getText().indexOf(needle) + 1);
+const hoverText = (hovers: vscode.Hover[]) => hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
+
+describe('editor features in a real VS Code', () => {
+  before(activate);
+  afterEach(cleanScratch);
+
+  it('opens *.densenet.json as JSON with comments', async () => {
+    const editor = await openSpec('lang.densenet.json', SPEC);
+    assert.strictEqual(editor.document.languageId, 'jsonc');
+  });
+
+  it('shows diagnostics on a broken spec and clears them when it is fixed', async () => {
+    const editor = await openSpec('broken.densenet.json', SPEC.replace('"compression": 0.5', '"compression": 1.5'));
+    const uri = editor.document.uri;
+    const diags = await waitFor('a compression diagnostic', () => {
+      const d = densenetDiagnostics(uri);
+      return d.length > 0 ? d : undefined;
+    });
+    assert.strictEqual(diags.length, 1);
+    assert.match(diags[0].message, /compression must be in \(0, 1\], not 1\.5/);
+    assert.strictEqual(diags[0].severity, vscode.DiagnosticSeverity.Error);
+    assert.strictEqual(editor.document.getText(diags[0].range), '1.5');
+
+    // The quick fix clamps it; applying it clears the diagnostic.
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diags[0].range);
+    const fix = actions.find((a) => a.title === 'Set compression to 1');
+    assert.ok(fix?.edit, `quick fix offered: ${actions.map((a) => a.title).join(', ')}`);
+    await vscode.workspace.applyEdit(fix.edit);
+    await waitFor('diagnostics to clear', () => (densenetDiagnostics(uri).length === 0 ? true : undefined));
+  });
+
+  it('re-validates while typing', async () => {
+    const editor = await openSpec('typing.densenet.json', SPEC);
+    const uri = editor.document.uri;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepStrictEqual(densenetDiagnostics(uri), []);
+    const at = editor.document.getText().indexOf('"densenet-bc-100-k12"');
+    await editor.edit((e) => e.replace(new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + 21)), '"densenet-bc-100-k13"'));
+    const d = await waitFor('an unknown-preset diagnostic', () => densenetDiagnostics(uri)[0]);
+    assert.match(d.message, /Unknown preset "densenet-bc-100-k13": did you mean "densenet-bc-100-k12"\?/);
+  });
+
+  it('hovers explain growthRate, a block entry and the preset', async () => {
+    const editor = await openSpec('hover.densenet.json', SPEC);
+    const doc = editor.document;
+    const growth = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, '"growthRate"'));
+    assert.match(hoverText(growth), /each layer adds k=12 feature maps; block 1 ends with 24\+16x12=216 channels; block 2 ends with 108\+16x12=300 channels/);
+    const blockPos = doc.positionAt(doc.getText().indexOf('16, 16]'));
+    const block = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, blockPos.translate(0, 1));
+    assert.match(hoverText(block), /\*\*Dense block 2\*\*.*16 layers at 16x16: 108 \+ 16x12 = 300 channels/);
+    const preset = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'densenet-bc'));
+    assert.match(hoverText(preset), /Preset `densenet-bc-100-k12`/);
+  });
+
+  it('code lenses show the model and block figures, and turn off by setting', async () => {
+    const editor = await openSpec('lens.densenet.json', SPEC);
+    const uri = editor.document.uri;
+    const titles = async () => {
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
+      return lenses.filter((l) => l.command?.command.startsWith('densenet.')).map((l) => l.command!.title);
+    };
+    const all = await titles();
+    assert.ok(all.includes('0.77M params · 300.9 MMACs · 32x32x3 -> 10'), all.join(' | '));
+    assert.ok(all.includes('block 1: 16 layers · 32x32 · 24->216 ch · 0.18M params'), all.join(' | '));
+    assert.ok(all.includes('block 3: 16 layers · 8x8 · 150->342 ch · 0.28M params'), all.join(' | '));
+    const config = vscode.workspace.getConfiguration('densenet.codeLens');
+    await config.update('blocks', false, vscode.ConfigurationTarget.Global);
+    try {
+      const without = await waitFor('block lenses to go', async () => {
+        const t = await titles();
+        return t.some((x) => x.startsWith('block ')) ? undefined : t;
+      });
+      assert.ok(without.some((x) => x.includes('params ·')), 'the model lens stays');
+    } finally {
+      await config.update('blocks', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('DenseNet: New Model Spec writes a valid spec and opens it', async () => {
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
+      preset: 'densenet-40-k12', input: '32x32x3', classes: 100, name: 'fresh', folder: vscode.Uri.joinPath(workspaceRoot(), '.scratch'),
+    });
+    assert.ok(uri, 'a file was written');
+    assert.ok(uri.path.endsWith('/.scratch/fresh.densenet.json'));
+    const written = JSON.parse((await vscode.workspace.fs.readFile(uri)).toString().replace(/^\s*\/\/.*$/gm, ''));
+    assert.deepStrictEqual([written.version, written.classes, written.model.preset, written.input], [1, 100, 'densenet-40-k12', { height: 32, width: 32, channels: 3 }]);
+    await waitFor('the new spec to open', () => (vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? true : undefined));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepStrictEqual(densenetDiagnostics(uri), [], 'the new spec is valid');
+    const second = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
+      preset: 'densenet-40-k12', name: 'fresh', folder: vscode.Uri.joinPath(workspaceRoot(), '.scratch'),
+    });
+    assert.ok(second?.path.endsWith('/fresh-1.densenet.json'), 'never overwrites');
+  });
+
+  it('DenseNet: Show Model Summary opens the per-layer table', async () => {
+    const editor = await openSpec('summary.densenet.json', SPEC);
+    const summary = await vscode.commands.executeCommand<vscode.TextEditor>('densenet.showSummary', editor.document.uri, 'conv3');
+    assert.ok(summary);
+    const text = summary.document.getText();
+    assert.match(text, /^Trainable params: 769,162$/m);
+    assert.match(text, /^conv2_block1_1_conv \(Conv2D\)\s+32x32x48\s+1,152/m);
+    assert.match(summary.document.lineAt(summary.selection.active.line).text, /dense block 2 \(conv3\)/);
+  });
+
+  it('validates data paths and class folders against the workspace', async () => {
+    const root = workspaceRoot();
+    for (const c of ['cat', 'dog']) await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(root, '.scratch', 'pets', c));
+    const editor = await openSpec('data.densenet.json', SPEC.replace('"classes": 10,', '"classes": 10,\n  "data": { "train": "pets", "test": "missing/test" },'));
+    const diags = await waitFor('data diagnostics', () => {
+      const d = densenetDiagnostics(editor.document.uri);
+      return d.length >= 2 ? d : undefined;
+    });
+    const messages = diags.map((d) => d.message).join('\n');
+    assert.match(messages, /classes is 10 but pets has 2 class folders \(cat, dog\): set "classes" to 2/);
+    assert.match(messages, /Data path "missing\/test" does not exist/);
+  });
+});
