@@ -32,13 +32,26 @@ export async function openFile(page, relativePath, { timeout = 20_000 } = {}) {
   await page.locator('.editor-group-container.active .monaco-editor .view-lines').waitFor({ timeout });
 }
 
-/** Runs a command by its palette title (e.g. "DenseNet: Show Model Summary"). */
-export async function runCommand(page, title, { timeout = 20_000 } = {}) {
-  await page.keyboard.press('Control+Shift+P');
+/**
+ * Runs a command by its palette title (e.g. "DenseNet: New Model Spec..."). Contributed commands show up
+ * only once the extension host has scanned the extension under development, so this retries until then.
+ */
+export async function runCommand(page, title, { timeout = 30_000 } = {}) {
+  const end = Date.now() + timeout;
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ timeout });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout });
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  for (;;) {
+    await page.keyboard.press('Control+Shift+P');
+    await input.waitFor({ timeout });
+    await input.fill(`>${title}`);
+    try {
+      await row.waitFor({ timeout: 2_000 });
+      break;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > end) throw new Error(`command "${title}" is not in the palette after ${timeout} ms`, { cause: err });
+    }
+  }
   await page.keyboard.press('Enter');
 }
 
