@@ -28,6 +28,19 @@ describe('editor features in a real VS Code', () => {
     assert.strictEqual(editor.document.languageId, 'jsonc');
   });
 
+  it('completes fields and documents them from the contributed JSON schema', async () => {
+    const editor = await openSpec('complete.densenet.json', '{\n  "version": 1,\n  "model": {\n    \n  }\n}\n');
+    const items = await waitFor('schema completions', async () => {
+      const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', editor.document.uri, new vscode.Position(3, 4));
+      const labels = list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+      return labels.some((l) => l.includes('growthRate')) ? list.items : undefined;
+    }, 20_000);
+    const labels = items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+    for (const field of ['preset', 'growthRate', 'blockConfig', 'bnSize', 'compression', 'numInitFeatures', 'stem', 'dropRate']) {
+      assert.ok(labels.some((l) => l.includes(field)), `completion offers ${field}: ${labels.join(', ')}`);
+    }
+  });
+
   it('shows diagnostics on a broken spec and clears them when it is fixed', async () => {
     const editor = await openSpec('broken.densenet.json', SPEC.replace('"compression": 0.5', '"compression": 1.5'));
     const uri = editor.document.uri;
