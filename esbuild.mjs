@@ -5,6 +5,9 @@ import * as esbuild from 'esbuild';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
+// Native modules stay outside the bundles: tfjs-node (optional, loaded at run time) and sharp (libvips).
+const NATIVE = ['@tensorflow/tfjs-node', 'sharp'];
+
 /** @type {esbuild.BuildOptions[]} */
 const targets = [
   {
@@ -16,12 +19,21 @@ const targets = [
     external: ['vscode'],
   },
   {
+    // Engine process (forked by the host; tfjs on WASM/CPU, or tfjs-node loaded at run time).
+    entryPoints: { engine: 'src/engine/main.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: NATIVE,
+  },
+  {
     // `densenet-lab` command line.
     entryPoints: { cli: 'src/cli/bin.ts' },
     platform: 'node',
     format: 'cjs',
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+    external: NATIVE,
   },
 ];
 
@@ -42,4 +54,10 @@ if (watch) {
   await Promise.all(targets.map((t) => esbuild.build({ ...common, ...t })));
 }
 
-if (!watch) (await import('fs')).chmodSync('dist/cli.js', 0o755);
+// The WASM backend loads its .wasm files from beside the bundle (setWasmPaths).
+const fs = await import('fs');
+fs.mkdirSync('dist', { recursive: true });
+for (const f of fs.readdirSync('node_modules/@tensorflow/tfjs-backend-wasm/dist').filter((f) => f.endsWith('.wasm'))) {
+  fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
+}
+if (!watch) fs.chmodSync('dist/cli.js', 0o755);

@@ -4,10 +4,12 @@ import { SpecCodeActionProvider } from './editor/codeActions';
 import { SpecCodeLensProvider } from './editor/codeLens';
 import { SpecDiagnostics } from './editor/diagnostics';
 import { SpecHoverProvider } from './editor/hover';
+import { installNativeEngine } from './editor/nativeEngine';
 import { newSpec, type NewSpecArgs } from './editor/newSpec';
 import { isSpec, SPEC_SELECTOR, SpecService } from './editor/specService';
 import { SpecStatusBar } from './editor/statusBar';
 import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
+import { TrainingController } from './editor/training';
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('DenseNet Lab', { log: true });
@@ -22,6 +24,8 @@ export function activate(context: vscode.ExtensionContext): void {
       codeLenses,
       summaries,
       new SpecStatusBar(specs),
+      new TrainingController(context, specs, output),
+      vscode.commands.registerCommand('densenet.installNativeEngine', () => reportErrors(output, 'Install Native Engine', () => installNativeEngine(context, output))),
       vscode.languages.registerHoverProvider(SPEC_SELECTOR, new SpecHoverProvider(specs)),
       vscode.languages.registerCodeLensProvider(SPEC_SELECTOR, codeLenses),
       vscode.languages.registerCodeActionsProvider(SPEC_SELECTOR, new SpecCodeActionProvider(specs), { providedCodeActionKinds: SpecCodeActionProvider.kinds }),

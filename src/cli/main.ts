@@ -7,10 +7,14 @@ import { applyEdits, modify } from 'jsonc-parser';
 import { parseArgs } from 'util';
 import { findPreset, type JsonPath, lineColumn, PRESET_NAMES, summaryTable, validateSpec, type SpecDiagnostic } from '../spec';
 import { nodeFileProbe } from '../spec/nodeFs';
+import { UsageError } from './usage';
 import { schemaDiagnostics } from '../spec/schemaCheck';
 
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
+  densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--resume RUN_DIR] [--workspace DIR] [--json]
+  densenet-lab evaluate <checkpoint | run folder> [--backend B] [--json]
+  densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--json]
 
 Prints the per-layer table (Keras layer names, output shapes, parameters, multiply-adds) and totals.
   --preset NAME   analyse a preset: ${PRESET_NAMES.join(', ')}
@@ -18,9 +22,10 @@ Prints the per-layer table (Keras layer names, output shapes, parameters, multip
   --classes N     override the number of classes
   --batch N       batch size of the memory estimate (default: the spec's training.batchSize, else 32)
   --json          print {"layers":[...],"totals":{...}} instead of the table
-A spec with errors prints its diagnostics and exits with status 1.`;
+A spec with errors prints its diagnostics and exits with status 1.
+train writes the run under .densenet/runs/<spec name>/<run id>/ (checkpoints, metrics.jsonl, TensorBoard
+files); Ctrl+C stops at the next batch and saves a checkpoint that --resume continues.`;
 
-class UsageError extends Error {}
 
 function parseInput(s: string): { height: number; width: number; channels: number } {
   const m = /^(\d+)x(\d+)x(\d+)$/i.exec(s.trim());
@@ -100,7 +105,7 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
   return 0;
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
   const [command, ...rest] = argv;
@@ -108,6 +113,12 @@ export function main(argv: string[]): number {
     switch (command) {
       case 'analyze':
         return analyzeCommand(rest, out, err);
+      case 'train':
+        return await (await import('../engine/cli')).trainCommand(rest, out, err);
+      case 'evaluate':
+        return await (await import('../engine/cli')).evaluateCommand(rest, out, err);
+      case 'predict':
+        return await (await import('../engine/cli')).predictCommand(rest, out, err);
       case undefined:
       case '-h':
       case '--help':
@@ -122,6 +133,7 @@ export function main(argv: string[]): number {
       err(`densenet-lab: ${(e as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    throw e;
+    err(`densenet-lab: ${(e as Error).message}`);
+    return 1;
   }
 }

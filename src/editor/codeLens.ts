@@ -27,6 +27,9 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       if (a && !a.problem) {
         lenses.push(new vscode.CodeLens(range, { title: modelLensTitle(a), command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Show the per-layer summary' }));
         lenses.push(new vscode.CodeLens(range, { title: '$(table) Summary', command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds' }));
+        if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
+          lenses.push(new vscode.CodeLens(range, { title: '$(play) Train', command: 'densenet.train', arguments: [doc.uri], tooltip: 'Train this model in the engine process' }));
+        }
       } else {
         const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
         lenses.push(new vscode.CodeLens(range, { title: `$(error) ${errors} error${errors === 1 ? '' : 's'}: no figures until the spec is valid`, command: 'workbench.actions.view.problems' }));

@@ -7,3 +7,4 @@ export * from './format';
 export * from './validate';
 export * from './describe';
 export * from './template';
+export * from './training';

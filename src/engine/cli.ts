@@ -1,0 +1,216 @@
+/**
+ * `densenet-lab train | evaluate | predict`: the engine's code, headless. Train shows a progress bar with ETA
+ * on a terminal (or a line per epoch elsewhere); `--json` prints one object per epoch and a final summary.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import { UsageError } from '../cli/usage';
+import type { BackendPreference } from '../protocol/engine';
+import { initBackend } from './backend';
+import { type DataSpec, normalizeInPlace, openData, toFloat } from './data';
+import { decodeImage } from './data/decode';
+import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
+import { readRunInfo } from './runs/runDir';
+import { tf } from './tf';
+import { evaluate, PREPROCESSING_JSON, type Preprocessing, train } from './train';
+
+type Out = (s: string) => void;
+
+const BACKENDS: BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+async function startBackend(name: string | undefined, err: Out): Promise<string> {
+  const preference = (name ?? 'auto') as BackendPreference;
+  if (!BACKENDS.includes(preference)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${name}")`);
+  const choice = await initBackend(preference, { wasmDir: __dirname });
+  err(`backend: ${choice.backend} — ${choice.reason}`);
+  for (const w of choice.warnings) err(`warning: ${w}`);
+  return choice.backend;
+}
+
+/** Where `.densenet/runs` goes: the nearest ancestor of the spec that already has one, else the spec's folder. */
+function workspaceFor(specPath: string): string {
+  for (let dir = path.dirname(specPath); ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, '.densenet'))) return dir;
+    if (path.dirname(dir) === dir) return path.dirname(specPath);
+  }
+}
+
+function bar(fraction: number, width = 24): string {
+  const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
+}
+
+function eta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+export async function trainCommand(argv: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { epochs: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'string' }, workspace: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if (positionals.length !== 1) throw new UsageError('train takes one spec file');
+  const specPath = path.resolve(positionals[0]);
+  let specText: string;
+  try {
+    specText = fs.readFileSync(specPath, 'utf8');
+  } catch (e) {
+    err(`densenet-lab: cannot read ${positionals[0]}: ${(e as Error).message}`);
+    return 1;
+  }
+  const epochs = values.epochs === undefined ? undefined : Number(values.epochs);
+  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) throw new UsageError(`--epochs must be a positive whole number (got "${values.epochs}")`);
+  const backend = await startBackend(values.backend, err);
+  const control = { cancelled: false };
+  const onSigint = () => {
+    if (control.cancelled) process.exit(130);
+    control.cancelled = true;
+    err('\nstopping at the next batch and saving a checkpoint (Ctrl+C again to quit now)');
+  };
+  process.on('SIGINT', onSigint);
+  const tty = process.stderr.isTTY && !values.json;
+  let epochs0 = 0;
+  try {
+    const result = await train({
+      specPath, specText,
+      workspaceDir: values.workspace ? path.resolve(values.workspace) : workspaceFor(specPath),
+      resumeRunDir: values.resume,
+      epochs,
+    }, {
+      started: (info) => {
+        epochs0 = info.epochs;
+        err(`run ${info.runDir}\n${info.trainExamples} training / ${info.validationExamples} validation images, ${info.classNames.length} classes, epochs ${info.startEpoch + 1}..${info.epochs}, ${info.stepsPerEpoch} steps per epoch`);
+      },
+      batch: (m) => {
+        if (!tty) return;
+        process.stderr.write(`\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${eta(m.etaSeconds)}   `);
+      },
+      epochEnd: (m) => {
+        if (tty) process.stderr.write('\n');
+        if (values.json) {
+          out(JSON.stringify({ epoch: m.epoch, epochs: m.epochs, loss: m.loss, accuracy: m.accuracy, valLoss: m.valLoss ?? null, valAccuracy: m.valAccuracy ?? null, learningRate: m.learningRate, imagesPerSecond: m.imagesPerSecond, seconds: m.seconds, best: m.best }));
+        } else {
+          const v = m.valAccuracy !== undefined ? ` · val loss ${m.valLoss?.toFixed(4)} · val acc ${(m.valAccuracy * 100).toFixed(2)}%` : '';
+          out(`epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.imagesPerSecond.toFixed(0)} img/s · ${m.seconds.toFixed(1)} s${m.best ? ' · best' : ''}`);
+        }
+      },
+      skipped: (file, reason) => err(`${tty ? '\n' : ''}skipped ${file}: ${reason}`),
+      log: (level, message) => err(`${tty ? '\n' : ''}${level === 'info' ? '' : `${level}: `}${message}`),
+    }, control);
+    const summary = { status: result.status, runDir: result.runDir, backend, epochsCompleted: result.epochsCompleted, bestValAccuracy: result.bestValAccuracy ?? null, skippedFiles: result.skippedFiles };
+    if (values.json) out(JSON.stringify(summary));
+    else out(`${result.status}: ${result.epochsCompleted} epoch(s)${result.bestValAccuracy !== undefined ? `, best val acc ${(result.bestValAccuracy * 100).toFixed(2)}%` : ''}; run ${result.runDir}`);
+    return result.status === 'cancelled' ? 130 : 0;
+  } catch (e) {
+    err(`densenet-lab: training failed: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** A checkpoint folder (…/checkpoints/best), a run folder (its best checkpoint) or a model.json. */
+function locateCheckpoint(arg: string): { modelPath: string; runDir: string } {
+  const abs = path.resolve(arg);
+  if (fs.existsSync(path.join(abs, 'run.json'))) {
+    const dir = resolveCheckpointDir(checkpointDir(abs, 'best')) ?? resolveCheckpointDir(checkpointDir(abs, 'latest'));
+    if (!dir) throw new Error(`${arg} has no checkpoint yet`);
+    return { modelPath: dir, runDir: abs };
+  }
+  const dir = abs.endsWith('.json') ? path.dirname(abs) : abs;
+  const found = resolveCheckpointDir(dir);
+  if (!found) throw new Error(`no checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`);
+  return { modelPath: abs.endsWith('.json') ? abs : found, runDir: path.resolve(dir, '..', '..') };
+}
+
+function readPreprocessing(runDir: string): Preprocessing {
+  const file = path.join(runDir, PREPROCESSING_JSON);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: the checkpoint's run folder records the input size, class names and normalisation there`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Preprocessing;
+}
+
+export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, batch: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('evaluate takes one checkpoint');
+  await startBackend(values.backend, err);
+  const { modelPath, runDir } = locateCheckpoint(positionals[0]);
+  const pre = readPreprocessing(runDir);
+  const info = readRunInfo(runDir);
+  const specFile = info?.specFile && fs.existsSync(info.specFile) ? info.specFile : path.join(runDir, 'spec.densenet.json');
+  const { validateSpec } = await import('../spec');
+  const doc = validateSpec(fs.readFileSync(path.join(runDir, 'spec.densenet.json'), 'utf8')).parsed.value as { data?: DataSpec };
+  const dataSpec = doc.data;
+  const split = dataSpec?.test !== undefined ? 'test' : 'validation';
+  const source = dataSpec?.test ?? dataSpec?.validation;
+  if (!dataSpec || source === undefined) throw new Error('the spec has neither data.test nor data.validation to evaluate on');
+  const data = await openData({ ...dataSpec, normalize: pre.normalization ?? 'none', augment: undefined }, {
+    baseDir: path.dirname(specFile), input: pre.input, classes: pre.classNames.length, onSkip: (f, r) => err(`skipped ${f}: ${r}`),
+  });
+  const model = await loadCheckpointModel(modelPath);
+  try {
+    const dataset = split === 'test' ? data.test : data.validation;
+    if (!dataset) throw new Error(`no ${split} data`);
+    const batchSize = values.batch ? Number(values.batch) : 64;
+    const r = await evaluate(model, data.evalBatches(dataset, batchSize), pre.classNames.length);
+    const perClass = pre.classNames.map((name, i) => {
+      const tp = r.confusion[i][i];
+      const predicted = r.confusion.reduce((s, row) => s + row[i], 0);
+      const actual = r.confusion[i].reduce((s, v) => s + v, 0);
+      return { class: name, precision: predicted ? tp / predicted : null, recall: actual ? tp / actual : null, support: actual };
+    });
+    if (values.json) out(JSON.stringify({ checkpoint: modelPath, split, examples: r.examples, loss: r.loss, accuracy: r.accuracy, perClass, confusion: r.confusion }));
+    else {
+      out(`${split}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
+      for (const c of perClass) out(`  ${c.class.padEnd(12)} precision ${c.precision === null ? '  –   ' : (c.precision * 100).toFixed(1).padStart(5) + '%'}  recall ${c.recall === null ? '  –   ' : (c.recall * 100).toFixed(1).padStart(5) + '%'}  (${c.support})`);
+    }
+    return 0;
+  } finally {
+    model.dispose();
+    await data.close();
+  }
+}
+
+/** Top-k classes of one image file, with the run's preprocessing. */
+export async function predictImage(model: LayersModel, pre: Preprocessing, file: string, k = 5): Promise<{ class: string; index: number; probability: number }[]> {
+  const { height, width, channels } = pre.input;
+  const x = toFloat(await decodeImage(fs.readFileSync(file), { height, width }), channels);
+  if (pre.normalization) normalizeInPlace(x, pre.normalization);
+  const probs = tf.tidy(() => (model.predict(tf.tensor4d(x, [1, height, width, channels])) as Tensor).dataSync());
+  return Array.from(probs, (p, index) => ({ class: pre.classNames[index] ?? String(index), index, probability: p }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, k);
+}
+
+export async function predictCommand(argv: string[], out: Out, err: Out): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, top: { type: 'string' } } });
+  if (positionals.length < 2) throw new UsageError('predict takes a checkpoint and one or more images');
+  await startBackend(values.backend, err);
+  const { modelPath, runDir } = locateCheckpoint(positionals[0]);
+  const pre = readPreprocessing(runDir);
+  const model = await loadCheckpointModel(modelPath);
+  const k = values.top ? Number(values.top) : 5;
+  let failures = 0;
+  try {
+    const results = [];
+    for (const file of positionals.slice(1)) {
+      try {
+        const predictions = await predictImage(model, pre, file, k);
+        results.push({ file, predictions });
+        if (!values.json) out(`${file}: ${predictions.map((p) => `${p.class} ${(p.probability * 100).toFixed(1)}%`).join(', ')}`);
+      } catch (e) {
+        failures++;
+        err(`${file}: cannot read the image (${(e as Error).message})`);
+        results.push({ file, error: (e as Error).message });
+      }
+    }
+    if (values.json) out(JSON.stringify(results));
+    return failures ? 1 : 0;
+  } finally {
+    model.dispose();
+  }
+}

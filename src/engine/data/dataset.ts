@@ -1,0 +1,92 @@
+/**
+ * The dataset abstraction of the data pipeline: a list of labelled examples that are read (and decoded) one at
+ * a time, so a dataset larger than memory trains. Pure data: no tfjs here; the trainer makes tensors of batches.
+ */
+import { Rng } from './rng';
+
+export interface Size {
+  height: number;
+  width: number;
+}
+
+/** Decoded pixels, row-major HWC. 8-bit sources give a Uint8Array (maxValue 255), 16-bit ones a Uint16Array (65535). */
+export interface Pixels {
+  data: Uint8Array | Uint16Array;
+  height: number;
+  width: number;
+  /** 1 (grayscale) or 3 (RGB). */
+  channels: number;
+  maxValue: number;
+}
+
+export interface Dataset {
+  /** What the data is, for messages: `data/train (class folders)`. */
+  readonly description: string;
+  /** Class names; label i is classNames[i]. */
+  readonly classNames: readonly string[];
+  readonly length: number;
+  label(index: number): number;
+  /** Where example `index` comes from: an image file, or `file [record n]` for IDX and CIFAR data. */
+  location(index: number): string;
+  /** Decodes example `index`, resized to `size` (channels as stored: 1 or 3). Rejects for a corrupt image. */
+  read(index: number, size: Size): Promise<Pixels>;
+  /** Releases open files. Idempotent; a subset closes its parent. */
+  close(): Promise<void>;
+}
+
+/** Examples per class. */
+export function labelCounts(dataset: Dataset): number[] {
+  const counts = new Array<number>(dataset.classNames.length).fill(0);
+  for (let i = 0; i < dataset.length; i++) counts[dataset.label(i)]++;
+  return counts;
+}
+
+/** The examples of `dataset` at `indices`, in that order. */
+export function subset(dataset: Dataset, indices: Uint32Array, description: string): Dataset {
+  return {
+    description,
+    classNames: dataset.classNames,
+    length: indices.length,
+    label: (i) => dataset.label(indices[i]),
+    location: (i) => dataset.location(indices[i]),
+    read: (i, size) => dataset.read(indices[i], size),
+    close: () => dataset.close(),
+  };
+}
+
+/**
+ * Holds out `fraction` of `dataset` for validation: stratified (each class gives round(fraction·n) of its n
+ * examples, at least one when it has two or more) and seeded, so the same seed gives the same split. Both parts
+ * keep the dataset's order.
+ */
+export function splitDataset(dataset: Dataset, fraction: number, seed: number): { train: Dataset; validation: Dataset } {
+  if (!(fraction > 0 && fraction < 1)) {
+    throw new Error(`The validation split is ${fraction}: set data.validation.split to a fraction between 0 and 1 (e.g. 0.1).`);
+  }
+  const byClass: number[][] = dataset.classNames.map(() => []);
+  for (let i = 0; i < dataset.length; i++) byClass[dataset.label(i)].push(i);
+  const rng = new Rng(seed);
+  const held = new Uint8Array(dataset.length);
+  let validationCount = 0;
+  for (const members of byClass) {
+    const take = members.length < 2 ? 0 : Math.max(1, Math.round(fraction * members.length));
+    rng.shuffle(members);
+    for (let k = 0; k < Math.min(take, members.length - 1); k++) {
+      held[members[k]] = 1;
+      validationCount++;
+    }
+  }
+  if (validationCount === 0) {
+    throw new Error(`${dataset.description} has ${dataset.length} example(s), too few to hold out ${fraction} for validation: add images or give data.validation its own source.`);
+  }
+  const train = new Uint32Array(dataset.length - validationCount);
+  const validation = new Uint32Array(validationCount);
+  for (let i = 0, t = 0, v = 0; i < dataset.length; i++) {
+    if (held[i]) validation[v++] = i;
+    else train[t++] = i;
+  }
+  return {
+    train: subset(dataset, train, `${dataset.description}, training part`),
+    validation: subset(dataset, validation, `${dataset.description}, validation split ${fraction}`),
+  };
+}

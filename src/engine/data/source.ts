@@ -1,0 +1,138 @@
+/**
+ * Data sources as the spec writes them: a path (class folders, a folder of CIFAR batches, a folder of IDX files
+ * or an IDX images file, told apart from the files) or {format, path, images, labels}. Paths are relative to
+ * the spec's folder.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { DataSource } from '../../spec/types';
+import { type Split, openCifar } from './cifar';
+import type { Dataset } from './dataset';
+import { openImageFolder } from './folder';
+import { openIdx } from './idx';
+
+export type { Split } from './cifar';
+export type DataFormat = 'folder' | 'idx' | 'cifar10' | 'cifar100';
+
+export interface SourceOptions {
+  /** The spec's folder: relative paths start there. */
+  baseDir: string;
+  /** Which split of a CIFAR or IDX folder to take. */
+  split: Split;
+  /** The spec key, for messages: "train", "validation", "test". */
+  role: string;
+  /** The training classes, for validation and test data. */
+  classNames?: readonly string[];
+}
+
+/** A located source: what to open. */
+export type ResolvedSource =
+  | { format: 'folder'; dir: string }
+  | { format: 'cifar10' | 'cifar100'; dir: string }
+  | { format: 'idx'; images: string; labels: string };
+
+function shower(baseDir: string): (abs: string) => string {
+  return (abs) => {
+    const rel = path.relative(baseDir, abs);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : abs;
+  };
+}
+
+async function kind(abs: string): Promise<'file' | 'directory' | undefined> {
+  try {
+    const st = await fs.promises.stat(abs);
+    return st.isDirectory() ? 'directory' : 'file';
+  } catch {
+    return undefined;
+  }
+}
+
+async function existing(rel: string, options: SourceOptions, field: string): Promise<{ abs: string; kind: 'file' | 'directory' }> {
+  const abs = path.resolve(options.baseDir, rel);
+  const k = await kind(abs);
+  if (!k) throw new Error(`Data path "${rel}" (data.${options.role}${field}) does not exist (looked for ${abs}): fix the path; it is relative to the spec's folder.`);
+  return { abs, kind: k };
+}
+
+/** The labels file next to an IDX images file: "images" -> "labels" and idx3 -> idx1 in its name. */
+export async function idxLabelsFor(imagesFile: string): Promise<string> {
+  const dir = path.dirname(imagesFile);
+  const name = path.basename(imagesFile);
+  if (!name.includes('images')) {
+    throw new Error(`Cannot tell the labels file of IDX images file "${imagesFile}" (its name has no "images"): give {"format": "idx", "images": ..., "labels": ...}.`);
+  }
+  const swapped = name.replace('images', 'labels');
+  const candidates = [...new Set([swapped.replace(/idx[34]/, 'idx1'), swapped])];
+  for (const candidate of candidates) {
+    if ((await kind(path.join(dir, candidate))) === 'file') return path.join(dir, candidate);
+  }
+  throw new Error(`No labels file for IDX images file "${imagesFile}" (looked for ${candidates.join(', ')} next to it): add it, or give {"format": "idx", "images": ..., "labels": ...}.`);
+}
+
+const IDX_IMAGES = /images.*idx[34]-ubyte(\.gz)?$/i;
+
+/** The IDX images file of a split in a folder of IDX files (train-images-... / t10k-images-... or test-images-...). */
+function idxImagesInFolder(fileNames: readonly string[], split: Split): string | undefined {
+  const candidates = fileNames.filter((f) => IDX_IMAGES.test(f));
+  const prefixes = split === 'train' ? ['train'] : ['t10k', 'test'];
+  return candidates.find((f) => prefixes.some((p) => f.toLowerCase().startsWith(p)));
+}
+
+/** Guesses the format of a folder from its files. */
+export function detectFolderFormat(fileNames: readonly string[]): DataFormat {
+  if (fileNames.some((f) => /^data_batch_\d+\.bin$/.test(f) || f === 'test_batch.bin')) return 'cifar10';
+  if (fileNames.includes('train.bin') || fileNames.includes('test.bin')) return 'cifar100';
+  if (fileNames.some((f) => IDX_IMAGES.test(f))) return 'idx';
+  return 'folder';
+}
+
+/** Where a source's data is and in which format; throws a clear Error for a missing path. */
+export async function resolveSource(source: DataSource, options: SourceOptions): Promise<ResolvedSource> {
+  const spec = typeof source === 'string' ? { path: source } : source;
+  if (spec.images !== undefined || spec.labels !== undefined || (spec.format === 'idx' && spec.path === undefined)) {
+    if (spec.format !== undefined && spec.format !== 'idx') {
+      throw new Error(`data.${options.role} gives "images"/"labels", which are for IDX files, but "format" is "${spec.format}": use "path" for ${spec.format} data.`);
+    }
+    const imagesRel = spec.images ?? spec.path;
+    if (imagesRel === undefined) throw new Error(`data.${options.role} is IDX data without an images file: add "images": "train-images-idx3-ubyte.gz" (its path).`);
+    const images = await existing(imagesRel, options, '.images');
+    if (images.kind !== 'file') throw new Error(`data.${options.role}.images "${imagesRel}" is a folder: give the IDX images file.`);
+    const labels = spec.labels !== undefined ? (await existing(spec.labels, options, '.labels')).abs : await idxLabelsFor(images.abs);
+    return { format: 'idx', images: images.abs, labels };
+  }
+  if (spec.path === undefined) throw new Error(`data.${options.role} has no "path": give the folder or file of the data.`);
+  const where = typeof source === 'string' ? '' : '.path';
+  const { abs, kind: k } = await existing(spec.path, options, where);
+  if (k === 'file') {
+    if (spec.format !== undefined && spec.format !== 'idx') {
+      throw new Error(`data.${options.role}${where} "${spec.path}" is a file but ${spec.format} data is a folder: give the folder.`);
+    }
+    return { format: 'idx', images: abs, labels: await idxLabelsFor(abs) };
+  }
+  const fileNames = await fs.promises.readdir(abs);
+  const format = spec.format ?? detectFolderFormat(fileNames);
+  if (format === 'idx') {
+    const images = idxImagesInFolder(fileNames, options.split);
+    if (!images) {
+      throw new Error(`Folder "${spec.path}" has no IDX images file for the ${options.split} split (${options.split === 'train' ? 'train-images-idx3-ubyte[.gz]' : 't10k-images-idx3-ubyte[.gz]'}): give the images file's path.`);
+    }
+    const imagesFile = path.join(abs, images);
+    return { format: 'idx', images: imagesFile, labels: await idxLabelsFor(imagesFile) };
+  }
+  return { format, dir: abs };
+}
+
+/** Opens a source (lists its examples; decodes nothing). Errors say what to change. */
+export async function openSource(source: DataSource, options: SourceOptions): Promise<Dataset> {
+  const resolved = await resolveSource(source, options);
+  const common = { show: shower(options.baseDir), classNames: options.classNames };
+  switch (resolved.format) {
+    case 'folder':
+      return openImageFolder(resolved.dir, common);
+    case 'idx':
+      return openIdx(resolved.images, resolved.labels, common);
+    case 'cifar10':
+    case 'cifar100':
+      return openCifar(resolved.dir, resolved.format, options.split, common);
+  }
+}

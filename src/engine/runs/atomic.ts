@@ -1,0 +1,210 @@
+/**
+ * Crash-safe writes. A file is written to a temporary sibling, flushed to disk and renamed over the target, so a
+ * reader sees the old content or the new one, never a prefix. A directory of several files (a checkpoint) is
+ * filled under a temporary sibling and swapped in with renames:
+ *
+ *   1. fill `<target>.tmp-<pid>-<rand>/`, fsync every file and the folder;
+ *   2. if `<target>` exists: drop a stale `<target>.old`, rename `<target>` -> `<target>.old`;
+ *   3. rename the temporary folder -> `<target>`; fsync the parent;
+ *   4. delete `<target>.old`.
+ *
+ * A crash anywhere leaves `<target>` complete, or (between 2 and 3) only `<target>.old` complete:
+ * `resolveAtomicDir` picks that one up. Leftover temporary folders are ignored by readers and removed by the
+ * next write of the same target.
+ *
+ * No tfjs here: the extension host uses this module too.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+const OLD_SUFFIX = '.old';
+const TMP_MARK = '.tmp-';
+
+function tempSibling(target: string): string {
+  return `${target}${TMP_MARK}${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** fsync a folder so a rename inside it is durable. Not possible on Windows (opening a folder fails): skipped. */
+function fsyncDirSync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows, or a file system that refuses: the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // as in fsyncDirSync
+  } finally {
+    await handle?.close();
+  }
+}
+
+export type FileData = string | Uint8Array;
+
+const toBytes = (data: FileData): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+
+/** Writes `file` atomically (temp file in the same folder, fsync, rename). Creates the folder if needed. */
+export function writeFileAtomicSync(file: string, data: FileData): void {
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = tempSibling(file);
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      const bytes = toBytes(data);
+      let off = 0;
+      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fsyncDirSync(dir);
+}
+
+/** Async variant of `writeFileAtomicSync`. */
+export async function writeFileAtomic(file: string, data: FileData): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = tempSibling(file);
+  try {
+    const handle = await fs.promises.open(tmp, 'w');
+    try {
+      await handle.writeFile(toBytes(data));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+export function writeJsonAtomicSync(file: string, value: unknown): void {
+  writeFileAtomicSync(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Reads and parses a JSON file; undefined when it does not exist. Throws on invalid JSON. */
+export function readJsonSync<T>(file: string): T | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return JSON.parse(text) as T;
+}
+
+function isTempSiblingOf(name: string, base: string): boolean {
+  return name.startsWith(base + TMP_MARK);
+}
+
+/** Removes temporary folders/files left next to `target` by interrupted atomic writes. */
+export async function removeStaleTemps(target: string): Promise<void> {
+  const dir = path.dirname(target);
+  const base = path.basename(target);
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (isTempSiblingOf(name, base)) await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+async function fsyncTree(dir: string): Promise<void> {
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      await fsyncTree(p);
+    } else if (entry.isFile()) {
+      const handle = await fs.promises.open(p, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+  await fsyncDir(dir);
+}
+
+const exists = async (p: string): Promise<boolean> => fs.promises.access(p).then(() => true, () => false);
+
+/** Test hook: lets a test stop `replaceDirAtomic` after a given step, as a crash would. */
+export type ReplaceDirStep = 'filled' | 'old-moved-away' | 'new-moved-in';
+
+export interface ReplaceDirOptions {
+  /** Called after each step; throwing from it aborts the replacement there, leaving the disk as a crash would. */
+  onStep?: (step: ReplaceDirStep) => void;
+}
+
+/**
+ * Replaces the folder `target` with one filled by `fill(tempDir)`, so that a reader (through
+ * `resolveAtomicDir`) always finds a complete folder, old or new. `fill` writes plain files; they are fsynced
+ * before the swap. If `fill` throws, the temporary folder is removed and `target` is left untouched.
+ */
+export async function replaceDirAtomic(target: string, fill: (tempDir: string) => Promise<void>, options: ReplaceDirOptions = {}): Promise<void> {
+  const parent = path.dirname(target);
+  await fs.promises.mkdir(parent, { recursive: true });
+  await removeStaleTemps(target);
+  const tmp = tempSibling(target);
+  await fs.promises.mkdir(tmp);
+  try {
+    await fill(tmp);
+    await fsyncTree(tmp);
+  } catch (e) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  options.onStep?.('filled');
+  const old = target + OLD_SUFFIX;
+  if (await exists(target)) {
+    // `target` is complete, so an `.old` beside it is a leftover of an interrupted step 4.
+    await fs.promises.rm(old, { recursive: true, force: true });
+    await fs.promises.rename(target, old);
+    await fsyncDir(parent);
+  }
+  // else: `.old`, if present, is the only complete copy until the rename below.
+  options.onStep?.('old-moved-away');
+  await fs.promises.rename(tmp, target);
+  await fsyncDir(parent);
+  options.onStep?.('new-moved-in');
+  await fs.promises.rm(old, { recursive: true, force: true });
+}
+
+/**
+ * The complete folder a reader should use for a target written with `replaceDirAtomic`: `target` itself, or
+ * `<target>.old` when a crash happened between moving the old one away and the new one in. Undefined if neither
+ * exists.
+ */
+export function resolveAtomicDir(target: string): string | undefined {
+  if (fs.existsSync(target)) return target;
+  const old = target + OLD_SUFFIX;
+  if (fs.existsSync(old)) return old;
+  return undefined;
+}

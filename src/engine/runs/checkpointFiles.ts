@@ -1,0 +1,75 @@
+/**
+ * Checkpoint layout and the training state, without tfjs (the host reads `training_state.json` to offer a
+ * resume). The model and optimizer tensors are saved and loaded by `checkpoint.ts`.
+ *
+ *   <runDir>/checkpoints/latest/  model.json, weights.bin, optimizer.bin, training_state.json
+ *   <runDir>/checkpoints/best/    the same, for the best validation metric so far
+ */
+import * as path from 'path';
+import { readJsonSync, resolveAtomicDir } from './atomic';
+
+export type CheckpointKind = 'latest' | 'best';
+
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+export const OPTIMIZER_BIN = 'optimizer.bin';
+export const TRAINING_STATE_JSON = 'training_state.json';
+
+/** One entry of a tfjs weights manifest (tf.io.WeightsManifestEntry, the JSON part we rely on). */
+export interface WeightSpecJson {
+  name: string;
+  shape: number[];
+  dtype: string;
+  [extra: string]: unknown;
+}
+
+export interface WeightsGroupJson {
+  paths: string[];
+  weights: WeightSpecJson[];
+}
+
+export interface OptimizerStateJson {
+  /** tfjs class name (`SGDOptimizer`, `MomentumOptimizer`, `AdamOptimizer`, ...). */
+  className: string;
+  config: Record<string, unknown>;
+  /** `optimizer.getWeights()` in order (first `iter`), stored in optimizer.bin. */
+  weightsManifest: WeightsGroupJson[];
+  /**
+   * Scalars some optimizers keep outside `getWeights()` (Adam's `accBeta1`/`accBeta2` products), restored so a
+   * resumed run continues bit for bit.
+   */
+  extra?: Record<string, number>;
+}
+
+export interface TrainingState {
+  /** Completed epochs. */
+  epoch: number;
+  /** Global step (batches trained). */
+  step: number;
+  bestMetric: number | null;
+  bestEpoch: number | null;
+  /** Opaque state of the caller's random generators (shuffling, augmentation). */
+  rngState: unknown;
+  lrScheduleState?: unknown;
+  specHash?: string;
+  /** ISO time the checkpoint was written. */
+  time: string;
+  optimizer?: OptimizerStateJson;
+}
+
+export const checkpointsDir = (runDir: string): string => path.join(runDir, 'checkpoints');
+export const checkpointDir = (runDir: string, kind: CheckpointKind): string => path.join(checkpointsDir(runDir), kind);
+
+/**
+ * The folder holding the complete checkpoint `dir` (`.../latest` or `.../best`): itself, or its `.old` copy when
+ * a crash interrupted a replacement. Undefined when there is none.
+ */
+export function resolveCheckpointDir(dir: string): string | undefined {
+  return resolveAtomicDir(dir);
+}
+
+/** The training state of the checkpoint `dir` (with the `.old` fallback), or undefined if there is none. */
+export function readTrainingState(dir: string): TrainingState | undefined {
+  const found = resolveCheckpointDir(dir);
+  return found === undefined ? undefined : readJsonSync<TrainingState>(path.join(found, TRAINING_STATE_JSON));
+}

@@ -1,0 +1,208 @@
+/**
+ * Run folders: `<workspace or spec folder>/.densenet/runs/<spec name>/<run id>/` holding
+ *   run.json             status and summary (replaced atomically on every update)
+ *   spec.densenet.json   the spec text the run was started with
+ *   metrics.jsonl        see metrics.ts
+ *   checkpoints/         see checkpoint.ts
+ *   tensorboard/         see tensorboard.ts
+ *
+ * No tfjs here: the extension host lists runs and marks a run failed when the engine process dies.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from './atomic';
+
+export const RUN_JSON = 'run.json';
+export const SPEC_SNAPSHOT = 'spec.densenet.json';
+
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped';
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'cancelled', 'failed', 'early-stopped'];
+
+export interface RunInfo {
+  runId: string;
+  specName: string;
+  /** Path of the spec file the run was started from, if any. */
+  specFile?: string;
+  status: RunStatus;
+  /** 'tensorflow' | 'wasm' | 'cpu' once chosen. */
+  backend?: string;
+  /** ISO times. */
+  startedAt: string;
+  updatedAt: string;
+  endedAt?: string;
+  /** Epochs planned (the spec's training.epochs or its override). */
+  epochs: number;
+  epochsCompleted?: number;
+  bestValAccuracy?: number;
+  /** 1-based epoch of bestValAccuracy. */
+  bestEpoch?: number;
+  /** Run id (or folder) whose checkpoint this run resumed from. */
+  resumedFrom?: string;
+  /** Process id of the engine that is training it. */
+  pid?: number;
+  error?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Last lines the engine wrote to stderr before it died. */
+  stderrTail?: string;
+}
+
+export type RunListing = RunInfo & { runDir: string };
+
+export const runsRoot = (baseFolder: string): string => path.join(baseFolder, '.densenet', 'runs');
+
+/** A spec name usable as one folder name on every platform. */
+export function safeFolderName(name: string): string {
+  const cleaned = name
+    .replace(/[<>:"/\\|?*\u0000-\u001f]/g, '_')
+    .replace(/^[\s.]+|[\s.]+$/g, '')
+    .slice(0, 100);
+  return cleaned === '' || /^(con|prn|aux|nul|com\d|lpt\d)$/i.test(cleaned) ? `_${cleaned}` : cleaned;
+}
+
+/** `<baseFolder>/.densenet/runs/<spec name>`: the folder holding the runs of one spec. */
+export const runsDirFor = (baseFolder: string, specName: string): string => path.join(runsRoot(baseFolder), safeFolderName(specName));
+
+/** `2026-11-29T07-30-12-abc`: UTC time to the second, then three random base-36 characters. Sorts by time. */
+export function newRunId(date: Date = new Date()): string {
+  const stamp = date.toISOString().slice(0, 19).replace(/:/g, '-');
+  let suffix = '';
+  for (let i = 0; i < 3; i++) suffix += '0123456789abcdefghijklmnopqrstuvwxyz'[Math.floor(Math.random() * 36)];
+  return `${stamp}-${suffix}`;
+}
+
+export interface CreateRunOptions {
+  /** Workspace folder, or the spec's folder when there is no workspace. */
+  baseFolder: string;
+  specName: string;
+  specText: string;
+  epochs: number;
+  specFile?: string;
+  backend?: string;
+  resumedFrom?: string;
+  pid?: number;
+  now?: Date;
+}
+
+export interface CreatedRun {
+  runId: string;
+  runDir: string;
+  info: RunInfo;
+}
+
+/** Creates a new run folder with its spec snapshot and a `running` run.json. */
+export function createRun(options: CreateRunOptions): CreatedRun {
+  const parent = runsDirFor(options.baseFolder, options.specName);
+  fs.mkdirSync(parent, { recursive: true });
+  const now = options.now ?? new Date();
+  for (let attempt = 0; ; attempt++) {
+    const runId = newRunId(now);
+    const runDir = path.join(parent, runId);
+    try {
+      fs.mkdirSync(runDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 100) continue;
+      throw e;
+    }
+    const time = now.toISOString();
+    const info: RunInfo = {
+      runId,
+      specName: options.specName,
+      status: 'running',
+      startedAt: time,
+      updatedAt: time,
+      epochs: options.epochs,
+    };
+    if (options.specFile !== undefined) info.specFile = options.specFile;
+    if (options.backend !== undefined) info.backend = options.backend;
+    if (options.resumedFrom !== undefined) info.resumedFrom = options.resumedFrom;
+    if (options.pid !== undefined) info.pid = options.pid;
+    writeFileAtomicSync(path.join(runDir, SPEC_SNAPSHOT), options.specText);
+    writeJsonAtomicSync(path.join(runDir, RUN_JSON), info);
+    return { runId, runDir, info };
+  }
+}
+
+/** The run.json of `runDir`, or undefined when it is missing or unreadable. */
+export function readRunInfo(runDir: string): RunInfo | undefined {
+  try {
+    return readJsonSync<RunInfo>(path.join(runDir, RUN_JSON));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read-modify-write of run.json (atomic replacement). `updatedAt` is set. Throws if there is no run.json. */
+export function updateRunInfo(runDir: string, update: Partial<RunInfo> | ((info: RunInfo) => RunInfo)): RunInfo {
+  const current = readRunInfo(runDir);
+  if (!current) throw new Error(`${path.join(runDir, RUN_JSON)} is missing or unreadable`);
+  const next: RunInfo = typeof update === 'function' ? update({ ...current }) : { ...current, ...update };
+  next.updatedAt = new Date().toISOString();
+  writeJsonAtomicSync(path.join(runDir, RUN_JSON), next);
+  return next;
+}
+
+/** Sets a final status and `endedAt`. */
+export function finishRun(runDir: string, status: Exclude<RunStatus, 'running'>, extra: Partial<RunInfo> = {}): RunInfo {
+  return updateRunInfo(runDir, { ...extra, status, endedAt: extra.endedAt ?? new Date().toISOString() });
+}
+
+export interface FailureInfo {
+  error: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  stderrTail?: string;
+}
+
+/**
+ * For the host when the engine process ended abnormally. A run still `running` becomes `failed` with the error;
+ * a run the engine had already finished keeps its status and only gains the exit code and signal. A run folder
+ * without a readable run.json gets a minimal one. Returns the new run.json.
+ */
+export function markRunFailed(runDir: string, failure: FailureInfo): RunInfo {
+  const exit: Partial<RunInfo> = {};
+  if (failure.exitCode !== undefined) exit.exitCode = failure.exitCode;
+  if (failure.signal !== undefined) exit.signal = failure.signal;
+  const current = readRunInfo(runDir);
+  if (!current) {
+    const now = new Date().toISOString();
+    const info: RunInfo = {
+      runId: path.basename(runDir),
+      specName: path.basename(path.dirname(runDir)),
+      status: 'failed',
+      startedAt: now,
+      updatedAt: now,
+      endedAt: now,
+      epochs: 0,
+      error: failure.error,
+      ...exit,
+    };
+    if (failure.stderrTail !== undefined) info.stderrTail = failure.stderrTail;
+    writeJsonAtomicSync(path.join(runDir, RUN_JSON), info);
+    return info;
+  }
+  if (current.status !== 'running') return updateRunInfo(runDir, exit);
+  const patch: Partial<RunInfo> = { ...exit, status: 'failed', error: failure.error, endedAt: new Date().toISOString() };
+  if (failure.stderrTail !== undefined) patch.stderrTail = failure.stderrTail;
+  return updateRunInfo(runDir, patch);
+}
+
+/** The runs of one spec (folders holding a readable run.json), newest first. */
+export function listRuns(specRunsFolder: string): RunListing[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(specRunsFolder, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const runs: RunListing[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const runDir = path.join(specRunsFolder, entry.name);
+    const info = readRunInfo(runDir);
+    if (info) runs.push({ ...info, runDir });
+  }
+  return runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId)));
+}

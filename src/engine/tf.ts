@@ -1,0 +1,16 @@
+/**
+ * The one place the engine gets TensorFlow.js from. Every engine module imports `tf` from here: it is the
+ * bundled @tensorflow/tfjs (CPU and WASM backends), or, once `useNative` ran, the namespace of a
+ * @tensorflow/tfjs-node loaded from elsewhere (its own copy of tfjs-core, which the bundled one cannot share).
+ */
+import * as tfjs from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+export type Tf = typeof tfjs;
+
+// eslint-disable-next-line import/no-mutable-exports
+export let tf: Tf = tfjs;
+
+export function useNative(ns: Tf): void {
+  tf = ns;
+}

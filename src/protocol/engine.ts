@@ -1,0 +1,98 @@
+/**
+ * Messages between the extension host and the engine process (child_process.fork, ipc channel).
+ * Plain data only: numbers, strings, arrays. Tensors never cross.
+ */
+
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped';
+
+export interface EngineConfig {
+  backend: BackendPreference;
+  /** Folders that may hold node_modules/@tensorflow/tfjs-node. */
+  nativeSearchPaths: string[];
+  /** Folder of the .wasm files. */
+  wasmDir?: string;
+}
+
+export interface TrainRequest {
+  specPath: string;
+  /** The spec text as the editor has it (it may be unsaved). */
+  specText: string;
+  /** Folder under which `.densenet/runs` lives (the workspace folder). */
+  workspaceDir: string;
+  /** Continue this run directory from its latest checkpoint. */
+  resumeRunDir?: string;
+  /** Override training.epochs. */
+  epochs?: number;
+}
+
+export interface BatchMetrics {
+  epoch: number;
+  /** 1-based step within the epoch. */
+  step: number;
+  stepsPerEpoch: number;
+  globalStep: number;
+  loss: number;
+  accuracy: number;
+  learningRate: number;
+  imagesPerSecond: number;
+  etaSeconds: number;
+  numTensors: number;
+  memoryMB: number;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  learningRate: number;
+  imagesPerSecond: number;
+  seconds: number;
+  /** confusion[true][predicted] on the validation data. */
+  confusion?: number[][];
+  classNames: string[];
+  best: boolean;
+}
+
+export interface TrainingStarted {
+  runDir: string;
+  runId: string;
+  backend: BackendName;
+  backendReason: string;
+  startEpoch: number;
+  epochs: number;
+  stepsPerEpoch: number;
+  trainExamples: number;
+  validationExamples: number;
+  classNames: string[];
+}
+
+export interface TrainingFinished {
+  status: Exclude<RunStatus, 'running' | 'failed'>;
+  runDir: string;
+  epochsCompleted: number;
+  bestValAccuracy?: number;
+  skippedFiles: number;
+}
+
+/** Host -> engine. */
+export type ToEngine =
+  | { type: 'init'; config: EngineConfig }
+  | { type: 'train'; id: number; request: TrainRequest }
+  | { type: 'cancel' }
+  | { type: 'shutdown' };
+
+/** Engine -> host. */
+export type FromEngine =
+  | { type: 'ready'; backend: BackendName; reason: string; warnings: string[] }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { type: 'training/started'; info: TrainingStarted }
+  | { type: 'training/batch'; metrics: BatchMetrics }
+  | { type: 'training/epochEnd'; metrics: EpochMetrics }
+  | { type: 'training/skipped'; file: string; reason: string; total: number }
+  | { type: 'response'; inReplyTo: number; ok: true; result: TrainingFinished }
+  | { type: 'response'; inReplyTo: number; ok: false; error: string };
