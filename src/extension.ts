@@ -11,20 +11,26 @@ import { SpecStatusBar } from './editor/statusBar';
 import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
 import { TrainingController } from './editor/training';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate returns: for other extensions and the integration tests. */
+export interface DenseNetLabApi {
+  training: TrainingController;
+}
+
+export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
   const output = vscode.window.createOutputChannel('DenseNet Lab', { log: true });
   context.subscriptions.push(output);
   try {
     const specs = new SpecService();
     const codeLenses = new SpecCodeLensProvider(specs);
     const summaries = new SummaryProvider(specs);
+    const training = new TrainingController(context, specs, output);
     context.subscriptions.push(
       specs,
       new SpecDiagnostics(specs),
       codeLenses,
       summaries,
       new SpecStatusBar(specs),
-      new TrainingController(context, specs, output),
+      training,
       vscode.commands.registerCommand('densenet.installNativeEngine', () => reportErrors(output, 'Install Native Engine', () => installNativeEngine(context, output))),
       vscode.languages.registerHoverProvider(SPEC_SELECTOR, new SpecHoverProvider(specs)),
       vscode.languages.registerCodeLensProvider(SPEC_SELECTOR, codeLenses),
@@ -40,7 +46,9 @@ export function activate(context: vscode.ExtensionContext): void {
         return showSummary(target, typeof group === 'string' ? group : undefined);
       })),
     );
+    context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => codeLenses.refresh()));
     output.info(`DenseNet Lab ${context.extension.packageJSON.version} activated`);
+    return { training };
   } catch (e) {
     const message = e instanceof Error ? e.stack ?? e.message : String(e);
     output.error(`Activation failed: ${message}`);

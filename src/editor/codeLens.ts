@@ -15,6 +15,10 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
     this.subscription = specs.onDidChange(() => this.changed.fire());
   }
 
+  refresh(): void {
+    this.changed.fire();
+  }
+
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const config = vscode.workspace.getConfiguration('densenet.codeLens', doc.uri);
     const result = this.specs.get(doc);

@@ -63,6 +63,16 @@ export function makeOptimizer(c: TrainingConfig): Optimizer {
   return tf.train.adam(c.learningRate, 0.9, 0.999, 1e-7);
 }
 
+/**
+ * Disposes an optimizer fully: tfjs 4.22's MomentumOptimizer.dispose() does not call SGDOptimizer's, so
+ * its learning-rate scalar would leak one tensor per run.
+ */
+export function disposeOptimizer(optimizer: Optimizer): void {
+  optimizer.dispose();
+  const c = (optimizer as Optimizer & { c?: Tensor }).c;
+  if (optimizer.getClassName() === 'Momentum' && c && !c.isDisposed) c.dispose();
+}
+
 function setLearningRate(optimizer: Optimizer, lr: number): void {
   const o = optimizer as Optimizer & { setLearningRate?: (lr: number) => void; learningRate: number };
   if (o.setLearningRate) o.setLearningRate(lr);
@@ -233,6 +243,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     let esWait = 0;
     let status: TrainingFinished['status'] = 'completed';
     const sessionStart = Date.now();
+    let firstStepDone = sessionStart;
     let sessionSteps = 0;
     let epochsCompleted = startEpoch;
 
@@ -271,9 +282,11 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
         accMean.add(step.correct / batch.size, batch.size);
         metrics.append({ kind: 'batch', epoch: epoch + 1, step: globalStep, loss: step.loss, acc: step.correct / batch.size, lr });
         const now = Date.now();
+        if (sessionSteps === 1) firstStepDone = now;
         if (now - lastMessage >= BATCH_MESSAGE_INTERVAL_MS || stepInEpoch === stepsPerEpoch) {
           lastMessage = now;
-          const perStep = (now - sessionStart) / sessionSteps / 1000;
+          // The first step also compiles kernels and warms caches: the rate comes from the steps after it.
+          const perStep = (sessionSteps > 1 ? (now - firstStepDone) / (sessionSteps - 1) : now - sessionStart) / 1000;
           const remaining = (stepsPerEpoch - stepInEpoch) + (epochs - epoch - 1) * stepsPerEpoch;
           const mem = tf.memory();
           obs.batch({
@@ -355,7 +368,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
   } finally {
     metrics?.close();
     tb?.close();
-    optimizer?.dispose();
+    if (optimizer) disposeOptimizer(optimizer);
     model?.dispose();
     await data.close();
   }

@@ -1,0 +1,128 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { DenseNetLabApi } from '../../src/extension';
+import type { FromEngine, TrainingFinished } from '../../src/protocol/engine';
+import { EXTENSION_ID, waitFor, workspaceRoot } from './helpers';
+
+// Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits.
+const SPEC = (epochs: number) => JSON.stringify({
+  version: 1,
+  name: 'digits-it',
+  input: { height: 28, width: 28, channels: 1 },
+  classes: 3,
+  model: { growthRate: 4, blockConfig: [2, 2], bnSize: 2, compression: 0.5, numInitFeatures: 8, stem: { kernelSize: 3, stride: 2, pool: 'none', norm: true } },
+  data: { train: 'data/train', validation: { split: 0.2 } },
+  training: { epochs, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 5 },
+}, null, 2);
+
+describe('training in a real VS Code', function () {
+  this.timeout(240_000);
+  let api: DenseNetLabApi;
+  let dir: string;
+  let spec: vscode.Uri;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<DenseNetLabApi>(EXTENSION_ID)!;
+    api = await ext.activate();
+    dir = path.join(workspaceRoot().fsPath, '.scratch-train');
+    const mnist = path.join(workspaceRoot().fsPath, 'mnist', 'data', 'train');
+    assert.ok(fs.existsSync(mnist), 'the example MNIST data is built (npm run build)');
+    for (const digit of ['0', '1', '2']) {
+      fs.mkdirSync(path.join(dir, 'data', 'train', digit), { recursive: true });
+      for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 20)) fs.copyFileSync(path.join(mnist, digit, f), path.join(dir, 'data', 'train', digit, f));
+    }
+    spec = vscode.Uri.file(path.join(dir, 'digits.densenet.json'));
+  });
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(epochs: number): Promise<void> {
+    fs.writeFileSync(spec.fsPath, SPEC(epochs));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(spec));
+  }
+
+  /** The next engine message of a kind. */
+  function next<T extends FromEngine['type']>(type: T): Promise<Extract<FromEngine, { type: T }>> {
+    return new Promise((resolve) => {
+      const sub = api.training.onEngineMessage((m) => {
+        if (m.type === type) {
+          sub.dispose();
+          resolve(m as Extract<FromEngine, { type: T }>);
+        }
+      });
+    });
+  }
+
+  it('DenseNet: Train Model trains in its own process and keeps the run on disk', async () => {
+    await open(2);
+    const started = next('training/started');
+    const result = await vscode.commands.executeCommand<TrainingFinished>('densenet.train', spec);
+    assert.ok(result, 'the command returns the finished run');
+    assert.strictEqual(result.status, 'completed');
+    assert.strictEqual(result.epochsCompleted, 2);
+    const info = (await started).info;
+    assert.strictEqual(info.backend, 'wasm', 'tfjs-node cannot install here: WASM is chosen');
+    assert.notStrictEqual(JSON.parse(fs.readFileSync(path.join(result.runDir, 'run.json'), 'utf8')).pid, process.pid, 'not on the extension host');
+    assert.ok(result.runDir.startsWith(path.join(workspaceRoot().fsPath, '.densenet', 'runs', 'digits-it')), result.runDir);
+    for (const f of ['run.json', 'metrics.jsonl', 'checkpoints/latest/model.json', 'checkpoints/best/weights.bin', 'tensorboard/train', 'tensorboard/validation']) {
+      assert.ok(fs.existsSync(path.join(result.runDir, f)), f);
+    }
+  });
+
+  it('Stop Training saves a checkpoint at a batch boundary; Resume Training continues the run', async () => {
+    await open(40);
+    const firstEpoch = next('training/epochEnd');
+    const training = vscode.commands.executeCommand<TrainingFinished>('densenet.train', spec);
+    await firstEpoch;
+    await vscode.commands.executeCommand('densenet.stopTraining');
+    const stopped = await training;
+    assert.strictEqual(stopped.status, 'cancelled');
+    const state = JSON.parse(fs.readFileSync(path.join(stopped.runDir, 'checkpoints', 'latest', 'training_state.json'), 'utf8'));
+    assert.ok(state.step > 0);
+
+    fs.writeFileSync(spec.fsPath, SPEC(stopped.epochsCompleted + 1));
+    const resumedStart = next('training/started');
+    const resumed = await vscode.commands.executeCommand<TrainingFinished>('densenet.resumeTraining', stopped.runDir);
+    assert.strictEqual((await resumedStart).info.startEpoch, state.epoch, 'starts where it stopped');
+    assert.strictEqual(resumed.status, 'completed');
+    assert.strictEqual(resumed.runDir, stopped.runDir);
+  });
+
+  it('a corrupt image in the dataset is skipped, counted and training goes on', async () => {
+    const bad = path.join(dir, 'data', 'train', '1', 'corrupt.png');
+    fs.writeFileSync(bad, 'not an image at all');
+    try {
+      await open(1);
+      const skipped = next('training/skipped');
+      const result = await vscode.commands.executeCommand<TrainingFinished>('densenet.train', spec);
+      assert.strictEqual(result.status, 'completed');
+      assert.ok(result.skippedFiles >= 1);
+      assert.ok((await skipped).file.endsWith('corrupt.png'));
+    } finally {
+      fs.rmSync(bad);
+    }
+  });
+
+  it('a killed engine process marks the run failed and keeps its last checkpoint', async () => {
+    await open(40);
+    const started = next('training/started');
+    const firstEpoch = next('training/epochEnd');
+    const training = vscode.commands.executeCommand<TrainingFinished | undefined>('densenet.train', spec);
+    const { runDir } = (await started).info;
+    await firstEpoch;
+    const pid = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).pid as number;
+    process.kill(pid, 'SIGKILL');
+    assert.strictEqual(await training, undefined, 'the command reports the failure');
+    const info = await waitFor('run.json to say failed', () => {
+      const r = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+      return r.status === 'failed' ? r : undefined;
+    });
+    assert.strictEqual(info.signal, 'SIGKILL');
+    assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'latest', 'model.json')), 'the last checkpoint is kept');
+    assert.strictEqual(api.training.state, undefined, 'ready to train again');
+  });
+});
