@@ -49,10 +49,14 @@ rm -rf "$workspace"
 step "UI tests (Playwright + Chromium in a real VS Code)"
 node scripts/run-ui.mjs --results test-results/ui.json
 
+step "example: MNIST on WASM to >= 98% test accuracy"
+node scripts/check-example.mjs --results test-results/example.json
+
 step "summary"
 add unit test-results/unit.json
 add integration test-results/integration.json
 add ui test-results/ui.json
+add example test-results/example.json
 echo "screenshots: test-artifacts/"
 if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
 [ "$failed" -eq 0 ]

@@ -1,7 +1,8 @@
 /**
  * Training kernels for the WASM backend, built from what that backend does fast (XNNPACK Conv2D and matMul,
  * elementwise ops): tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`, and its `Conv2DBackpropInput`,
- * `Tile` and transposed `BatchMatMul` are naive loops 10-30x slower than these compositions.
+ * `Tile` and transposed `BatchMatMul` are naive loops, 3-14x (Tile: 100x) slower than these compositions
+ * (bench/kernels.mjs).
  *
  * Each kernel calls the backend's own kernel functions directly (as the backends do internally), not tf ops:
  * no engine tensors are made, and every intermediate buffer is released with `backend.disposeData` before
@@ -35,15 +36,24 @@ type Conv2DInfoArgs = Parameters<typeof tf.backend_util.computeConv2DInfo>;
 
 const BACKEND = 'wasm';
 
-/** The backend's kernel functions this module composes, captured when registering (the originals). */
-let base: Record<string, Kernel> | undefined;
+/** The kernel functions this module registers, to tell them from the backend's own. */
+const ours = new Set<unknown>();
+/** The backend's own kernel functions, captured before this module replaces any of them. */
+const originals = new Map<string, Kernel>();
 
-function capture(name: string): Kernel {
-  const config = tf.getKernel(name, BACKEND);
-  if (!config) throw new Error(`The WASM backend has no '${name}' kernel`);
-  const fn = config.kernelFunc;
-  return (inputs, backend, attrs = {}) => fn({ inputs: inputs as never, backend, attrs: attrs as never }) as TensorInfo;
+/** The backend's own `name` kernel (never one of ours, so a replacement cannot end up calling itself). */
+function original(name: string): Kernel {
+  const fn = tf.getKernel(name, BACKEND)?.kernelFunc;
+  if (fn && !ours.has(fn)) {
+    originals.set(name, (inputs, backend, attrs = {}) => fn({ inputs: inputs as never, backend, attrs: attrs as never }) as TensorInfo);
+  }
+  const kernel = originals.get(name);
+  if (!kernel) throw new Error(`The WASM backend has no '${name}' kernel`);
+  return kernel;
 }
+
+/** The backend kernels the replacements are composed of (as captured by `registerWasmTrainingKernels`). */
+let base: Record<string, Kernel> | undefined;
 
 function kernels(): Record<string, Kernel> {
   if (!base) throw new Error('registerWasmTrainingKernels() has not run');
@@ -104,8 +114,8 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInf
     const dyF = temp(K.Transpose({ x: dy }, backend, { perm: nchw ? [2, 3, 0, 1] : [1, 2, 0, 3] })); // [Ho,Wo,N,Co]
     // Bottom/right padding that makes the output exactly KH x KW; when negative, the last rows/columns of x
     // are never read by the forward conv, so crop them instead.
-    const bottom = filterHeight - 1 + (outHeight - 1) * strideHeight + 1 - inHeight - padInfo.top;
-    const right = filterWidth - 1 + (outWidth - 1) * strideWidth + 1 - inWidth - padInfo.left;
+    const bottom = (outHeight - 1) * strideHeight + filterHeight - inHeight - padInfo.top;
+    const right = (outWidth - 1) * strideWidth + filterWidth - inWidth - padInfo.left;
     if (bottom < 0 || right < 0) {
       xT = temp(K.Slice({ x: xT }, backend, {
         begin: [0, 0, 0, 0],
@@ -228,9 +238,6 @@ function makeBatchMatMul(builtin: Kernel) {
   };
 }
 
-/** The kernel functions this module registers, to recognise them (idempotence). */
-const ours = new Set<unknown>();
-
 /**
  * Registers (or replaces) `Conv2DBackpropFilter`, `Conv2DBackpropInput`, `Tile` and `BatchMatMul` for the
  * 'wasm' backend. Call after the WASM backend is registered (e.g. after `tf.setBackend('wasm')`); calling
@@ -240,12 +247,12 @@ export function registerWasmTrainingKernels(): void {
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
   base = {};
   for (const name of ['Conv2D', 'Transpose', 'Reshape', 'BatchMatMul', 'Slice', 'PadV2', 'Reverse', 'Fill', 'Add']) {
-    base[name] = capture(name);
+    base[name] = original(name);
   }
   const replacements: Record<string, (args: KernelArgs) => TensorInfo> = {
     Conv2DBackpropFilter: conv2DBackpropFilter,
-    Conv2DBackpropInput: makeConv2DBackpropInput(capture('Conv2DBackpropInput')),
-    Tile: makeTile(capture('Tile')),
+    Conv2DBackpropInput: makeConv2DBackpropInput(original('Conv2DBackpropInput')),
+    Tile: makeTile(original('Tile')),
     BatchMatMul: makeBatchMatMul(base.BatchMatMul),
   };
   for (const [kernelName, kernelFunc] of Object.entries(replacements)) {
