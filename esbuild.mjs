@@ -35,6 +35,14 @@ const targets = [
     banner: { js: '#!/usr/bin/env node' },
     external: NATIVE,
   },
+  {
+    // Benchmark worker of `npm run bench` (bench/run.mjs): one model and mode per process.
+    entryPoints: { bench: 'src/engine/bench.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: NATIVE,
+  },
 ];
 
 const common = {

@@ -1,0 +1,116 @@
+/**
+ * Benchmark worker (bundled as dist/bench.js; `bench/run.mjs` starts one per model and mode, so that each
+ * peak RSS is that run's own). Trains or infers one model on synthetic data with the engine's own code
+ * (buildModel, trainStep with SGD + Nesterov momentum as the spec defaults), and prints one JSON line:
+ * images/s over the timed steps (after warm-up), their CPU time, peak RSS, forward multiply-adds per image and, for
+ * training, the kernel times of one profiled step aggregated by kernel name.
+ *
+ *   node dist/bench.js --model densenet-bc-40|densenet121-64 --mode train|infer
+ *     [--backend wasm] [--batch 32] [--warmup 1] [--steps 3] [--seconds 10] [--profile]
+ */
+import * as fs from 'fs';
+import { parseArgs } from 'util';
+import type { Tensor } from '@tensorflow/tfjs';
+import { analyze, findPreset, type InputShape, type ModelConfig, trainingConfig } from '../spec';
+import { type BackendPreference, initBackend } from './backend';
+import { buildModel } from './model';
+import { tf } from './tf';
+import { makeOptimizer, trainStep } from './train';
+
+/** The benchmark models; the PyTorch script (bench/torch_bench.py) builds the same layers. */
+function benchModel(name: string): { model: ModelConfig; input: InputShape; classes: number } {
+  if (name === 'densenet-bc-40') {
+    // DenseNet-BC (L=40, k=12): the BC-100 preset with 6 bottleneck layers per block (stem 3x3 conv, 24 filters).
+    const p = findPreset('densenet-bc-100-k12')!;
+    return { model: { ...p.model, blockConfig: [6, 6, 6] }, input: p.input, classes: 10 };
+  }
+  if (name === 'densenet121-64') {
+    // DenseNet-121 (ImageNet stem) at 64x64x3 with a 10-class head.
+    return { model: findPreset('densenet121')!.model, input: { height: 64, width: 64, channels: 3 }, classes: 10 };
+  }
+  throw new Error(`unknown model ${name} (densenet-bc-40, densenet121-64)`);
+}
+
+/** Peak resident set size of this process in MiB (VmHWM; resourceUsage where /proc is missing). */
+function peakRssMB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '');
+  return (m ? Number(m[1]) : process.resourceUsage().maxRSS) / 1024;
+}
+
+/**
+ * Runs `step` `warmup` times untimed, then until both `minSteps` steps and `minSeconds` have passed. Also
+ * returns the CPU seconds of the timed steps: below the wall time when other processes took the cores.
+ */
+function timeSteps(step: () => void, warmup: number, minSteps: number, minSeconds: number): { steps: number; seconds: number; cpuSeconds: number } {
+  for (let i = 0; i < warmup; i++) step();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let steps = 0;
+  while (steps < minSteps || performance.now() - t0 < minSeconds * 1000) {
+    step();
+    steps++;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { steps, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+async function main(): Promise<void> {
+  const { values: o } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      mode: { type: 'string', default: 'train' },
+      backend: { type: 'string', default: 'wasm' },
+      batch: { type: 'string', default: '32' },
+      warmup: { type: 'string', default: '1' },
+      steps: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '10' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  const { model: config, input, classes } = benchModel(o.model ?? '');
+  if (o.mode !== 'train' && o.mode !== 'infer') throw new Error(`--mode must be train or infer (got ${o.mode})`);
+  const choice = await initBackend(o.backend as BackendPreference, { wasmDir: __dirname });
+  const analysis = analyze(config, input, classes);
+  const model = buildModel(analysis, { seed: 1 });
+  const batchSize = Number(o.batch);
+
+  // One synthetic batch (uniform [0, 1) pixels, random labels), reused every step as a fresh input tensor.
+  const x = Float32Array.from({ length: batchSize * input.height * input.width * input.channels }, Math.random);
+  const y = Int32Array.from({ length: batchSize }, () => Math.floor(Math.random() * classes));
+  const batch = { x, y, size: batchSize };
+  const tc = trainingConfig({ optimizer: 'sgd' });
+  const optimizer = makeOptimizer(tc);
+  const train = () => trainStep(model, optimizer, batch, classes, tc, tc.learningRate);
+  const infer = () => tf.tidy(() => (model.predict(tf.tensor4d(x, [batchSize, input.height, input.width, input.channels])) as Tensor).dataSync());
+
+  const { steps, seconds, cpuSeconds } = timeSteps(o.mode === 'train' ? train : infer, Number(o.warmup), Number(o.steps), Number(o.seconds));
+  const peak = peakRssMB(); // before profiling, so that it is the timed loop's own
+
+  let profile: { kernel: string; ms: number; calls: number }[] | undefined;
+  if (o.profile) {
+    const info = await tf.profile(() => {
+      if (o.mode === 'train') train();
+      else infer();
+    });
+    const byName = new Map<string, { kernel: string; ms: number; calls: number }>();
+    // `<op>__op` entries are ops run through customGrad: wrappers whose time includes their kernels'.
+    for (const k of info.kernels.filter((k) => !k.name.endsWith('__op'))) {
+      const e = byName.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
+      e.ms += k.kernelTimeMs as number;
+      e.calls++;
+      byName.set(k.name, e);
+    }
+    profile = [...byName.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  process.stdout.write(JSON.stringify({
+    engine: choice.backend, model: o.model, mode: o.mode, batch: batchSize,
+    imagesPerSecond: (steps * batchSize) / seconds, peakRssMB: peak, steps, seconds, cpuSeconds,
+    macsPerImage: analysis.totals.macs, params: analysis.totals.params, profile,
+  }) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
