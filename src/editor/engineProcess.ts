@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'child_process';
 import * as vscode from 'vscode';
-import type { EngineConfig, FromEngine, ToEngine, TrainingFinished, TrainRequest } from '../protocol/engine';
+import type { EngineConfig, FromEngine, InspectRequest, ToEngine, TrainingFinished, TrainRequest } from '../protocol/engine';
 
 export interface EngineExit {
   code: number | null;
@@ -24,7 +24,7 @@ export class EngineProcess implements vscode.Disposable {
   private readonly stderr: string[] = [];
   private stopping = false;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: TrainingFinished) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
   private readonly messages = new vscode.EventEmitter<FromEngine>();
   private readonly exits = new vscode.EventEmitter<EngineExit>();
   readonly onMessage = this.messages.event;
@@ -46,6 +46,8 @@ export class EngineProcess implements vscode.Disposable {
       execArgv: [`--max-old-space-size=${memoryMB}`],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Structured clone: Float32Arrays of feature maps and heatmaps cross as they are.
+      serialization: 'advanced',
     });
     this.child = child;
     this.output.info(`Engine process ${child.pid} started (${nodePath || process.execPath}, --max-old-space-size=${memoryMB})`);
@@ -93,8 +95,17 @@ export class EngineProcess implements vscode.Disposable {
   train(request: TrainRequest): Promise<TrainingFinished> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve: (r) => resolve(r as TrainingFinished), reject });
       this.send({ type: 'train', id, request });
+    });
+  }
+
+  /** An inspection request (predictions, feature maps, Grad-CAM...); the result type depends on its kind. */
+  inspect<T>(request: InspectRequest): Promise<T> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: (r) => resolve(r as T), reject });
+      this.send({ type: 'inspect', id, request });
     });
   }
 

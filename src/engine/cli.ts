@@ -11,10 +11,11 @@ import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
 import { type DataSpec, normalizeInPlace, openData, toFloat } from './data';
 import { decodeImage } from './data/decode';
-import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
+import { locateCheckpoint, readPreprocessing } from './inspector';
+import { loadCheckpointModel } from './runs/checkpoint';
 import { readRunInfo } from './runs/runDir';
 import { tf } from './tf';
-import { evaluate, PREPROCESSING_JSON, type Preprocessing, train } from './train';
+import { evaluate, type Preprocessing, train } from './train';
 
 type Out = (s: string) => void;
 
@@ -112,26 +113,6 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   } finally {
     process.off('SIGINT', onSigint);
   }
-}
-
-/** A checkpoint folder (…/checkpoints/best), a run folder (its best checkpoint) or a model.json. */
-function locateCheckpoint(arg: string): { modelPath: string; runDir: string } {
-  const abs = path.resolve(arg);
-  if (fs.existsSync(path.join(abs, 'run.json'))) {
-    const dir = resolveCheckpointDir(checkpointDir(abs, 'best')) ?? resolveCheckpointDir(checkpointDir(abs, 'latest'));
-    if (!dir) throw new Error(`${arg} has no checkpoint yet`);
-    return { modelPath: dir, runDir: abs };
-  }
-  const dir = abs.endsWith('.json') ? path.dirname(abs) : abs;
-  const found = resolveCheckpointDir(dir);
-  if (!found) throw new Error(`no checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`);
-  return { modelPath: abs.endsWith('.json') ? abs : found, runDir: path.resolve(dir, '..', '..') };
-}
-
-function readPreprocessing(runDir: string): Preprocessing {
-  const file = path.join(runDir, PREPROCESSING_JSON);
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: the checkpoint's run folder records the input size, class names and normalisation there`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Preprocessing;
 }
 
 export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {

@@ -5,6 +5,7 @@
 import * as path from 'path';
 import type { FromEngine, ToEngine } from '../protocol/engine';
 import { initBackend } from './backend';
+import { Inspector } from './inspector';
 import { train, type TrainControl } from './train';
 
 function send(msg: FromEngine): void {
@@ -13,6 +14,8 @@ function send(msg: FromEngine): void {
 
 let control: TrainControl | undefined;
 let busy = false;
+const inspector = new Inspector();
+const cancelledInspections = new Set<number>();
 
 async function handle(msg: ToEngine): Promise<void> {
   switch (msg.type) {
@@ -48,6 +51,23 @@ async function handle(msg: ToEngine): Promise<void> {
       }
       return;
     }
+    case 'inspect': {
+      try {
+        const result = await inspector.run(msg.request, {
+          progress: (progress) => send({ type: 'inspect/progress', inReplyTo: msg.id, progress }),
+          cancelled: () => cancelledInspections.has(msg.id),
+        });
+        send({ type: 'response', inReplyTo: msg.id, ok: true, result });
+      } catch (e) {
+        send({ type: 'response', inReplyTo: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
+      } finally {
+        cancelledInspections.delete(msg.id);
+      }
+      return;
+    }
+    case 'cancelInspect':
+      cancelledInspections.add(msg.id);
+      return;
     case 'cancel':
       if (control) control.cancelled = true;
       return;

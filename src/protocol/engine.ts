@@ -79,11 +79,32 @@ export interface TrainingFinished {
   skippedFiles: number;
 }
 
+/**
+ * Inspection of a checkpoint for the panels. `checkpoint` is a run folder, a checkpoint folder or a model.json;
+ * `image` a file path. Results are plain arrays (Float32Array crosses the ipc channel with 'advanced'
+ * serialization), never tensors.
+ */
+export type InspectRequest =
+  | { kind: 'describe'; checkpoint: string }
+  | { kind: 'predict'; checkpoint: string; image: string; k?: number }
+  | { kind: 'activations'; checkpoint: string; image: string; layers: string[] }
+  | { kind: 'gradcam'; checkpoint: string; image: string; layerName?: string; classIndex?: number }
+  | { kind: 'saliency'; checkpoint: string; image: string; classIndex?: number; samples?: number }
+  | { kind: 'maximise'; checkpoint: string; target: { layerName: string; channel: number } | { classIndex: number }; steps?: number; seed?: number };
+
+export interface InspectProgress {
+  step: number;
+  value: number;
+  image?: Float32Array;
+}
+
 /** Host -> engine. */
 export type ToEngine =
   | { type: 'init'; config: EngineConfig }
   | { type: 'train'; id: number; request: TrainRequest }
+  | { type: 'inspect'; id: number; request: InspectRequest }
   | { type: 'cancel' }
+  | { type: 'cancelInspect'; id: number }
   | { type: 'shutdown' };
 
 /** Engine -> host. */
@@ -94,5 +115,6 @@ export type FromEngine =
   | { type: 'training/batch'; metrics: BatchMetrics }
   | { type: 'training/epochEnd'; metrics: EpochMetrics }
   | { type: 'training/skipped'; file: string; reason: string; total: number }
-  | { type: 'response'; inReplyTo: number; ok: true; result: TrainingFinished }
+  | { type: 'inspect/progress'; inReplyTo: number; progress: InspectProgress }
+  | { type: 'response'; inReplyTo: number; ok: true; result: unknown }
   | { type: 'response'; inReplyTo: number; ok: false; error: string };
