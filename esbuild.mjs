@@ -43,6 +43,17 @@ const targets = [
     target: 'node20',
     external: NATIVE,
   },
+  {
+    // Webviews: browser bundles; they import only shared pure modules (src/spec, src/protocol).
+    entryPoints: {
+      'webview/architecture': 'webview/architecture/main.ts',
+      'webview/dashboard': 'webview/dashboard/main.ts',
+      'webview/features': 'webview/features/main.ts',
+    },
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+  },
 ];
 
 const common = {

@@ -10,6 +10,7 @@ import { isSpec, SPEC_SELECTOR, SpecService } from './editor/specService';
 import { SpecStatusBar } from './editor/statusBar';
 import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
 import { TrainingController } from './editor/training';
+import { registerPanels } from './panels';
 
 /** What activate returns: for other extensions and the integration tests. */
 export interface DenseNetLabApi {
@@ -46,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
         return showSummary(target, typeof group === 'string' ? group : undefined);
       })),
     );
+    context.subscriptions.push(...registerPanels({ context, specs, training, output }));
     context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => codeLenses.refresh()));
     output.info(`DenseNet Lab ${context.extension.packageJSON.version} activated`);
     return { training };

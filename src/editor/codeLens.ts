@@ -31,6 +31,7 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       if (a && !a.problem) {
         lenses.push(new vscode.CodeLens(range, { title: modelLensTitle(a), command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Show the per-layer summary' }));
         lenses.push(new vscode.CodeLens(range, { title: '$(table) Summary', command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds' }));
+        lenses.push(new vscode.CodeLens(range, { title: '$(type-hierarchy) Architecture', command: 'densenet.showArchitecture', arguments: [doc.uri], tooltip: 'Diagram of the network: blocks, dense connections, channels' }));
         if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
           lenses.push(new vscode.CodeLens(range, { title: '$(play) Train', command: 'densenet.train', arguments: [doc.uri], tooltip: 'Train this model in the engine process' }));
         }

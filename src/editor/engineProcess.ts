@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'child_process';
 import * as vscode from 'vscode';
-import type { EngineConfig, FromEngine, InspectRequest, ToEngine, TrainingFinished, TrainRequest } from '../protocol/engine';
+import type { EngineConfig, FromEngine, InspectProgress, InspectRequest, ToEngine, TrainingFinished, TrainRequest } from '../protocol/engine';
 
 export interface EngineExit {
   code: number | null;
@@ -100,13 +100,22 @@ export class EngineProcess implements vscode.Disposable {
     });
   }
 
-  /** An inspection request (predictions, feature maps, Grad-CAM...); the result type depends on its kind. */
-  inspect<T>(request: InspectRequest): Promise<T> {
+  /**
+   * An inspection request (predictions, feature maps, Grad-CAM...); the result type depends on its kind.
+   * `onProgress` receives maximisation progress; `cancel()` stops it at its next step.
+   */
+  inspect<T>(request: InspectRequest, onProgress?: (p: InspectProgress) => void): { result: Promise<T>; cancel(): void } {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const sub = onProgress
+      ? this.onMessage((m) => {
+          if (m.type === 'inspect/progress' && m.inReplyTo === id) onProgress(m.progress);
+        })
+      : undefined;
+    const result = new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: (r) => resolve(r as T), reject });
       this.send({ type: 'inspect', id, request });
-    });
+    }).finally(() => sub?.dispose());
+    return { result, cancel: () => this.send({ type: 'cancelInspect', id }) };
   }
 
   cancel(): void {

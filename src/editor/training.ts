@@ -110,6 +110,10 @@ export class TrainingController implements vscode.Disposable {
               state.status = 'running';
               this.output.info(`Run ${m.info.runDir}: ${m.info.trainExamples} training / ${m.info.validationExamples} validation images, ${m.info.classNames.length} classes, epochs ${m.info.startEpoch + 1}..${m.info.epochs}, backend ${m.info.backend}`);
               progress.report({ message: `${m.info.backend} · ${m.info.trainExamples} images · starting epoch ${m.info.startEpoch + 1}/${m.info.epochs}` });
+              // The training dashboard (src/panels/dashboard.ts) opens beside the editor unless turned off.
+              if (vscode.workspace.getConfiguration('densenet.dashboard').get<boolean>('openOnTrain', true)) {
+                void vscode.commands.executeCommand('densenet.openDashboard', state.specUri);
+              }
               break;
             case 'training/batch': {
               state.lastBatch = m.metrics;

@@ -1,0 +1,284 @@
+/**
+ * The architecture panel (`DenseNet: Show Architecture`): a diagram of the spec's network, one panel per spec.
+ * The host owns the spec: it sends a compact diagram model (src/spec/diagram.ts) after each edit, the groups
+ * under the cursor as it moves, reveals the spec text of a clicked node, and writes exports the webview makes.
+ * A WebviewPanelSerializer restores the panel after a reload from the spec URI the webview keeps in its state.
+ */
+import * as vscode from 'vscode';
+import type { ArchitectureFromWebview, ArchitectureState, ArchitectureToWebview, ArchitectureWebviewState } from '../protocol/architecture';
+import { nodeAt, type ParsedSpec } from '../spec/parse';
+import { diagramModel, specPathsOf } from '../spec/diagram';
+import type { ValidationResult } from '../spec/validate';
+import { isSpec } from '../editor/specService';
+import type { PanelDeps } from './deps';
+import { webviewHtml, webviewOptions } from './webviewHtml';
+
+export const ARCHITECTURE_VIEW_TYPE = 'densenet.architecture';
+const DEBOUNCE_MS = 100;
+
+class ArchitecturePanel implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private ready = false;
+  private highlight: string[] = [];
+  /** Document version -> time of the change, to log the edit-to-render latency. */
+  private readonly changedAt = new Map<number, number>();
+  private disposed = false;
+
+  constructor(
+    readonly uri: vscode.Uri,
+    readonly panel: vscode.WebviewPanel,
+    private readonly deps: PanelDeps,
+    private readonly onDispose: (p: ArchitecturePanel) => void,
+  ) {
+    const { extensionUri } = deps.context;
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, { bundle: 'architecture', title: panel.title });
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: ArchitectureFromWebview) => this.receive(m)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document.uri.toString() !== uri.toString() || e.contentChanges.length === 0) return;
+        this.changedAt.set(e.document.version, Date.now());
+        this.schedule();
+      }),
+      vscode.workspace.onDidOpenTextDocument((d) => {
+        if (d.uri.toString() === uri.toString()) this.schedule();
+      }),
+      deps.specs.onDidChange((changed) => {
+        if (!changed || changed.toString() === uri.toString()) this.schedule();
+      }),
+      vscode.window.onDidChangeTextEditorSelection((e) => {
+        if (e.textEditor.document.uri.toString() === uri.toString()) this.updateHighlight(e.textEditor);
+      }),
+    );
+  }
+
+  private document(): vscode.TextDocument | undefined {
+    return vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.uri.toString());
+  }
+
+  private async openDocument(): Promise<vscode.TextDocument> {
+    return this.document() ?? vscode.workspace.openTextDocument(this.uri);
+  }
+
+  private post(message: ArchitectureToWebview): void {
+    if (!this.disposed) void this.panel.webview.postMessage(message);
+  }
+
+  private schedule(): void {
+    if (!this.ready) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sendModel();
+    }, DEBOUNCE_MS);
+  }
+
+  private modelOf(doc: vscode.TextDocument): Pick<ArchitectureState, 'model' | 'problem'> {
+    const result: ValidationResult = this.deps.specs.get(doc);
+    const a = result.analysis;
+    if (!a) {
+      const errors = result.diagnostics.filter((d) => d.severity === 'error');
+      return { problem: errors.length ? `The spec has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${errors[0].message}` : 'The model could not be resolved.' };
+    }
+    return { model: diagramModel(a), problem: a.problem?.message };
+  }
+
+  private async sendModel(): Promise<void> {
+    if (this.changedAt.size > 50) this.changedAt.clear();
+    const doc = await this.openDocument();
+    const m = this.modelOf(doc);
+    this.post({ type: 'architecture/model', ...m, version: doc.version, sentAt: Date.now(), changedAt: this.changedAt.get(doc.version) });
+  }
+
+  private async sendState(): Promise<void> {
+    const doc = await this.openDocument();
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
+    if (editor) this.highlight = this.groupsAt(doc, editor.selection.active);
+    const state: ArchitectureState = { specUri: this.uri.toString(), specName: specName(this.uri), ...this.modelOf(doc), version: doc.version, highlight: this.highlight };
+    this.post({ type: 'architecture/state', state });
+  }
+
+  /** The groups whose defining spec text contains `pos` (the most specific text wins). */
+  private groupsAt(doc: vscode.TextDocument, pos: vscode.Position): string[] {
+    const result = this.deps.specs.get(doc);
+    const a = result.analysis;
+    if (!a) return [];
+    const offset = doc.offsetAt(pos);
+    let best: string[] = [];
+    let bestLength = Infinity;
+    for (const g of a.groups) {
+      const range = definingRange(result.parsed, g.kind, g.index);
+      if (!range || offset < range.offset || offset > range.offset + range.length) continue;
+      if (range.length < bestLength) {
+        best = [g.name];
+        bestLength = range.length;
+      } else if (range.length === bestLength) best.push(g.name);
+    }
+    return best;
+  }
+
+  private updateHighlight(editor: vscode.TextEditor): void {
+    const groups = this.groupsAt(editor.document, editor.selection.active);
+    if (groups.join() === this.highlight.join()) return;
+    this.highlight = groups;
+    this.post({ type: 'architecture/highlight', groups });
+  }
+
+  private async receive(m: ArchitectureFromWebview): Promise<void> {
+    try {
+      switch (m.type) {
+        case 'ready':
+          this.ready = true;
+          await this.sendState();
+          break;
+        case 'architecture/reveal':
+          await this.reveal(m.group);
+          break;
+        case 'architecture/export':
+          await this.export(m.id, m.format, m.data);
+          break;
+        case 'architecture/rendered': {
+          const latency = m.latencyMs !== undefined ? ` (edit to render ${m.latencyMs} ms)` : '';
+          this.changedAt.clear();
+          this.deps.output.debug(`Architecture ${specName(this.uri)} v${m.version}: ${m.nodes} nodes rendered in ${m.renderMs.toFixed(1)} ms${latency}`);
+          break;
+        }
+      }
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.deps.output.error(`Architecture panel: ${e instanceof Error ? e.stack ?? message : message}`);
+      void vscode.window.showErrorMessage(`Architecture: ${message}`);
+    }
+  }
+
+  private async reveal(group: string): Promise<void> {
+    const doc = await this.openDocument();
+    const result = this.deps.specs.get(doc);
+    const g = result.analysis?.groups.find((x) => x.name === group);
+    if (!g) return;
+    const range = definingRange(result.parsed, g.kind, g.index);
+    if (!range) return;
+    const selection = new vscode.Selection(doc.positionAt(range.offset), doc.positionAt(range.offset + range.length));
+    const existing = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
+    const column = existing?.viewColumn ?? (this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One);
+    const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, selection, preserveFocus: false });
+    editor.selection = selection;
+    editor.revealRange(selection, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  private async export(id: number, format: 'svg' | 'png', data: string): Promise<void> {
+    const base = specName(this.uri);
+    const folder = this.uri.scheme === 'file' ? vscode.Uri.joinPath(this.uri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      title: `Export the architecture of ${base} as ${format.toUpperCase()}`,
+      defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}.architecture.${format}`) : undefined,
+      filters: format === 'svg' ? { 'SVG image': ['svg'] } : { 'PNG image': ['png'] },
+    });
+    if (!target) {
+      this.post({ type: 'architecture/exported', inReplyTo: id, ok: false, error: 'cancelled' });
+      return;
+    }
+    try {
+      let bytes: Uint8Array;
+      if (format === 'svg') bytes = new TextEncoder().encode(data);
+      else {
+        const match = /^data:image\/png;base64,(.*)$/s.exec(data);
+        if (!match) throw new Error('the webview sent no PNG data');
+        bytes = Buffer.from(match[1], 'base64');
+      }
+      await vscode.workspace.fs.writeFile(target, bytes);
+      this.post({ type: 'architecture/exported', inReplyTo: id, ok: true, path: target.fsPath });
+      void vscode.window.showInformationMessage(`Architecture exported to ${vscode.workspace.asRelativePath(target)}`);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.post({ type: 'architecture/exported', inReplyTo: id, ok: false, error: message });
+      throw e;
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.onDispose(this);
+    this.panel.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+/** The range of the spec text that defines a group: the first of its paths that exists in the document. */
+function definingRange(parsed: ParsedSpec, kind: Parameters<typeof specPathsOf>[0], index: number): { offset: number; length: number } | undefined {
+  for (const path of specPathsOf(kind, index)) {
+    const node = nodeAt(parsed, path);
+    if (!node) continue;
+    // Select the whole `"key": value` for object fields, the entry itself for array items.
+    const target = node.parent?.type === 'property' ? node.parent : node;
+    return { offset: target.offset, length: target.length };
+  }
+  return undefined;
+}
+
+function specName(uri: vscode.Uri): string {
+  const file = uri.path.split('/').pop() ?? 'spec';
+  return file.replace(/\.densenet\.json$/, '');
+}
+
+export function registerArchitecturePanel(deps: PanelDeps): vscode.Disposable[] {
+  const panels = new Map<string, ArchitecturePanel>();
+  const create = (uri: vscode.Uri, panel: vscode.WebviewPanel) => {
+    const p = new ArchitecturePanel(uri, panel, deps, (x) => {
+      if (panels.get(x.uri.toString()) === x) panels.delete(x.uri.toString());
+    });
+    panels.set(uri.toString(), p);
+    return p;
+  };
+  const show = (uri: vscode.Uri) => {
+    const open = panels.get(uri.toString());
+    if (open) {
+      open.panel.reveal(undefined, false);
+      return;
+    }
+    const panel = vscode.window.createWebviewPanel(ARCHITECTURE_VIEW_TYPE, `Architecture: ${specName(uri)}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(deps.context.extensionUri));
+    create(uri, panel);
+  };
+  return [
+    vscode.commands.registerCommand('densenet.showArchitecture', async (arg?: unknown) => {
+      try {
+        const uri = arg instanceof vscode.Uri ? arg : activeSpecUri();
+        if (!uri) {
+          void vscode.window.showWarningMessage('Open a *.densenet.json spec first: the architecture is of the spec in the active editor.');
+          return;
+        }
+        show(uri);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        deps.output.error(`Show Architecture: ${message}`);
+        void vscode.window.showErrorMessage(`Show Architecture failed: ${message}`);
+      }
+    }),
+    vscode.window.registerWebviewPanelSerializer(ARCHITECTURE_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        const specUri = (state as ArchitectureWebviewState | undefined)?.specUri;
+        if (!specUri) {
+          panel.dispose();
+          return;
+        }
+        const uri = vscode.Uri.parse(specUri);
+        if (panels.has(uri.toString())) {
+          panel.dispose();
+          return;
+        }
+        create(uri, panel);
+      },
+    }),
+    { dispose: () => [...panels.values()].forEach((p) => p.dispose()) },
+  ];
+}
+
+function activeSpecUri(): vscode.Uri | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  if (doc && isSpec(doc)) return doc.uri;
+  return vscode.window.visibleTextEditors.map((e) => e.document).find(isSpec)?.uri;
+}

@@ -1,0 +1,10 @@
+/** Registers the webview panels: architecture, training dashboard, feature maps. */
+import type * as vscode from 'vscode';
+import { registerArchitecturePanel } from './architecture';
+import { registerDashboardPanel } from './dashboard';
+import type { PanelDeps } from './deps';
+import { registerFeatureMapsPanel } from './features';
+
+export function registerPanels(deps: PanelDeps): vscode.Disposable[] {
+  return [...registerArchitecturePanel(deps), ...registerDashboardPanel(deps), ...registerFeatureMapsPanel(deps)];
+}
