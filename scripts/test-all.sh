@@ -15,7 +15,7 @@ fi
 bash scripts/setup-vscode.sh || { echo "setting up VS Code (code-server) failed"; echo "0 passed, 1 failed"; exit 1; }
 
 step "build"
-npm run build:dev && npm run compile-tests || { echo "0 passed, 1 failed"; exit 1; }
+npm run typecheck && npm run build:dev && npm run compile-tests || { echo "0 passed, 1 failed"; exit 1; }
 
 rm -rf test-results && mkdir -p test-results test-artifacts
 passed=0

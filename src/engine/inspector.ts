@@ -7,6 +7,9 @@ import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { InspectProgress, InspectRequest } from '../protocol/engine';
 import { activationMaximisation, featureLayers, gradCam, layerActivations, loadImageInput, predictTopK, releaseInspection, saliency } from './inspect';
+import { validateSpec } from '../spec';
+import { nodeFileProbe } from '../spec/nodeFs';
+import { buildModel } from './model';
 import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
 import { PREPROCESSING_JSON, type Preprocessing } from './train';
 
@@ -36,7 +39,24 @@ export function readPreprocessing(runDir: string): Preprocessing {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Preprocessing;
 }
 
+/**
+ * An untrained model of a spec (random weights, seed 0): what the architecture does before training. Class
+ * names come from the training folder's class folders when there are some, else they are the indices.
+ */
+function untrainedModel(specPath: string): Loaded {
+  const v = validateSpec(fs.readFileSync(specPath, 'utf8'), { specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity });
+  const errors = v.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0 || !v.analysis || !v.resolved) throw new Error(`${path.basename(specPath)} has ${errors.length} error(s); fix them to inspect its untrained model${errors[0] ? ` (${errors[0].message})` : ''}`);
+  const train = (v.parsed.value as { data?: { train?: unknown } }).data?.train;
+  const folder = typeof train === 'string' ? path.resolve(path.dirname(specPath), train) : undefined;
+  const dirs = folder ? nodeFileProbe.directories(folder).sort() : [];
+  const classNames = dirs.length === v.resolved.classes ? dirs : Array.from({ length: v.resolved.classes }, (_, i) => String(i));
+  return { model: buildModel(v.analysis, { seed: 0 }), pre: { input: v.resolved.input, classNames, normalization: null }, modelPath: specPath };
+}
+
+/** `checkpoint`: a run folder, a checkpoint folder, a model.json, or a spec (*.densenet.json: its untrained model). */
 export async function loadForInspection(checkpoint: string): Promise<Loaded> {
+  if (checkpoint.endsWith('.densenet.json')) return untrainedModel(path.resolve(checkpoint));
   const { modelPath, runDir } = locateCheckpoint(checkpoint);
   return { model: await loadCheckpointModel(modelPath), pre: readPreprocessing(runDir), modelPath };
 }
@@ -46,7 +66,7 @@ export class Inspector {
 
   /** The model of `checkpoint`, reloaded when another checkpoint is asked for or the file changed. */
   private async load(checkpoint: string): Promise<Loaded> {
-    const { modelPath } = locateCheckpoint(checkpoint);
+    const modelPath = checkpoint.endsWith('.densenet.json') ? path.resolve(checkpoint) : locateCheckpoint(checkpoint).modelPath;
     const json = modelPath.endsWith('.json') ? modelPath : path.join(modelPath, 'model.json');
     const mtime = fs.statSync(json).mtimeMs;
     if (this.loaded && this.loaded.key === modelPath && this.loaded.mtime === mtime) return this.loaded;

@@ -56,18 +56,15 @@ const runLabel = (r: RunListing): string => `${r.specName} / ${r.runId}`;
 async function pickCheckpoint(context: vscode.ExtensionContext): Promise<CheckpointChoice | undefined> {
   const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
   const runs = runsWithCheckpoints(folders);
-  if (runs.length === 0) {
-    const train = 'Train Model';
-    const choice = await vscode.window.showWarningMessage(
-      'No run with a checkpoint in this workspace (.densenet/runs/<spec>/<run>/checkpoints). Train a spec for an epoch first; inspecting an untrained model is not supported yet.',
-      train,
-    );
-    if (choice === train) void vscode.commands.executeCommand('densenet.train');
+  const specs = await vscode.workspace.findFiles('**/*.densenet.json', '**/{node_modules,.densenet}/**', 200);
+  if (runs.length === 0 && specs.length === 0) {
+    const choice = await vscode.window.showWarningMessage('No run with a checkpoint and no *.densenet.json spec in this workspace: create a spec (DenseNet: New Model Spec...) and train it.', 'New Model Spec');
+    if (choice) void vscode.commands.executeCommand('densenet.newSpec');
     return undefined;
   }
   const last = context.workspaceState.get<string>(LAST_CHECKPOINT_KEY);
   const ordered = [...runs.filter((r) => r.runDir === last), ...runs.filter((r) => r.runDir !== last)];
-  type Item = vscode.QuickPickItem & { run: RunListing };
+  type Item = vscode.QuickPickItem & { choice?: CheckpointChoice };
   const items: Item[] = ordered.map((r) => ({
     label: runLabel(r),
     description: [
@@ -77,12 +74,27 @@ async function pickCheckpoint(context: vscode.ExtensionContext): Promise<Checkpo
       r.runDir === last ? 'last used' : undefined,
     ].filter((s) => s !== undefined).join(' · '),
     detail: vscode.workspace.asRelativePath(r.runDir),
-    run: r,
+    choice: { path: r.runDir, label: runLabel(r) },
   }));
-  const picked = await vscode.window.showQuickPick(items, { title: 'Visualize Feature Maps: pick a checkpoint', placeHolder: 'Run (its best checkpoint, else latest)', matchOnDetail: true });
-  if (!picked) return undefined;
-  void context.workspaceState.update(LAST_CHECKPOINT_KEY, picked.run.runDir);
-  return { path: picked.run.runDir, label: runLabel(picked.run) };
+  if (specs.length > 0) {
+    items.push({ label: 'Untrained models', kind: vscode.QuickPickItemKind.Separator });
+    for (const uri of specs) {
+      const name = path.basename(uri.fsPath).replace(/\.densenet\.json$/, '');
+      items.push({
+        label: `$(circle-outline) ${name} (untrained)`,
+        description: 'random weights',
+        detail: vscode.workspace.asRelativePath(uri),
+        choice: { path: uri.fsPath, label: `${name} (untrained)` },
+      });
+    }
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: 'Visualize Feature Maps: pick a checkpoint', placeHolder: 'Run (its best checkpoint, else latest), or a spec\'s untrained model', matchOnDetail: true });
+  if (!picked?.choice) return undefined;
+  void context.workspaceState.update(LAST_CHECKPOINT_KEY, picked.choice.path);
+  if (picked.choice.path.endsWith('.densenet.json')) {
+    void vscode.window.showInformationMessage(`${picked.choice.label}: the weights are random, so the maps show what the architecture does before any training and the predictions mean nothing yet.`);
+  }
+  return picked.choice;
 }
 
 async function resolveImage(arg: unknown): Promise<vscode.Uri | undefined> {

@@ -80,7 +80,8 @@ export interface TrainingFinished {
 }
 
 /**
- * Inspection of a checkpoint for the panels. `checkpoint` is a run folder, a checkpoint folder or a model.json;
+ * Inspection of a checkpoint for the panels. `checkpoint` is a run folder, a checkpoint folder, a model.json, or a
+ * spec (*.densenet.json) for its untrained model;
  * `image` a file path. Results are plain arrays (Float32Array crosses the ipc channel with 'advanced'
  * serialization), never tensors.
  */

@@ -135,6 +135,15 @@ describe('engine process: protocol, training and inspection across the process b
     assert.strictEqual(result.image.length, 16 * 16);
   });
 
+  it("inspects a spec's untrained model, with the class folders' names", async () => {
+    const spec = path.join(dir, 'halves.densenet.json');
+    const described = await engine.inspect<{ classNames: string[]; modelPath: string }>({ kind: 'describe', checkpoint: spec });
+    assert.deepStrictEqual(described.classNames, ['a', 'b']);
+    assert.strictEqual(described.modelPath, spec);
+    const cam = await engine.inspect<{ heatmap: Float32Array }>({ kind: 'gradcam', checkpoint: spec, image: image() });
+    assert.ok(cam.heatmap.length > 0);
+  });
+
   it('a bad request gets an error that says what to change, and the engine goes on', async () => {
     await assert.rejects(engine.inspect({ kind: 'predict', checkpoint: path.join(dir, 'nowhere'), image: image() }), /No checkpoint at .*give a run folder/);
     const again = await engine.inspect<{ classNames: string[] }>({ kind: 'describe', checkpoint: runDir });
