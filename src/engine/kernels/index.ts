@@ -12,6 +12,7 @@
  * so the backprop kernels only ever see dilation 1 (their attrs have no dilations).
  */
 import { tf } from '../tf';
+import { registerWasmReduceKernels } from './reduce';
 
 /** The parts of tfjs's TensorInfo, kernel-function and backend types these kernels use. */
 interface TensorInfo {
@@ -245,6 +246,7 @@ function makeBatchMatMul(builtin: Kernel) {
  */
 export function registerWasmTrainingKernels(): void {
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
+  registerWasmReduceKernels(); // Sum and Mean over all axes but the last (reduce.ts)
   base = {};
   for (const name of ['Conv2D', 'Transpose', 'Reshape', 'BatchMatMul', 'Slice', 'PadV2', 'Reverse', 'Fill', 'Add']) {
     base[name] = original(name);
