@@ -11,17 +11,9 @@ import type { BackendPreference, FromEngine, InspectProgress, InspectRequest } f
 import type * as features from '../protocol/features';
 import { EngineProcess } from './engineProcess';
 
-// The protocol repeats the engine's result shapes for the webview: fail to compile if they drift apart.
+// The engine's decoded image must fit what the protocol shows the webview: fail to compile if they drift apart.
 type Fits<A extends B, B> = A;
-export type _ProtocolFits = [
-  Fits<engine.FeatureLayer, features.FeatureLayer>,
-  Fits<engine.Prediction, features.Prediction>,
-  Fits<engine.LayerActivation, features.LayerActivation>,
-  Fits<engine.GradCamResult, features.GradCamResult>,
-  Fits<engine.SaliencyResult, features.SaliencyResult>,
-  Fits<engine.MaximisationResult, features.MaximisationResult>,
-  Fits<engine.ImageInput, features.DisplayImage>,
-];
+export type _ProtocolFits = Fits<engine.ImageInput, features.DisplayImage>;
 
 /** `predict` answers the decoded image too. */
 export interface PredictResult {

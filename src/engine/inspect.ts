@@ -21,6 +21,10 @@ import { normalizeInPlace, toFloat } from './data/preprocess';
 import { Rng } from './data/rng';
 import type { Preprocessing } from './train';
 import { tf } from './tf';
+import type { ActivationStats, FeatureGroup, FeatureLayer, GradCamResult, LayerActivation, MaximisationResult, Prediction, SaliencyResult, ScoreKind } from '../protocol/features';
+
+// The result shapes live in the protocol, where the webviews read them too.
+export type { ActivationStats, FeatureGroup, FeatureLayer, GradCamResult, LayerActivation, MaximisationResult, Prediction, SaliencyResult, ScoreKind };
 
 type Layer = LayersModel['layers'][number];
 
@@ -36,7 +40,6 @@ interface GraphNode {
 }
 
 /** What gives the class scores: the pre-softmax logits of a Dense classifier, or the model output as is. */
-export type ScoreKind = 'logit' | 'output';
 
 /**
  * A single-input, single-output model's layers in topological order, runnable layer by layer. Layers are
@@ -274,11 +277,6 @@ export async function loadImageInput(file: string, pre: Preprocessing): Promise<
  * 2. Predictions
  * ---------------------------------------------------------------------------------------------------------- */
 
-export interface Prediction {
-  index: number;
-  className: string;
-  probability: number;
-}
 
 /** The `k` most probable classes, most probable first. */
 export function predictTopK(model: LayersModel, input: Float32Array, pre: Preprocessing, k = 5): Prediction[] {
@@ -292,24 +290,7 @@ export function predictTopK(model: LayersModel, input: Float32Array, pre: Prepro
  * 3. Activations
  * ---------------------------------------------------------------------------------------------------------- */
 
-export interface ActivationStats {
-  min: number;
-  max: number;
-  mean: number;
-  /** Per channel (the last axis; for a [C] output each unit is its own channel). */
-  channelMin: Float32Array;
-  channelMax: Float32Array;
-  channelMean: Float32Array;
-}
 
-export interface LayerActivation {
-  name: string;
-  /** [H, W, C] for feature maps, [C] after global pooling (no batch axis). */
-  shape: number[];
-  /** Row-major (HWC) values. */
-  data: Float32Array;
-  stats: ActivationStats;
-}
 
 function activationStats(data: Float32Array, channels: number): ActivationStats {
   const channelMin = new Float32Array(channels).fill(Infinity);
@@ -354,20 +335,7 @@ export function layerActivations(model: LayersModel, input: Float32Array, layerN
  * 4. Gallery layers
  * ---------------------------------------------------------------------------------------------------------- */
 
-export type FeatureGroup = 'stem' | 'block' | 'transition' | 'head' | 'other';
 
-export interface FeatureLayer {
-  name: string;
-  /** The tfjs class name: Conv2D, BatchNormalization, Activation, Concatenate, ... */
-  type: string;
-  /** [H, W, C]. */
-  outputShape: [number, number, number];
-  /** Keras name prefix: `conv1` (stem), `conv2`..`conv5` (dense blocks), `pool2`.. (transitions), `head`; else `other`. */
-  block: string;
-  group: FeatureGroup;
-  /** For dense-block layers: the 1-based layer index inside the block (`conv3_block5_...` -> 5). */
-  blockLayer?: number;
-}
 
 function groupOf(name: string): { block: string; group: FeatureGroup; blockLayer?: number } {
   let m = /^(conv\d+)_block(\d+)_/.exec(name);
@@ -402,21 +370,6 @@ export interface GradCamOptions {
   classIndex?: number;
 }
 
-export interface GradCamResult {
-  /** H' x W' (the layer's spatial size), ReLU'd, scaled to [0, 1] by its maximum (all zero if no evidence). */
-  heatmap: Float32Array;
-  height: number;
-  width: number;
-  /** The heatmap resized to the model input (bilinear, half-pixel centres): inputHeight x inputWidth. */
-  upsampled: Float32Array;
-  inputHeight: number;
-  inputWidth: number;
-  classIndex: number;
-  className: string;
-  probability: number;
-  /** What was differentiated: the class logit (pre-softmax) or the model output. */
-  score: ScoreKind;
-}
 
 /**
  * Grad-CAM (Selvaraju et al. 2017): the gradients of the class score with respect to the layer's feature maps,
@@ -481,16 +434,6 @@ export interface SaliencyOptions {
   seed?: number;
 }
 
-export interface SaliencyResult {
-  /** H x W: max over channels of |d score / d input|, scaled to [0, 1] by its maximum. */
-  saliency: Float32Array;
-  height: number;
-  width: number;
-  classIndex: number;
-  className: string;
-  probability: number;
-  score: ScoreKind;
-}
 
 const SMOOTHGRAD_BATCH = 8;
 
@@ -561,18 +504,6 @@ export interface MaximisationOptions {
   shouldCancel?: () => boolean;
 }
 
-export interface MaximisationResult {
-  /** HWC display image in [0, 1]. */
-  image: Float32Array;
-  height: number;
-  width: number;
-  channels: number;
-  /** The objective at each step (before that step's update). */
-  values: number[];
-  cancelled: boolean;
-  /** `channel-mean`, or for a class the score kind (logit or model output). */
-  objective: 'channel-mean' | ScoreKind;
-}
 
 /** Rolls a [N, H, W, C] tensor by (dy, dx) pixels, wrapping around (numpy.roll on axes 1 and 2). */
 function roll(x: Tensor4D, dy: number, dx: number): Tensor4D {

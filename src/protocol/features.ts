@@ -10,15 +10,21 @@
  * `inReplyTo` (ok | error); long requests (maximise) send `progress` messages with the same `inReplyTo`.
  */
 
+/** What Grad-CAM, saliency and class maximisation differentiate: the class logit, or the model output. */
+export type ScoreKind = 'logit' | 'output';
+
 export type FeatureGroup = 'stem' | 'block' | 'transition' | 'head' | 'other';
 
 export interface FeatureLayer {
   name: string;
+  /** The tfjs class name: Conv2D, BatchNormalization, Activation, Concatenate, ... */
   type: string;
   /** [H, W, C]. */
   outputShape: [number, number, number];
+  /** Keras name prefix: `conv1` (stem), `conv2`..`conv5` (dense blocks), `pool2`.. (transitions), `head`; else `other`. */
   block: string;
   group: FeatureGroup;
+  /** For dense-block layers: the 1-based layer index inside the block (`conv3_block5_...` -> 5). */
   blockLayer?: number;
 }
 
@@ -47,6 +53,7 @@ export interface ActivationStats {
   min: number;
   max: number;
   mean: number;
+  /** Per channel (the last axis; for a [C] output each unit is its own channel). */
   channelMin: Float32Array;
   channelMax: Float32Array;
   channelMean: Float32Array;
@@ -54,44 +61,51 @@ export interface ActivationStats {
 
 export interface LayerActivation {
   name: string;
-  /** [H, W, C] (or [C] after global pooling). */
+  /** [H, W, C] for feature maps, [C] after global pooling (no batch axis). */
   shape: number[];
-  /** HWC. */
+  /** Row-major (HWC) values. */
   data: Float32Array;
   stats: ActivationStats;
 }
 
 export interface GradCamResult {
+  /** H' x W' (the layer's spatial size), ReLU'd, scaled to [0, 1] by its maximum (all zero if no evidence). */
   heatmap: Float32Array;
   height: number;
   width: number;
+  /** The heatmap resized to the model input (bilinear, half-pixel centres): inputHeight x inputWidth. */
   upsampled: Float32Array;
   inputHeight: number;
   inputWidth: number;
   classIndex: number;
   className: string;
   probability: number;
-  score: 'logit' | 'output';
+  /** What was differentiated: the class logit (pre-softmax) or the model output. */
+  score: ScoreKind;
 }
 
 export interface SaliencyResult {
+  /** H x W: max over channels of |d score / d input|, scaled to [0, 1] by its maximum. */
   saliency: Float32Array;
   height: number;
   width: number;
   classIndex: number;
   className: string;
   probability: number;
-  score: 'logit' | 'output';
+  score: ScoreKind;
 }
 
 export interface MaximisationResult {
+  /** HWC display image in [0, 1]. */
   image: Float32Array;
   height: number;
   width: number;
   channels: number;
+  /** The objective at each step (before that step's update). */
   values: number[];
   cancelled: boolean;
-  objective: 'channel-mean' | 'logit' | 'output';
+  /** `channel-mean`, or for a class the score kind (logit or model output). */
+  objective: 'channel-mean' | ScoreKind;
 }
 
 export interface MaximiseProgress {

@@ -12,30 +12,11 @@
  * so the backprop kernels only ever see dilation 1 (their attrs have no dilations).
  */
 import { tf } from '../tf';
+import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 import { registerWasmReduceKernels } from './reduce';
 
-/** The parts of tfjs's TensorInfo, kernel-function and backend types these kernels use. */
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
-type Attrs = Record<string, unknown>;
-type Inputs = Record<string, TensorInfo>;
-interface Backend {
-  disposeData(dataId: object): boolean;
-}
-interface KernelArgs {
-  inputs: Inputs;
-  backend: Backend;
-  attrs: Attrs;
-}
-type Kernel = (inputs: Inputs, backend: Backend, attrs?: Attrs) => TensorInfo;
-type KernelFunc = Parameters<typeof tf.registerKernel>[0]['kernelFunc'];
 type Pad = 'valid' | 'same' | number | number[][];
 type Conv2DInfoArgs = Parameters<typeof tf.backend_util.computeConv2DInfo>;
-
-const BACKEND = 'wasm';
 
 /** The kernel functions this module registers, to tell them from the backend's own. */
 const ours = new Set<unknown>();

@@ -13,28 +13,7 @@
  * intermediate with `backend.disposeData`, and return a single TensorInfo.
  */
 import { tf } from '../tf';
-
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
-type Attrs = Record<string, unknown>;
-type Inputs = Record<string, TensorInfo>;
-interface Backend {
-  disposeData(dataId: object): boolean;
-  /** BackendWasm's view of a tensor's data on the WASM heap. */
-  typedArrayFromHeap?(t: TensorInfo): Float32Array;
-}
-interface KernelArgs {
-  inputs: Inputs;
-  backend: Backend;
-  attrs: Attrs;
-}
-type Kernel = (inputs: Inputs, backend: Backend, attrs?: Attrs) => TensorInfo;
-type KernelFunc = Parameters<typeof tf.registerKernel>[0]['kernelFunc'];
-
-const BACKEND = 'wasm';
+import { BACKEND, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 
 /** The kernel functions this module registers. */
 const ours = new Set<unknown>();
