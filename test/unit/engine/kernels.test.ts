@@ -6,51 +6,9 @@ import * as assert from 'assert';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
+import { assertClose, onBoth, values } from './backends';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-type Backend = 'cpu' | 'wasm';
-
-/** Deterministic values in [-1, 1) (a linear congruential generator), so both backends see the same data. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function relError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.strictEqual(actual.length, expected.length, 'sizes differ');
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
-
-/** Runs `fn` on each backend and returns its outputs' values and shapes (no tensors left behind). */
-async function onBoth(fn: () => Tensor[]): Promise<Record<Backend, { data: Float32Array | Int32Array; shape: number[] }[]>> {
-  const result = {} as Record<Backend, { data: Float32Array | Int32Array; shape: number[] }[]>;
-  for (const backend of ['cpu', 'wasm'] as const) {
-    await tf.setBackend(backend);
-    const outs = tf.tidy(fn);
-    result[backend] = outs.map((t) => ({ data: t.dataSync() as Float32Array | Int32Array, shape: t.shape }));
-    tf.dispose(outs);
-  }
-  return result;
-}
-
-function assertClose(r: Awaited<ReturnType<typeof onBoth>>, label: string): void {
-  r.cpu.forEach((expected, i) => {
-    assert.deepStrictEqual(r.wasm[i].shape, expected.shape, `${label} output ${i} shape`);
-    const err = relError(r.wasm[i].data, expected.data);
-    assert.ok(err < 1e-4, `${label} output ${i}: relative error ${err}`);
-  });
-}
 
 interface ConvCase {
   n: number;
