@@ -6,7 +6,7 @@
 import * as path from 'path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import type { BatchMetrics, EpochMetrics, TrainingFinished, TrainingStarted, TrainRequest } from '../protocol/engine';
-import { lineColumn, type Monitor, learningRateAt, type TrainingConfig, trainingConfig, validateSpec } from '../spec';
+import { type Analysis, lineColumn, type Monitor, learningRateAt, type TrainingConfig, trainingConfig, validateSpec } from '../spec';
 import { nodeFileProbe } from '../spec/nodeFs';
 import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './data';
 import { buildModel } from './model';
@@ -102,34 +102,75 @@ export interface Step {
   correct: number;
 }
 
-/** One optimisation step on a batch; returns the batch loss and the number of correct predictions. */
-export function trainStep(model: LayersModel, optimizer: Optimizer, batch: Batch, classes: number, c: TrainingConfig, lr: number): Step {
+/** The training-mode forward pass of a model: images -> class probabilities, updating batch-norm moving statistics. */
+export type Forward = (x: Tensor) => Tensor;
+
+/** The forward pass of the layers model itself (tfjs-layers, every intermediate stored for the backward pass). */
+export function layersForward(model: LayersModel): Forward {
+  return (x) => model.apply(x, { training: true }) as Tensor;
+}
+
+/**
+ * The training forward pass the spec asks for. `analysis` is the model's layer list (names, types, wiring);
+ * `c.memoryEfficient` chooses between storing and recomputing the dense blocks' intermediates.
+ */
+export function makeForward(model: LayersModel, _analysis: Analysis, _c: TrainingConfig): Forward {
+  return layersForward(model);
+}
+
+/** Loss, correct predictions and the gradient of every trainable weight (by variable name) of one batch. */
+export interface Gradients {
+  loss: Scalar;
+  correct: Scalar;
+  grads: Record<string, Tensor>;
+}
+
+/**
+ * Forward and backward pass of one batch (or one shard of it), without touching the weights. The caller owns
+ * the returned tensors.
+ */
+export function computeGradients(model: LayersModel, forward: Forward, batch: Batch, classes: number): Gradients {
   const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
-  let correct: Tensor | undefined;
-  const loss = tf.tidy(() => {
+  let correct: Scalar | undefined;
+  const { value, grads } = tf.tidy(() => {
     const xs = tf.tensor4d(batch.x, [batch.size, h, w, ch]);
     const labels = tf.tensor1d(batch.y, 'int32');
     const ys = tf.oneHot(labels, classes);
-    const { value, grads } = tf.variableGrads(() => {
-      const probs = model.apply(xs, { training: true }) as Tensor;
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32')));
+    return tf.variableGrads(() => {
+      const probs = forward(xs);
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32'))) as Scalar;
       return crossEntropy(probs, ys) as Scalar;
-    }, variables);
+    }, variables) as unknown as { value: Scalar; grads: Record<string, Tensor> };
+  }) as { value: Scalar; grads: Record<string, Tensor> };
+  return { loss: value as Scalar, correct: correct as Scalar, grads };
+}
+
+/** Applies gradients (by variable name) with the optimizer and the weight decay of the config; disposes them. */
+export function applyGradients(model: LayersModel, optimizer: Optimizer, grads: Record<string, Tensor>, c: TrainingConfig, lr: number): void {
+  const variables = model.trainableWeights.map((v) => v.read() as Variable);
+  tf.tidy(() => {
+    const g = { ...grads };
     if (c.weightDecay > 0 && c.optimizer !== 'adamw') {
       // L2 weight decay coupled to the gradient, as PyTorch's SGD(weight_decay) and the paper.
-      for (const v of variables) grads[v.name] = tf.add(grads[v.name], tf.mul(v, c.weightDecay));
+      for (const v of variables) g[v.name] = tf.add(g[v.name], tf.mul(v, c.weightDecay));
     }
-    optimizer.applyGradients(grads);
+    optimizer.applyGradients(g);
     if (c.weightDecay > 0 && c.optimizer === 'adamw') {
       // Decoupled weight decay (Loshchilov & Hutter): w -= lr·wd·w after the Adam step.
       for (const v of variables) v.assign(tf.sub(v, tf.mul(v, lr * c.weightDecay)));
     }
-    return value;
   });
-  const result = { loss: loss.dataSync()[0], correct: correct ? correct.dataSync()[0] : 0 };
-  loss.dispose();
-  correct?.dispose();
+  tf.dispose(grads);
+}
+
+/** One optimisation step on a batch; returns the batch loss and the number of correct predictions. */
+export function trainStep(model: LayersModel, optimizer: Optimizer, batch: Batch, classes: number, c: TrainingConfig, lr: number, forward: Forward = layersForward(model)): Step {
+  const g = computeGradients(model, forward, batch, classes);
+  applyGradients(model, optimizer, g.grads, c, lr);
+  const result = { loss: g.loss.dataSync()[0], correct: g.correct.dataSync()[0] };
+  g.loss.dispose();
+  g.correct.dispose();
   return result;
 }
 
@@ -230,6 +271,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     tb = new TensorBoardLogger(runDir);
     metrics = new MetricsWriter(path.join(runDir, METRICS_FILE));
 
+    const forward = makeForward(model, analysis, c);
     const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
     obs.started({
       runDir, runId: path.basename(runDir), backend: backend as TrainingStarted['backend'], backendReason: '',
@@ -273,7 +315,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
         }
         lr = learningRateAt(c, epoch + stepInEpoch / stepsPerEpoch);
         setLearningRate(optimizer, lr);
-        const step = trainStep(model, optimizer, batch, classNames.length, c, lr);
+        const step = trainStep(model, optimizer, batch, classNames.length, c, lr, forward);
         stepInEpoch++;
         globalStep++;
         sessionSteps++;
