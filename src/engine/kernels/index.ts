@@ -14,6 +14,7 @@
 import { tf } from '../tf';
 import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 import { registerWasmReduceKernels } from './reduce';
+import { sharedIdentity } from './identity';
 
 type Pad = 'valid' | 'same' | number | number[][];
 type Conv2DInfoArgs = Parameters<typeof tf.backend_util.computeConv2DInfo>;
@@ -221,7 +222,7 @@ function makeBatchMatMul(builtin: Kernel) {
 }
 
 /**
- * Registers (or replaces) `Conv2DBackpropFilter`, `Conv2DBackpropInput`, `Tile` and `BatchMatMul` for the
+ * Registers (or replaces) `Conv2DBackpropFilter`, `Conv2DBackpropInput`, `Tile`, `BatchMatMul` and `Identity` for the
  * 'wasm' backend. Call after the WASM backend is registered (e.g. after `tf.setBackend('wasm')`); calling
  * it again does nothing.
  */
@@ -237,6 +238,7 @@ export function registerWasmTrainingKernels(): void {
     Conv2DBackpropInput: makeConv2DBackpropInput(original('Conv2DBackpropInput')),
     Tile: makeTile(original('Tile')),
     BatchMatMul: makeBatchMatMul(base.BatchMatMul),
+    Identity: sharedIdentity,
   };
   for (const [kernelName, kernelFunc] of Object.entries(replacements)) {
     if (tf.getKernel(kernelName, BACKEND)) tf.unregisterKernel(kernelName, BACKEND);
