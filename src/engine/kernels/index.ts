@@ -14,6 +14,7 @@
 import { tf } from '../tf';
 import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 import { registerWasmReduceKernels } from './reduce';
+import { registerBatchNormKernels } from './batchnorm';
 import { sharedIdentity } from './identity';
 
 type Pad = 'valid' | 'same' | number | number[][];
@@ -227,6 +228,7 @@ function makeBatchMatMul(builtin: Kernel) {
  * it again does nothing.
  */
 export function registerWasmTrainingKernels(): void {
+  registerBatchNormKernels(); // fused batch norm + ReLU forward/backward for 'wasm' and 'cpu' (batchnorm.ts)
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
   registerWasmReduceKernels(); // Sum and Mean over all axes but the last (reduce.ts)
   base = {};
