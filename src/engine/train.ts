@@ -9,6 +9,7 @@ import type { BatchMetrics, EpochMetrics, TrainingFinished, TrainingStarted, Tra
 import { type Analysis, lineColumn, type Monitor, learningRateAt, type TrainingConfig, trainingConfig, validateSpec } from '../spec';
 import { nodeFileProbe } from '../spec/nodeFs';
 import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './data';
+import { trainingForward } from './forward';
 import { buildModel } from './model';
 import { writeJsonAtomicSync } from './runs/atomic';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from './runs/checkpoint';
@@ -114,8 +115,8 @@ export function layersForward(model: LayersModel): Forward {
  * The training forward pass the spec asks for. `analysis` is the model's layer list (names, types, wiring);
  * `c.memoryEfficient` chooses between storing and recomputing the dense blocks' intermediates.
  */
-export function makeForward(model: LayersModel, _analysis: Analysis, _c: TrainingConfig): Forward {
-  return layersForward(model);
+export function makeForward(model: LayersModel, analysis: Analysis, c: TrainingConfig): Forward {
+  return trainingForward(model, analysis, { memoryEfficient: c.memoryEfficient });
 }
 
 /** Loss, correct predictions and the gradient of every trainable weight (by variable name) of one batch. */

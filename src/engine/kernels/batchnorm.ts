@@ -390,3 +390,32 @@ export function batchNormReluOps(x: Tensor, gamma: Tensor, beta: Tensor, epsilon
   const c = x.shape[x.rank - 1];
   return tf.tidy(() => run(opsForward(epsilon, relu), opsBackward(epsilon, relu), x, perChannel(gamma, c, 'gamma'), perChannel(beta, c, 'beta')));
 }
+
+/**
+ * The forward computation of batchNormRelu without recording a gradient (for a caller that differentiates
+ * by hand, like the memory-efficient dense block): y and the batch statistics. On the same input it gives
+ * bit-identical results to batchNormRelu, so a recomputation reproduces the forward pass exactly.
+ */
+export function batchNormReluForward(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, relu: boolean): { y: Tensor; mean: Tensor; variance: Tensor } {
+  const c = x.shape[x.rank - 1];
+  return tf.tidy(() => {
+    const xf = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+    const step = x.size > 0 && hasFusedKernels() ? fusedForward(epsilon, relu) : opsForward(epsilon, relu);
+    return step(xf, perChannel(gamma, c, 'gamma'), perChannel(beta, c, 'beta'));
+  });
+}
+
+/**
+ * The gradient of batchNormRelu from its input, the output gradient and the batch statistics of the forward
+ * pass (the closed form batchNormRelu's own backward pass uses).
+ */
+export function batchNormReluGradient(
+  x: Tensor, dy: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, epsilon: number, relu: boolean,
+): { dx: Tensor; dGamma: Tensor; dBeta: Tensor } {
+  const c = x.shape[x.rank - 1];
+  return tf.tidy(() => {
+    const grad = x.size > 0 && hasFusedKernels() ? fusedBackward(epsilon, relu) : opsBackward(epsilon, relu);
+    const [dx, dGamma, dBeta] = grad(x, dy, perChannel(gamma, c, 'gamma'), perChannel(beta, c, 'beta'), mean, variance);
+    return { dx, dGamma, dBeta };
+  });
+}
