@@ -27,6 +27,15 @@ const targets = [
     external: NATIVE,
   },
   {
+    // Data-parallel training worker (worker_threads), started by the engine, the CLI and the bench from
+    // dist/ (src/engine/parallel/pool.ts finds it beside their bundle).
+    entryPoints: { 'engine-worker': 'src/engine/parallel/worker.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: NATIVE,
+  },
+  {
     // `densenet-lab` command line.
     entryPoints: { cli: 'src/cli/bin.ts' },
     platform: 'node',

@@ -108,7 +108,7 @@ export class TrainingController implements vscode.Disposable {
             case 'training/started':
               state.started = m.info;
               state.status = 'running';
-              this.output.info(`Run ${m.info.runDir}: ${m.info.trainExamples} training / ${m.info.validationExamples} validation images, ${m.info.classNames.length} classes, epochs ${m.info.startEpoch + 1}..${m.info.epochs}, backend ${m.info.backend}`);
+              this.output.info(`Run ${m.info.runDir}: ${m.info.trainExamples} training / ${m.info.validationExamples} validation images, ${m.info.classNames.length} classes, epochs ${m.info.startEpoch + 1}..${m.info.epochs}, backend ${m.info.backend}${m.info.threads !== undefined ? `, ${m.info.threads} thread${m.info.threads === 1 ? '' : 's'}` : ''}`);
               progress.report({ message: `${m.info.backend} · ${m.info.trainExamples} images · starting epoch ${m.info.startEpoch + 1}/${m.info.epochs}` });
               // The training dashboard (src/panels/dashboard.ts) opens beside the editor unless turned off.
               if (vscode.workspace.getConfiguration('densenet.dashboard').get<boolean>('openOnTrain', true)) {
@@ -154,7 +154,9 @@ export class TrainingController implements vscode.Disposable {
           this.output.error(`The engine process ended unexpectedly (${how}).${e.stderrTail ? `\nLast stderr:\n${e.stderrTail}` : ''}`);
           reject(new Error(`the engine process ended unexpectedly (${how})${runDir ? '; the run is marked failed and keeps its last checkpoint' : ''}`));
         })));
-        const finished = await Promise.race([engine.train({ specPath: doc!.uri.fsPath, specText: doc!.getText(), workspaceDir, resumeRunDir }), crashed]);
+        // densenet.engine.threads: 0 (the default) is one thread per core; the engine resolves it.
+        const threads = Math.max(0, Math.floor(vscode.workspace.getConfiguration('densenet.engine').get<number>('threads', 0)));
+        const finished = await Promise.race([engine.train({ specPath: doc!.uri.fsPath, specText: doc!.getText(), workspaceDir, resumeRunDir, threads }), crashed]);
         const best = finished.bestValAccuracy !== undefined ? ` Best validation accuracy ${(finished.bestValAccuracy * 100).toFixed(2)}%.` : '';
         const skipped = finished.skippedFiles > 0 ? ` ${finished.skippedFiles} unreadable image(s) skipped (see the DenseNet Lab output).` : '';
         this.output.info(`Run ${finished.status}: ${finished.runDir}`);

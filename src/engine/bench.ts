@@ -6,7 +6,10 @@
  * training, the kernel times of one profiled step aggregated by kernel name.
  *
  *   node dist/bench.js --model densenet-bc-40|densenet121-64 --mode train|infer
- *     [--backend wasm] [--batch 32] [--warmup 1] [--steps 3] [--seconds 10] [--profile]
+ *     [--backend wasm] [--batch 32] [--warmup 1] [--steps 3] [--seconds 10] [--profile] [--threads 1] [--memory-efficient]
+ *
+ * --threads N trains (and infers) data-parallel on N threads (src/engine/parallel/: this one and N - 1 workers);
+ * --memory-efficient trains with training.memoryEfficient (the recomputing dense block).
  */
 import * as fs from 'fs';
 import { parseArgs } from 'util';
@@ -15,7 +18,8 @@ import { analyze, findPreset, type InputShape, type ModelConfig, trainingConfig 
 import { type BackendPreference, initBackend } from './backend';
 import { buildModel } from './model';
 import { tf } from './tf';
-import { makeOptimizer, trainStep } from './train';
+import { ParallelTrainer } from './parallel/pool';
+import { makeForward, makeOptimizer, trainStep } from './train';
 
 /** The benchmark models; the PyTorch script (bench/torch_bench.py) builds the same layers. */
 function benchModel(name: string): { model: ModelConfig; input: InputShape; classes: number } {
@@ -41,13 +45,13 @@ function peakRssMB(): number {
  * Runs `step` `warmup` times untimed, then until both `minSteps` steps and `minSeconds` have passed. Also
  * returns the CPU seconds of the timed steps: below the wall time when other processes took the cores.
  */
-function timeSteps(step: () => void, warmup: number, minSteps: number, minSeconds: number): { steps: number; seconds: number; cpuSeconds: number } {
-  for (let i = 0; i < warmup; i++) step();
+async function timeSteps(step: () => unknown, warmup: number, minSteps: number, minSeconds: number): Promise<{ steps: number; seconds: number; cpuSeconds: number }> {
+  for (let i = 0; i < warmup; i++) await step();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let steps = 0;
   while (steps < minSteps || performance.now() - t0 < minSeconds * 1000) {
-    step();
+    await step();
     steps++;
   }
   const cpu = process.cpuUsage(cpu0);
@@ -65,6 +69,8 @@ async function main(): Promise<void> {
       steps: { type: 'string', default: '3' },
       seconds: { type: 'string', default: '10' },
       profile: { type: 'boolean', default: false },
+      threads: { type: 'string', default: '1' },
+      'memory-efficient': { type: 'boolean', default: false },
     },
   });
   const { model: config, input, classes } = benchModel(o.model ?? '');
@@ -78,19 +84,28 @@ async function main(): Promise<void> {
   const x = Float32Array.from({ length: batchSize * input.height * input.width * input.channels }, Math.random);
   const y = Int32Array.from({ length: batchSize }, () => Math.floor(Math.random() * classes));
   const batch = { x, y, size: batchSize };
-  const tc = trainingConfig({ optimizer: 'sgd' });
+  const tc = trainingConfig({ optimizer: 'sgd', memoryEfficient: o['memory-efficient'] });
   const optimizer = makeOptimizer(tc);
-  const train = () => trainStep(model, optimizer, batch, classes, tc, tc.learningRate);
-  const infer = () => tf.tidy(() => (model.predict(tf.tensor4d(x, [batchSize, input.height, input.width, input.channels])) as Tensor).dataSync());
+  const threads = Number(o.threads);
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive whole number (got ${o.threads})`);
+  const pool = threads > 1
+    ? await ParallelTrainer.start({ threads, backend: choice.backend as 'wasm' | 'cpu', analysis, config: tc, model, wasmDir: __dirname })
+    : undefined;
+  const forward = makeForward(model, analysis, tc);
+  const train = () => (pool ? pool.step(model, forward, optimizer, batch, classes, tc, tc.learningRate) : trainStep(model, optimizer, batch, classes, tc, tc.learningRate, forward));
+  const predict = () => tf.tidy(() => (model.predict(tf.tensor4d(x, [batchSize, input.height, input.width, input.channels])) as Tensor).dataSync());
+  // With threads, inference is sharded over the replicas as validation is (predicted classes and loss).
+  const infer = () => (pool ? pool.evaluate(model, (async function* () { yield batch; })(), classes) : predict());
 
-  const { steps, seconds, cpuSeconds } = timeSteps(o.mode === 'train' ? train : infer, Number(o.warmup), Number(o.steps), Number(o.seconds));
+  const { steps, seconds, cpuSeconds } = await timeSteps(o.mode === 'train' ? train : infer, Number(o.warmup), Number(o.steps), Number(o.seconds));
   const peak = peakRssMB(); // before profiling, so that it is the timed loop's own
 
   let profile: { kernel: string; ms: number; calls: number }[] | undefined;
   if (o.profile) {
+    // One step on this thread alone (the kernels of the whole batch, not of one shard).
     const info = await tf.profile(() => {
-      if (o.mode === 'train') train();
-      else infer();
+      if (o.mode === 'train') trainStep(model, optimizer, batch, classes, tc, tc.learningRate, forward);
+      else predict();
     });
     const byName = new Map<string, { kernel: string; ms: number; calls: number }>();
     // `<op>__op` entries are ops run through customGrad: wrappers whose time includes their kernels'.
@@ -104,10 +119,11 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(JSON.stringify({
-    engine: choice.backend, model: o.model, mode: o.mode, batch: batchSize,
+    engine: choice.backend, model: o.model, mode: o.mode, batch: batchSize, threads: pool?.threads ?? 1, memoryEfficient: tc.memoryEfficient,
     imagesPerSecond: (steps * batchSize) / seconds, peakRssMB: peak, steps, seconds, cpuSeconds,
     macsPerImage: analysis.totals.macs, params: analysis.totals.params, profile,
   }) + '\n');
+  await pool?.dispose();
 }
 
 main().catch((e) => {

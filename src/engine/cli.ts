@@ -53,7 +53,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { epochs: { type: 'string' }, backend: { type: 'string' }, resume: { type: 'string' }, workspace: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: { epochs: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, resume: { type: 'string' }, workspace: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
   if (positionals.length !== 1) throw new UsageError('train takes one spec file');
   const specPath = path.resolve(positionals[0]);
@@ -66,6 +66,8 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   }
   const epochs = values.epochs === undefined ? undefined : Number(values.epochs);
   if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) throw new UsageError(`--epochs must be a positive whole number (got "${values.epochs}")`);
+  const threads = values.threads === undefined ? 0 : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
   const backend = await startBackend(values.backend, err);
   const control = { cancelled: false };
   const onSigint = () => {
@@ -82,6 +84,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
       workspaceDir: values.workspace ? path.resolve(values.workspace) : workspaceFor(specPath),
       resumeRunDir: values.resume,
       epochs,
+      threads,
     }, {
       started: (info) => {
         epochs0 = info.epochs;

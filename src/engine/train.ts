@@ -11,6 +11,7 @@ import { nodeFileProbe } from '../spec/nodeFs';
 import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './data';
 import { trainingForward } from './forward';
 import { buildModel } from './model';
+import { ParallelTrainer, resolveThreads } from './parallel/pool';
 import { writeJsonAtomicSync } from './runs/atomic';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from './runs/checkpoint';
 import { METRICS_FILE, MetricsWriter, rewriteMetrics } from './runs/metrics';
@@ -234,6 +235,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
   let optimizer: Optimizer | undefined;
   let tb: TensorBoardLogger | undefined;
   let metrics: MetricsWriter | undefined;
+  let pool: ParallelTrainer | undefined;
   let runDir = '';
   try {
     optimizer = makeOptimizer(c);
@@ -274,10 +276,19 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
 
     const forward = makeForward(model, analysis, c);
     const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
+    // Data-parallel threads: the main thread and threads - 1 workers with replicas (src/engine/parallel/).
+    const { threads, note } = resolveThreads(req.threads, backend, c.batchSize);
+    if (note) obs.log('info', note);
+    if (threads > 1) {
+      pool = await ParallelTrainer.start({ threads, backend: backend as 'wasm' | 'cpu', analysis, config: c, model });
+    }
+    obs.log('info', threads > 1
+      ? `Training on ${threads} threads (this one and ${threads - 1} worker${threads > 2 ? 's' : ''}, each with a replica of the model; batch norm uses per-shard statistics)`
+      : 'Training on 1 thread');
     obs.started({
       runDir, runId: path.basename(runDir), backend: backend as TrainingStarted['backend'], backendReason: '',
       startEpoch, epochs, stepsPerEpoch,
-      trainExamples: data.train.length, validationExamples: data.validation?.length ?? 0, classNames,
+      trainExamples: data.train.length, validationExamples: data.validation?.length ?? 0, classNames, threads,
     });
 
     const monitorBest: Monitor = data.validation ? 'val_accuracy' : 'accuracy';
@@ -316,7 +327,9 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
         }
         lr = learningRateAt(c, epoch + stepInEpoch / stepsPerEpoch);
         setLearningRate(optimizer, lr);
-        const step = trainStep(model, optimizer, batch, classNames.length, c, lr, forward);
+        const step = pool
+          ? await pool.step(model, forward, optimizer, batch, classNames.length, c, lr)
+          : trainStep(model, optimizer, batch, classNames.length, c, lr, forward);
         stepInEpoch++;
         globalStep++;
         sessionSteps++;
@@ -351,7 +364,8 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
       }
 
       const trainSeconds = (Date.now() - epochStart) / 1000;
-      const val = data.validation ? await evaluate(model, data.evalBatches(data.validation, c.batchSize), classNames.length) : undefined;
+      const valBatches = data.validation ? data.evalBatches(data.validation, c.batchSize) : undefined;
+      const val = valBatches ? await (pool ? pool.evaluate(model, valBatches, classNames.length) : evaluate(model, valBatches, classNames.length)) : undefined;
       const seconds = (Date.now() - epochStart) / 1000;
       const monitored = monitorBest === 'val_accuracy' ? val?.accuracy ?? NaN : accMean.value;
       const isBest = improved(monitorBest, monitored, best);
@@ -409,6 +423,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     if (runDir) finishRun(runDir, 'failed', { error: e instanceof Error ? e.message : String(e) });
     throw e;
   } finally {
+    await pool?.dispose();
     metrics?.close();
     tb?.close();
     if (optimizer) disposeOptimizer(optimizer);

@@ -25,6 +25,13 @@ export interface TrainRequest {
   resumeRunDir?: string;
   /** Override training.epochs. */
   epochs?: number;
+  /**
+   * Data-parallel threads (densenet.engine.threads): this many replicas of the model each compute the
+   * gradients of a shard of every batch (the engine's thread and threads - 1 worker threads), averaged
+   * weighted by shard size. 0: one per core. Absent: 1 (single-threaded). The native TensorFlow backend,
+   * multi-threaded itself, always uses 1.
+   */
+  threads?: number;
 }
 
 export interface BatchMetrics {
@@ -69,6 +76,8 @@ export interface TrainingStarted {
   trainExamples: number;
   validationExamples: number;
   classNames: string[];
+  /** Data-parallel threads the training uses (1: no worker threads). */
+  threads?: number;
 }
 
 export interface TrainingFinished {
