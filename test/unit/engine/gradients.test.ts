@@ -5,6 +5,8 @@
  */
 import * as assert from 'assert';
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { analyze, findPreset } from '../../../src/spec';
 import { withStockBackward } from '../../../src/engine/gradients';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
@@ -82,6 +84,18 @@ describe('engine: streaming backward pass', function () {
     tf.dispose([a, g]);
     assert.strictEqual(tf.memory().numTensors, before);
   });
+
+  for (const memoryEfficient of [false, true]) {
+    it(`keeps the WASM heap bounded: it stops growing after the first training steps (memoryEfficient ${memoryEfficient})`, () => {
+      // In a fresh process (heapProbe.ts): a heap grown by earlier tests would hide any growth here.
+      const r = spawnSync(process.execPath, [path.join(__dirname, 'heapProbe.js'), String(memoryEfficient)], { encoding: 'utf8' });
+      assert.strictEqual(r.status, 0, r.stderr);
+      const sizes = JSON.parse(r.stdout.trim().split('\n').pop() as string) as number[];
+      assert.ok(sizes[0] > 16 * 2 ** 20, `the first step grew the heap beyond its initial 16 MB (${sizes[0]})`);
+      // The heap grows to the peak of one step's live tensors and is then reused; it never shrinks.
+      assert.strictEqual(sizes[sizes.length - 1], sizes[2], `WASM heap bytes after each step: ${sizes.join(', ')}`);
+    });
+  }
 
   it('makes WASM clones share their buffer (the copies saved for the backward pass cost no memory)', async () => {
     await tf.setBackend('wasm');
