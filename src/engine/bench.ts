@@ -108,8 +108,9 @@ async function main(): Promise<void> {
       else predict();
     });
     const byName = new Map<string, { kernel: string; ms: number; calls: number }>();
-    // `<op>__op` entries are ops run through customGrad: wrappers whose time includes their kernels'.
-    for (const k of info.kernels.filter((k) => !k.name.endsWith('__op'))) {
+    // Ops run through customGrad are profiled under their scope's name (`<op>__op`, or 'unnamed scope' for the
+    // fused batch norm and the memory-efficient block): wrappers whose time includes their kernels'.
+    for (const k of info.kernels.filter((k) => !k.name.endsWith('__op') && k.name !== 'unnamed scope')) {
       const e = byName.get(k.name) ?? { kernel: k.name, ms: 0, calls: 0 };
       e.ms += k.kernelTimeMs as number;
       e.calls++;

@@ -23,7 +23,7 @@
  */
 import type { GradSaveFunc, LayersModel, LayerVariable, NamedAttrMap, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import type { Analysis, LayerInfo } from '../spec/analyze';
-import { batchNormRelu, batchNormReluForward, batchNormReluGradient } from './kernels/batchnorm';
+import { batchNormRelu, batchNormReluForward, batchNormReluGradient, batchNormReluWithStats } from './kernels/batchnorm';
 import { tf } from './tf';
 import type { Forward } from './train';
 
@@ -128,14 +128,12 @@ function checkpointedBnReluConv(pieces: Tensor[], bn: BnParams, conv: ConvParams
       const sp = saved.slice(0, m);
       const [g, b, k, mu, v] = saved.slice(m);
       const x = concatChannels(sp);
-      // Recompute the convolution's input from the saved pieces and batch statistics.
-      // (batch statistics recomputed from the same input are bit-identical to the saved ones, mu and v).
-      const r = batchNormReluForward(x, g, b, bn.epsilon, true);
-      tf.dispose([r.mean, r.variance]);
-      const convGrad = tf.getGradient(tf.Conv2D).gradFunc(dy, [r.y, k], convAttrs);
+      // Recompute the convolution's input from the saved pieces and batch statistics (bit-identical).
+      const r = batchNormReluWithStats(x, g, b, mu, v, bn.epsilon, true);
+      const convGrad = tf.getGradient(tf.Conv2D).gradFunc(dy, [r, k], convAttrs);
       const dKernel = convGrad.filter();
       const dr = convGrad.x();
-      r.y.dispose();
+      r.dispose();
       const { dx, dGamma, dBeta } = batchNormReluGradient(x, dr, g, b, mu, v, bn.epsilon, true);
       dr.dispose();
       const dPieces = m === 1 ? [dx] : tf.split(dx, sp.map((p) => p.shape[p.rank - 1]), -1);

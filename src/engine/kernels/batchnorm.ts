@@ -111,8 +111,9 @@ function blockSize(c: number): number {
 
 function makeForward(memory: (backend: unknown) => Memory) {
   return ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
-    const { x, gamma, beta } = inputs;
-    const { c, n } = dims(x, [gamma, beta]);
+    const { x, gamma, beta, mean: meanIn, variance: varIn } = inputs;
+    const given = meanIn !== undefined && varIn !== undefined;
+    const { c, n } = dims(x, given ? [gamma, beta, meanIn, varIn] : [gamma, beta]);
     const epsilon = attrs.epsilon as number;
     const relu = Boolean(attrs.relu);
     const mem = memory(backend);
@@ -126,6 +127,14 @@ function makeForward(memory: (backend: unknown) => Memory) {
     const vv = mem.view(varOut);
     const size = xv.length;
     const step = blockSize(c);
+
+    if (given) {
+      // Statistics given (a recomputation with the forward pass's own): the output pass alone.
+      mv.set(mem.view(meanIn));
+      vv.set(mem.view(varIn));
+      normalise(mem, xv, yv, mv, vv, gamma, beta, epsilon, relu, c, size, step);
+      return [y, meanOut, varOut];
+    }
 
     // Per-channel sums of (x - k) and (x - k)^2, k = the channel's first value, in double: the shift makes a
     // large mean offset harmless to the variance.
@@ -154,28 +163,35 @@ function makeForward(memory: (backend: unknown) => Memory) {
       vv[j] = Math.max(0, s2[j] / n - m * m);
     }
 
-    // y = (x - mean) * (rstd * gamma) + beta, from the float32 mean and variance.
-    const gv = mem.view(gamma);
-    const bv = mem.view(beta);
-    const rstd = rstdOf(vv, epsilon);
-    for (let start = 0; start < size; start += step) {
-      const end = Math.min(size, start + step);
-      for (let j = 0; j < c; j++) {
-        const m = mv[j];
-        const a = rstd[j] * gv[j];
-        const b = bv[j];
-        if (relu) {
-          for (let o = start + j; o < end; o += c) {
-            const pre = (xv[o] - m) * a + b;
-            yv[o] = (pre + Math.abs(pre)) * 0.5;
-          }
-        } else {
-          for (let o = start + j; o < end; o += c) yv[o] = (xv[o] - m) * a + b;
-        }
-      }
-    }
+    normalise(mem, xv, yv, mv, vv, gamma, beta, epsilon, relu, c, size, step);
     return [y, meanOut, varOut];
   };
+}
+
+/** y = (x - mean) * (rstd * gamma) + beta (then ReLU), from the float32 mean and variance. */
+function normalise(
+  mem: Memory, xv: Float32Array, yv: Float32Array, mv: Float32Array, vv: Float32Array, gamma: TensorInfo, beta: TensorInfo,
+  epsilon: number, relu: boolean, c: number, size: number, step: number,
+): void {
+  const gv = mem.view(gamma);
+  const bv = mem.view(beta);
+  const rstd = rstdOf(vv, epsilon);
+  for (let start = 0; start < size; start += step) {
+    const end = Math.min(size, start + step);
+    for (let j = 0; j < c; j++) {
+      const m = mv[j];
+      const a = rstd[j] * gv[j];
+      const b = bv[j];
+      if (relu) {
+        for (let o = start + j; o < end; o += c) {
+          const pre = (xv[o] - m) * a + b;
+          yv[o] = (pre + Math.abs(pre)) * 0.5;
+        }
+      } else {
+        for (let o = start + j; o < end; o += c) yv[o] = (xv[o] - m) * a + b;
+      }
+    }
+  }
 }
 
 function makeBackward(memory: (backend: unknown) => Memory) {
@@ -417,5 +433,26 @@ export function batchNormReluGradient(
     const grad = x.size > 0 && hasFusedKernels() ? fusedBackward(epsilon, relu) : opsBackward(epsilon, relu);
     const [dx, dGamma, dBeta] = grad(x, dy, perChannel(gamma, c, 'gamma'), perChannel(beta, c, 'beta'), mean, variance);
     return { dx, dGamma, dBeta };
+  });
+}
+
+/**
+ * batchNormRelu's output from given batch statistics (those its forward pass returned), without recording a
+ * gradient: the recomputation of the memory-efficient block, one pass over x instead of two, bit-identical
+ * to the forward pass's output.
+ */
+export function batchNormReluWithStats(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, epsilon: number, relu: boolean): Tensor {
+  const c = x.shape[x.rank - 1];
+  return tf.tidy(() => {
+    const g = perChannel(gamma, c, 'gamma');
+    const b = perChannel(beta, c, 'beta');
+    if (x.size > 0 && x.dtype === 'float32' && hasFusedKernels()) {
+      const [y] = tf.engine().runKernel(BATCH_NORM_RELU_FORWARD, { x, gamma: g, beta: b, mean, variance }, { epsilon, relu }) as Tensor[];
+      return y;
+    }
+    const xf = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
+    const rstd = tf.rsqrt(tf.add(variance, epsilon));
+    const pre = tf.add(tf.mul(tf.mul(tf.sub(xf, mean), rstd), g), b);
+    return relu ? tf.relu(pre) : pre;
   });
 }

@@ -13,7 +13,7 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
 import {
-  BATCH_NORM_RELU_BACKWARD, BATCH_NORM_RELU_FORWARD, batchNormRelu, batchNormReluOps, registerBatchNormKernels,
+  BATCH_NORM_RELU_BACKWARD, BATCH_NORM_RELU_FORWARD, batchNormRelu, batchNormReluOps, batchNormReluWithStats, registerBatchNormKernels,
 } from '../../../src/engine/kernels/batchnorm';
 import { relError, values } from './backends';
 
@@ -174,6 +174,26 @@ describe('engine: fused training batch norm + ReLU', function () {
       for (const relu of [true, false]) {
         const expected = await evaluate('cpu', reference, c.shape, d, relu);
         compare(await evaluate('cpu', ops, c.shape, d, relu), expected, `ops [${c.shape}] relu ${relu}`);
+      }
+    }
+  });
+
+  it('recomputes the forward output bit for bit from the saved batch statistics (memory-efficient block)', async () => {
+    let seed = 700;
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      for (const c of CASES.slice(0, 4)) {
+        const d = makeData(c, (seed += 10));
+        for (const relu of [true, false]) {
+          const [forwardY, recomputed] = tf.tidy(() => {
+            const x = tf.tensor(d.x, c.shape);
+            const g = tf.tensor1d(d.gamma);
+            const b = tf.tensor1d(d.beta);
+            const r = batchNormRelu(x, g, b, EPS, relu);
+            return [r.y.dataSync(), batchNormReluWithStats(x, g, b, r.mean, r.variance, EPS, relu).dataSync()];
+          });
+          assert.deepStrictEqual(recomputed, forwardY, `${backend} [${c.shape}] relu ${relu}`);
+        }
       }
     }
   });
