@@ -3,11 +3,15 @@
 // installed, with the same models in PyTorch (bench/torch_bench.py, 2 threads). Every model and mode runs in a
 // process of its own, one after another, so that each peak RSS is that run's own. Batch 32, synthetic data,
 // SGD with Nesterov momentum; warm-up steps untimed, then at least --steps steps and --seconds seconds.
+// The engine trains on --threads threads (default: the cores; data-parallel, src/engine/parallel) and once more
+// per model with training.memoryEfficient on, to compare peak RSS and time with it off.
 // Prints images/s, GFLOP/s (from the analysis' multiply-adds: 2 flops each, training ≈ 3 forward passes),
-// peak RSS, CPU use of the timed steps (100% = one core busy: the WASM engine runs one thread, PyTorch two), engine/PyTorch ratios and the top kernels of one profiled training step; `--json` prints one object.
+// peak RSS, CPU use of the timed steps (100% = one core busy), engine/PyTorch ratios, the issue's targets
+// (met or not) and the top kernels of one profiled single-thread training step; `--json` prints one object.
 //
 // Options: --json, --backend wasm|cpu|tensorflow|auto (default wasm), --models a,b, --modes train,infer,
-// --batch 32, --warmup 1, --steps 3, --seconds 10, --python /usr/bin/python3, --no-torch.
+// --batch 32, --warmup 1, --steps 3, --seconds 10, --threads N, --python /usr/bin/python3, --no-torch,
+// --no-memory-efficient (skip the memoryEfficient runs).
 // `npm run -s bench -- --json` keeps npm's banner off stdout. About 3-4 minutes on 2 idle cores (WASM, PyTorch).
 import { spawnSync } from 'child_process';
 import * as os from 'os';
@@ -26,7 +30,9 @@ const { values: o } = parseArgs({
     steps: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    threads: { type: 'string', default: String(os.availableParallelism?.() ?? os.cpus().length) },
     'no-torch': { type: 'boolean', default: false },
+    'no-memory-efficient': { type: 'boolean', default: false },
   },
 });
 const models = o.models.split(',');
@@ -60,8 +66,11 @@ const results = [];
 for (const model of models) {
   for (const mode of modes) {
     const profile = mode === 'train' ? ['--profile'] : [];
-    results.push(run(`${o.backend} ${model} ${mode}`, process.execPath,
-      ['--max-old-space-size=8192', 'dist/bench.js', '--backend', o.backend, '--model', model, '--mode', mode, ...common, ...profile]));
+    const engineArgs = ['--max-old-space-size=8192', 'dist/bench.js', '--backend', o.backend, '--model', model, '--mode', mode, '--threads', o.threads, ...common];
+    results.push(run(`${o.backend} ${model} ${mode}`, process.execPath, [...engineArgs, ...profile]));
+    if (mode === 'train' && !o['no-memory-efficient']) {
+      results.push(run(`${o.backend} ${model} ${mode} memoryEfficient`, process.execPath, [...engineArgs, '--memory-efficient']));
+    }
     if (torch) results.push(run(`pytorch ${model} ${mode}`, o.python, ['bench/torch_bench.py', '--model', model, '--mode', mode, ...common]));
   }
 }
@@ -72,28 +81,47 @@ if (Math.max(...load) > 0.5) notes.push(`load average ${load.map((l) => l.toFixe
 const ok = results.filter(Boolean);
 const macs = Object.fromEntries(ok.filter((r) => r.engine !== 'pytorch').map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]));
 const gflops = (r) => (macs[r.model] ? (r.imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' ? 3 : 1)) / 1e9 : undefined);
-const runs = ok.map(({ engine, model, mode, batch, imagesPerSecond, peakRssMB }) => ({ engine, model, mode, batch, imagesPerSecond, peakRssMB }));
+const runs = ok.map(({ engine, model, mode, batch, threads, memoryEfficient, imagesPerSecond, peakRssMB }) => ({ engine, model, mode, batch, threads, memoryEfficient, imagesPerSecond, peakRssMB }));
 const ratios = {};
-for (const e of runs.filter((r) => r.engine !== 'pytorch')) {
+const targets = [];
+const target = (name, value, op, bound) => targets.push({ name, value, target: `${op} ${bound}`, met: op === '>=' ? value >= bound : value <= bound });
+for (const e of runs.filter((r) => r.engine !== 'pytorch' && !r.memoryEfficient)) {
   const p = runs.find((r) => r.engine === 'pytorch' && r.model === e.model && r.mode === e.mode);
-  if (p) ratios[`${e.model}/${e.mode}`] = { imagesPerSecond: e.imagesPerSecond / p.imagesPerSecond, peakRss: e.peakRssMB / p.peakRssMB };
+  if (!p) continue;
+  const r = { imagesPerSecond: e.imagesPerSecond / p.imagesPerSecond, peakRss: e.peakRssMB / p.peakRssMB };
+  ratios[`${e.model}/${e.mode}`] = r;
+  target(`${e.model} ${e.mode} images/s vs PyTorch`, r.imagesPerSecond, '>=', e.mode === 'train' ? 0.5 : 0.7);
+  target(`${e.model} ${e.mode} peak RSS vs PyTorch`, r.peakRss, '<=', 1.5);
+}
+for (const on of runs.filter((r) => r.memoryEfficient)) {
+  const off = runs.find((r) => r.engine === on.engine && r.model === on.model && r.mode === on.mode && !r.memoryEfficient);
+  if (!off) continue;
+  ratios[`${on.model}/${on.mode}/memoryEfficient`] = { peakRssLower: off.peakRssMB / on.peakRssMB, timeMore: off.imagesPerSecond / on.imagesPerSecond - 1 };
+  target(`${on.model} memoryEfficient: peak RSS lower by`, off.peakRssMB / on.peakRssMB, '>=', 2);
+  target(`${on.model} memoryEfficient: more time per image`, off.imagesPerSecond / on.imagesPerSecond - 1, '<=', 0.25);
 }
 // The 10 slowest kernels of each profiled step, with their share of all its kernel time.
 const totalMs = Object.fromEntries(ok.filter((r) => r.profile).map((r) => [r.model, r.profile.reduce((s, k) => s + k.ms, 0)]));
 const profile = Object.fromEntries(ok.filter((r) => r.profile).map((r) => [r.model, r.profile.slice(0, 10).map((k) => ({ ...k, share: k.ms / totalMs[r.model] }))]));
 
 if (o.json) {
-  process.stdout.write(`${JSON.stringify({ runs, ratios, profile, models: macs, notes })}\n`);
+  process.stdout.write(`${JSON.stringify({ runs, ratios, targets, profile, models: macs, notes })}\n`);
 } else {
   const row = (cells, widths) => cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  const w = [8, 16, 6, 6, 9, 8, 12, 6];
+  const w = [8, 16, 10, 6, 8, 9, 8, 12, 6];
   const f = (x, d = 1) => (x === undefined ? '-' : x.toFixed(d));
-  console.log(row(['engine', 'model', 'mode', 'batch', 'images/s', 'GFLOP/s', 'peak RSS MB', 'CPU %'], w));
+  console.log(row(['engine', 'model', 'mode', 'batch', 'threads', 'images/s', 'GFLOP/s', 'peak RSS MB', 'CPU %'], w));
   for (const r of ok) {
-    const cells = [r.engine, r.model, r.mode, r.batch, f(r.imagesPerSecond, r.imagesPerSecond < 10 ? 2 : 1), f(gflops(r), 2), f(r.peakRssMB, 0), f((100 * r.cpuSeconds) / r.seconds, 0)];
+    const mode = r.memoryEfficient ? `${r.mode}+memEff` : r.mode;
+    const cells = [r.engine, r.model, mode, r.batch, r.threads ?? 2, f(r.imagesPerSecond, r.imagesPerSecond < 10 ? 2 : 1), f(gflops(r), 2), f(r.peakRssMB, 0), f((100 * r.cpuSeconds) / r.seconds, 0)];
     console.log(row(cells, w));
   }
-  for (const [key, v] of Object.entries(ratios)) console.log(`${o.backend}/pytorch ${key}: speed ${v.imagesPerSecond.toFixed(3)}x, peak RSS ${v.peakRss.toFixed(2)}x`);
+  for (const [key, v] of Object.entries(ratios)) {
+    if ('peakRssLower' in v) console.log(`${key}: peak RSS ${v.peakRssLower.toFixed(2)}x lower, ${(100 * v.timeMore).toFixed(0)}% more time per image`);
+    else console.log(`${o.backend}/pytorch ${key}: speed ${v.imagesPerSecond.toFixed(3)}x, peak RSS ${v.peakRss.toFixed(2)}x`);
+  }
+  if (targets.length) console.log('\nTargets (issue 5):');
+  for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
   for (const [model, kernels] of Object.entries(profile)) {
     console.log(`\nTop kernels of one ${o.backend} training step, ${model} (all kernels ${totalMs[model].toFixed(0)} ms):`);
     for (const k of kernels) console.log(`  ${k.kernel.padEnd(24)}${k.ms.toFixed(0).padStart(8)} ms${(100 * k.share).toFixed(1).padStart(6)}%${String(k.calls).padStart(6)} calls`);
