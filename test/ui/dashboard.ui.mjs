@@ -2,6 +2,7 @@
 // charts fill live, the confusion matrix and per-class precision/recall appear after validation, and the run is
 // listed. Then close the dashboard and reopen it from the palette: the finished run's curves come from disk.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const SPEC = {
@@ -35,6 +36,9 @@ export default async function ({ page, workspace, assert, ui }) {
 
   // Live: the status says running and the loss chart gets points while training.
   await frame.locator('#status', { hasText: /running|starting/ }).waitFor({ timeout: 60_000 });
+  // densenet.engine.threads defaults to one per core: while it trains, the header names the backend and the threads.
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  if (cores > 1) await frame.locator('[data-stat="backend"]', { hasText: `wasm × ${cores} threads` }).waitFor({ timeout: 60_000 });
 
   await page.locator('.notification-list-item', { hasText: /Training completed after 3 epoch/ }).first().waitFor({ timeout: 180_000 });
   await frame.locator('table.confusion').waitFor({ timeout: 20_000 });

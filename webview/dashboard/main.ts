@@ -254,7 +254,7 @@ function renderHeader(): void {
     if (last?.valAcc !== undefined) items.push(['val acc', pct(last.valAcc)]);
   }
   const backend = started?.backend ?? state?.runs.find((r) => r.runDir === cur?.runDir)?.backend;
-  if (backend) items.push(['backend', backend]);
+  if (backend) items.push(['backend', started?.threads && started.threads > 1 ? `${backend} × ${started.threads} threads` : backend]);
   if (started && live) items.push(['images', `${started.trainExamples} train / ${started.validationExamples} val`]);
   $('stats').innerHTML = items.map(([k, v]) => `<span class="stat" data-stat="${esc(k)}"><span class="muted">${esc(k)}</span> ${esc(v)}</span>`).join('');
   setDisabled(stopBtn, !(live && status === 'running'));
