@@ -6,16 +6,13 @@ import type { DenseNetLabApi } from '../../src/extension';
 import type { FromEngine, TrainingFinished } from '../../src/protocol/engine';
 import { EXTENSION_ID, waitFor, workspaceRoot } from './helpers';
 
-// Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits.
-const SPEC = (epochs: number) => JSON.stringify({
-  version: 1,
-  name: 'digits-it',
-  input: { height: 28, width: 28, channels: 1 },
-  classes: 3,
-  model: { growthRate: 4, blockConfig: [2, 2], bnSize: 2, compression: 0.5, numInitFeatures: 8, stem: { kernelSize: 3, stride: 2, pool: 'none', norm: true } },
-  data: { train: 'data/train', validation: { split: 0.2 } },
-  training: { epochs, batchSize: 8, optimizer: 'adam', learningRate: 0.01, seed: 5 },
-}, null, 2);
+// Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits, with
+// the tiny spec the UI tests train too (test/fixtures/digits.densenet.json).
+const FIXTURE = path.resolve(__dirname, '../../../test/fixtures/digits.densenet.json');
+const SPEC = (epochs: number) => {
+  const spec = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
+  return JSON.stringify({ ...spec, name: 'digits-it', training: { ...spec.training, epochs } }, null, 2);
+};
 
 describe('training in a real VS Code', function () {
   this.timeout(240_000);
