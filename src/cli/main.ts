@@ -13,7 +13,7 @@ import { schemaDiagnostics } from '../spec/schemaCheck';
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
   densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--resume RUN_DIR] [--workspace DIR] [--json]
-  densenet-lab evaluate <checkpoint | run folder> [--backend B] [--json]
+  densenet-lab evaluate <checkpoint | run folder> [--backend B] [--threads N] [--json]
   densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--json]
 
 Prints the per-layer table (Keras layer names, output shapes, parameters, multiply-adds) and totals.
@@ -27,7 +27,9 @@ train writes the run under .densenet/runs/<spec name>/<run id>/ (checkpoints, me
 files); Ctrl+C stops at the next batch and saves a checkpoint that --resume continues.
   --threads N     data-parallel training threads (default 0: one per core; 1: single-threaded): each
                   thread's replica computes a share of every batch (batch norm per share); ignored by the
-                  native tensorflow backend, which uses every core itself`;
+                  native tensorflow backend, which uses every core itself
+evaluate scores a checkpoint (a run folder: its best, else latest) on data.test, else data.validation, sharded over
+--threads replicas (default 0: one per core).`;
 
 
 function parseInput(s: string): { height: number; width: number; channels: number } {

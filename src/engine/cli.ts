@@ -12,6 +12,7 @@ import { initBackend } from './backend';
 import { type DataSpec, normalizeInPlace, openData, toFloat } from './data';
 import { decodeImage } from './data/decode';
 import { locateCheckpoint, readPreprocessing } from './inspector';
+import { ParallelTrainer, resolveThreads } from './parallel/pool';
 import { loadCheckpointModel } from './runs/checkpoint';
 import { readRunInfo } from './runs/runDir';
 import { tf } from './tf';
@@ -119,15 +120,18 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
 }
 
 export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, batch: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, batch: { type: 'string' }, threads: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('evaluate takes one checkpoint');
-  await startBackend(values.backend, err);
+  const requestedThreads = values.threads === undefined ? 0 : Number(values.threads);
+  if (!Number.isInteger(requestedThreads) || requestedThreads < 0 || requestedThreads > 64) throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
+  const backend = await startBackend(values.backend, err);
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
   const pre = readPreprocessing(runDir);
   const info = readRunInfo(runDir);
   const specFile = info?.specFile && fs.existsSync(info.specFile) ? info.specFile : path.join(runDir, 'spec.densenet.json');
-  const { validateSpec } = await import('../spec');
-  const doc = validateSpec(fs.readFileSync(path.join(runDir, 'spec.densenet.json'), 'utf8')).parsed.value as { data?: DataSpec };
+  const { validateSpec, trainingConfig } = await import('../spec');
+  const validated = validateSpec(fs.readFileSync(path.join(runDir, 'spec.densenet.json'), 'utf8'));
+  const doc = validated.parsed.value as { data?: DataSpec; training?: unknown };
   const dataSpec = doc.data;
   const split = dataSpec?.test !== undefined ? 'test' : 'validation';
   const source = dataSpec?.test ?? dataSpec?.validation;
@@ -136,11 +140,19 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     baseDir: path.dirname(specFile), input: pre.input, classes: pre.classNames.length, onSkip: (f, r) => err(`skipped ${f}: ${r}`),
   });
   const model = await loadCheckpointModel(modelPath);
+  let pool: ParallelTrainer | undefined;
   try {
     const dataset = split === 'test' ? data.test : data.validation;
     if (!dataset) throw new Error(`no ${split} data`);
     const batchSize = values.batch ? Number(values.batch) : 64;
-    const r = await evaluate(model, data.evalBatches(dataset, batchSize), pre.classNames.length);
+    // Sharded over data-parallel replicas of the model (built from the run's spec, weights from the checkpoint).
+    const { threads, note } = resolveThreads(requestedThreads, backend, batchSize);
+    if (note) err(note);
+    if (threads > 1 && validated.analysis) {
+      pool = await ParallelTrainer.start({ threads, backend: backend as 'wasm' | 'cpu', analysis: validated.analysis, config: trainingConfig(doc.training), model, wasmDir: __dirname });
+    }
+    const batches = data.evalBatches(dataset, batchSize);
+    const r = await (pool ? pool.evaluate(model, batches, pre.classNames.length) : evaluate(model, batches, pre.classNames.length));
     const perClass = pre.classNames.map((name, i) => {
       const tp = r.confusion[i][i];
       const predicted = r.confusion.reduce((s, row) => s + row[i], 0);
@@ -154,6 +166,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     }
     return 0;
   } finally {
+    await pool?.dispose();
     model.dispose();
     await data.close();
   }
