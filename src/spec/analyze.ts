@@ -323,14 +323,34 @@ export interface MemoryEstimate {
 }
 
 /**
- * Training memory at a batch size: weights (incl. batch-norm statistics), a gradient per trainable weight,
- * the optimizer's slots, and every layer output kept for the backward pass (concatenations included, as a
- * plain, non-memory-efficient DenseNet stores them).
+ * Bytes per image of the layer outputs the engine keeps for the backward pass. Batch norm and the ReLU after it
+ * run as one op that keeps only its input, so a batch norm's own output is never kept. With `memoryEfficient`
+ * (training.memoryEfficient), concatenations stay as their pieces (outputs already kept) and the ReLU outputs
+ * that feed a convolution are recomputed in the backward pass, so neither is kept either.
  */
-export function trainingMemory(a: Analysis, batchSize: number, optimizer = 'sgd'): MemoryEstimate {
+export function storedActivationBytes(a: Analysis, memoryEfficient = false): number {
+  const consumers = new Map<string, LayerInfo[]>();
+  for (const l of a.layers) for (const i of l.inputs) consumers.set(i, [...(consumers.get(i) ?? []), l]);
+  const isRelu = (l: LayerInfo) => l.type === 'Activation' && l.config.activation !== 'softmax';
+  let bytes = 0;
+  for (const l of a.layers) {
+    const next = consumers.get(l.name) ?? [];
+    if (l.type === 'BatchNormalization' && next.length === 1 && isRelu(next[0])) continue;
+    if (memoryEfficient && l.type === 'Concatenate') continue;
+    if (memoryEfficient && isRelu(l) && next.length > 0 && next.every((n) => n.type === 'Conv2D')) continue;
+    bytes += l.activationBytes;
+  }
+  return bytes;
+}
+
+/**
+ * Training memory at a batch size: weights (incl. batch-norm statistics), a gradient per trainable weight,
+ * the optimizer's slots, and the layer outputs kept for the backward pass (storedActivationBytes).
+ */
+export function trainingMemory(a: Analysis, batchSize: number, optimizer = 'sgd', memoryEfficient = false): MemoryEstimate {
   const weightsBytes = a.totals.params * BYTES_PER_FLOAT;
   const gradientBytes = a.totals.trainableParams * BYTES_PER_FLOAT;
   const optimizerBytes = a.totals.trainableParams * BYTES_PER_FLOAT * optimizerSlots(optimizer);
-  const activationBytes = a.totals.activationBytes * batchSize;
+  const activationBytes = storedActivationBytes(a, memoryEfficient) * batchSize;
   return { weightsBytes, gradientBytes, optimizerBytes, activationBytes, totalBytes: weightsBytes + gradientBytes + optimizerBytes + activationBytes };
 }

@@ -49,7 +49,7 @@ function groupTable(groups: GroupInfo[], batch: number): string {
 }
 
 function totalsLine(a: Analysis, r: ResolvedSpec): string {
-  const mem = trainingMemory(a, r.batchSize, r.optimizer);
+  const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
   return `**Model:** ${formatInt(a.totals.trainableParams)} trainable + ${formatInt(a.totals.nonTrainableParams)} non-trainable = ${formatInt(a.totals.params)} parameters · ` +
     `${formatMacs(a.totals.macs)} per image · training memory ≈ ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${r.optimizer})`;
 }
@@ -162,12 +162,16 @@ function hoverText(v: ValidationResult, p: JsonPath): string | undefined {
     return `**classes** ${r.classes} — the \`predictions\` layer (dense + softmax) maps ${channels(head.inputShape)} features to ${r.classes} classes: ` +
       `${formatInt(pred.params)} parameters (${channels(head.inputShape)}x${r.classes} weights + ${r.classes} biases), ${formatMacs(pred.macs)}.`;
   }
-  if (key === 'training.batchSize' || key === 'training.optimizer') {
-    const mem = trainingMemory(a, batch, r.optimizer);
-    return [`**Training memory** at batch ${batch} with ${r.optimizer} ≈ ${formatBytes(mem.totalBytes)}:`, '',
+  if (key === 'training.batchSize' || key === 'training.optimizer' || key === 'training.memoryEfficient') {
+    const mem = trainingMemory(a, batch, r.optimizer, r.memoryEfficient);
+    const other = trainingMemory(a, batch, r.optimizer, !r.memoryEfficient);
+    const activations = r.memoryEfficient
+      ? `Activations: the layer outputs kept for the backward pass. With \`memoryEfficient\` the concatenations and the ReLU outputs that feed convolutions are recomputed instead of kept (without it: ${formatBytes(other.activationBytes)}).`
+      : `Activations: the layer outputs kept for the backward pass, concatenations included (batch norm + ReLU keep only their input). \`"memoryEfficient": true\` would recompute the concatenations and the ReLU outputs that feed convolutions: ${formatBytes(other.activationBytes)}, for some more time per step.`;
+    return [`**Training memory** at batch ${batch} with ${r.optimizer}${r.memoryEfficient ? ', memory-efficient' : ''} ≈ ${formatBytes(mem.totalBytes)}:`, '',
       `| weights | gradients | optimizer state | activations |`, '|---:|---:|---:|---:|',
       `| ${formatBytes(mem.weightsBytes)} | ${formatBytes(mem.gradientBytes)} | ${formatBytes(mem.optimizerBytes)} | ${formatBytes(mem.activationBytes)} |`, '',
-      'Activations count every layer output kept for the backward pass, concatenations included (a plain, non-memory-efficient DenseNet).'].join('\n');
+      activations].join('\n');
   }
   return undefined;
 }
@@ -217,7 +221,7 @@ export function summaryTable(a: Analysis, r: ResolvedSpec): string {
     }
     out.push(row([`${l.name} (${l.type})`, formatShape(l.outputShape), formatInt(l.params), formatInt(l.macs)]));
   }
-  const mem = trainingMemory(a, r.batchSize, r.optimizer);
+  const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
   out.push(rule('='));
   out.push(`Total params: ${formatInt(a.totals.params)}`);
   out.push(`Trainable params: ${formatInt(a.totals.trainableParams)}`);

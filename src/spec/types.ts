@@ -76,4 +76,6 @@ export interface ResolvedSpec {
   preset?: string;
   batchSize: number;
   optimizer: string;
+  /** training.memoryEfficient: the dense blocks recompute instead of storing (lower training memory). */
+  memoryEfficient: boolean;
 }

@@ -229,7 +229,7 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
   const batchSize = isInt(training.batchSize) && training.batchSize > 0 ? training.batchSize : DEFAULT_BATCH_SIZE;
   const optimizer = typeof training.optimizer === 'string' ? training.optimizer : 'sgd';
   const name = typeof doc.name === 'string' && doc.name.trim() ? doc.name : preset?.name ?? 'densenet';
-  return { name, input, classes, model, preset: preset?.name, batchSize, optimizer };
+  return { name, input, classes, model, preset: preset?.name, batchSize, optimizer, memoryEfficient: training.memoryEfficient === true };
 }
 
 function resolveInput(c: Checker, doc: Record<string, unknown>, preset: Preset | undefined, quiet: boolean): InputShape | undefined {
@@ -273,10 +273,10 @@ function resolveClasses(c: Checker, doc: Record<string, unknown>, preset: Preset
 }
 
 function checkMemory(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec, a: Analysis, limit: number): void {
-  const mem = trainingMemory(a, r.batchSize, r.optimizer);
+  const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
   if (mem.totalBytes <= limit) return;
   const fixed = mem.totalBytes - mem.activationBytes;
-  const perImage = a.totals.activationBytes;
+  const perImage = mem.activationBytes / r.batchSize;
   const fitting = Math.floor((limit - fixed) / perImage);
   const advice = fitting >= 1
     ? `lower training.batchSize to ${fitting} or less, use a smaller input, or raise the setting densenet.validation.maxTrainingMemoryMB.`

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { analyze, blocksOf, findPreset, type Preset, trainingMemory } from '../../src/spec';
+import { analyze, blocksOf, findPreset, type Preset, storedActivationBytes, trainingMemory } from '../../src/spec';
 
 const preset = (name: string) => findPreset(name) as Preset;
 const run = (name: string, classes?: number) => {
@@ -127,5 +127,18 @@ describe('training memory estimate', () => {
   it('is in the range Pleiss et al. measured for a plain DenseNet-BC-100 at batch 64 (2.86 GB)', () => {
     const gb = trainingMemory(run('densenet-bc-100-k12'), 64, 'sgd').totalBytes / 1e9;
     assert.ok(gb > 1.5 && gb < 4, `${gb} GB`);
+  });
+  it('keeps no batch-norm output (fused with its ReLU), and with memoryEfficient no concatenation or ReLU before a convolution', () => {
+    const a = run('densenet-bc-100-k12');
+    const sum = (keep: (type: string) => boolean) => a.layers.filter((l) => keep(l.type)).reduce((s, l) => s + l.activationBytes, 0);
+    assert.strictEqual(storedActivationBytes(a), a.totals.activationBytes - sum((t) => t === 'BatchNormalization'));
+    // Memory-efficient keeps the stem, the convolutions' outputs (the new features), the pools and the head.
+    const efficient = storedActivationBytes(a, true);
+    assert.ok(efficient < 0.35 * storedActivationBytes(a), `${efficient} of ${storedActivationBytes(a)} bytes per image`);
+    assert.ok(efficient >= sum((t) => t === 'Conv2D'));
+    // Pleiss et al.: 2.86 GB -> 1.61 GB at batch 64 (their memory-efficient version still stores the bottlenecks too).
+    const m = trainingMemory(a, 64, 'sgd', true);
+    assert.ok(m.totalBytes / 1e9 > 0.3 && m.totalBytes / 1e9 < 1.61, `${m.totalBytes / 1e9} GB`);
+    assert.strictEqual(m.activationBytes, 64 * efficient);
   });
 });

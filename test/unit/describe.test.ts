@@ -69,6 +69,19 @@ describe('hovers', () => {
     assert.match(hover('"kernelSize"'), /3x3 convolution, stride 1, to numInitFeatures = 24 channels: 32x32x3 -> 32x32x24/);
     assert.match(hover('"batchSize"'), /Training memory\*\* at batch 64 with sgd/);
   });
+  it('the training memory hover follows training.memoryEfficient and names the other figure', () => {
+    const spec = (memoryEfficient: boolean) => JSON.stringify({ version: 1, model: { preset: 'densenet-bc-100-k12' }, training: { batchSize: 64, memoryEfficient } }, null, 2);
+    const [off, on] = [false, true].map((me) => {
+      const text = spec(me);
+      return hoverAt(validateSpec(text), at(text, 'memoryEfficient'))!.markdown;
+    });
+    const total = (md: string) => /≈ ([\d.]+ \w+)/.exec(md)?.[1];
+    assert.match(off, /at batch 64 with sgd ≈/);
+    assert.match(on, /at batch 64 with sgd, memory-efficient ≈/);
+    assert.notStrictEqual(total(on), total(off));
+    assert.match(off, /"memoryEfficient": true` would recompute/);
+    assert.match(on, /without it: /);
+  });
   it('a spec with errors explains why figures are missing, and never throws', () => {
     const bad = '{"version": 1, "model": {"preset": "nope", "growthRate": 12}}';
     assert.match(hoverAt(validateSpec(bad), at(bad, 'growthRate'))!.markdown, /figures appear once the spec is valid \(1 error/);

@@ -129,7 +129,7 @@ describe('validation', () => {
     const d = only(text, 'memory-limit', { maxTrainingMemoryBytes: 8 * 1024 ** 3 });
     assert.strictEqual(d.severity, 'warning');
     assert.strictEqual(covered(text, d), '256');
-    assert.match(d.message, /Training needs about 4\d\.\d GiB at batch 256 .* above the limit of 8\.0 GiB: lower training.batchSize to 4\d or less/);
+    assert.match(d.message, /Training needs about 3\d\.\d GiB at batch 256 .* above the limit of 8\.0 GiB: lower training.batchSize to 6\d or less/);
     assert.deepStrictEqual(validateSpec(text.replace('256', '32'), { maxTrainingMemoryBytes: 8 * 1024 ** 3 }).diagnostics, []);
   });
 
