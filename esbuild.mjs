@@ -89,3 +89,26 @@ for (const f of fs.readdirSync('node_modules/@tensorflow/tfjs-backend-wasm/dist'
   fs.copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
 }
 if (!watch) fs.chmodSync('dist/cli.js', 0o755);
+
+// The SIMD inner loops of the WASM backend's batch-norm kernels (src/engine/kernels/batchnorm.wat), loaded
+// from beside the bundles by src/engine/kernels/batchnorm-simd.ts: one module importing a plain memory (the
+// single-threaded tfjs builds) and one importing a shared memory (the threaded build).
+const { default: loadWabt } = await import('wabt');
+const wabt = await loadWabt();
+const wat = fs.readFileSync('src/engine/kernels/batchnorm.wat', 'utf8');
+const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
+if (!wat.includes(MEMORY_IMPORT)) throw new Error(`batchnorm.wat: expected the memory import ${MEMORY_IMPORT}`);
+for (const [file, text] of [
+  ['densenet-kernels.wasm', wat],
+  ['densenet-kernels-shared.wasm', wat.replace(MEMORY_IMPORT, '(import "env" "memory" (memory 1 65536 shared))')],
+]) {
+  const features = { simd: true, threads: true };
+  const module = wabt.parseWat(file, text, features);
+  try {
+    module.validate(features);
+    fs.writeFileSync(`dist/${file}`, module.toBinary({}).buffer);
+  } finally {
+    module.destroy();
+  }
+}
+console.log('  dist/densenet-kernels.wasm, dist/densenet-kernels-shared.wasm (wabt)');

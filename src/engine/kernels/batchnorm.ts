@@ -14,6 +14,9 @@
  *    dx = gamma*rstd/N * (N*g - dbeta - xhat*dgamma). xhat and the ReLU mask are recomputed from x with the
  *    same float32 mean/variance and the same double arithmetic as the forward kernel, so the mask is exactly
  *    the forward's.
+ * On 'wasm' these loops are the fallback: the kernels run the same passes as WebAssembly SIMD (batchnorm.wat,
+ * dist/densenet-kernels.wasm, loaded by batchnorm-simd.ts into tfjs's own heap memory; f32x4 over channels,
+ * sums in f64), 4-6x faster; `batchNormWasmPath()` says which runs. The 'cpu' backend keeps the loops here.
  * Any other backend (e.g. 'tensorflow') runs the same math as a composition of tf ops.
  *
  * Saved for backward: x (shared with the caller, not copied), gamma, beta and the per-channel mean and
@@ -22,6 +25,9 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { KernelArgs, KernelFunc, TensorInfo } from './types';
+import { type EmscriptenModule, type SimdKernels, setBatchNormSimd, simdKernels, simdPath } from './batchnorm-simd';
+
+export { setBatchNormSimd };
 
 export const BATCH_NORM_RELU_FORWARD = 'DenseNetBatchNormReluForward';
 export const BATCH_NORM_RELU_BACKWARD = 'DenseNetBatchNormReluBackward';
@@ -39,6 +45,7 @@ interface Memory {
 interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
+  wasm: EmscriptenModule;
 }
 
 /** The parts of MathBackendCPU used here. */
@@ -275,14 +282,134 @@ function makeBackward(memory: (backend: unknown) => Memory) {
   };
 }
 
+/*
+ * The WASM backend's kernels run the SIMD loops of batchnorm.wat (batchnorm-simd.ts) when they load, else
+ * the JavaScript loops above. They compute the elementwise values (y, the ReLU mask, dx) in float32 and the
+ * per-channel sums in double; the per-channel values they take are prepared here, in double then rounded to
+ * float32, identically in the forward pass, its recomputation with given statistics and the backward pass
+ * (a = float32(rstd * gamma)), so the mask and the recomputed y are exactly the forward's. Per-channel
+ * scratch arrays live in a buffer malloc'ed on the tfjs heap for the call.
+ */
+
+type SimdKernel = (k: SimdKernels, args: KernelArgs) => TensorInfo[];
+
+function withSimd(simd: SimdKernel, js: (args: KernelArgs) => TensorInfo[]): (args: KernelArgs) => TensorInfo[] {
+  return args => {
+    const k = simdKernels((args.backend as unknown as WasmBackend).wasm);
+    return k ? simd(k, args) : js(args);
+  };
+}
+
+function simdForward(k: SimdKernels, { inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { x, gamma, beta, mean: meanIn, variance: varIn } = inputs;
+  const given = meanIn !== undefined && varIn !== undefined;
+  const { c, n } = dims(x, given ? [gamma, beta, meanIn, varIn] : [gamma, beta]);
+  const epsilon = attrs.epsilon as number;
+  const relu = attrs.relu ? 1 : 0;
+  const b = backend as unknown as WasmBackend;
+  const y = b.makeOutput(x.shape.slice(), 'float32');
+  const meanOut = b.makeOutput([c], 'float32');
+  const varOut = b.makeOutput([c], 'float32');
+  // Scratch: f64 k, s1, s2, then f32 a (malloc'ed: 8-byte aligned).
+  const scratch = b.wasm._malloc(28 * c);
+  if (!scratch) throw new Error(`batch norm: could not allocate ${28 * c} bytes on the WASM heap`);
+  try {
+    // Views and addresses only now: the allocations above may have grown (and detached) the heap.
+    const xv = b.typedArrayFromHeap(x);
+    const mv = b.typedArrayFromHeap(meanOut);
+    const vv = b.typedArrayFromHeap(varOut);
+    const heap = xv.buffer;
+    if (given) {
+      mv.set(b.typedArrayFromHeap(meanIn));
+      vv.set(b.typedArrayFromHeap(varIn));
+    } else {
+      // Shifted sums, k = the channel's first value (as the JavaScript loop).
+      const f64 = new Float64Array(heap, scratch, 3 * c);
+      f64.fill(0);
+      for (let j = 0; j < c; j++) f64[j] = xv[j];
+      k.stats(xv.byteOffset, n, c, scratch, scratch + 8 * c, scratch + 16 * c);
+      for (let j = 0; j < c; j++) {
+        const m = f64[c + j] / n;
+        mv[j] = f64[j] + m;
+        vv[j] = Math.max(0, f64[2 * c + j] / n - m * m);
+      }
+    }
+    const a = new Float32Array(heap, scratch + 24 * c, c);
+    const rstd = rstdOf(vv, epsilon);
+    const gv = b.typedArrayFromHeap(gamma);
+    for (let j = 0; j < c; j++) a[j] = rstd[j] * gv[j];
+    k.normalise(xv.byteOffset, b.typedArrayFromHeap(y).byteOffset, n, c, mv.byteOffset, a.byteOffset, b.typedArrayFromHeap(beta).byteOffset, relu);
+  } finally {
+    b.wasm._free(scratch);
+  }
+  return [y, meanOut, varOut];
+}
+
+function simdBackward(k: SimdKernels, { inputs, backend, attrs }: KernelArgs): TensorInfo[] {
+  const { x, dy, gamma, beta, mean: meanIn, variance: varIn } = inputs;
+  const { c, n } = dims(x, [gamma, beta, meanIn, varIn]);
+  if (dy.dtype !== 'float32' || dy.shape.length !== x.shape.length || dy.shape.some((d, i) => d !== x.shape[i])) {
+    throw new Error(`batch norm: dy ([${dy.shape}], ${dy.dtype}) does not match x ([${x.shape}])`);
+  }
+  const epsilon = attrs.epsilon as number;
+  const relu = attrs.relu ? 1 : 0;
+  const b = backend as unknown as WasmBackend;
+  const dx = b.makeOutput(x.shape.slice(), 'float32');
+  const dgammaOut = b.makeOutput([c], 'float32');
+  const dbetaOut = b.makeOutput([c], 'float32');
+  // Scratch: f64 sg, sgx, then f32 a, r, mb, md.
+  const scratch = b.wasm._malloc(32 * c);
+  if (!scratch) throw new Error(`batch norm: could not allocate ${32 * c} bytes on the WASM heap`);
+  try {
+    const xv = b.typedArrayFromHeap(x);
+    const heap = xv.buffer;
+    const sums = new Float64Array(heap, scratch, 2 * c);
+    const f32 = new Float32Array(heap, scratch + 16 * c, 4 * c);
+    const gv = b.typedArrayFromHeap(gamma);
+    const rstd = rstdOf(b.typedArrayFromHeap(varIn), epsilon);
+    sums.fill(0);
+    for (let j = 0; j < c; j++) {
+      f32[j] = rstd[j] * gv[j]; // a, as in the forward pass
+      f32[c + j] = rstd[j]; // r
+    }
+    const xp = xv.byteOffset;
+    const dyp = b.typedArrayFromHeap(dy).byteOffset;
+    const mp = b.typedArrayFromHeap(meanIn).byteOffset;
+    const bp = b.typedArrayFromHeap(beta).byteOffset;
+    const ap = scratch + 16 * c;
+    const rp = ap + 4 * c;
+    k.backwardSums(xp, dyp, n, c, mp, ap, bp, rp, scratch, scratch + 8 * c, relu);
+    for (let j = 0; j < c; j++) {
+      f32[2 * c + j] = sums[j] / n; // mb
+      f32[3 * c + j] = sums[c + j] / n; // md
+    }
+    k.backwardDx(xp, dyp, b.typedArrayFromHeap(dx).byteOffset, n, c, mp, ap, bp, rp, rp + 4 * c, rp + 8 * c, relu);
+    b.typedArrayFromHeap(dgammaOut).set(sums.subarray(c));
+    b.typedArrayFromHeap(dbetaOut).set(sums.subarray(0, c));
+  } finally {
+    b.wasm._free(scratch);
+  }
+  return [dx, dgammaOut, dbetaOut];
+}
+
+/**
+ * Which inner loops the WASM backend's fused batch-norm kernels run: 'simd' (batchnorm.wat, loaded from
+ * dist/densenet-kernels.wasm) or 'js' (the JavaScript loops: the file is missing, the runtime has no WASM
+ * SIMD, or setBatchNormSimd(false)), with the reason. Needs the WASM backend to be initialised.
+ */
+export function batchNormWasmPath(): { path: 'simd' | 'js'; reason: string } {
+  const backend = tf.findBackend('wasm') as unknown as WasmBackend | null;
+  return simdPath(backend?.wasm);
+}
+
 /**
  * Registers the fused forward and backward kernels for the 'wasm' and 'cpu' backends (neither needs to be
  * initialised yet). Calling it again does nothing.
  */
 export function registerBatchNormKernels(): void {
   const kernels: [string, string, KernelFunc][] = [
-    [BATCH_NORM_RELU_FORWARD, 'wasm', makeForward(wasmMemory) as unknown as KernelFunc],
-    [BATCH_NORM_RELU_BACKWARD, 'wasm', makeBackward(wasmMemory) as unknown as KernelFunc],
+    [BATCH_NORM_RELU_FORWARD, 'wasm', withSimd(simdForward, makeForward(wasmMemory)) as unknown as KernelFunc],
+    [BATCH_NORM_RELU_BACKWARD, 'wasm', withSimd(simdBackward, makeBackward(wasmMemory)) as unknown as KernelFunc],
     [BATCH_NORM_RELU_FORWARD, 'cpu', makeForward(cpuMemory) as unknown as KernelFunc],
     [BATCH_NORM_RELU_BACKWARD, 'cpu', makeBackward(cpuMemory) as unknown as KernelFunc],
   ];

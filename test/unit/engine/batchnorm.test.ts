@@ -13,7 +13,8 @@ import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
 import {
-  BATCH_NORM_RELU_BACKWARD, BATCH_NORM_RELU_FORWARD, batchNormRelu, batchNormReluOps, batchNormReluWithStats, registerBatchNormKernels,
+  BATCH_NORM_RELU_BACKWARD, BATCH_NORM_RELU_FORWARD, batchNormRelu, batchNormReluOps, batchNormReluWithStats, batchNormWasmPath,
+  registerBatchNormKernels, setBatchNormSimd,
 } from '../../../src/engine/kernels/batchnorm';
 import { relError, values } from './backends';
 
@@ -167,6 +168,38 @@ describe('engine: fused training batch norm + ReLU', function () {
     console.log(`      max relative error vs the CPU reference: ${JSON.stringify(worst)}`);
   });
 
+  it('runs the WASM SIMD loops (dist/densenet-kernels.wasm) on the WASM backend', () => {
+    const { path, reason } = batchNormWasmPath();
+    assert.strictEqual(path, 'simd', reason);
+    setBatchNormSimd(false);
+    try {
+      assert.strictEqual(batchNormWasmPath().path, 'js');
+    } finally {
+      setBatchNormSimd(true);
+    }
+    assert.strictEqual(batchNormWasmPath().path, 'simd');
+  });
+
+  it('the WASM SIMD loops agree with the JavaScript loops', async () => {
+    let seed = 300;
+    let worst = 0;
+    for (const c of [...CASES, { shape: [2, 4, 4, 33], offset: 50 }, { shape: [5, 3], offset: 0 }]) {
+      const d = makeData(c, (seed += 10));
+      for (const relu of [true, false]) {
+        const simd = await evaluate('wasm', fused, c.shape, d, relu);
+        setBatchNormSimd(false);
+        let js: Float32Array[];
+        try {
+          js = await evaluate('wasm', fused, c.shape, d, relu);
+        } finally {
+          setBatchNormSimd(true);
+        }
+        worst = Math.max(worst, compare(simd, js, `SIMD vs JS [${c.shape}] + ${c.offset}, relu ${relu}`, 2e-5));
+      }
+    }
+    console.log(`      max relative error, SIMD vs JavaScript loops: ${worst}`);
+  });
+
   it('the tf-ops composition (other backends) matches the reference', async () => {
     let seed = 500;
     for (const c of CASES.slice(0, 5)) {
@@ -275,7 +308,14 @@ describe('engine: fused training batch norm + ReLU', function () {
       };
       const tRef = time(reference);
       const tFused = time(fused);
-      lines.push(`[${shape}]: reference ${tRef.toFixed(1)} ms, fused ${tFused.toFixed(1)} ms, speed-up ${(tRef / tFused).toFixed(1)}x`);
+      setBatchNormSimd(false);
+      let tJs: number;
+      try {
+        tJs = time(fused);
+      } finally {
+        setBatchNormSimd(true);
+      }
+      lines.push(`[${shape}]: reference ${tRef.toFixed(1)} ms, fused ${tFused.toFixed(1)} ms (${batchNormWasmPath().path}; JavaScript loops ${tJs.toFixed(1)} ms), speed-up ${(tRef / tFused).toFixed(1)}x`);
       tf.dispose([x, dy, gamma, beta]);
     }
     console.log(`      forward + backward, relu:\n${lines.map(l => `        ${l}`).join('\n')}`);
