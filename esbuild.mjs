@@ -111,4 +111,4 @@ for (const [file, text] of [
     module.destroy();
   }
 }
-console.log('  dist/densenet-kernels.wasm, dist/densenet-kernels-shared.wasm (wabt)');
+process.stderr.write('  dist/densenet-kernels.wasm, dist/densenet-kernels-shared.wasm (wabt)\n');
