@@ -74,9 +74,9 @@ for (const model of models) {
     if (torch) results.push(run(`pytorch ${model} ${mode}`, o.python, ['bench/torch_bench.py', '--model', model, '--mode', mode, ...common]));
   }
 }
-// Other work on this small machine lowers the figures, PyTorch's most: its 2 OpenMP threads stall without a core each.
-const load = [loadBefore, os.loadavg()[0]];
-if (Math.max(...load) > 0.5) notes.push(`load average ${load.map((l) => l.toFixed(1)).join(' -> ')} on ${os.cpus().length} cores: other processes were running, figures are low (PyTorch's most; see CPU %)`);
+// Other work on this small machine lowers the figures, PyTorch's most: its 2 OpenMP threads stall without a core
+// each. (Only the load before the runs says so: during them, the runs themselves keep both cores busy.)
+if (loadBefore > 0.5) notes.push(`load average ${loadBefore.toFixed(1)} on ${os.cpus().length} cores in the minute before the runs: other processes were running or had just run, figures may be low (PyTorch's most; see CPU %)`);
 
 const ok = results.filter(Boolean);
 const macs = Object.fromEntries(ok.filter((r) => r.engine !== 'pytorch').map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]));
