@@ -29,6 +29,8 @@ export interface SimdKernels {
   normalise(x: number, y: number, rows: number, c: number, m: number, a: number, b: number, relu: number): void;
   backwardSums(x: number, dy: number, rows: number, c: number, m: number, a: number, b: number, r: number, sg: number, sgx: number, relu: number): void;
   backwardDx(x: number, dy: number, dx: number, rows: number, c: number, m: number, a: number, b: number, r: number, mb: number, md: number, relu: number): void;
+  /** Copies rows of `width` floats between row strides (byte addresses, float counts): Concat/SplitV (concat.ts). */
+  copyRows(src: number, dst: number, rows: number, width: number, srcStride: number, dstStride: number): void;
 }
 
 /** The parts of the tfjs-backend-wasm Emscripten module used here. */

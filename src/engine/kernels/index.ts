@@ -15,6 +15,7 @@ import { tf } from '../tf';
 import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 import { registerWasmReduceKernels } from './reduce';
 import { registerBatchNormKernels } from './batchnorm';
+import { registerWasmConcatKernels } from './concat';
 import { sharedIdentity } from './identity';
 
 type Pad = 'valid' | 'same' | number | number[][];
@@ -231,6 +232,7 @@ export function registerWasmTrainingKernels(): void {
   registerBatchNormKernels(); // fused batch norm + ReLU forward/backward for 'wasm' and 'cpu' (batchnorm.ts)
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
   registerWasmReduceKernels(); // Sum and Mean over all axes but the last (reduce.ts)
+  registerWasmConcatKernels(); // Concat and SplitV along the channel axis as SIMD row copies (concat.ts)
   base = {};
   for (const name of ['Conv2D', 'Transpose', 'Reshape', 'BatchMatMul', 'Slice', 'PadV2', 'Reverse', 'Fill', 'Add']) {
     base[name] = original(name);
