@@ -4,6 +4,7 @@
  */
 import * as assert from 'assert';
 import type { Tensor } from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
 import { tf } from '../../../src/engine/tf';
 
 export type Backend = 'cpu' | 'wasm';
@@ -50,5 +51,25 @@ export function assertClose(r: Record<Backend, Result>, label: string, tolerance
     assert.strictEqual(r.wasm[i].dtype, expected.dtype, `${label} output ${i} dtype`);
     const err = relError(r.wasm[i].data, expected.data);
     assert.ok(err < tolerance, `${label} output ${i}: relative error ${err}`);
+  });
+}
+
+/**
+ * Mocha hooks for a suite of WASM kernel tests: the WASM backend with DenseNet Lab's kernels registered before
+ * the suite (registering twice must change nothing: `kernels` are checked to be the same functions after a second
+ * registration), the previous backend restored after it.
+ */
+export function useWasmKernels(kernels: string[] = []): void {
+  let previous: string | undefined;
+  before(async () => {
+    previous = tf.getBackend();
+    assert.ok(await tf.setBackend('wasm'), 'the WASM backend initialises');
+    registerWasmTrainingKernels();
+    const registered = kernels.map((k) => tf.getKernel(k, 'wasm')?.kernelFunc);
+    registerWasmTrainingKernels(); // idempotent
+    kernels.forEach((k, i) => assert.strictEqual(tf.getKernel(k, 'wasm')?.kernelFunc, registered[i], `${k} registered once`));
+  });
+  after(async () => {
+    if (previous) await tf.setBackend(previous);
   });
 }

@@ -6,9 +6,8 @@
 import * as assert from 'assert';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
-import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
 import { batchNormWasmPath } from '../../../src/engine/kernels/batchnorm';
-import { onBoth, values } from './backends';
+import { onBoth, useWasmKernels, values } from './backends';
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -23,21 +22,8 @@ function assertSame(r: Awaited<ReturnType<typeof onBoth>>, label: string): void 
 
 describe('engine: WASM Concat and SplitV along the channel axis', function () {
   this.timeout(60_000);
-  let previous: string | undefined;
-
-  before(async () => {
-    previous = tf.getBackend();
-    assert.ok(await tf.setBackend('wasm'), 'the WASM backend initialises');
-    registerWasmTrainingKernels();
-    const concat = tf.getKernel('Concat', 'wasm')?.kernelFunc;
-    registerWasmTrainingKernels(); // idempotent
-    assert.strictEqual(tf.getKernel('Concat', 'wasm')?.kernelFunc, concat);
-    assert.strictEqual(batchNormWasmPath().path, 'simd', 'the SIMD module (copyRows) is loaded');
-  });
-
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  useWasmKernels(['Concat', 'SplitV']);
+  before(() => assert.strictEqual(batchNormWasmPath().path, 'simd', 'the SIMD module (copyRows) is loaded'));
 
   it('concatenate and split DenseNet shapes exactly as the CPU backend', async () => {
     const cases: number[][][] = [

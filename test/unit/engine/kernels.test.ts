@@ -5,8 +5,7 @@
 import * as assert from 'assert';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
-import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
-import { assertClose, onBoth, values } from './backends';
+import { assertClose, onBoth, useWasmKernels, values } from './backends';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -42,18 +41,7 @@ const describeCase = (c: ConvCase): string =>
 
 describe('engine: WASM training kernels', function () {
   this.timeout(20_000);
-  let previous: string | undefined;
-
-  before(async () => {
-    previous = tf.getBackend();
-    assert.ok(await tf.setBackend('wasm'), 'the WASM backend initialises');
-    registerWasmTrainingKernels();
-    registerWasmTrainingKernels(); // idempotent
-  });
-
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  useWasmKernels(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'BatchMatMul', 'Identity']);
 
   it('conv2d gradients (tf.grads) match the CPU backend', async () => {
     for (const c of CASES) {

@@ -5,28 +5,14 @@
 import * as assert from 'assert';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
-import { registerWasmTrainingKernels } from '../../../src/engine/kernels';
-import { assertClose, onBoth, values } from './backends';
+import { assertClose, onBoth, useWasmKernels, values } from './backends';
 
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 describe('engine: WASM Sum and Mean over all axes but the last', function () {
   this.timeout(60_000);
-  let previous: string | undefined;
-
-  before(async () => {
-    previous = tf.getBackend();
-    assert.ok(await tf.setBackend('wasm'), 'the WASM backend initialises');
-    registerWasmTrainingKernels(); // registers reduce.ts's Sum and Mean (other test files may have already)
-    const sum = tf.getKernel('Sum', 'wasm')?.kernelFunc;
-    registerWasmTrainingKernels(); // idempotent
-    assert.strictEqual(tf.getKernel('Sum', 'wasm')?.kernelFunc, sum);
-  });
-
-  after(async () => {
-    if (previous) await tf.setBackend(previous);
-  });
+  useWasmKernels(['Sum', 'Mean']);
 
   it('match the CPU backend on batch-norm shapes', async () => {
     const cases: number[][] = [[32, 32, 32, 216], [32, 16, 16, 300], [32, 32, 32, 24], [2, 3, 4, 5], [3, 1, 1, 7], [4, 5, 6], [64, 10], [2, 1]];
