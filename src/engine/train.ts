@@ -183,28 +183,52 @@ export interface Evaluation {
   examples: number;
 }
 
+/** Inference on a batch (or a shard of one): its mean loss and the predicted class of each example. */
+export function evaluateBatch(model: LayersModel, batch: Batch, classes: number): { loss: number; predicted: Int32Array } {
+  const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
+  return tf.tidy(() => {
+    const probs = model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor;
+    const ys = tf.oneHot(tf.tensor1d(batch.y, 'int32'), classes);
+    return { loss: crossEntropy(probs, ys).dataSync()[0], predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()) };
+  });
+}
+
+/** Accumulates evaluated examples into the loss, accuracy and confusion matrix of an Evaluation. */
+export class EvaluationTally {
+  private readonly confusion: number[][];
+  private lossSum = 0;
+  private n = 0;
+  private correct = 0;
+
+  constructor(classes: number) {
+    this.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  }
+
+  /** Examples with true classes `labels`, predicted classes `predicted` and mean loss `loss`. */
+  add(labels: ArrayLike<number>, predicted: ArrayLike<number>, loss: number): void {
+    for (let i = 0; i < labels.length; i++) {
+      this.confusion[labels[i]][predicted[i]]++;
+      if (labels[i] === predicted[i]) this.correct++;
+    }
+    this.lossSum += loss * labels.length;
+    this.n += labels.length;
+  }
+
+  result(): Evaluation {
+    const n = this.n;
+    return { loss: n ? this.lossSum / n : NaN, accuracy: n ? this.correct / n : NaN, confusion: this.confusion, examples: n };
+  }
+}
+
 /** Loss, accuracy and confusion matrix (rows: true class, columns: predicted) of a model over batches. */
 export async function evaluate(model: LayersModel, batches: AsyncIterable<Batch>, classes: number, control?: TrainControl): Promise<Evaluation> {
-  const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
-  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  let lossSum = 0;
-  let n = 0;
-  let correct = 0;
+  const tally = new EvaluationTally(classes);
   for await (const b of batches) {
-    const [loss, predicted] = tf.tidy(() => {
-      const probs = model.predict(tf.tensor4d(b.x, [b.size, h, w, ch])) as Tensor;
-      const ys = tf.oneHot(tf.tensor1d(b.y, 'int32'), classes);
-      return [crossEntropy(probs, ys).dataSync()[0], tf.argMax(probs, -1).dataSync()];
-    }) as [number, Int32Array];
-    for (let i = 0; i < b.size; i++) {
-      confusion[b.y[i]][predicted[i]]++;
-      if (b.y[i] === predicted[i]) correct++;
-    }
-    lossSum += loss * b.size;
-    n += b.size;
+    const { loss, predicted } = evaluateBatch(model, b, classes);
+    tally.add(b.y.subarray(0, b.size), predicted, loss);
     if (control?.cancelled) break;
   }
-  return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, confusion, examples: n };
+  return tally.result();
 }
 
 function improved(monitor: Monitor, value: number, best: number | null, minDelta = 0): boolean {

@@ -91,6 +91,33 @@ function dims(x: TensorInfo, perChannel: TensorInfo[]): { c: number; n: number }
   return { c, n };
 }
 
+/** The forward kernel's inputs, checked: x, gamma, beta, and the batch statistics when given (a recomputation). */
+function forwardArgs({ inputs, attrs }: KernelArgs) {
+  const { x, gamma, beta, mean, variance } = inputs;
+  const given = mean !== undefined && variance !== undefined;
+  const { c, n } = dims(x, given ? [gamma, beta, mean, variance] : [gamma, beta]);
+  return { x, gamma, beta, given: given ? { mean, variance } : undefined, c, n, epsilon: attrs.epsilon as number, relu: Boolean(attrs.relu) };
+}
+
+/** The backward kernel's inputs, checked (dy has x's shape). */
+function backwardArgs({ inputs, attrs }: KernelArgs) {
+  const { x, dy, gamma, beta, mean, variance } = inputs;
+  const { c, n } = dims(x, [gamma, beta, mean, variance]);
+  if (dy.dtype !== 'float32' || dy.shape.length !== x.shape.length || dy.shape.some((d, i) => d !== x.shape[i])) {
+    throw new Error(`batch norm: dy ([${dy.shape}], ${dy.dtype}) does not match x ([${x.shape}])`);
+  }
+  return { x, dy, gamma, beta, mean, variance, c, n, epsilon: attrs.epsilon as number, relu: Boolean(attrs.relu) };
+}
+
+/** Mean and biased variance per channel from the shifted sums s1 = Σ(x - k), s2 = Σ(x - k)² over n values. */
+function finishStats(k: ArrayLike<number>, s1: ArrayLike<number>, s2: ArrayLike<number>, n: number, mean: Float32Array, variance: Float32Array): void {
+  for (let j = 0; j < mean.length; j++) {
+    const m = s1[j] / n;
+    mean[j] = k[j] + m;
+    variance[j] = Math.max(0, s2[j] / n - m * m);
+  }
+}
+
 /** 1 / sqrt(variance + epsilon) per channel, in double, from the (float32) variance. */
 function rstdOf(variance: Float32Array, epsilon: number): Float64Array {
   const out = new Float64Array(variance.length);
@@ -117,13 +144,9 @@ function blockSize(c: number): number {
  */
 
 function makeForward(memory: (backend: unknown) => Memory) {
-  return ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
-    const { x, gamma, beta, mean: meanIn, variance: varIn } = inputs;
-    const given = meanIn !== undefined && varIn !== undefined;
-    const { c, n } = dims(x, given ? [gamma, beta, meanIn, varIn] : [gamma, beta]);
-    const epsilon = attrs.epsilon as number;
-    const relu = Boolean(attrs.relu);
-    const mem = memory(backend);
+  return (args: KernelArgs): TensorInfo[] => {
+    const { x, gamma, beta, given, c, n, epsilon, relu } = forwardArgs(args);
+    const mem = memory(args.backend);
     const y = mem.alloc(x.shape.slice());
     const meanOut = mem.alloc([c]);
     const varOut = mem.alloc([c]);
@@ -137,8 +160,8 @@ function makeForward(memory: (backend: unknown) => Memory) {
 
     if (given) {
       // Statistics given (a recomputation with the forward pass's own): the output pass alone.
-      mv.set(mem.view(meanIn));
-      vv.set(mem.view(varIn));
+      mv.set(mem.view(given.mean));
+      vv.set(mem.view(given.variance));
       normalise(mem, xv, yv, mv, vv, gamma, beta, epsilon, relu, c, size, step);
       return [y, meanOut, varOut];
     }
@@ -164,11 +187,7 @@ function makeForward(memory: (backend: unknown) => Memory) {
         s2[j] += b;
       }
     }
-    for (let j = 0; j < c; j++) {
-      const m = s1[j] / n;
-      mv[j] = k[j] + m;
-      vv[j] = Math.max(0, s2[j] / n - m * m);
-    }
+    finishStats(k, s1, s2, n, mv, vv);
 
     normalise(mem, xv, yv, mv, vv, gamma, beta, epsilon, relu, c, size, step);
     return [y, meanOut, varOut];
@@ -202,15 +221,9 @@ function normalise(
 }
 
 function makeBackward(memory: (backend: unknown) => Memory) {
-  return ({ inputs, backend, attrs }: KernelArgs): TensorInfo[] => {
-    const { x, dy, gamma, beta, mean: meanIn, variance: varIn } = inputs;
-    const { c, n } = dims(x, [gamma, beta, meanIn, varIn]);
-    if (dy.dtype !== 'float32' || dy.shape.length !== x.shape.length || dy.shape.some((d, i) => d !== x.shape[i])) {
-      throw new Error(`batch norm: dy ([${dy.shape}], ${dy.dtype}) does not match x ([${x.shape}])`);
-    }
-    const epsilon = attrs.epsilon as number;
-    const relu = Boolean(attrs.relu);
-    const mem = memory(backend);
+  return (args: KernelArgs): TensorInfo[] => {
+    const { x, dy, gamma, beta, mean: meanIn, variance: varIn, c, n, epsilon, relu } = backwardArgs(args);
+    const mem = memory(args.backend);
     const dx = mem.alloc(x.shape.slice());
     const dgammaOut = mem.alloc([c]);
     const dbetaOut = mem.alloc([c]);
@@ -300,13 +313,9 @@ function withSimd(simd: SimdKernel, js: (args: KernelArgs) => TensorInfo[]): (ar
   };
 }
 
-function simdForward(k: SimdKernels, { inputs, backend, attrs }: KernelArgs): TensorInfo[] {
-  const { x, gamma, beta, mean: meanIn, variance: varIn } = inputs;
-  const given = meanIn !== undefined && varIn !== undefined;
-  const { c, n } = dims(x, given ? [gamma, beta, meanIn, varIn] : [gamma, beta]);
-  const epsilon = attrs.epsilon as number;
-  const relu = attrs.relu ? 1 : 0;
-  const b = backend as unknown as WasmBackend;
+function simdForward(k: SimdKernels, args: KernelArgs): TensorInfo[] {
+  const { x, gamma, beta, given, c, n, epsilon, relu } = forwardArgs(args);
+  const b = args.backend as unknown as WasmBackend;
   const y = b.makeOutput(x.shape.slice(), 'float32');
   const meanOut = b.makeOutput([c], 'float32');
   const varOut = b.makeOutput([c], 'float32');
@@ -320,40 +329,31 @@ function simdForward(k: SimdKernels, { inputs, backend, attrs }: KernelArgs): Te
     const vv = b.typedArrayFromHeap(varOut);
     const heap = xv.buffer;
     if (given) {
-      mv.set(b.typedArrayFromHeap(meanIn));
-      vv.set(b.typedArrayFromHeap(varIn));
+      mv.set(b.typedArrayFromHeap(given.mean));
+      vv.set(b.typedArrayFromHeap(given.variance));
     } else {
       // Shifted sums, k = the channel's first value (as the JavaScript loop).
       const f64 = new Float64Array(heap, scratch, 3 * c);
       f64.fill(0);
       for (let j = 0; j < c; j++) f64[j] = xv[j];
       k.stats(xv.byteOffset, n, c, scratch, scratch + 8 * c, scratch + 16 * c);
-      for (let j = 0; j < c; j++) {
-        const m = f64[c + j] / n;
-        mv[j] = f64[j] + m;
-        vv[j] = Math.max(0, f64[2 * c + j] / n - m * m);
-      }
+      finishStats(f64.subarray(0, c), f64.subarray(c, 2 * c), f64.subarray(2 * c), n, mv, vv);
     }
     const a = new Float32Array(heap, scratch + 24 * c, c);
     const rstd = rstdOf(vv, epsilon);
     const gv = b.typedArrayFromHeap(gamma);
     for (let j = 0; j < c; j++) a[j] = rstd[j] * gv[j];
-    k.normalise(xv.byteOffset, b.typedArrayFromHeap(y).byteOffset, n, c, mv.byteOffset, a.byteOffset, b.typedArrayFromHeap(beta).byteOffset, relu);
+    k.normalise(xv.byteOffset, b.typedArrayFromHeap(y).byteOffset, n, c, mv.byteOffset, a.byteOffset, b.typedArrayFromHeap(beta).byteOffset, relu ? 1 : 0);
   } finally {
     b.wasm._free(scratch);
   }
   return [y, meanOut, varOut];
 }
 
-function simdBackward(k: SimdKernels, { inputs, backend, attrs }: KernelArgs): TensorInfo[] {
-  const { x, dy, gamma, beta, mean: meanIn, variance: varIn } = inputs;
-  const { c, n } = dims(x, [gamma, beta, meanIn, varIn]);
-  if (dy.dtype !== 'float32' || dy.shape.length !== x.shape.length || dy.shape.some((d, i) => d !== x.shape[i])) {
-    throw new Error(`batch norm: dy ([${dy.shape}], ${dy.dtype}) does not match x ([${x.shape}])`);
-  }
-  const epsilon = attrs.epsilon as number;
-  const relu = attrs.relu ? 1 : 0;
-  const b = backend as unknown as WasmBackend;
+function simdBackward(k: SimdKernels, args: KernelArgs): TensorInfo[] {
+  const { x, dy, gamma, beta, mean: meanIn, variance: varIn, c, n, epsilon, relu: withRelu } = backwardArgs(args);
+  const relu = withRelu ? 1 : 0;
+  const b = args.backend as unknown as WasmBackend;
   const dx = b.makeOutput(x.shape.slice(), 'float32');
   const dgammaOut = b.makeOutput([c], 'float32');
   const dbetaOut = b.makeOutput([c], 'float32');

@@ -23,9 +23,9 @@ import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs'
 import type { Analysis, TrainingConfig } from '../../spec';
 import type { Batch } from '../data';
 import { tf } from '../tf';
-import { applyGradients, computeGradients, type Evaluation, type Forward, type Step, type TrainControl } from '../train';
+import { applyGradients, computeGradients, type Evaluation, EvaluationTally, evaluateBatch, type Forward, type Step, type TrainControl } from '../train';
 import type { FromWorker, ToWorker, WorkerInit } from '../../protocol/worker';
-import { evaluateShard, readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
+import { readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
 import { shardBatch } from './shards';
 
 export const MAX_THREADS = 64;
@@ -306,10 +306,7 @@ export class ParallelTrainer {
 
   /** `evaluate` of train.ts with each batch's shards predicted in parallel on the current weights. */
   async evaluate(model: LayersModel, batches: AsyncIterable<Batch>, classes: number, control?: TrainControl): Promise<Evaluation> {
-    const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-    let lossSum = 0;
-    let n = 0;
-    let correct = 0;
+    const tally = new EvaluationTally(classes);
     for await (const b of batches) {
       if (this.failure) throw this.failure;
       const shards = shardBatch(b, this.threads, this.perExample);
@@ -324,24 +321,16 @@ export class ParallelTrainer {
       let mine: { loss: number; predicted: Int32Array } | undefined;
       let mainError: unknown;
       try {
-        mine = evaluateShard(model, first.x, first.y, first.size, classes);
+        mine = evaluateBatch(model, first, classes);
       } catch (e) {
         mainError = e;
       }
       const replies = (await this.settle(requests, mainError)) as Extract<FromWorker, { type: 'predicted' }>[];
       const parts = [{ shard: first, loss: mine!.loss, predicted: mine!.predicted }, ...replies.map((r, k) => ({ shard: used[k], loss: r.loss, predicted: r.predicted }))];
-      for (const p of parts) {
-        for (let i = 0; i < p.shard.size; i++) {
-          const label = b.y[p.shard.start + i];
-          confusion[label][p.predicted[i]]++;
-          if (label === p.predicted[i]) correct++;
-        }
-        lossSum += p.loss * p.shard.size;
-      }
-      n += b.size;
+      for (const p of parts) tally.add(b.y.subarray(p.shard.start, p.shard.start + p.shard.size), p.predicted, p.loss);
       if (control?.cancelled) break;
     }
-    return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, confusion, examples: n };
+    return tally.result();
   }
 
   /** Terminates the workers (idempotent). */

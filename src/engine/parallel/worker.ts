@@ -9,9 +9,9 @@ import type { LayersModel, Variable } from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { buildModel } from '../model';
 import { tf } from '../tf';
-import { computeGradients, type Forward, makeForward } from '../train';
+import { computeGradients, evaluateBatch, type Forward, makeForward } from '../train';
 import type { FromWorker, ToWorker, WorkerInit } from '../../protocol/worker';
-import { evaluateShard, readFlat, shapesOf, writeAllWeights } from './replica';
+import { readFlat, shapesOf, writeAllWeights } from './replica';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.js runs as a worker thread of the training engine');
@@ -76,7 +76,7 @@ function handle(msg: ToWorker): void {
     }
     case 'predict': {
       if (msg.version !== version) throw new Error(`weights version ${version} is not the request's ${msg.version}`);
-      const r = evaluateShard(m, msg.x, msg.y, msg.size, init.analysis.classes);
+      const r = evaluateBatch(m, { x: msg.x, y: msg.y, size: msg.size }, init.analysis.classes);
       post({ type: 'predicted', id: msg.id, loss: r.loss, predicted: r.predicted }, [r.predicted.buffer as ArrayBuffer]);
       return;
     }
