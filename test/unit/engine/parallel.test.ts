@@ -8,7 +8,6 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import sharp from 'sharp';
 import type { LayersModel, Tensor, Variable } from '@tensorflow/tfjs';
 import { type Analysis, trainingConfig, validateSpec } from '../../../src/spec';
 import type { Batch } from '../../../src/engine/data';
@@ -21,6 +20,7 @@ import { tf } from '../../../src/engine/tf';
 import { applyGradients, computeGradients, disposeOptimizer, makeForward, makeOptimizer, train, type TrainObserver } from '../../../src/engine/train';
 import type { TrainingStarted } from '../../../src/protocol/engine';
 import { relError, values } from './backends';
+import { makeDataset } from './bars';
 
 const root = path.resolve(__dirname, '../../../..');
 const workerPath = path.join(root, 'dist', 'engine-worker.js');
@@ -246,20 +246,7 @@ describe('engine: data-parallel training on worker threads', function () {
     let dir: string;
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'densenet-parallel-'));
-      // Three classes of 8x8 grayscale images: a bright bar at the top, in the middle or at the bottom.
-      let seed = 3;
-      const noise = () => {
-        seed = (seed * 1103515245 + 12345) % 2147483648;
-        return (seed % 60) | 0;
-      };
-      for (const [k, rows] of [[0, [0, 1]], [1, [3, 4]], [2, [6, 7]]] as const) {
-        fs.mkdirSync(path.join(dir, 'train', `class${k}`), { recursive: true });
-        for (let i = 0; i < 16; i++) {
-          const px = Buffer.alloc(64);
-          for (let p = 0; p < 64; p++) px[p] = (rows as readonly number[]).includes(Math.floor(p / 8)) ? 200 + noise() / 2 : noise();
-          await sharp(px, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path.join(dir, 'train', `class${k}`, `${i}.png`));
-        }
-      }
+      await makeDataset(dir, 16);
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
