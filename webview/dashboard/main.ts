@@ -123,13 +123,9 @@ function rebuildCharts(): void {
   setData(ds.lossRaw, pts(batches, (b) => b.step, (b) => b.loss));
   setData(ds.accRaw, pts(batches, (b) => b.step, (b) => b.acc));
   rebuildEma();
-  setData(ds.lossEpoch, pts(epochs, (e) => e.step, (e) => e.loss));
-  setData(ds.valLoss, pts(epochs, (e) => e.step, (e) => e.valLoss));
-  setData(ds.accEpoch, pts(epochs, (e) => e.step, (e) => e.acc));
-  setData(ds.valAcc, pts(epochs, (e) => e.step, (e) => e.valAcc));
+  setEpochData();
   setData(ds.lr, pts(batches, (b) => b.step, (b) => b.lr));
   setData(ds.ips, pts(batches, (b) => b.step, (b) => b.ips));
-  setData(ds.ipsEpoch, pts(epochs, (e) => e.step, (e) => e.ips));
   for (const c of charts) c.update();
 }
 
@@ -163,15 +159,20 @@ function addBatch(m: BatchMetrics): void {
   for (const c of charts) c.update();
 }
 
-function addEpoch(m: EpochMetrics): void {
-  liveEpochs = [...liveEpochs.filter((e) => e.epoch !== m.epoch), m];
-  const step = started ? m.epoch * started.stepsPerEpoch : lastBatch?.globalStep ?? (batches[batches.length - 1]?.step ?? m.epoch);
-  epochs = [...epochs.filter((e) => e.epoch !== m.epoch), { epoch: m.epoch, step, loss: m.loss, acc: m.accuracy, valLoss: m.valAccuracy === undefined ? undefined : m.valLoss, valAcc: m.valAccuracy, lr: m.learningRate, ips: m.imagesPerSecond }];
+/** The per-epoch series of the charts from `epochs`. */
+function setEpochData(): void {
   setData(ds.lossEpoch, pts(epochs, (e) => e.step, (e) => e.loss));
   setData(ds.valLoss, pts(epochs, (e) => e.step, (e) => e.valLoss));
   setData(ds.accEpoch, pts(epochs, (e) => e.step, (e) => e.acc));
   setData(ds.valAcc, pts(epochs, (e) => e.step, (e) => e.valAcc));
   setData(ds.ipsEpoch, pts(epochs, (e) => e.step, (e) => e.ips));
+}
+
+function addEpoch(m: EpochMetrics): void {
+  liveEpochs = [...liveEpochs.filter((e) => e.epoch !== m.epoch), m];
+  const step = started ? m.epoch * started.stepsPerEpoch : lastBatch?.globalStep ?? (batches[batches.length - 1]?.step ?? m.epoch);
+  epochs = [...epochs.filter((e) => e.epoch !== m.epoch), { epoch: m.epoch, step, loss: m.loss, acc: m.accuracy, valLoss: m.valAccuracy === undefined ? undefined : m.valLoss, valAcc: m.valAccuracy, lr: m.learningRate, ips: m.imagesPerSecond }];
+  setEpochData();
   for (const c of charts) c.update();
   renderConfusion();
   renderHeader();
