@@ -32,6 +32,7 @@ export default async function ({ page, workspace, assert, ui }) {
   // densenet.engine.threads defaults to one per core: while it trains, the header names the backend and the threads.
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   if (cores > 1) await frame.locator('[data-stat="backend"]', { hasText: `wasm × ${cores} threads` }).waitFor({ timeout: 60_000 });
+  await ui.screenshot(page, 'dashboard-live');
 
   await page.locator('.notification-list-item', { hasText: /Training completed after 3 epoch/ }).first().waitFor({ timeout: 180_000 });
   await frame.locator('table.confusion').waitFor({ timeout: 20_000 });
