@@ -90,14 +90,14 @@ for (const f of fs.readdirSync('node_modules/@tensorflow/tfjs-backend-wasm/dist'
 }
 if (!watch) fs.chmodSync('dist/cli.js', 0o755);
 
-// The SIMD inner loops of the WASM backend's batch-norm kernels (src/engine/kernels/batchnorm.wat), loaded
-// from beside the bundles by src/engine/kernels/batchnorm-simd.ts: one module importing a plain memory (the
+// The SIMD inner loops of the WASM backend's batch-norm kernels (src/engine/kernels/simd.wat), loaded
+// from beside the bundles by src/engine/kernels/simdModule.ts: one module importing a plain memory (the
 // single-threaded tfjs builds) and one importing a shared memory (the threaded build).
 const { default: loadWabt } = await import('wabt');
 const wabt = await loadWabt();
-const wat = fs.readFileSync('src/engine/kernels/batchnorm.wat', 'utf8');
+const wat = fs.readFileSync('src/engine/kernels/simd.wat', 'utf8');
 const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
-if (!wat.includes(MEMORY_IMPORT)) throw new Error(`batchnorm.wat: expected the memory import ${MEMORY_IMPORT}`);
+if (!wat.includes(MEMORY_IMPORT)) throw new Error(`simd.wat: expected the memory import ${MEMORY_IMPORT}`);
 for (const [file, text] of [
   ['densenet-kernels.wasm', wat],
   ['densenet-kernels-shared.wasm', wat.replace(MEMORY_IMPORT, '(import "env" "memory" (memory 1 65536 shared))')],

@@ -5,13 +5,20 @@ import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
 const { tf } = require('../out/src/engine/tf.js');
-const { registerWasmTrainingKernels } = require('../out/src/engine/kernels/index.js');
+const { registerWasmTrainingKernels } = require('../out/src/engine/kernels/register.js');
 const withCpu = !process.argv.includes('--no-cpu');
 
 await tf.setBackend('wasm');
-const builtin = Object.fromEntries(['Conv2DBackpropInput', 'Tile', 'BatchMatMul'].map((n) => [n, tf.getKernel(n, 'wasm').kernelFunc]));
+const builtin = Object.fromEntries(
+  ['Conv2DBackpropInput', 'Tile', 'BatchMatMul'].map((n) => [n, tf.getKernel(n, 'wasm').kernelFunc]),
+);
 registerWasmTrainingKernels();
-const ours = Object.fromEntries(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'BatchMatMul'].map((n) => [n, tf.getKernel(n, 'wasm').kernelFunc]));
+const ours = Object.fromEntries(
+  ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'BatchMatMul'].map((n) => [
+    n,
+    tf.getKernel(n, 'wasm').kernelFunc,
+  ]),
+);
 
 /** ms per call of a kernel function on the active backend (its output released each time). */
 function time(kernelFunc, inputs, attrs, reps) {
@@ -39,41 +46,99 @@ const fmt = (ms) => (ms === undefined ? '-' : ms < 10 ? ms.toFixed(2) : ms.toFix
 const rows = [];
 function report(label, oursMs, builtinMs, cpuMs) {
   const base = builtinMs ?? cpuMs;
-  rows.push(`${label.padEnd(44)}${fmt(oursMs)}${fmt(builtinMs)}${fmt(cpuMs)}${(base ? `${(base / oursMs).toFixed(1)}x` : '').padStart(9)}`);
+  rows.push(
+    `${label.padEnd(44)}${fmt(oursMs)}${fmt(builtinMs)}${fmt(cpuMs)}${(base ? `${(base / oursMs).toFixed(1)}x` : '').padStart(9)}`,
+  );
   console.log(rows[rows.length - 1]);
 }
 
-console.log(`${'kernel, shape (batch 32)'.padEnd(44)}${'ours'.padStart(8)}${'wasm'.padStart(8)}${'cpu'.padStart(8)}${'speedup'.padStart(9)}`);
+console.log(
+  `${'kernel, shape (batch 32)'.padEnd(44)}${'ours'.padStart(8)}${'wasm'.padStart(8)}${'cpu'.padStart(8)}${'speedup'.padStart(9)}`,
+);
 const N = 32;
 const convs = [
   // [H, Cin, Cout, K, stride, pad]
-  [32, 24, 48, 1, 1, 'same'], [32, 120, 48, 1, 1, 'same'], [32, 200, 48, 1, 1, 'same'], [32, 216, 108, 1, 1, 'same'],
-  [16, 300, 48, 1, 1, 'same'], [8, 500, 48, 1, 1, 'same'],
-  [32, 48, 12, 3, 1, 'same'], [16, 48, 12, 3, 1, 'same'], [8, 48, 12, 3, 1, 'same'], [32, 3, 24, 3, 1, 'same'],
-  [64, 3, 64, 7, 2, 'same'], [16, 48, 48, 3, 2, 'same'],
+  [32, 24, 48, 1, 1, 'same'],
+  [32, 120, 48, 1, 1, 'same'],
+  [32, 200, 48, 1, 1, 'same'],
+  [32, 216, 108, 1, 1, 'same'],
+  [16, 300, 48, 1, 1, 'same'],
+  [8, 500, 48, 1, 1, 'same'],
+  [32, 48, 12, 3, 1, 'same'],
+  [16, 48, 12, 3, 1, 'same'],
+  [8, 48, 12, 3, 1, 'same'],
+  [32, 3, 24, 3, 1, 'same'],
+  [64, 3, 64, 7, 2, 'same'],
+  [16, 48, 48, 3, 2, 'same'],
 ];
 for (const [H, ci, co, k, s, pad] of convs) {
   const info = tf.backend_util.computeConv2DInfo([N, H, H, ci], [k, k, ci, co], s, 1, pad);
-  const make = () => ({ x: tf.randomNormal([N, H, H, ci]), dy: tf.randomNormal(info.outShape), filter: tf.randomNormal([k, k, ci, co]) });
+  const make = () => ({
+    x: tf.randomNormal([N, H, H, ci]),
+    dy: tf.randomNormal(info.outShape),
+    filter: tf.randomNormal([k, k, ci, co]),
+  });
   const t = make();
   const fAttrs = { strides: s, pad, dataFormat: 'NHWC', filterShape: [k, k, ci, co] };
   const iAttrs = { strides: s, pad, dataFormat: 'NHWC', inputShape: [N, H, H, ci] };
   const reps = H * H * ci * co * k * k > 5e6 ? 3 : 10;
   const shape = `${H}x${H}x${ci}->${co} ${k}x${k}/${s}`;
   const cpu = withCpu && H * H * ci * co * k * k < 3e6; // the CPU kernels run ~5 MFLOP/s
-  report(`BackpropFilter ${shape}`, time(ours.Conv2DBackpropFilter, { x: t.x, dy: t.dy }, fAttrs, reps), undefined,
-    cpu ? await timeCpu('Conv2DBackpropFilter', () => { const m = make(); return { x: m.x, dy: m.dy }; }, fAttrs) : undefined);
+  report(
+    `BackpropFilter ${shape}`,
+    time(ours.Conv2DBackpropFilter, { x: t.x, dy: t.dy }, fAttrs, reps),
+    undefined,
+    cpu
+      ? await timeCpu(
+          'Conv2DBackpropFilter',
+          () => {
+            const m = make();
+            return { x: m.x, dy: m.dy };
+          },
+          fAttrs,
+        )
+      : undefined,
+  );
   if (ci > 3) {
-    report(`BackpropInput  ${shape}`, time(ours.Conv2DBackpropInput, { dy: t.dy, filter: t.filter }, iAttrs, reps),
+    report(
+      `BackpropInput  ${shape}`,
+      time(ours.Conv2DBackpropInput, { dy: t.dy, filter: t.filter }, iAttrs, reps),
       time(builtin.Conv2DBackpropInput, { dy: t.dy, filter: t.filter }, iAttrs, Math.min(reps, 3)),
-      cpu ? await timeCpu('Conv2DBackpropInput', () => { const m = make(); return { dy: m.dy, filter: m.filter }; }, iAttrs) : undefined);
+      cpu
+        ? await timeCpu(
+            'Conv2DBackpropInput',
+            () => {
+              const m = make();
+              return { dy: m.dy, filter: m.filter };
+            },
+            iAttrs,
+          )
+        : undefined,
+    );
   }
   tf.dispose(Object.values(t));
 }
-for (const [shape, reps] of [[[1, 1, 1, 200], [N, 32, 32, 1]], [[1, 1, 1, 48], [N, 32, 32, 1]], [[1, 1, 1, 500], [N, 8, 8, 1]]]) {
+for (const [shape, reps] of [
+  [
+    [1, 1, 1, 200],
+    [N, 32, 32, 1],
+  ],
+  [
+    [1, 1, 1, 48],
+    [N, 32, 32, 1],
+  ],
+  [
+    [1, 1, 1, 500],
+    [N, 8, 8, 1],
+  ],
+]) {
   const x = tf.randomNormal(shape);
-  report(`Tile [${shape}] x [${reps}]`, time(ours.Tile, { x }, { reps }, 5), time(builtin.Tile, { x }, { reps }, 2),
-    withCpu ? await timeCpu('Tile', () => ({ x: tf.randomNormal(shape) }), { reps }) : undefined);
+  report(
+    `Tile [${shape}] x [${reps}]`,
+    time(ours.Tile, { x }, { reps }, 5),
+    time(builtin.Tile, { x }, { reps }, 2),
+    withCpu ? await timeCpu('Tile', () => ({ x: tf.randomNormal(shape) }), { reps }) : undefined,
+  );
   x.dispose();
 }
 for (const [sa, sb, transposeA, transposeB] of [
@@ -86,7 +151,11 @@ for (const [sa, sb, transposeA, transposeB] of [
   const a = tf.randomNormal(sa);
   const b = tf.randomNormal(sb);
   const attrs = { transposeA, transposeB };
-  report(`BatchMatMul [${sa}]${transposeA ? 'T' : ''} [${sb}]${transposeB ? 'T' : ''}`, time(ours.BatchMatMul, { a, b }, attrs, 5),
-    time(builtin.BatchMatMul, { a, b }, attrs, 2), undefined);
+  report(
+    `BatchMatMul [${sa}]${transposeA ? 'T' : ''} [${sb}]${transposeB ? 'T' : ''}`,
+    time(ours.BatchMatMul, { a, b }, attrs, 5),
+    time(builtin.BatchMatMul, { a, b }, attrs, 2),
+    undefined,
+  );
   tf.dispose([a, b]);
 }

@@ -56,9 +56,11 @@ let torch = !o['no-torch'];
 if (torch) {
   const probe = spawnSync(o.python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   torch = probe.status === 0;
-  notes.push(torch
-    ? `PyTorch ${probe.stdout.trim()} (${o.python}), 2 threads`
-    : `no PyTorch comparison: ${o.python} cannot import torch (apt-get install python3-torch)`);
+  notes.push(
+    torch
+      ? `PyTorch ${probe.stdout.trim()} (${o.python}), 2 threads`
+      : `no PyTorch comparison: ${o.python} cannot import torch (apt-get install python3-torch)`,
+  );
 }
 
 const loadBefore = os.loadavg()[0];
@@ -66,25 +68,65 @@ const results = [];
 for (const model of models) {
   for (const mode of modes) {
     const profile = mode === 'train' ? ['--profile'] : [];
-    const engineArgs = ['--max-old-space-size=8192', 'dist/bench.js', '--backend', o.backend, '--model', model, '--mode', mode, '--threads', o.threads, ...common];
+    const engineArgs = [
+      '--max-old-space-size=8192',
+      'dist/bench.js',
+      '--backend',
+      o.backend,
+      '--model',
+      model,
+      '--mode',
+      mode,
+      '--threads',
+      o.threads,
+      ...common,
+    ];
     results.push(run(`${o.backend} ${model} ${mode}`, process.execPath, [...engineArgs, ...profile]));
     if (mode === 'train' && !o['no-memory-efficient']) {
-      results.push(run(`${o.backend} ${model} ${mode} memoryEfficient`, process.execPath, [...engineArgs, '--memory-efficient']));
+      results.push(
+        run(`${o.backend} ${model} ${mode} memoryEfficient`, process.execPath, [...engineArgs, '--memory-efficient']),
+      );
     }
-    if (torch) results.push(run(`pytorch ${model} ${mode}`, o.python, ['bench/torch_bench.py', '--model', model, '--mode', mode, ...common]));
+    if (torch)
+      results.push(
+        run(`pytorch ${model} ${mode}`, o.python, [
+          'bench/torch_bench.py',
+          '--model',
+          model,
+          '--mode',
+          mode,
+          ...common,
+        ]),
+      );
   }
 }
 // Other work on this small machine lowers the figures, PyTorch's most: its 2 OpenMP threads stall without a core
 // each. (Only the load before the runs says so: during them, the runs themselves keep both cores busy.)
-if (loadBefore > 0.5) notes.push(`load average ${loadBefore.toFixed(1)} on ${os.cpus().length} cores in the minute before the runs: other processes were running or had just run, figures may be low (PyTorch's most; see CPU %)`);
+if (loadBefore > 0.5)
+  notes.push(
+    `load average ${loadBefore.toFixed(1)} on ${os.cpus().length} cores in the minute before the runs: other processes were running or had just run, figures may be low (PyTorch's most; see CPU %)`,
+  );
 
 const ok = results.filter(Boolean);
-const macs = Object.fromEntries(ok.filter((r) => r.engine !== 'pytorch').map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]));
-const gflops = (r) => (macs[r.model] ? (r.imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' ? 3 : 1)) / 1e9 : undefined);
-const runs = ok.map(({ engine, model, mode, batch, threads, memoryEfficient, imagesPerSecond, peakRssMB }) => ({ engine, model, mode, batch, threads, memoryEfficient, imagesPerSecond, peakRssMB }));
+const macs = Object.fromEntries(
+  ok.filter((r) => r.engine !== 'pytorch').map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]),
+);
+const gflops = (r) =>
+  macs[r.model] ? (r.imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' ? 3 : 1)) / 1e9 : undefined;
+const runs = ok.map(({ engine, model, mode, batch, threads, memoryEfficient, imagesPerSecond, peakRssMB }) => ({
+  engine,
+  model,
+  mode,
+  batch,
+  threads,
+  memoryEfficient,
+  imagesPerSecond,
+  peakRssMB,
+}));
 const ratios = {};
 const targets = [];
-const target = (name, value, op, bound) => targets.push({ name, value, target: `${op} ${bound}`, met: op === '>=' ? value >= bound : value <= bound });
+const target = (name, value, op, bound) =>
+  targets.push({ name, value, target: `${op} ${bound}`, met: op === '>=' ? value >= bound : value <= bound });
 for (const e of runs.filter((r) => r.engine !== 'pytorch' && !r.memoryEfficient)) {
   const p = runs.find((r) => r.engine === 'pytorch' && r.model === e.model && r.mode === e.mode);
   if (!p) continue;
@@ -94,37 +136,71 @@ for (const e of runs.filter((r) => r.engine !== 'pytorch' && !r.memoryEfficient)
   target(`${e.model} ${e.mode} peak RSS vs PyTorch`, r.peakRss, '<=', 1.5);
 }
 for (const on of runs.filter((r) => r.memoryEfficient)) {
-  const off = runs.find((r) => r.engine === on.engine && r.model === on.model && r.mode === on.mode && !r.memoryEfficient);
+  const off = runs.find(
+    (r) => r.engine === on.engine && r.model === on.model && r.mode === on.mode && !r.memoryEfficient,
+  );
   if (!off) continue;
-  ratios[`${on.model}/${on.mode}/memoryEfficient`] = { peakRssLower: off.peakRssMB / on.peakRssMB, timeMore: off.imagesPerSecond / on.imagesPerSecond - 1 };
+  ratios[`${on.model}/${on.mode}/memoryEfficient`] = {
+    peakRssLower: off.peakRssMB / on.peakRssMB,
+    timeMore: off.imagesPerSecond / on.imagesPerSecond - 1,
+  };
   target(`${on.model} memoryEfficient: peak RSS lower by`, off.peakRssMB / on.peakRssMB, '>=', 2);
   target(`${on.model} memoryEfficient: more time per image`, off.imagesPerSecond / on.imagesPerSecond - 1, '<=', 0.25);
 }
 // The 10 slowest kernels of each profiled step, with their share of all its kernel time.
-const totalMs = Object.fromEntries(ok.filter((r) => r.profile).map((r) => [r.model, r.profile.reduce((s, k) => s + k.ms, 0)]));
-const profile = Object.fromEntries(ok.filter((r) => r.profile).map((r) => [r.model, r.profile.slice(0, 10).map((k) => ({ ...k, share: k.ms / totalMs[r.model] }))]));
+const totalMs = Object.fromEntries(
+  ok.filter((r) => r.profile).map((r) => [r.model, r.profile.reduce((s, k) => s + k.ms, 0)]),
+);
+const profile = Object.fromEntries(
+  ok
+    .filter((r) => r.profile)
+    .map((r) => [r.model, r.profile.slice(0, 10).map((k) => ({ ...k, share: k.ms / totalMs[r.model] }))]),
+);
 
 if (o.json) {
   process.stdout.write(`${JSON.stringify({ runs, ratios, targets, profile, models: macs, notes })}\n`);
 } else {
-  const row = (cells, widths) => cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const row = (cells, widths) =>
+    cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
   const w = [8, 16, 10, 6, 8, 9, 8, 12, 6];
   const f = (x, d = 1) => (x === undefined ? '-' : x.toFixed(d));
   console.log(row(['engine', 'model', 'mode', 'batch', 'threads', 'images/s', 'GFLOP/s', 'peak RSS MB', 'CPU %'], w));
   for (const r of ok) {
     const mode = r.memoryEfficient ? `${r.mode}+memEff` : r.mode;
-    const cells = [r.engine, r.model, mode, r.batch, r.threads ?? 2, f(r.imagesPerSecond, r.imagesPerSecond < 10 ? 2 : 1), f(gflops(r), 2), f(r.peakRssMB, 0), f((100 * r.cpuSeconds) / r.seconds, 0)];
+    const cells = [
+      r.engine,
+      r.model,
+      mode,
+      r.batch,
+      r.threads ?? 2,
+      f(r.imagesPerSecond, r.imagesPerSecond < 10 ? 2 : 1),
+      f(gflops(r), 2),
+      f(r.peakRssMB, 0),
+      f((100 * r.cpuSeconds) / r.seconds, 0),
+    ];
     console.log(row(cells, w));
   }
   for (const [key, v] of Object.entries(ratios)) {
-    if ('peakRssLower' in v) console.log(`${key}: peak RSS ${v.peakRssLower.toFixed(2)}x lower, ${(100 * v.timeMore).toFixed(0)}% more time per image`);
-    else console.log(`${o.backend}/pytorch ${key}: speed ${v.imagesPerSecond.toFixed(3)}x, peak RSS ${v.peakRss.toFixed(2)}x`);
+    if ('peakRssLower' in v)
+      console.log(
+        `${key}: peak RSS ${v.peakRssLower.toFixed(2)}x lower, ${(100 * v.timeMore).toFixed(0)}% more time per image`,
+      );
+    else
+      console.log(
+        `${o.backend}/pytorch ${key}: speed ${v.imagesPerSecond.toFixed(3)}x, peak RSS ${v.peakRss.toFixed(2)}x`,
+      );
   }
   if (targets.length) console.log('\nTargets (issue 5):');
-  for (const t of targets) console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
+  for (const t of targets)
+    console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
   for (const [model, kernels] of Object.entries(profile)) {
-    console.log(`\nTop kernels of one ${o.backend} training step, ${model} (all kernels ${totalMs[model].toFixed(0)} ms):`);
-    for (const k of kernels) console.log(`  ${k.kernel.padEnd(24)}${k.ms.toFixed(0).padStart(8)} ms${(100 * k.share).toFixed(1).padStart(6)}%${String(k.calls).padStart(6)} calls`);
+    console.log(
+      `\nTop kernels of one ${o.backend} training step, ${model} (all kernels ${totalMs[model].toFixed(0)} ms):`,
+    );
+    for (const k of kernels)
+      console.log(
+        `  ${k.kernel.padEnd(24)}${k.ms.toFixed(0).padStart(8)} ms${(100 * k.share).toFixed(1).padStart(6)}%${String(k.calls).padStart(6)} calls`,
+      );
   }
   if (notes.length) console.log(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
 }

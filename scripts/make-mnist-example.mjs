@@ -28,7 +28,9 @@ function readMarker() {
 
 const done = readMarker();
 if (done) {
-  console.log(`MNIST example data is up to date in ${path.relative(root, out)}: ${done.train} training and ${done.test} test images.`);
+  console.log(
+    `MNIST example data is up to date in ${path.relative(root, out)}: ${done.train} training and ${done.test} test images.`,
+  );
   process.exit(0);
 }
 
@@ -45,7 +47,8 @@ for (let digit = 0; digit < 10; digit++) {
   for (let n = 0; n < length; n++) {
     const split = n < testFrom ? 'train' : 'test';
     const pixels = new Uint8Array(SIDE * SIDE);
-    for (let p = 0; p < pixels.length; p++) pixels[p] = Math.min(255, Math.max(0, Math.round(raw[n * pixels.length + p] * 255)));
+    for (let p = 0; p < pixels.length; p++)
+      pixels[p] = Math.min(255, Math.max(0, Math.round(raw[n * pixels.length + p] * 255)));
     jobs.push({ pixels, file: path.join(out, split, String(digit), `${split === 'train' ? n : n - testFrom}.png`) });
     counts[split]++;
   }
@@ -55,9 +58,14 @@ let next = 0;
 async function worker() {
   while (next < jobs.length) {
     const { pixels, file } = jobs[next++];
-    await sharp(pixels, { raw: { width: SIDE, height: SIDE, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 9 }).toFile(file);
+    await sharp(pixels, { raw: { width: SIDE, height: SIDE, channels: 1 } })
+      .toColourspace('b-w')
+      .png({ compressionLevel: 9 })
+      .toFile(file);
   }
 }
 await Promise.all(Array.from({ length: 8 }, worker));
 fs.writeFileSync(marker, `${JSON.stringify({ format: FORMAT, ...counts }, null, 2)}\n`);
-console.log(`Wrote ${counts.train} training and ${counts.test} test MNIST images (28x28 grayscale PNG) to ${path.relative(root, out)} in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+console.log(
+  `Wrote ${counts.train} training and ${counts.test} test MNIST images (28x28 grayscale PNG) to ${path.relative(root, out)} in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+);

@@ -37,7 +37,8 @@ for (const p of [tests, workspace, opts.extension]) {
 }
 
 // Workbench start-up chatter that also goes through codeAutomationLog; the offline gallery error is harmless.
-const NOISE = /^(Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin extensions cache|\[Service Worker\]|ChatSessionStore:|getaddrinfo ENOTFOUND open-vsx\.org)/;
+const NOISE =
+  /^(Resolving connection token|Resolved connection token|Creating a socket|Updating additional builtin extensions cache|\[Service Worker\]|ChatSessionStore:|getaddrinfo ENOTFOUND open-vsx\.org)/;
 const started = Date.now();
 let results = null;
 
@@ -62,15 +63,22 @@ let code = await withCleanup(async (cleanups) => {
     const line = format(...(Array.isArray(args) ? args : [args]));
     const m = /^RESULTS (\{.*\})\s*$/m.exec(line);
     if (m) results = JSON.parse(m[1]);
-    if (!NOISE.test(line)) process.stdout.write(`${level === 'error' || level === 'warn' ? `[${level}] ` : ''}${line}\n`);
+    if (!NOISE.test(line))
+      process.stdout.write(`${level === 'error' || level === 'warn' ? `[${level}] ` : ''}${line}\n`);
   });
   // codeAutomationExit(code, logs): the test entry's run() resolved (0) or rejected (1).
   await page.exposeFunction('codeAutomationExit', (exitCode, logs) => finish({ exitCode: Number(exitCode), logs }));
   page.on('crash', () => finish({ exitCode: 1, error: 'the browser page crashed' }));
-  const timer = setTimeout(() => finish({ exitCode: 1, error: `timed out after ${opts.timeout} s` }), Number(opts.timeout) * 1000);
+  const timer = setTimeout(
+    () => finish({ exitCode: 1, error: `timed out after ${opts.timeout} s` }),
+    Number(opts.timeout) * 1000,
+  );
   cleanups.push(async () => clearTimeout(timer));
 
-  await page.goto(workbenchUrl({ port: server.port, folder, extensionDevelopmentPath: opts.extension, extensionTestsPath: tests }), { timeout: 60_000 });
+  await page.goto(
+    workbenchUrl({ port: server.port, folder, extensionDevelopmentPath: opts.extension, extensionTestsPath: tests }),
+    { timeout: 60_000 },
+  );
   const outcome = await finished;
   if (outcome.error) console.error(`run-integration: ${outcome.error}`);
   if (outcome.exitCode !== 0) saveLogs(server, outcome.logs);
@@ -87,7 +95,9 @@ if (!results) {
 }
 fs.mkdirSync(path.dirname(path.resolve(opts.results)), { recursive: true });
 fs.writeFileSync(opts.results, JSON.stringify(results) + '\n');
-console.log(`integration: ${results.passed} passed, ${results.failed} failed, ${results.skipped ?? 0} skipped (exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+  `integration: ${results.passed} passed, ${results.failed} failed, ${results.skipped ?? 0} skipped (exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+);
 process.exit(code);
 
 /** On failure: keep the workbench's and the server's logs (extension host included) in test-artifacts/. */

@@ -33,7 +33,13 @@ const { values: opts, positionals } = parseArgs({
 const uiDir = path.join(ROOT, 'test/ui');
 const files = positionals.length
   ? positionals.map((f) => path.resolve(f))
-  : fs.existsSync(uiDir) ? fs.readdirSync(uiDir).filter((f) => f.endsWith('.ui.mjs')).sort().map((f) => path.join(uiDir, f)) : [];
+  : fs.existsSync(uiDir)
+    ? fs
+        .readdirSync(uiDir)
+        .filter((f) => f.endsWith('.ui.mjs'))
+        .sort()
+        .map((f) => path.join(uiDir, f))
+    : [];
 
 const counts = { passed: 0, failed: 0 };
 const startedAll = Date.now();

@@ -32,6 +32,12 @@ add() { # suite json-file
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 
+step "lint and format (ESLint, Prettier; zero warnings)"
+lint_failed=0
+npm run -s lint || lint_failed=1
+npm run -s format:check || lint_failed=1
+node -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify({ passed: process.argv[2] === "0" ? 1 : 0, failed: Number(process.argv[2]) }))' test-results/lint.json "$lint_failed"
+
 step "unit tests"
 npx mocha --config .mocharc.json --reporter spec 2>&1 | tee test-results/unit.log
 node -e '
@@ -53,6 +59,7 @@ step "example: MNIST on WASM to >= 98% test accuracy"
 node scripts/check-example.mjs --results test-results/example.json
 
 step "summary"
+add lint test-results/lint.json
 add unit test-results/unit.json
 add integration test-results/integration.json
 add ui test-results/ui.json

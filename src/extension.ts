@@ -9,7 +9,7 @@ import { newSpec, type NewSpecArgs } from './editor/newSpec';
 import { isSpec, SPEC_SELECTOR, SpecService } from './editor/specService';
 import { SpecStatusBar } from './editor/statusBar';
 import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
-import { TrainingController } from './editor/training';
+import { TrainingController } from './editor/trainingController';
 import { registerPanels } from './panels';
 
 /** What activate returns: for other extensions and the integration tests. */
@@ -32,29 +32,43 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
       summaries,
       new SpecStatusBar(specs),
       training,
-      vscode.commands.registerCommand('densenet.installNativeEngine', () => reportErrors(output, 'Install Native Engine', () => installNativeEngine(context, output))),
+      vscode.commands.registerCommand('densenet.installNativeEngine', () =>
+        reportErrors(output, 'Install Native Engine', () => installNativeEngine(context, output)),
+      ),
       vscode.languages.registerHoverProvider(SPEC_SELECTOR, new SpecHoverProvider(specs)),
       vscode.languages.registerCodeLensProvider(SPEC_SELECTOR, codeLenses),
-      vscode.languages.registerCodeActionsProvider(SPEC_SELECTOR, new SpecCodeActionProvider(specs), { providedCodeActionKinds: SpecCodeActionProvider.kinds }),
+      vscode.languages.registerCodeActionsProvider(SPEC_SELECTOR, new SpecCodeActionProvider(specs), {
+        providedCodeActionKinds: SpecCodeActionProvider.kinds,
+      }),
       vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
-      vscode.commands.registerCommand('densenet.newSpec', (args?: NewSpecArgs) => reportErrors(output, 'New Model Spec', () => newSpec(args))),
-      vscode.commands.registerCommand('densenet.showSummary', (uri?: vscode.Uri, group?: string) => reportErrors(output, 'Show Model Summary', async () => {
-        const target = uri instanceof vscode.Uri ? uri : activeSpec();
-        if (!target) {
-          void vscode.window.showWarningMessage('Open a *.densenet.json spec first: the summary is of the spec in the active editor.');
-          return undefined;
-        }
-        return showSummary(target, typeof group === 'string' ? group : undefined);
-      })),
+      vscode.commands.registerCommand('densenet.newSpec', (args?: NewSpecArgs) =>
+        reportErrors(output, 'New Model Spec', () => newSpec(args)),
+      ),
+      vscode.commands.registerCommand('densenet.showSummary', (uri?: vscode.Uri, group?: string) =>
+        reportErrors(output, 'Show Model Summary', async () => {
+          const target = uri instanceof vscode.Uri ? uri : activeSpec();
+          if (!target) {
+            void vscode.window.showWarningMessage(
+              'Open a *.densenet.json spec first: the summary is of the spec in the active editor.',
+            );
+            return undefined;
+          }
+          return showSummary(target, typeof group === 'string' ? group : undefined);
+        }),
+      ),
     );
     context.subscriptions.push(...registerPanels({ context, specs, training, output }));
     context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => codeLenses.refresh()));
     output.info(`DenseNet Lab ${context.extension.packageJSON.version} activated`);
     return { training };
   } catch (e) {
-    const message = e instanceof Error ? e.stack ?? e.message : String(e);
+    const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
     output.error(`Activation failed: ${message}`);
-    void vscode.window.showErrorMessage(`DenseNet Lab failed to start: ${e instanceof Error ? e.message : String(e)}. See the "DenseNet Lab" output for details.`, 'Show Output')
+    void vscode.window
+      .showErrorMessage(
+        `DenseNet Lab failed to start: ${e instanceof Error ? e.message : String(e)}. See the "DenseNet Lab" output for details.`,
+        'Show Output',
+      )
       .then((choice) => choice && output.show());
     throw e;
   }
@@ -67,12 +81,16 @@ function activeSpec(): vscode.Uri | undefined {
 }
 
 /** Runs a command; a failure is logged and shown, never silent. */
-async function reportErrors<T>(output: vscode.LogOutputChannel, what: string, run: () => Promise<T>): Promise<T | undefined> {
+async function reportErrors<T>(
+  output: vscode.LogOutputChannel,
+  what: string,
+  run: () => Promise<T>,
+): Promise<T | undefined> {
   try {
     return await run();
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    output.error(`${what}: ${e instanceof Error ? e.stack ?? message : message}`);
+    output.error(`${what}: ${e instanceof Error ? (e.stack ?? message) : message}`);
     void vscode.window.showErrorMessage(`${what} failed: ${message}`);
     return undefined;
   }

@@ -49,7 +49,8 @@ export async function runCommand(page, title, { timeout = 30_000 } = {}) {
       break;
     } catch (err) {
       await page.keyboard.press('Escape');
-      if (Date.now() > end) throw new Error(`command "${title}" is not in the palette after ${timeout} ms`, { cause: err });
+      if (Date.now() > end)
+        throw new Error(`command "${title}" is not in the palette after ${timeout} ms`, { cause: err });
     }
   }
   await page.keyboard.press('Enter');

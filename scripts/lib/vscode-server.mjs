@@ -45,7 +45,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function waitForHealthz(port, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode) throw new Error(`code-server exited (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode)
+      throw new Error(`code-server exited (${child.exitCode ?? child.signalCode})`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
@@ -81,7 +82,8 @@ export async function startServer({ workspace, port, stateDir, lifetimeSeconds =
   const extensions = d('extensions');
   const settingsFile = path.join(d('user-data/User'), 'settings.json');
   // A persistent state keeps the user's own changes; a fresh one always gets the defaults.
-  if (!persistent || !fs.existsSync(settingsFile)) fs.writeFileSync(settingsFile, JSON.stringify(USER_SETTINGS, null, 2));
+  if (!persistent || !fs.existsSync(settingsFile))
+    fs.writeFileSync(settingsFile, JSON.stringify(USER_SETTINGS, null, 2));
   const config = path.join(dir, 'config.yaml');
   fs.writeFileSync(config, 'auth: none\ncert: false\n');
   const logFile = path.join(dir, 'server.log');
@@ -102,14 +104,27 @@ export async function startServer({ workspace, port, stateDir, lifetimeSeconds =
   for (const k of ['PORT', 'PASSWORD', 'HASHED_PASSWORD', 'GITHUB_TOKEN']) delete env[k];
 
   const args = [
-    ENTRY, '--config', config, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--disable-getting-started-override', '--ignore-last-opened',
-    '--user-data-dir', userData, '--extensions-dir', extensions,
+    ENTRY,
+    '--config',
+    config,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--disable-getting-started-override',
+    '--ignore-last-opened',
+    '--user-data-dir',
+    userData,
+    '--extensions-dir',
+    extensions,
   ];
-  const [cmd, cmdArgs] = lifetimeSeconds > 0
-    ? ['timeout', ['--kill-after=10', String(lifetimeSeconds), process.execPath, ...args]]
-    : [process.execPath, args];
+  const [cmd, cmdArgs] =
+    lifetimeSeconds > 0
+      ? ['timeout', ['--kill-after=10', String(lifetimeSeconds), process.execPath, ...args]]
+      : [process.execPath, args];
   // detached: the child is the leader of a new session/process group (setsid), so stop() can kill
   // code-server together with its extension hosts, file watchers and pty hosts.
   const child = spawn(cmd, cmdArgs, { cwd: home, env, detached: true, stdio: ['ignore', logFd, logFd] });
@@ -145,7 +160,9 @@ export async function startServer({ workspace, port, stateDir, lifetimeSeconds =
     await stop();
     throw new Error(`${err.message}\n--- server log ---\n${log}`);
   }
-  const url = workspace ? `http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.resolve(workspace))}` : `http://127.0.0.1:${port}/`;
+  const url = workspace
+    ? `http://127.0.0.1:${port}/?folder=${encodeURIComponent(path.resolve(workspace))}`
+    : `http://127.0.0.1:${port}/`;
   return { url, port, stateDir: dir, logFile, exited, stop };
 }
 
@@ -181,8 +198,14 @@ export async function launchBrowser({ headless = true } = {}) {
     handleSIGTERM: false,
     handleSIGHUP: false,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
     ],
   });
 }
@@ -193,7 +216,10 @@ export async function withCleanup(fn) {
   let cleaning; // one shared run, whether a signal or the end of `fn` asks first
   const cleanup = () =>
     (cleaning ??= (async () => {
-      while (cleanups.length) await cleanups.pop()().catch(() => {});
+      while (cleanups.length)
+        await cleanups
+          .pop()()
+          .catch(() => {});
     })());
   const onSignal = (sig) => {
     cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));

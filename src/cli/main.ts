@@ -5,10 +5,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { applyEdits, modify } from 'jsonc-parser';
 import { parseArgs } from 'util';
-import { findPreset, type JsonPath, lineColumn, PRESET_NAMES, summaryTable, validateSpec, type SpecDiagnostic } from '../spec';
-import { nodeFileProbe } from '../spec/nodeFs';
+import {
+  findPreset,
+  type JsonPath,
+  lineColumn,
+  PRESET_NAMES,
+  summaryTable,
+  validateSpec,
+  type SpecDiagnostic,
+} from '../core';
+import { nodeFileProbe } from '../core/nodeFs';
 import { UsageError } from './usage';
-import { schemaDiagnostics } from '../spec/schemaCheck';
+import { schemaDiagnostics } from '../core/schemaCheck';
 
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
@@ -30,7 +38,6 @@ files); Ctrl+C stops at the next batch and saves a checkpoint that --resume cont
                   native tensorflow backend, which uses every core itself
 evaluate scores a checkpoint (a run folder: its best, else latest) on data.test, else data.validation, sharded over
 --threads replicas (default 0: one per core).`;
-
 
 function parseInput(s: string): { height: number; width: number; channels: number } {
   const m = /^(\d+)x(\d+)x(\d+)$/i.exec(s.trim());
@@ -67,7 +74,8 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
   let file: string;
   let text: string;
   if (values.preset !== undefined) {
-    if (!findPreset(values.preset)) throw new UsageError(`unknown preset "${values.preset}"; presets: ${PRESET_NAMES.join(', ')}`);
+    if (!findPreset(values.preset))
+      throw new UsageError(`unknown preset "${values.preset}"; presets: ${PRESET_NAMES.join(', ')}`);
     file = `<preset ${values.preset}>`;
     text = JSON.stringify({ version: 1, name: values.preset, model: { preset: values.preset } }, null, 2);
   } else {
@@ -89,7 +97,10 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
   }
   const specPath = values.preset === undefined ? path.resolve(file) : undefined;
   const result = validateSpec(text, { specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity });
-  const diagnostics = [...result.diagnostics, ...(result.parsed.syntaxErrors.length ? [] : schemaDiagnostics(result.parsed))];
+  const diagnostics = [
+    ...result.diagnostics,
+    ...(result.parsed.syntaxErrors.length ? [] : schemaDiagnostics(result.parsed)),
+  ];
   const errors = diagnostics.filter((d) => d.severity === 'error');
   for (const d of diagnostics) err(formatDiagnostic(file, text, d));
   if (errors.length > 0 || !result.analysis || !result.resolved) {
@@ -98,12 +109,24 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
   }
   const a = result.analysis;
   if (values.json) {
-    out(JSON.stringify({
-      layers: a.layers.map((l) => ({
-        name: l.name, type: l.type, outputShape: l.outputShape, params: l.params, trainableParams: l.trainableParams, macs: l.macs,
-      })),
-      totals: { params: a.totals.params, trainableParams: a.totals.trainableParams, nonTrainableParams: a.totals.nonTrainableParams, macs: a.totals.macs },
-    }));
+    out(
+      JSON.stringify({
+        layers: a.layers.map((l) => ({
+          name: l.name,
+          type: l.type,
+          outputShape: l.outputShape,
+          params: l.params,
+          trainableParams: l.trainableParams,
+          macs: l.macs,
+        })),
+        totals: {
+          params: a.totals.params,
+          trainableParams: a.totals.trainableParams,
+          nonTrainableParams: a.totals.nonTrainableParams,
+          macs: a.totals.macs,
+        },
+      }),
+    );
   } else {
     out(summaryTable(a, result.resolved).trimEnd());
   }

@@ -8,13 +8,19 @@ export class SpecCodeActionProvider implements vscode.CodeActionProvider {
 
   constructor(private readonly specs: SpecService) {}
 
-  provideCodeActions(doc: vscode.TextDocument, range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
+  provideCodeActions(
+    doc: vscode.TextDocument,
+    range: vscode.Range,
+    context: vscode.CodeActionContext,
+  ): vscode.CodeAction[] {
     const actions: vscode.CodeAction[] = [];
     for (const d of this.specs.get(doc).diagnostics) {
       if (!d.fixes) continue;
       const diagRange = toRange(doc, d.offset, d.length);
       if (!diagRange.intersection(range)) continue;
-      const shown = context.diagnostics.find((x) => x.source === 'densenet' && x.code === d.code && x.range.isEqual(diagRange));
+      const shown = context.diagnostics.find(
+        (x) => x.source === 'densenet' && x.code === d.code && x.range.isEqual(diagRange),
+      );
       d.fixes.forEach((fix, i) => {
         const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
         action.edit = new vscode.WorkspaceEdit();

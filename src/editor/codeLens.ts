@@ -3,7 +3,7 @@
  * blockConfig entry that block's figures. Each kind has a setting `densenet.codeLens.*`.
  */
 import * as vscode from 'vscode';
-import { blockLensTitle, blocksOf, lensAnchors, modelLensTitle } from '../spec';
+import { blockLensTitle, blocksOf, lensAnchors, modelLensTitle } from '../core';
 import type { SpecService } from './specService';
 
 export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
@@ -29,22 +29,62 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
     if (config.get<boolean>('model', true) && anchors.model !== undefined) {
       const range = at(anchors.model);
       if (a && !a.problem) {
-        lenses.push(new vscode.CodeLens(range, { title: modelLensTitle(a), command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Show the per-layer summary' }));
-        lenses.push(new vscode.CodeLens(range, { title: '$(table) Summary', command: 'densenet.showSummary', arguments: [doc.uri], tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds' }));
-        lenses.push(new vscode.CodeLens(range, { title: '$(type-hierarchy) Architecture', command: 'densenet.showArchitecture', arguments: [doc.uri], tooltip: 'Diagram of the network: blocks, dense connections, channels' }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: modelLensTitle(a),
+            command: 'densenet.showSummary',
+            arguments: [doc.uri],
+            tooltip: 'Show the per-layer summary',
+          }),
+        );
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: '$(table) Summary',
+            command: 'densenet.showSummary',
+            arguments: [doc.uri],
+            tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds',
+          }),
+        );
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: '$(type-hierarchy) Architecture',
+            command: 'densenet.showArchitecture',
+            arguments: [doc.uri],
+            tooltip: 'Diagram of the network: blocks, dense connections, channels',
+          }),
+        );
         if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
-          lenses.push(new vscode.CodeLens(range, { title: '$(play) Train', command: 'densenet.train', arguments: [doc.uri], tooltip: 'Train this model in the engine process' }));
+          lenses.push(
+            new vscode.CodeLens(range, {
+              title: '$(play) Train',
+              command: 'densenet.train',
+              arguments: [doc.uri],
+              tooltip: 'Train this model in the engine process',
+            }),
+          );
         }
       } else {
         const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
-        lenses.push(new vscode.CodeLens(range, { title: `$(error) ${errors} error${errors === 1 ? '' : 's'}: no figures until the spec is valid`, command: 'workbench.actions.view.problems' }));
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: `$(error) ${errors} error${errors === 1 ? '' : 's'}: no figures until the spec is valid`,
+            command: 'workbench.actions.view.problems',
+          }),
+        );
       }
     }
     if (config.get<boolean>('blocks', true) && a && !a.problem) {
       blocksOf(a).forEach((g, i) => {
         const offset = anchors.blocks[i];
         if (offset === undefined) return;
-        lenses.push(new vscode.CodeLens(at(offset), { title: blockLensTitle(g), command: 'densenet.showSummary', arguments: [doc.uri, g.name], tooltip: `Show ${g.name} in the summary` }));
+        lenses.push(
+          new vscode.CodeLens(at(offset), {
+            title: blockLensTitle(g),
+            command: 'densenet.showSummary',
+            arguments: [doc.uri, g.name],
+            tooltip: `Show ${g.name} in the summary`,
+          }),
+        );
       });
     }
     return lenses;

@@ -1,6 +1,6 @@
 /** Diagnostics for every open `*.densenet.json`: on open, on change (debounced), on save, on settings change. */
 import * as vscode from 'vscode';
-import type { Severity } from '../spec';
+import type { Severity } from '../core';
 import { isSpec, type SpecService, toRange } from './specService';
 
 const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
@@ -38,7 +38,10 @@ export class SpecDiagnostics implements vscode.Disposable {
     if (!isSpec(doc)) return;
     this.cancel(doc);
     const delay = vscode.workspace.getConfiguration('densenet', doc.uri).get<number>('validation.debounceMs', 250);
-    this.timers.set(doc.uri.toString(), setTimeout(() => this.refresh(doc), delay));
+    this.timers.set(
+      doc.uri.toString(),
+      setTimeout(() => this.refresh(doc), delay),
+    );
   }
 
   private cancel(doc: vscode.TextDocument): void {
@@ -51,12 +54,15 @@ export class SpecDiagnostics implements vscode.Disposable {
     if (!isSpec(doc) || doc.isClosed) return;
     this.cancel(doc);
     const result = this.specs.get(doc);
-    this.collection.set(doc.uri, result.diagnostics.map((d) => {
-      const diagnostic = new vscode.Diagnostic(toRange(doc, d.offset, d.length), d.message, SEVERITY[d.severity]);
-      diagnostic.source = 'densenet';
-      diagnostic.code = d.code;
-      return diagnostic;
-    }));
+    this.collection.set(
+      doc.uri,
+      result.diagnostics.map((d) => {
+        const diagnostic = new vscode.Diagnostic(toRange(doc, d.offset, d.length), d.message, SEVERITY[d.severity]);
+        diagnostic.source = 'densenet';
+        diagnostic.code = d.code;
+        return diagnostic;
+      }),
+    );
   }
 
   dispose(): void {

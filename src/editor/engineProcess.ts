@@ -6,7 +6,15 @@
  */
 import { type ChildProcess, fork } from 'child_process';
 import * as vscode from 'vscode';
-import type { EngineConfig, FromEngine, InspectProgress, InspectRequest, ToEngine, TrainingFinished, TrainRequest } from '../protocol/engine';
+import type {
+  EngineConfig,
+  FromEngine,
+  InspectProgress,
+  InspectRequest,
+  ToEngine,
+  TrainingFinished,
+  TrainRequest,
+} from '../protocol/engine';
 
 export interface EngineExit {
   code: number | null;
@@ -30,7 +38,10 @@ export class EngineProcess implements vscode.Disposable {
   readonly onMessage = this.messages.event;
   readonly onExit = this.exits.event;
 
-  constructor(private readonly enginePath: string, private readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly enginePath: string,
+    private readonly output: vscode.LogOutputChannel,
+  ) {}
 
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
@@ -50,10 +61,15 @@ export class EngineProcess implements vscode.Disposable {
       serialization: 'advanced',
     });
     this.child = child;
-    this.output.info(`Engine process ${child.pid} started (${nodePath || process.execPath}, --max-old-space-size=${memoryMB})`);
+    this.output.info(
+      `Engine process ${child.pid} started (${nodePath || process.execPath}, --max-old-space-size=${memoryMB})`,
+    );
     child.stdout?.on('data', (d: Buffer) => this.output.info(`[engine] ${d.toString().trimEnd()}`));
     child.stderr?.on('data', (d: Buffer) => {
-      const lines = d.toString().split('\n').filter((l) => l.length > 0);
+      const lines = d
+        .toString()
+        .split('\n')
+        .filter((l) => l.length > 0);
       this.stderr.push(...lines);
       this.stderr.splice(0, Math.max(0, this.stderr.length - STDERR_LINES));
       for (const l of lines) this.output.warn(`[engine stderr] ${l}`);
@@ -86,7 +102,11 @@ export class EngineProcess implements vscode.Disposable {
       const exitSub = this.onExit((e) => {
         sub.dispose();
         exitSub.dispose();
-        reject(new Error(`The engine process failed to start (${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`}): ${e.stderrTail.split('\n').slice(-5).join(' ') || 'no output'}`));
+        reject(
+          new Error(
+            `The engine process failed to start (${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`}): ${e.stderrTail.split('\n').slice(-5).join(' ') || 'no output'}`,
+          ),
+        );
       });
       this.send({ type: 'init', config });
     });
@@ -104,7 +124,10 @@ export class EngineProcess implements vscode.Disposable {
    * An inspection request (predictions, feature maps, Grad-CAM...); the result type depends on its kind.
    * `onProgress` receives maximisation progress; `cancel()` stops it at its next step.
    */
-  inspect<T>(request: InspectRequest, onProgress?: (p: InspectProgress) => void): { result: Promise<T>; cancel(): void } {
+  inspect<T>(
+    request: InspectRequest,
+    onProgress?: (p: InspectProgress) => void,
+  ): { result: Promise<T>; cancel(): void } {
     const id = this.nextId++;
     const sub = onProgress
       ? this.onMessage((m) => {

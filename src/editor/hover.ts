@@ -1,6 +1,6 @@
 /** Hovers on model fields, block entries, presets, input, classes and training batch size. */
 import * as vscode from 'vscode';
-import { hoverAt } from '../spec';
+import { hoverAt } from '../core';
 import type { SpecService } from './specService';
 import { toRange } from './specService';
 

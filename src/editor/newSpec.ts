@@ -3,7 +3,16 @@
  * valid spec into the workspace and opens it. Arguments skip the prompts (for scripts and tests).
  */
 import * as vscode from 'vscode';
-import { findPreset, formatCount, analyze, inputFits, newSpecText, type InputShape, PRESETS, type Preset } from '../spec';
+import {
+  findPreset,
+  formatCount,
+  analyze,
+  inputFits,
+  newSpecText,
+  type InputShape,
+  PRESETS,
+  type Preset,
+} from '../core';
 
 export interface NewSpecArgs {
   preset?: string;
@@ -41,15 +50,32 @@ async function pickPreset(): Promise<Preset | undefined> {
     detail: p.description,
     preset: p,
   }));
-  const picked = await vscode.window.showQuickPick(items, { title: 'New DenseNet spec (1/3): preset', placeHolder: 'Start from a published DenseNet', matchOnDetail: true, ignoreFocusOut: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'New DenseNet spec (1/3): preset',
+    placeHolder: 'Start from a published DenseNet',
+    matchOnDetail: true,
+    ignoreFocusOut: true,
+  });
   return picked?.preset;
 }
 
 async function pickInput(preset: Preset): Promise<InputShape | undefined> {
-  const sizes = [preset.input, ...COMMON_INPUTS.filter((s) => shapeText(s) !== shapeText(preset.input))].filter((s) => inputFits(preset, s));
+  const sizes = [preset.input, ...COMMON_INPUTS.filter((s) => shapeText(s) !== shapeText(preset.input))].filter((s) =>
+    inputFits(preset, s),
+  );
   const custom = { label: '$(edit) Custom size...', description: 'height x width x channels' };
-  const items = [...sizes.map((s, i) => ({ label: shapeText(s), description: i === 0 ? 'preset default' : s.channels === 1 ? 'grayscale' : 'RGB', shape: s as InputShape | undefined })), { ...custom, shape: undefined }];
-  const picked = await vscode.window.showQuickPick(items, { title: 'New DenseNet spec (2/3): input size', ignoreFocusOut: true });
+  const items = [
+    ...sizes.map((s, i) => ({
+      label: shapeText(s),
+      description: i === 0 ? 'preset default' : s.channels === 1 ? 'grayscale' : 'RGB',
+      shape: s as InputShape | undefined,
+    })),
+    { ...custom, shape: undefined },
+  ];
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'New DenseNet spec (2/3): input size',
+    ignoreFocusOut: true,
+  });
   if (!picked) return undefined;
   if (picked.shape) return picked.shape;
   const text = await vscode.window.showInputBox({
@@ -60,7 +86,9 @@ async function pickInput(preset: Preset): Promise<InputShape | undefined> {
     validateInput: (v) => {
       const s = parseInputShape(v);
       if (!s) return 'Write HxWxC with positive whole numbers, e.g. 48x48x3';
-      return inputFits(preset, s) ? undefined : `${v} is too small for ${preset.name}: its feature maps would fall under 1 px`;
+      return inputFits(preset, s)
+        ? undefined
+        : `${v} is too small for ${preset.name}: its feature maps would fall under 1 px`;
     },
   });
   return text ? parseInputShape(text) : undefined;
@@ -94,7 +122,10 @@ export async function newSpec(args: NewSpecArgs = {}): Promise<vscode.Uri | unde
     if (args.preset !== undefined) throw new Error(`Unknown preset "${args.preset}"`);
     return undefined;
   }
-  const input = typeof args.input === 'string' ? parseInputShape(args.input) : args.input ?? (args.preset !== undefined ? preset.input : await pickInput(preset));
+  const input =
+    typeof args.input === 'string'
+      ? parseInputShape(args.input)
+      : (args.input ?? (args.preset !== undefined ? preset.input : await pickInput(preset)));
   if (!input) {
     if (args.input !== undefined) throw new Error(`Invalid input size "${String(args.input)}": write HxWxC`);
     return undefined;
@@ -102,15 +133,24 @@ export async function newSpec(args: NewSpecArgs = {}): Promise<vscode.Uri | unde
   if (!inputFits(preset, input)) throw new Error(`The input ${shapeText(input)} is too small for ${preset.name}`);
   const classes = args.classes ?? (args.preset !== undefined ? preset.classes : await pickClasses(preset));
   if (classes === undefined) return undefined;
-  const folder = typeof args.folder === 'string' ? vscode.Uri.file(args.folder) : args.folder ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+  const folder =
+    typeof args.folder === 'string'
+      ? vscode.Uri.file(args.folder)
+      : (args.folder ?? vscode.workspace.workspaceFolders?.[0]?.uri);
   if (!folder) {
     // No folder open: an untitled spec the user saves where they like.
-    const doc = await vscode.workspace.openTextDocument({ language: 'jsonc', content: newSpecText(preset, input, classes, args.name ?? preset.name) });
+    const doc = await vscode.workspace.openTextDocument({
+      language: 'jsonc',
+      content: newSpecText(preset, input, classes, args.name ?? preset.name),
+    });
     await vscode.window.showTextDocument(doc);
     return doc.uri;
   }
   const uri = await freeName(folder, args.name ?? preset.name);
-  const name = uri.path.split('/').pop()!.replace(/\.densenet\.json$/, '');
+  const name = uri.path
+    .split('/')
+    .pop()!
+    .replace(/\.densenet\.json$/, '');
   await vscode.workspace.fs.writeFile(uri, Buffer.from(newSpecText(preset, input, classes, name), 'utf8'));
   await vscode.window.showTextDocument(uri);
   return uri;

@@ -1,7 +1,7 @@
 /** Validation results per open spec, cached by document version; settings read here. */
 import * as vscode from 'vscode';
-import { validateSpec, type ValidationResult } from '../spec';
-import { nodeFileProbe } from '../spec/nodeFs';
+import { validateSpec, type ValidationResult } from '../core';
+import { nodeFileProbe } from '../core/nodeFs';
 
 export const SPEC_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.densenet.json' }];
 

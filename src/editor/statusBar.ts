@@ -1,6 +1,6 @@
 /** Status bar item for the active spec: parameters and multiply-adds; click for the summary. */
 import * as vscode from 'vscode';
-import { formatCount, formatMacs } from '../spec';
+import { formatCount, formatMacs } from '../core';
 import { isSpec, type SpecService } from './specService';
 
 export class SpecStatusBar implements vscode.Disposable {

@@ -3,13 +3,17 @@
  * (`densenet-summary:` scheme), kept up to date while the spec changes.
  */
 import * as vscode from 'vscode';
-import { summaryTable } from '../spec';
+import { summaryTable } from '../core';
 import { isSpec, type SpecService } from './specService';
 
 export const SUMMARY_SCHEME = 'densenet-summary';
 
 export function summaryUri(spec: vscode.Uri): vscode.Uri {
-  const base = spec.path.split('/').pop()?.replace(/\.densenet\.json$/, '') ?? 'model';
+  const base =
+    spec.path
+      .split('/')
+      .pop()
+      ?.replace(/\.densenet\.json$/, '') ?? 'model';
   return vscode.Uri.from({ scheme: SUMMARY_SCHEME, path: `/${base} summary.txt`, query: spec.toString() });
 }
 
@@ -34,11 +38,16 @@ export class SummaryProvider implements vscode.TextDocumentContentProvider, vsco
     const result = this.specs.get(doc);
     if (!result.analysis || !result.resolved || result.analysis.problem) {
       const errors = result.diagnostics.filter((d) => d.severity === 'error');
-      return `${specUri.fsPath} has ${errors.length} error(s); the summary appears when they are fixed:\n\n` +
-        errors.map((d) => {
-          const p = doc.positionAt(d.offset);
-          return `  line ${p.line + 1}, column ${p.character + 1}: ${d.message}`;
-        }).join('\n') + '\n';
+      return (
+        `${specUri.fsPath} has ${errors.length} error(s); the summary appears when they are fixed:\n\n` +
+        errors
+          .map((d) => {
+            const p = doc.positionAt(d.offset);
+            return `  line ${p.line + 1}, column ${p.character + 1}: ${d.message}`;
+          })
+          .join('\n') +
+        '\n'
+      );
     }
     return summaryTable(result.analysis, result.resolved);
   }
@@ -51,9 +60,16 @@ export class SummaryProvider implements vscode.TextDocumentContentProvider, vsco
 /** Opens (or focuses) the summary of `spec`, optionally scrolled to a group such as `conv3`. */
 export async function showSummary(spec: vscode.Uri, group?: string): Promise<vscode.TextEditor> {
   const doc = await vscode.workspace.openTextDocument(summaryUri(spec));
-  const editor = await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: false });
+  const editor = await vscode.window.showTextDocument(doc, {
+    viewColumn: vscode.ViewColumn.Beside,
+    preview: true,
+    preserveFocus: false,
+  });
   if (group) {
-    const line = doc.getText().split('\n').findIndex((l) => l.startsWith('──') && l.includes(`(${group})`));
+    const line = doc
+      .getText()
+      .split('\n')
+      .findIndex((l) => l.startsWith('──') && l.includes(`(${group})`));
     if (line >= 0) {
       const pos = new vscode.Position(line, 0);
       editor.selection = new vscode.Selection(pos, pos);

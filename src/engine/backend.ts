@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { type Tf, tf, useNative } from './tf';
-import { registerWasmTrainingKernels } from './kernels';
+import { registerWasmTrainingKernels } from './kernels/register';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -54,17 +54,25 @@ export async function initBackend(preference: BackendPreference, options: Backen
       chosen = { backend: 'tensorflow', reason: `native TensorFlow (@tensorflow/tfjs-node from ${from})`, warnings };
       return chosen;
     } catch (e) {
-      if (preference === 'tensorflow') throw new Error(`The native engine is not available: ${(e as Error).message}. Run "DenseNet: Install Native Engine", or set densenet.engine.backend to "auto" or "wasm".`);
+      if (preference === 'tensorflow')
+        throw new Error(
+          `The native engine is not available: ${(e as Error).message}. Run "DenseNet: Install Native Engine", or set densenet.engine.backend to "auto" or "wasm".`,
+        );
       tried.push(`tfjs-node: ${(e as Error).message}`);
     }
   }
   if (preference === 'auto' || preference === 'wasm') {
     try {
-      if (options.wasmDir) setWasmPaths(options.wasmDir.endsWith(path.sep) ? options.wasmDir : options.wasmDir + path.sep);
+      if (options.wasmDir)
+        setWasmPaths(options.wasmDir.endsWith(path.sep) ? options.wasmDir : options.wasmDir + path.sep);
       if (!(await tf.setBackend('wasm'))) throw new Error('the WASM backend failed to initialise');
       await tf.ready();
       registerWasmTrainingKernels();
-      chosen = { backend: 'wasm', reason: preference === 'wasm' ? 'WASM, as set in densenet.engine.backend' : `WASM (${tried.join('; ')})`, warnings };
+      chosen = {
+        backend: 'wasm',
+        reason: preference === 'wasm' ? 'WASM, as set in densenet.engine.backend' : `WASM (${tried.join('; ')})`,
+        warnings,
+      };
       return chosen;
     } catch (e) {
       if (preference === 'wasm') throw new Error(`The WASM engine failed to start: ${(e as Error).message}`);
@@ -73,7 +81,12 @@ export async function initBackend(preference: BackendPreference, options: Backen
   }
   await tf.setBackend('cpu');
   await tf.ready();
-  if (preference !== 'cpu') warnings.push('Training on the pure-JavaScript CPU backend is very slow (about 1,000x slower than PyTorch).');
-  chosen = { backend: 'cpu', reason: preference === 'cpu' ? 'CPU, as set in densenet.engine.backend' : `CPU (${tried.join('; ')})`, warnings };
+  if (preference !== 'cpu')
+    warnings.push('Training on the pure-JavaScript CPU backend is very slow (about 1,000x slower than PyTorch).');
+  chosen = {
+    backend: 'cpu',
+    reason: preference === 'cpu' ? 'CPU, as set in densenet.engine.backend' : `CPU (${tried.join('; ')})`,
+    warnings,
+  };
   return chosen;
 }

@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import { parseArgs } from 'util';
 import type { Tensor } from '@tensorflow/tfjs';
-import { analyze, findPreset, type InputShape, type ModelConfig, trainingConfig } from '../spec';
+import { analyze, findPreset, type InputShape, type ModelConfig, trainingConfig } from '../core';
 import { type BackendPreference, initBackend } from './backend';
 import { buildModel } from './model';
 import { tf } from './tf';
@@ -37,7 +37,9 @@ function benchModel(name: string): { model: ModelConfig; input: InputShape; clas
 
 /** Peak resident set size of this process in MiB (VmHWM; resourceUsage where /proc is missing). */
 function peakRssMB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '');
+  const m = /VmHWM:\s+(\d+) kB/.exec(
+    fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '',
+  );
   return (m ? Number(m[1]) : process.resourceUsage().maxRSS) / 1024;
 }
 
@@ -45,7 +47,12 @@ function peakRssMB(): number {
  * Runs `step` `warmup` times untimed, then until both `minSteps` steps and `minSeconds` have passed. Also
  * returns the CPU seconds of the timed steps: below the wall time when other processes took the cores.
  */
-async function timeSteps(step: () => unknown, warmup: number, minSteps: number, minSeconds: number): Promise<{ steps: number; seconds: number; cpuSeconds: number }> {
+async function timeSteps(
+  step: () => unknown,
+  warmup: number,
+  minSteps: number,
+  minSeconds: number,
+): Promise<{ steps: number; seconds: number; cpuSeconds: number }> {
   for (let i = 0; i < warmup; i++) await step();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -87,17 +94,46 @@ async function main(): Promise<void> {
   const tc = trainingConfig({ optimizer: 'sgd', memoryEfficient: o['memory-efficient'] });
   const optimizer = makeOptimizer(tc);
   const threads = Number(o.threads);
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be a positive whole number (got ${o.threads})`);
-  const pool = threads > 1
-    ? await ParallelTrainer.start({ threads, backend: choice.backend as 'wasm' | 'cpu', analysis, config: tc, model, wasmDir: __dirname })
-    : undefined;
+  if (!Number.isInteger(threads) || threads < 1)
+    throw new Error(`--threads must be a positive whole number (got ${o.threads})`);
+  const pool =
+    threads > 1
+      ? await ParallelTrainer.start({
+          threads,
+          backend: choice.backend as 'wasm' | 'cpu',
+          analysis,
+          config: tc,
+          model,
+          wasmDir: __dirname,
+        })
+      : undefined;
   const forward = makeForward(model, analysis, tc);
-  const train = () => (pool ? pool.step(model, forward, optimizer, batch, classes, tc, tc.learningRate) : trainStep(model, optimizer, batch, classes, tc, tc.learningRate, forward));
-  const predict = () => tf.tidy(() => (model.predict(tf.tensor4d(x, [batchSize, input.height, input.width, input.channels])) as Tensor).dataSync());
+  const train = () =>
+    pool
+      ? pool.step(model, forward, optimizer, batch, classes, tc, tc.learningRate)
+      : trainStep(model, optimizer, batch, classes, tc, tc.learningRate, forward);
+  const predict = () =>
+    tf.tidy(() =>
+      (model.predict(tf.tensor4d(x, [batchSize, input.height, input.width, input.channels])) as Tensor).dataSync(),
+    );
   // With threads, inference is sharded over the replicas as validation is (predicted classes and loss).
-  const infer = () => (pool ? pool.evaluate(model, (async function* () { yield batch; })(), classes) : predict());
+  const infer = () =>
+    pool
+      ? pool.evaluate(
+          model,
+          (async function* () {
+            yield batch;
+          })(),
+          classes,
+        )
+      : predict();
 
-  const { steps, seconds, cpuSeconds } = await timeSteps(o.mode === 'train' ? train : infer, Number(o.warmup), Number(o.steps), Number(o.seconds));
+  const { steps, seconds, cpuSeconds } = await timeSteps(
+    o.mode === 'train' ? train : infer,
+    Number(o.warmup),
+    Number(o.steps),
+    Number(o.seconds),
+  );
   const peak = peakRssMB(); // before profiling, so that it is the timed loop's own
 
   let profile: { kernel: string; ms: number; calls: number }[] | undefined;
@@ -119,15 +155,28 @@ async function main(): Promise<void> {
     profile = [...byName.values()].sort((a, b) => b.ms - a.ms);
   }
 
-  process.stdout.write(JSON.stringify({
-    engine: choice.backend, model: o.model, mode: o.mode, batch: batchSize, threads: pool?.threads ?? 1, memoryEfficient: tc.memoryEfficient,
-    imagesPerSecond: (steps * batchSize) / seconds, peakRssMB: peak, steps, seconds, cpuSeconds,
-    macsPerImage: analysis.totals.macs, params: analysis.totals.params, profile,
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      engine: choice.backend,
+      model: o.model,
+      mode: o.mode,
+      batch: batchSize,
+      threads: pool?.threads ?? 1,
+      memoryEfficient: tc.memoryEfficient,
+      imagesPerSecond: (steps * batchSize) / seconds,
+      peakRssMB: peak,
+      steps,
+      seconds,
+      cpuSeconds,
+      macsPerImage: analysis.totals.macs,
+      params: analysis.totals.params,
+      profile,
+    }) + '\n',
+  );
   await pool?.dispose();
 }
 
 main().catch((e) => {
-  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });

@@ -9,7 +9,7 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { UsageError } from '../cli/usage';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
-import { type DataSpec, normalizeInPlace, openData, toFloat } from './data';
+import { type DataSpec, normalizeInPlace, openData, toFloat } from './data/open';
 import { decodeImage } from './data/decode';
 import { locateCheckpoint, readPreprocessing } from './inspector';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
@@ -24,7 +24,8 @@ const BACKENDS: BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 
 async function startBackend(name: string | undefined, err: Out): Promise<string> {
   const preference = (name ?? 'auto') as BackendPreference;
-  if (!BACKENDS.includes(preference)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${name}")`);
+  if (!BACKENDS.includes(preference))
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${name}")`);
   const choice = await initBackend(preference, { wasmDir: __dirname });
   err(`backend: ${choice.backend} — ${choice.reason}`);
   for (const w of choice.warnings) err(`warning: ${w}`);
@@ -47,14 +48,23 @@ function bar(fraction: number, width = 24): string {
 function eta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 export async function trainCommand(argv: string[], out: Out, err: Out): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { epochs: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, resume: { type: 'string' }, workspace: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      epochs: { type: 'string' },
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      resume: { type: 'string' },
+      workspace: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('train takes one spec file');
   const specPath = path.resolve(positionals[0]);
@@ -66,9 +76,11 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
     return 1;
   }
   const epochs = values.epochs === undefined ? undefined : Number(values.epochs);
-  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) throw new UsageError(`--epochs must be a positive whole number (got "${values.epochs}")`);
+  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1))
+    throw new UsageError(`--epochs must be a positive whole number (got "${values.epochs}")`);
   const threads = values.threads === undefined ? 0 : Number(values.threads);
-  if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64)
+    throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
   const backend = await startBackend(values.backend, err);
   const control = { cancelled: false };
   const onSigint = () => {
@@ -80,36 +92,73 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   const tty = process.stderr.isTTY && !values.json;
   let epochs0 = 0;
   try {
-    const result = await train({
-      specPath, specText,
-      workspaceDir: values.workspace ? path.resolve(values.workspace) : workspaceFor(specPath),
-      resumeRunDir: values.resume,
-      epochs,
-      threads,
-    }, {
-      started: (info) => {
-        epochs0 = info.epochs;
-        err(`run ${info.runDir}\n${info.trainExamples} training / ${info.validationExamples} validation images, ${info.classNames.length} classes, epochs ${info.startEpoch + 1}..${info.epochs}, ${info.stepsPerEpoch} steps per epoch`);
+    const result = await train(
+      {
+        specPath,
+        specText,
+        workspaceDir: values.workspace ? path.resolve(values.workspace) : workspaceFor(specPath),
+        resumeRunDir: values.resume,
+        epochs,
+        threads,
       },
-      batch: (m) => {
-        if (!tty) return;
-        process.stderr.write(`\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${eta(m.etaSeconds)}   `);
+      {
+        started: (info) => {
+          epochs0 = info.epochs;
+          err(
+            `run ${info.runDir}\n${info.trainExamples} training / ${info.validationExamples} validation images, ${info.classNames.length} classes, epochs ${info.startEpoch + 1}..${info.epochs}, ${info.stepsPerEpoch} steps per epoch`,
+          );
+        },
+        batch: (m) => {
+          if (!tty) return;
+          process.stderr.write(
+            `\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${eta(m.etaSeconds)}   `,
+          );
+        },
+        epochEnd: (m) => {
+          if (tty) process.stderr.write('\n');
+          if (values.json) {
+            out(
+              JSON.stringify({
+                epoch: m.epoch,
+                epochs: m.epochs,
+                loss: m.loss,
+                accuracy: m.accuracy,
+                valLoss: m.valLoss ?? null,
+                valAccuracy: m.valAccuracy ?? null,
+                learningRate: m.learningRate,
+                imagesPerSecond: m.imagesPerSecond,
+                seconds: m.seconds,
+                best: m.best,
+              }),
+            );
+          } else {
+            const v =
+              m.valAccuracy !== undefined
+                ? ` · val loss ${m.valLoss?.toFixed(4)} · val acc ${(m.valAccuracy * 100).toFixed(2)}%`
+                : '';
+            out(
+              `epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.imagesPerSecond.toFixed(0)} img/s · ${m.seconds.toFixed(1)} s${m.best ? ' · best' : ''}`,
+            );
+          }
+        },
+        skipped: (file, reason) => err(`${tty ? '\n' : ''}skipped ${file}: ${reason}`),
+        log: (level, message) => err(`${tty ? '\n' : ''}${level === 'info' ? '' : `${level}: `}${message}`),
       },
-      epochEnd: (m) => {
-        if (tty) process.stderr.write('\n');
-        if (values.json) {
-          out(JSON.stringify({ epoch: m.epoch, epochs: m.epochs, loss: m.loss, accuracy: m.accuracy, valLoss: m.valLoss ?? null, valAccuracy: m.valAccuracy ?? null, learningRate: m.learningRate, imagesPerSecond: m.imagesPerSecond, seconds: m.seconds, best: m.best }));
-        } else {
-          const v = m.valAccuracy !== undefined ? ` · val loss ${m.valLoss?.toFixed(4)} · val acc ${(m.valAccuracy * 100).toFixed(2)}%` : '';
-          out(`epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.imagesPerSecond.toFixed(0)} img/s · ${m.seconds.toFixed(1)} s${m.best ? ' · best' : ''}`);
-        }
-      },
-      skipped: (file, reason) => err(`${tty ? '\n' : ''}skipped ${file}: ${reason}`),
-      log: (level, message) => err(`${tty ? '\n' : ''}${level === 'info' ? '' : `${level}: `}${message}`),
-    }, control);
-    const summary = { status: result.status, runDir: result.runDir, backend, epochsCompleted: result.epochsCompleted, bestValAccuracy: result.bestValAccuracy ?? null, skippedFiles: result.skippedFiles };
+      control,
+    );
+    const summary = {
+      status: result.status,
+      runDir: result.runDir,
+      backend,
+      epochsCompleted: result.epochsCompleted,
+      bestValAccuracy: result.bestValAccuracy ?? null,
+      skippedFiles: result.skippedFiles,
+    };
     if (values.json) out(JSON.stringify(summary));
-    else out(`${result.status}: ${result.epochsCompleted} epoch(s)${result.bestValAccuracy !== undefined ? `, best val acc ${(result.bestValAccuracy * 100).toFixed(2)}%` : ''}; run ${result.runDir}`);
+    else
+      out(
+        `${result.status}: ${result.epochsCompleted} epoch(s)${result.bestValAccuracy !== undefined ? `, best val acc ${(result.bestValAccuracy * 100).toFixed(2)}%` : ''}; run ${result.runDir}`,
+      );
     return result.status === 'cancelled' ? 130 : 0;
   } catch (e) {
     err(`densenet-lab: training failed: ${(e as Error).message}`);
@@ -120,25 +169,43 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
 }
 
 export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, batch: { type: 'string' }, threads: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      backend: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+    },
+  });
   if (positionals.length !== 1) throw new UsageError('evaluate takes one checkpoint');
   const requestedThreads = values.threads === undefined ? 0 : Number(values.threads);
-  if (!Number.isInteger(requestedThreads) || requestedThreads < 0 || requestedThreads > 64) throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
+  if (!Number.isInteger(requestedThreads) || requestedThreads < 0 || requestedThreads > 64)
+    throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
   const backend = await startBackend(values.backend, err);
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
   const pre = readPreprocessing(runDir);
   const info = readRunInfo(runDir);
-  const specFile = info?.specFile && fs.existsSync(info.specFile) ? info.specFile : path.join(runDir, 'spec.densenet.json');
-  const { validateSpec, trainingConfig } = await import('../spec');
+  const specFile =
+    info?.specFile && fs.existsSync(info.specFile) ? info.specFile : path.join(runDir, 'spec.densenet.json');
+  const { validateSpec, trainingConfig } = await import('../core');
   const validated = validateSpec(fs.readFileSync(path.join(runDir, 'spec.densenet.json'), 'utf8'));
   const doc = validated.parsed.value as { data?: DataSpec; training?: unknown };
   const dataSpec = doc.data;
   const split = dataSpec?.test !== undefined ? 'test' : 'validation';
   const source = dataSpec?.test ?? dataSpec?.validation;
-  if (!dataSpec || source === undefined) throw new Error('the spec has neither data.test nor data.validation to evaluate on');
-  const data = await openData({ ...dataSpec, normalize: pre.normalization ?? 'none', augment: undefined }, {
-    baseDir: path.dirname(specFile), input: pre.input, classes: pre.classNames.length, onSkip: (f, r) => err(`skipped ${f}: ${r}`),
-  });
+  if (!dataSpec || source === undefined)
+    throw new Error('the spec has neither data.test nor data.validation to evaluate on');
+  const data = await openData(
+    { ...dataSpec, normalize: pre.normalization ?? 'none', augment: undefined },
+    {
+      baseDir: path.dirname(specFile),
+      input: pre.input,
+      classes: pre.classNames.length,
+      onSkip: (f, r) => err(`skipped ${f}: ${r}`),
+    },
+  );
   const model = await loadCheckpointModel(modelPath);
   let pool: ParallelTrainer | undefined;
   try {
@@ -149,20 +216,48 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     const { threads, note } = resolveThreads(requestedThreads, backend, batchSize);
     if (note) err(note);
     if (threads > 1 && validated.analysis) {
-      pool = await ParallelTrainer.start({ threads, backend: backend as 'wasm' | 'cpu', analysis: validated.analysis, config: trainingConfig(doc.training), model, wasmDir: __dirname });
+      pool = await ParallelTrainer.start({
+        threads,
+        backend: backend as 'wasm' | 'cpu',
+        analysis: validated.analysis,
+        config: trainingConfig(doc.training),
+        model,
+        wasmDir: __dirname,
+      });
     }
     const batches = data.evalBatches(dataset, batchSize);
-    const r = await (pool ? pool.evaluate(model, batches, pre.classNames.length) : evaluate(model, batches, pre.classNames.length));
+    const r = await (pool
+      ? pool.evaluate(model, batches, pre.classNames.length)
+      : evaluate(model, batches, pre.classNames.length));
     const perClass = pre.classNames.map((name, i) => {
       const tp = r.confusion[i][i];
       const predicted = r.confusion.reduce((s, row) => s + row[i], 0);
       const actual = r.confusion[i].reduce((s, v) => s + v, 0);
-      return { class: name, precision: predicted ? tp / predicted : null, recall: actual ? tp / actual : null, support: actual };
+      return {
+        class: name,
+        precision: predicted ? tp / predicted : null,
+        recall: actual ? tp / actual : null,
+        support: actual,
+      };
     });
-    if (values.json) out(JSON.stringify({ checkpoint: modelPath, split, examples: r.examples, loss: r.loss, accuracy: r.accuracy, perClass, confusion: r.confusion }));
+    if (values.json)
+      out(
+        JSON.stringify({
+          checkpoint: modelPath,
+          split,
+          examples: r.examples,
+          loss: r.loss,
+          accuracy: r.accuracy,
+          perClass,
+          confusion: r.confusion,
+        }),
+      );
     else {
       out(`${split}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
-      for (const c of perClass) out(`  ${c.class.padEnd(12)} precision ${c.precision === null ? '  –   ' : (c.precision * 100).toFixed(1).padStart(5) + '%'}  recall ${c.recall === null ? '  –   ' : (c.recall * 100).toFixed(1).padStart(5) + '%'}  (${c.support})`);
+      for (const c of perClass)
+        out(
+          `  ${c.class.padEnd(12)} precision ${c.precision === null ? '  –   ' : (c.precision * 100).toFixed(1).padStart(5) + '%'}  recall ${c.recall === null ? '  –   ' : (c.recall * 100).toFixed(1).padStart(5) + '%'}  (${c.support})`,
+        );
     }
     return 0;
   } finally {
@@ -173,7 +268,12 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
 }
 
 /** Top-k classes of one image file, with the run's preprocessing. */
-export async function predictImage(model: LayersModel, pre: Preprocessing, file: string, k = 5): Promise<{ class: string; index: number; probability: number }[]> {
+export async function predictImage(
+  model: LayersModel,
+  pre: Preprocessing,
+  file: string,
+  k = 5,
+): Promise<{ class: string; index: number; probability: number }[]> {
   const { height, width, channels } = pre.input;
   const x = toFloat(await decodeImage(fs.readFileSync(file), { height, width }), channels);
   if (pre.normalization) normalizeInPlace(x, pre.normalization);
@@ -184,7 +284,11 @@ export async function predictImage(model: LayersModel, pre: Preprocessing, file:
 }
 
 export async function predictCommand(argv: string[], out: Out, err: Out): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, top: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, top: { type: 'string' } },
+  });
   if (positionals.length < 2) throw new UsageError('predict takes a checkpoint and one or more images');
   await startBackend(values.backend, err);
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
@@ -198,7 +302,8 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
       try {
         const predictions = await predictImage(model, pre, file, k);
         results.push({ file, predictions });
-        if (!values.json) out(`${file}: ${predictions.map((p) => `${p.class} ${(p.probability * 100).toFixed(1)}%`).join(', ')}`);
+        if (!values.json)
+          out(`${file}: ${predictions.map((p) => `${p.class} ${(p.probability * 100).toFixed(1)}%`).join(', ')}`);
       } catch (e) {
         failures++;
         err(`${file}: cannot read the image (${(e as Error).message})`);

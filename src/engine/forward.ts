@@ -21,9 +21,22 @@
  * tape): batch norm + ReLU through the fused kernels of ./kernels/batchnorm, the convolution through tfjs's
  * registered Conv2D gradient (the backend's Conv2DBackpropInput/Filter kernels).
  */
-import type { GradSaveFunc, LayersModel, LayerVariable, NamedAttrMap, Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
-import type { Analysis, LayerInfo } from '../spec/analyze';
-import { batchNormRelu, batchNormReluForward, batchNormReluGradient, batchNormReluWithStats } from './kernels/batchnorm';
+import type {
+  GradSaveFunc,
+  LayersModel,
+  LayerVariable,
+  NamedAttrMap,
+  Tensor,
+  Tensor2D,
+  Tensor4D,
+} from '@tensorflow/tfjs';
+import type { Analysis, LayerInfo } from '../core/analyze';
+import {
+  batchNormRelu,
+  batchNormReluForward,
+  batchNormReluGradient,
+  batchNormReluWithStats,
+} from './kernels/batchnorm';
 import { tf } from './tf';
 import type { Forward } from './train';
 
@@ -93,7 +106,12 @@ function bnParams(model: LayersModel, name: string): BnParams {
 function convParams(model: LayersModel, l: LayerInfo): ConvParams {
   const w = weightsOf(model, l.name);
   const s = l.config.strides ?? 1;
-  return { kernel: weight(w, l.name, 'kernel'), bias: w.get('bias'), strides: [s, s], pad: l.config.padding === 'same' ? 'same' : 'valid' };
+  return {
+    kernel: weight(w, l.name, 'kernel'),
+    bias: w.get('bias'),
+    strides: [s, s],
+    pad: l.config.padding === 'same' ? 'same' : 'valid',
+  };
 }
 
 function conv2d(x: Tensor, c: ConvParams): Tensor {
@@ -124,21 +142,29 @@ function checkpointedBnReluConv(pieces: Tensor[], bn: BnParams, conv: ConvParams
     const value = tf.conv2d(y as Tensor4D, kernel as Tensor4D, conv.strides, conv.pad);
     // Saved tensors are clones sharing the inputs' buffers: nothing is copied.
     save([...ps, gamma, beta, kernel, mean, variance]);
-    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] => tf.tidy(() => {
-      const sp = saved.slice(0, m);
-      const [g, b, k, mu, v] = saved.slice(m);
-      const x = concatChannels(sp);
-      // Recompute the convolution's input from the saved pieces and batch statistics (bit-identical).
-      const r = batchNormReluWithStats(x, g, b, mu, v, bn.epsilon, true);
-      const convGrad = tf.getGradient(tf.Conv2D).gradFunc(dy, [r, k], convAttrs);
-      const dKernel = convGrad.filter();
-      const dr = convGrad.x();
-      r.dispose();
-      const { dx, dGamma, dBeta } = batchNormReluGradient(x, dr, g, b, mu, v, bn.epsilon, true);
-      dr.dispose();
-      const dPieces = m === 1 ? [dx] : tf.split(dx, sp.map((p) => p.shape[p.rank - 1]), -1);
-      return [...dPieces, dGamma, dBeta, dKernel];
-    });
+    const gradFunc = (dy: Tensor, saved: Tensor[]): Tensor[] =>
+      tf.tidy(() => {
+        const sp = saved.slice(0, m);
+        const [g, b, k, mu, v] = saved.slice(m);
+        const x = concatChannels(sp);
+        // Recompute the convolution's input from the saved pieces and batch statistics (bit-identical).
+        const r = batchNormReluWithStats(x, g, b, mu, v, bn.epsilon, true);
+        const convGrad = tf.getGradient(tf.Conv2D).gradFunc(dy, [r, k], convAttrs);
+        const dKernel = convGrad.filter();
+        const dr = convGrad.x();
+        r.dispose();
+        const { dx, dGamma, dBeta } = batchNormReluGradient(x, dr, g, b, mu, v, bn.epsilon, true);
+        dr.dispose();
+        const dPieces =
+          m === 1
+            ? [dx]
+            : tf.split(
+                dx,
+                sp.map((p) => p.shape[p.rank - 1]),
+                -1,
+              );
+        return [...dPieces, dGamma, dBeta, dKernel];
+      });
     return { value, gradFunc };
   });
   const out = op(...pieces, bn.gamma.read(), bn.beta.read(), conv.kernel.read());
@@ -165,7 +191,10 @@ class Values {
   private readonly refs = new Map<Tensor, number>();
   private readonly remaining: Map<string, number>;
 
-  constructor(uses: Map<string, number>, private readonly protect: Set<Tensor>) {
+  constructor(
+    uses: Map<string, number>,
+    private readonly protect: Set<Tensor>,
+  ) {
     this.remaining = new Map(uses);
   }
 
@@ -218,7 +247,9 @@ type Step =
   | { kind: 'bn'; bn: LayerInfo; params: BnParams; relu?: LayerInfo; conv?: { layer: LayerInfo; params: ConvParams } };
 
 function isRelu(l: LayerInfo | undefined, from: string): l is LayerInfo {
-  return !!l && l.type === 'Activation' && l.config.activation === 'relu' && l.inputs.length === 1 && l.inputs[0] === from;
+  return (
+    !!l && l.type === 'Activation' && l.config.activation === 'relu' && l.inputs.length === 1 && l.inputs[0] === from
+  );
 }
 
 /** The steps of the forward pass, with the fusions the layer wiring allows. */
@@ -268,7 +299,11 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
     if (l.type === 'Conv2D') convs.set(l.name, convParams(model, l));
     if (l.type === 'Dense') {
       const w = weightsOf(model, l.name);
-      dense.set(l.name, { kernel: weight(w, l.name, 'kernel'), bias: w.get('bias'), activation: String(model.getLayer(l.name).getConfig().activation ?? 'linear') });
+      dense.set(l.name, {
+        kernel: weight(w, l.name, 'kernel'),
+        bias: w.get('bias'),
+        activation: String(model.getLayer(l.name).getConfig().activation ?? 'linear'),
+      });
     }
     if (l.type === 'Dropout') layersByName.set(l.name, model.getLayer(l.name));
   }
@@ -282,7 +317,12 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
     switch (l.type) {
       case 'ZeroPadding2D': {
         const p = c.padding as number;
-        return tf.pad(x(), [[0, 0], [p, p], [p, p], [0, 0]]);
+        return tf.pad(x(), [
+          [0, 0],
+          [p, p],
+          [p, p],
+          [0, 0],
+        ]);
       }
       case 'Conv2D':
         return tf.tidy(() => conv2d(x(), convs.get(l.name) as ConvParams));
@@ -293,7 +333,11 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
       case 'AveragePooling2D':
         return tf.avgPool(x() as Tensor4D, c.poolSize as number, c.strides as number, 'valid');
       case 'Concatenate': {
-        if (!options.memoryEfficient) return tf.concat(l.inputs.map((i) => v.tensor(i)), -1);
+        if (!options.memoryEfficient)
+          return tf.concat(
+            l.inputs.map((i) => v.tensor(i)),
+            -1,
+          );
         return { pieces: l.inputs.flatMap((i) => tensorsOf(v.get(i))) };
       }
       case 'Dropout': {

@@ -33,7 +33,12 @@ interface EngineInternals {
   startTape(): void;
   endTape(): void;
   tidy<T>(name: string | (() => T), f?: () => T): T;
-  gradients: (f: () => Tensor, xs: Tensor[], dy?: Tensor, allowNoGradients?: boolean) => { value: Tensor; grads: Tensor[] };
+  gradients: (
+    f: () => Tensor,
+    xs: Tensor[],
+    dy?: Tensor,
+    allowNoGradients?: boolean,
+  ) => { value: Tensor; grads: Tensor[] };
   __densenetStreamingBackward?: boolean;
   __densenetStockGradients?: EngineInternals['gradients'];
 }
@@ -71,7 +76,14 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function streamingGradients(tf: Tf, engine: EngineInternals, f: () => Tensor, xs: Tensor[], dy?: Tensor, allowNoGradients = false): { value: Tensor; grads: Tensor[] } {
+function streamingGradients(
+  tf: Tf,
+  engine: EngineInternals,
+  f: () => Tensor,
+  xs: Tensor[],
+  dy?: Tensor,
+  allowNoGradients = false,
+): { value: Tensor; grads: Tensor[] } {
   if (xs.length === 0) throw new Error('gradients() received an empty list of xs.');
   if (dy != null && dy.dtype !== 'float32') throw new Error(`dy must have 'float32' dtype, but has '${dy.dtype}'`);
   let tape: TapeNode[] = [];
@@ -86,7 +98,9 @@ function streamingGradients(tf: Tf, engine: EngineInternals, f: () => Tensor, xs
   if (!(y instanceof tf.Tensor)) throw new Error('The result y returned by f() must be a tensor.');
   const nodes = nodesBetween(tape, xs, y);
   if (!allowNoGradients && nodes.length === 0) {
-    throw new Error('Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.');
+    throw new Error(
+      'Cannot compute gradient of y=f(x) with respect to x. Make sure that the f you passed encloses all operations that lead from x to y.',
+    );
   }
   const outermost = engine.state.gradientDepth === 0;
   return engine.tidy('backward', () => {
@@ -112,13 +126,23 @@ function streamingGradients(tf: Tf, engine: EngineInternals, f: () => Tensor, xs
     hold(y.id, dy ?? tf.ones(y.shape));
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i];
-      if (!node.gradient) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
+      if (!node.gradient)
+        throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
       const inputGradients = node.gradient(node.outputs.map((o) => grad.get(o.id) ?? null));
       for (const [name, x] of Object.entries(node.inputs)) {
-        if (!(name in inputGradients)) throw new Error(`Cannot backprop through input ${name}. Available gradients found: ${Object.keys(inputGradients)}.`);
+        if (!(name in inputGradients))
+          throw new Error(
+            `Cannot backprop through input ${name}. Available gradients found: ${Object.keys(inputGradients)}.`,
+          );
         const dx = engine.tidy(() => inputGradients[name]());
-        if (dx.dtype !== 'float32') throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`);
-        if (!sameShape(dx.shape, x.shape)) throw new Error(`Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`);
+        if (dx.dtype !== 'float32')
+          throw new Error(
+            `Error in gradient for op ${node.kernelName}. The gradient of input ${name} must have 'float32' dtype, but has '${dx.dtype}'`,
+          );
+        if (!sameShape(dx.shape, x.shape))
+          throw new Error(
+            `Error in gradient for op ${node.kernelName}. The gradient of input '${name}' has shape '${dx.shape}', which does not match the shape of the input '${x.shape}'`,
+          );
         const previous = grad.get(x.id);
         if (previous === undefined) hold(x.id, dx);
         else {

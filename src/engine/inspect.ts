@@ -21,10 +21,30 @@ import { normalizeInPlace, toFloat } from './data/preprocess';
 import { Rng } from './data/rng';
 import type { Preprocessing } from './train';
 import { tf } from './tf';
-import type { ActivationStats, FeatureGroup, FeatureLayer, GradCamResult, LayerActivation, MaximisationResult, Prediction, SaliencyResult, ScoreKind } from '../protocol/features';
+import type {
+  ActivationStats,
+  FeatureGroup,
+  FeatureLayer,
+  GradCamResult,
+  LayerActivation,
+  MaximisationResult,
+  Prediction,
+  SaliencyResult,
+  ScoreKind,
+} from '../protocol/features';
 
 // The result shapes live in the protocol, where the webviews read them too.
-export type { ActivationStats, FeatureGroup, FeatureLayer, GradCamResult, LayerActivation, MaximisationResult, Prediction, SaliencyResult, ScoreKind };
+export type {
+  ActivationStats,
+  FeatureGroup,
+  FeatureLayer,
+  GradCamResult,
+  LayerActivation,
+  MaximisationResult,
+  Prediction,
+  SaliencyResult,
+  ScoreKind,
+};
 
 type Layer = LayersModel['layers'][number];
 
@@ -58,7 +78,9 @@ class LayerGraph {
 
   constructor(model: LayersModel) {
     if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-      throw new Error(`Inspection needs a model with one input and one output (this one has ${model.inputs.length} and ${model.outputs.length})`);
+      throw new Error(
+        `Inspection needs a model with one input and one output (this one has ${model.inputs.length} and ${model.outputs.length})`,
+      );
     }
     const inputTensor = model.inputs[0];
     this.input = inputTensor.sourceLayer.name;
@@ -69,7 +91,8 @@ class LayerGraph {
       const name = layer.name;
       const known = seen.get(name);
       if (known) {
-        if (known !== t) throw new Error(`Layer ${name} is shared or has several outputs: inspection does not support that`);
+        if (known !== t)
+          throw new Error(`Layer ${name} is shared or has several outputs: inspection does not support that`);
         return name;
       }
       seen.set(name, t);
@@ -86,7 +109,12 @@ class LayerGraph {
     this.output = visit(model.outputs[0]);
 
     const last = this.byName.get(this.output);
-    if (last && last.layer.getClassName() === 'Dense' && last.layer.getConfig().activation === 'softmax' && last.inputs.length === 1) {
+    if (
+      last &&
+      last.layer.getClassName() === 'Dense' &&
+      last.layer.getConfig().activation === 'softmax' &&
+      last.inputs.length === 1
+    ) {
       this.classifier = last.layer;
       this.scoreKind = 'logit';
       this.scoreSource = last.inputs[0];
@@ -205,13 +233,15 @@ export function releaseInspection(model: LayersModel): void {
 /** The model's input [height, width, channels]. */
 function inputShape(model: LayersModel): [number, number, number] {
   const shape = model.inputs[0].shape;
-  if (shape.length !== 4 || shape.slice(1).some((d) => d == null)) throw new Error(`The model input is not an image: shape ${JSON.stringify(shape)}`);
+  if (shape.length !== 4 || shape.slice(1).some((d) => d == null))
+    throw new Error(`The model input is not an image: shape ${JSON.stringify(shape)}`);
   return shape.slice(1) as [number, number, number];
 }
 
 function inputTensor(model: LayersModel, input: Float32Array): Tensor4D {
   const [h, w, c] = inputShape(model);
-  if (input.length !== h * w * c) throw new Error(`The input has ${input.length} values; the model takes ${h}x${w}x${c} = ${h * w * c}`);
+  if (input.length !== h * w * c)
+    throw new Error(`The input has ${input.length} values; the model takes ${h}x${w}x${c} = ${h * w * c}`);
   return tf.tensor4d(input, [1, h, w, c]);
 }
 
@@ -234,7 +264,8 @@ function className(pre: Preprocessing, index: number): string {
 }
 
 function checkClass(index: number, classes: number): number {
-  if (!Number.isInteger(index) || index < 0 || index >= classes) throw new Error(`Class index ${index} is out of range: the model has ${classes} classes (0-${classes - 1})`);
+  if (!Number.isInteger(index) || index < 0 || index >= classes)
+    throw new Error(`Class index ${index} is out of range: the model has ${classes} classes (0-${classes - 1})`);
   return index;
 }
 
@@ -277,7 +308,6 @@ export async function loadImageInput(file: string, pre: Preprocessing): Promise<
  * 2. Predictions
  * ---------------------------------------------------------------------------------------------------------- */
 
-
 /** The `k` most probable classes, most probable first. */
 export function predictTopK(model: LayersModel, input: Float32Array, pre: Preprocessing, k = 5): Prediction[] {
   const probs = tidyPlain(() => read(model.predict(inputTensor(model, input)) as Tensor));
@@ -289,8 +319,6 @@ export function predictTopK(model: LayersModel, input: Float32Array, pre: Prepro
 /* ------------------------------------------------------------------------------------------------------------
  * 3. Activations
  * ---------------------------------------------------------------------------------------------------------- */
-
-
 
 function activationStats(data: Float32Array, channels: number): ActivationStats {
   const channelMin = new Float32Array(channels).fill(Infinity);
@@ -335,12 +363,11 @@ export function layerActivations(model: LayersModel, input: Float32Array, layerN
  * 4. Gallery layers
  * ---------------------------------------------------------------------------------------------------------- */
 
-
-
 function groupOf(name: string): { block: string; group: FeatureGroup; blockLayer?: number } {
   let m = /^(conv\d+)_block(\d+)_/.exec(name);
   if (m) return { block: m[1], group: 'block', blockLayer: Number(m[2]) };
-  if (/^conv1_/.test(name) || /^zero_padding2d(_\d+)?$/.test(name) || name === 'pool1') return { block: 'conv1', group: 'stem' };
+  if (/^conv1_/.test(name) || /^zero_padding2d(_\d+)?$/.test(name) || name === 'pool1')
+    return { block: 'conv1', group: 'stem' };
   m = /^(pool\d+)_/.exec(name);
   if (m) return { block: m[1], group: 'transition' };
   if (name === 'bn' || name === 'relu') return { block: 'head', group: 'head' };
@@ -354,7 +381,12 @@ export function featureLayers(model: LayersModel): FeatureLayer[] {
     const type = layer.getClassName();
     const shape = layer.outputShape;
     if (type === 'InputLayer' || !Array.isArray(shape) || shape.length !== 4 || Array.isArray(shape[0])) continue;
-    out.push({ name: layer.name, type, outputShape: shape.slice(1) as [number, number, number], ...groupOf(layer.name) });
+    out.push({
+      name: layer.name,
+      type,
+      outputShape: shape.slice(1) as [number, number, number],
+      ...groupOf(layer.name),
+    });
   }
   return out;
 }
@@ -370,12 +402,16 @@ export interface GradCamOptions {
   classIndex?: number;
 }
 
-
 /**
  * Grad-CAM (Selvaraju et al. 2017): the gradients of the class score with respect to the layer's feature maps,
  * averaged over positions, weight the feature maps; their sum, ReLU'd, is the heatmap.
  */
-export function gradCam(model: LayersModel, input: Float32Array, pre: Preprocessing, options: GradCamOptions = {}): GradCamResult {
+export function gradCam(
+  model: LayersModel,
+  input: Float32Array,
+  pre: Preprocessing,
+  options: GradCamOptions = {},
+): GradCamResult {
   const { graph } = inspection(model);
   const layerName = options.layerName ?? 'relu';
   if (!graph.has(layerName)) throw new Error(`The model has no layer ${layerName}`);
@@ -384,7 +420,10 @@ export function gradCam(model: LayersModel, input: Float32Array, pre: Preprocess
     const x = inputTensor(model, input);
     const values = graph.run(new Map([[graph.input, x]]), [graph.scoreSource, layerName]);
     const activations = values.get(layerName) as Tensor;
-    if (activations.rank !== 4) throw new Error(`Layer ${layerName} has output shape [${activations.shape.slice(1)}]: Grad-CAM needs feature maps (H x W x C)`);
+    if (activations.rank !== 4)
+      throw new Error(
+        `Layer ${layerName} has output shape [${activations.shape.slice(1)}]: Grad-CAM needs feature maps (H x W x C)`,
+      );
     const probs = graph.probabilities(graph.scores(values)).dataSync();
     const classIndex = options.classIndex === undefined ? argMax(probs) : checkClass(options.classIndex, probs.length);
 
@@ -392,7 +431,8 @@ export function gradCam(model: LayersModel, input: Float32Array, pre: Preprocess
     // rest (e.g. the other inputs of later concatenations) is held constant.
     const downstream = graph.descendants(layerName);
     const upstream = new Map([...values].filter(([name]) => !downstream.has(name)));
-    const score = (a: Tensor) => classScore(graph.scores(graph.run(new Map([...upstream, [layerName, a]]), [graph.scoreSource])), classIndex);
+    const score = (a: Tensor) =>
+      classScore(graph.scores(graph.run(new Map([...upstream, [layerName, a]]), [graph.scoreSource])), classIndex);
     const grads = tf.grad(score)(activations);
 
     const weights = tf.mean(grads, [1, 2], true); // [1, 1, 1, C]
@@ -434,11 +474,15 @@ export interface SaliencyOptions {
   seed?: number;
 }
 
-
 const SMOOTHGRAD_BATCH = 8;
 
 /** Vanilla-gradient saliency (Simonyan et al. 2014), or SmoothGrad with `samples` > 1. */
-export function saliency(model: LayersModel, input: Float32Array, pre: Preprocessing, options: SaliencyOptions = {}): SaliencyResult {
+export function saliency(
+  model: LayersModel,
+  input: Float32Array,
+  pre: Preprocessing,
+  options: SaliencyOptions = {},
+): SaliencyResult {
   const { graph } = inspection(model);
   const [height, width, channels] = inputShape(model);
   return tidyPlain(() => {
@@ -458,7 +502,10 @@ export function saliency(model: LayersModel, input: Float32Array, pre: Preproces
       let sum: Tensor = tf.zeros([1, height, width]);
       for (let done = 0, chunk = 0; done < samples; chunk++) {
         const n = Math.min(SMOOTHGRAD_BATCH, samples - done);
-        const noisy = tf.add(tf.tile(x, [n, 1, 1, 1]), tf.randomNormal([n, height, width, channels], 0, sigma, 'float32', seed + chunk));
+        const noisy = tf.add(
+          tf.tile(x, [n, 1, 1, 1]),
+          tf.randomNormal([n, height, width, channels], 0, sigma, 'float32', seed + chunk),
+        );
         sum = tf.add(sum, tf.sum(tf.max(tf.abs(gradient(noisy)), -1), 0, true));
         done += n;
       }
@@ -504,15 +551,22 @@ export interface MaximisationOptions {
   shouldCancel?: () => boolean;
 }
 
-
 /** Rolls a [N, H, W, C] tensor by (dy, dx) pixels, wrapping around (numpy.roll on axes 1 and 2). */
 function roll(x: Tensor4D, dy: number, dx: number): Tensor4D {
   const [, h, w] = x.shape;
   let out = x;
   const sy = ((dy % h) + h) % h;
-  if (sy !== 0) out = tf.concat([tf.slice(out, [0, h - sy, 0, 0], [-1, sy, -1, -1]), tf.slice(out, [0, 0, 0, 0], [-1, h - sy, -1, -1])], 1);
+  if (sy !== 0)
+    out = tf.concat(
+      [tf.slice(out, [0, h - sy, 0, 0], [-1, sy, -1, -1]), tf.slice(out, [0, 0, 0, 0], [-1, h - sy, -1, -1])],
+      1,
+    );
   const sx = ((dx % w) + w) % w;
-  if (sx !== 0) out = tf.concat([tf.slice(out, [0, 0, w - sx, 0], [-1, -1, sx, -1]), tf.slice(out, [0, 0, 0, 0], [-1, -1, w - sx, -1])], 2);
+  if (sx !== 0)
+    out = tf.concat(
+      [tf.slice(out, [0, 0, w - sx, 0], [-1, -1, sx, -1]), tf.slice(out, [0, 0, 0, 0], [-1, -1, w - sx, -1])],
+      2,
+    );
   return out;
 }
 
@@ -526,7 +580,16 @@ function gaussianBlur(x: Tensor4D, sigma: number): Tensor4D {
   const kernel = tf.tensor1d(taps.map((t) => t / total));
   const vertical = tf.tile(tf.reshape(kernel, [2 * radius + 1, 1, 1, 1]), [1, 1, c, 1]) as Tensor4D;
   const horizontal = tf.tile(tf.reshape(kernel, [1, 2 * radius + 1, 1, 1]), [1, 1, c, 1]) as Tensor4D;
-  const padded = tf.mirrorPad(x, [[0, 0], [radius, radius], [radius, radius], [0, 0]], 'reflect');
+  const padded = tf.mirrorPad(
+    x,
+    [
+      [0, 0],
+      [radius, radius],
+      [radius, radius],
+      [0, 0],
+    ],
+    'reflect',
+  );
   return tf.depthwiseConv2d(tf.depthwiseConv2d(padded, vertical, 1, 'valid'), horizontal, 1, 'valid');
 }
 
@@ -570,7 +633,8 @@ export async function activationMaximisation(
     if (!graph.has(layerName)) throw new Error(`The model has no layer ${layerName}`);
     const shape = model.getLayer(layerName).outputShape as number[];
     const units = shape[shape.length - 1];
-    if (!Number.isInteger(channel) || channel < 0 || channel >= units) throw new Error(`Layer ${layerName} has ${units} channels: channel ${channel} is out of range`);
+    if (!Number.isInteger(channel) || channel < 0 || channel >= units)
+      throw new Error(`Layer ${layerName} has ${units} channels: channel ${channel} is out of range`);
     objectiveKind = 'channel-mean';
     targets = [layerName];
     reduce = (values) => {
@@ -622,7 +686,15 @@ export async function activationMaximisation(
         options.onProgress(step + 1, objectiveValue, Float32Array.from(await image.data()));
       }
     }
-    return { image: Float32Array.from(await image.data()), height, width, channels, values, cancelled, objective: objectiveKind };
+    return {
+      image: Float32Array.from(await image.data()),
+      height,
+      width,
+      channels,
+      values,
+      cancelled,
+      objective: objectiveKind,
+    };
   } finally {
     tf.dispose([image, ...(mean ? [mean] : []), ...(invStd ? [invStd] : [])]);
   }

@@ -6,9 +6,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { InspectProgress, InspectRequest } from '../protocol/engine';
-import { activationMaximisation, featureLayers, gradCam, layerActivations, loadImageInput, predictTopK, releaseInspection, saliency } from './inspect';
-import { validateSpec } from '../spec';
-import { nodeFileProbe } from '../spec/nodeFs';
+import {
+  activationMaximisation,
+  featureLayers,
+  gradCam,
+  layerActivations,
+  loadImageInput,
+  predictTopK,
+  releaseInspection,
+  saliency,
+} from './inspect';
+import { validateSpec } from '../core';
+import { nodeFileProbe } from '../core/nodeFs';
 import { buildModel } from './model';
 import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
 import { PREPROCESSING_JSON, type Preprocessing } from './train';
@@ -29,13 +38,17 @@ export function locateCheckpoint(arg: string): { modelPath: string; runDir: stri
   }
   const dir = abs.endsWith('.json') ? path.dirname(abs) : abs;
   const found = resolveCheckpointDir(dir);
-  if (!found) throw new Error(`No checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`);
+  if (!found)
+    throw new Error(
+      `No checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`,
+    );
   return { modelPath: abs.endsWith('.json') ? abs : found, runDir: path.resolve(dir, '..', '..') };
 }
 
 export function readPreprocessing(runDir: string): Preprocessing {
   const file = path.join(runDir, PREPROCESSING_JSON);
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: a run folder records the input size, class names and normalisation there`);
+  if (!fs.existsSync(file))
+    throw new Error(`${file} is missing: a run folder records the input size, class names and normalisation there`);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Preprocessing;
 }
 
@@ -44,14 +57,26 @@ export function readPreprocessing(runDir: string): Preprocessing {
  * names come from the training folder's class folders when there are some, else they are the indices.
  */
 function untrainedModel(specPath: string): Loaded {
-  const v = validateSpec(fs.readFileSync(specPath, 'utf8'), { specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity });
+  const v = validateSpec(fs.readFileSync(specPath, 'utf8'), {
+    specPath,
+    fs: nodeFileProbe,
+    maxTrainingMemoryBytes: Infinity,
+  });
   const errors = v.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !v.analysis || !v.resolved) throw new Error(`${path.basename(specPath)} has ${errors.length} error(s); fix them to inspect its untrained model${errors[0] ? ` (${errors[0].message})` : ''}`);
+  if (errors.length > 0 || !v.analysis || !v.resolved)
+    throw new Error(
+      `${path.basename(specPath)} has ${errors.length} error(s); fix them to inspect its untrained model${errors[0] ? ` (${errors[0].message})` : ''}`,
+    );
   const train = (v.parsed.value as { data?: { train?: unknown } }).data?.train;
   const folder = typeof train === 'string' ? path.resolve(path.dirname(specPath), train) : undefined;
   const dirs = folder ? nodeFileProbe.directories(folder).sort() : [];
-  const classNames = dirs.length === v.resolved.classes ? dirs : Array.from({ length: v.resolved.classes }, (_, i) => String(i));
-  return { model: buildModel(v.analysis, { seed: 0 }), pre: { input: v.resolved.input, classNames, normalization: null }, modelPath: specPath };
+  const classNames =
+    dirs.length === v.resolved.classes ? dirs : Array.from({ length: v.resolved.classes }, (_, i) => String(i));
+  return {
+    model: buildModel(v.analysis, { seed: 0 }),
+    pre: { input: v.resolved.input, classNames, normalization: null },
+    modelPath: specPath,
+  };
 }
 
 /** `checkpoint`: a run folder, a checkpoint folder, a model.json, or a spec (*.densenet.json: its untrained model). */
@@ -66,7 +91,9 @@ export class Inspector {
 
   /** The model of `checkpoint`, reloaded when another checkpoint is asked for or the file changed. */
   private async load(checkpoint: string): Promise<Loaded> {
-    const modelPath = checkpoint.endsWith('.densenet.json') ? path.resolve(checkpoint) : locateCheckpoint(checkpoint).modelPath;
+    const modelPath = checkpoint.endsWith('.densenet.json')
+      ? path.resolve(checkpoint)
+      : locateCheckpoint(checkpoint).modelPath;
     const json = modelPath.endsWith('.json') ? modelPath : path.join(modelPath, 'model.json');
     const mtime = fs.statSync(json).mtimeMs;
     if (this.loaded && this.loaded.key === modelPath && this.loaded.mtime === mtime) return this.loaded;
@@ -82,9 +109,13 @@ export class Inspector {
     this.loaded = undefined;
   }
 
-  async run(req: InspectRequest, hooks: { progress(p: InspectProgress): void; cancelled(): boolean }): Promise<unknown> {
+  async run(
+    req: InspectRequest,
+    hooks: { progress(p: InspectProgress): void; cancelled(): boolean },
+  ): Promise<unknown> {
     const { model, pre, modelPath } = await this.load(req.checkpoint);
-    if (req.kind === 'describe') return { modelPath, input: pre.input, classNames: pre.classNames, layers: featureLayers(model) };
+    if (req.kind === 'describe')
+      return { modelPath, input: pre.input, classNames: pre.classNames, layers: featureLayers(model) };
     if (req.kind === 'maximise') {
       return activationMaximisation(model, pre, req.target, {
         steps: req.steps,

@@ -35,13 +35,17 @@ async function handle(msg: ToEngine): Promise<void> {
       busy = true;
       control = { cancelled: false };
       try {
-        const result = await train(msg.request, {
-          started: (info) => send({ type: 'training/started', info }),
-          batch: (metrics) => send({ type: 'training/batch', metrics }),
-          epochEnd: (metrics) => send({ type: 'training/epochEnd', metrics }),
-          skipped: (file, reason, total) => send({ type: 'training/skipped', file, reason, total }),
-          log: (level, message) => send({ type: 'log', level, message }),
-        }, control);
+        const result = await train(
+          msg.request,
+          {
+            started: (info) => send({ type: 'training/started', info }),
+            batch: (metrics) => send({ type: 'training/batch', metrics }),
+            epochEnd: (metrics) => send({ type: 'training/epochEnd', metrics }),
+            skipped: (file, reason, total) => send({ type: 'training/skipped', file, reason, total }),
+            log: (level, message) => send({ type: 'log', level, message }),
+          },
+          control,
+        );
         send({ type: 'response', inReplyTo: msg.id, ok: true, result });
       } catch (e) {
         send({ type: 'response', inReplyTo: msg.id, ok: false, error: e instanceof Error ? e.message : String(e) });
@@ -71,18 +75,19 @@ async function handle(msg: ToEngine): Promise<void> {
     case 'cancel':
       if (control) control.cancelled = true;
       return;
-    case 'shutdown':
+    case 'shutdown': {
       if (control) control.cancelled = true;
       // Give a running step the chance to reach its batch boundary and save.
       const started = Date.now();
       while (busy && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
       process.exit(0);
+    }
   }
 }
 
 process.on('message', (msg: ToEngine) => {
   handle(msg).catch((e) => {
-    send({ type: 'log', level: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+    send({ type: 'log', level: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     process.exitCode = 1;
   });
 });

@@ -3,7 +3,7 @@
  * the editor shows (one source of truth), batch-norm epsilon 1.001e-5, convolutions without bias, a dense
  * softmax classifier. Weights load by layer name from Keras-named checkpoints.
  */
-import type { Analysis, LayerInfo } from '../spec/analyze';
+import type { Analysis, LayerInfo } from '../core/analyze';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs';
 import { tf } from './tf';
 
@@ -41,9 +41,19 @@ function makeLayer(l: LayerInfo, index: number, seed: number | undefined) {
     case 'Activation':
       return tf.layers.activation({ name: l.name, activation: c.activation === 'softmax' ? 'softmax' : 'relu' });
     case 'MaxPooling2D':
-      return tf.layers.maxPooling2d({ name: l.name, poolSize: c.poolSize as number, strides: c.strides as number, padding: 'valid' });
+      return tf.layers.maxPooling2d({
+        name: l.name,
+        poolSize: c.poolSize as number,
+        strides: c.strides as number,
+        padding: 'valid',
+      });
     case 'AveragePooling2D':
-      return tf.layers.averagePooling2d({ name: l.name, poolSize: c.poolSize as number, strides: c.strides as number, padding: 'valid' });
+      return tf.layers.averagePooling2d({
+        name: l.name,
+        poolSize: c.poolSize as number,
+        strides: c.strides as number,
+        padding: 'valid',
+      });
     case 'Concatenate':
       return tf.layers.concatenate({ name: l.name, axis: -1 });
     case 'Dropout':
@@ -87,6 +97,7 @@ export function buildModel(a: Analysis, options: BuildOptions = {}): LayersModel
 
 /** Trainable and non-trainable parameter counts of a built model, as Keras reports them. */
 export function countParams(model: LayersModel): { trainable: number; nonTrainable: number } {
-  const sum = (ws: { shape: (number | null)[] }[]) => ws.reduce((s, w) => s + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+  const sum = (ws: { shape: (number | null)[] }[]) =>
+    ws.reduce((s, w) => s + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
   return { trainable: sum(model.trainableWeights), nonTrainable: sum(model.nonTrainableWeights) };
 }

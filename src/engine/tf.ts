@@ -10,7 +10,6 @@ import { installStreamingBackward } from './gradients';
 
 export type Tf = typeof tfjs;
 
-// eslint-disable-next-line import/no-mutable-exports
 export let tf: Tf = tfjs;
 installStreamingBackward(tfjs);
 

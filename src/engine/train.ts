@@ -6,9 +6,17 @@
 import * as path from 'path';
 import type { LayersModel, Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
 import type { BatchMetrics, EpochMetrics, TrainingFinished, TrainingStarted, TrainRequest } from '../protocol/engine';
-import { type Analysis, lineColumn, type Monitor, learningRateAt, type TrainingConfig, trainingConfig, validateSpec } from '../spec';
-import { nodeFileProbe } from '../spec/nodeFs';
-import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './data';
+import {
+  type Analysis,
+  lineColumn,
+  type Monitor,
+  learningRateAt,
+  type TrainingConfig,
+  trainingConfig,
+  validateSpec,
+} from '../core';
+import { nodeFileProbe } from '../core/nodeFs';
+import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './data/open';
 import { trainingForward } from './forward';
 import { buildModel } from './model';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
@@ -61,7 +69,8 @@ class Mean {
 }
 
 export function makeOptimizer(c: TrainingConfig): Optimizer {
-  if (c.optimizer === 'sgd') return c.momentum > 0 ? tf.train.momentum(c.learningRate, c.momentum, c.nesterov) : tf.train.sgd(c.learningRate);
+  if (c.optimizer === 'sgd')
+    return c.momentum > 0 ? tf.train.momentum(c.learningRate, c.momentum, c.nesterov) : tf.train.sgd(c.learningRate);
   return tf.train.adam(c.learningRate, 0.9, 0.999, 1e-7);
 }
 
@@ -149,7 +158,13 @@ export function computeGradients(model: LayersModel, forward: Forward, batch: Ba
 }
 
 /** Applies gradients (by variable name) with the optimizer and the weight decay of the config; disposes them. */
-export function applyGradients(model: LayersModel, optimizer: Optimizer, grads: Record<string, Tensor>, c: TrainingConfig, lr: number): void {
+export function applyGradients(
+  model: LayersModel,
+  optimizer: Optimizer,
+  grads: Record<string, Tensor>,
+  c: TrainingConfig,
+  lr: number,
+): void {
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
   tf.tidy(() => {
     const g = { ...grads };
@@ -167,7 +182,15 @@ export function applyGradients(model: LayersModel, optimizer: Optimizer, grads: 
 }
 
 /** One optimisation step on a batch; returns the batch loss and the number of correct predictions. */
-export function trainStep(model: LayersModel, optimizer: Optimizer, batch: Batch, classes: number, c: TrainingConfig, lr: number, forward: Forward = layersForward(model)): Step {
+export function trainStep(
+  model: LayersModel,
+  optimizer: Optimizer,
+  batch: Batch,
+  classes: number,
+  c: TrainingConfig,
+  lr: number,
+  forward: Forward = layersForward(model),
+): Step {
   const g = computeGradients(model, forward, batch, classes);
   applyGradients(model, optimizer, g.grads, c, lr);
   const result = { loss: g.loss.dataSync()[0], correct: g.correct.dataSync()[0] };
@@ -184,7 +207,11 @@ export interface Evaluation {
 }
 
 /** Inference on a batch (or a shard of one): its mean loss and the predicted class of each example. */
-export function evaluateBatch(model: LayersModel, batch: Batch, classes: number): { loss: number; predicted: Int32Array } {
+export function evaluateBatch(
+  model: LayersModel,
+  batch: Batch,
+  classes: number,
+): { loss: number; predicted: Int32Array } {
   const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
   return tf.tidy(() => {
     const probs = model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor;
@@ -216,12 +243,22 @@ export class EvaluationTally {
 
   result(): Evaluation {
     const n = this.n;
-    return { loss: n ? this.lossSum / n : NaN, accuracy: n ? this.correct / n : NaN, confusion: this.confusion, examples: n };
+    return {
+      loss: n ? this.lossSum / n : NaN,
+      accuracy: n ? this.correct / n : NaN,
+      confusion: this.confusion,
+      examples: n,
+    };
   }
 }
 
 /** Loss, accuracy and confusion matrix (rows: true class, columns: predicted) of a model over batches. */
-export async function evaluate(model: LayersModel, batches: AsyncIterable<Batch>, classes: number, control?: TrainControl): Promise<Evaluation> {
+export async function evaluate(
+  model: LayersModel,
+  batches: AsyncIterable<Batch>,
+  classes: number,
+  control?: TrainControl,
+): Promise<Evaluation> {
   const tally = new EvaluationTally(classes);
   for await (const b of batches) {
     const { loss, predicted } = evaluateBatch(model, b, classes);
@@ -272,7 +309,10 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     if (req.resumeRunDir) {
       runDir = path.resolve(req.resumeRunDir);
       const info = readRunInfo(runDir);
-      if (!info) throw new Error(`${runDir} is not a run folder (no run.json): resume takes a folder under .densenet/runs/<spec>/.`);
+      if (!info)
+        throw new Error(
+          `${runDir} is not a run folder (no run.json): resume takes a folder under .densenet/runs/<spec>/.`,
+        );
       const loaded = await loadCheckpoint(checkpointDir(runDir, 'latest'), { optimizer });
       model = loaded.model;
       const st = loaded.state;
@@ -285,10 +325,31 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
       skipInFirstEpoch = r.stepInEpoch;
       // A killed process may have logged batches past its last checkpoint: the curve continues from the checkpoint.
       rewriteMetrics(path.join(runDir, METRICS_FILE), (m) => m.step <= globalStep);
-      updateRunInfo(runDir, { status: 'running', epochs, backend, pid: process.pid, endedAt: undefined, error: undefined, exitCode: undefined, signal: undefined, stderrTail: undefined });
-      obs.log('info', `Resuming ${runDir} at epoch ${startEpoch + 1}${skipInFirstEpoch ? `, batch ${skipInFirstEpoch + 1}` : ''} (step ${globalStep})`);
+      updateRunInfo(runDir, {
+        status: 'running',
+        epochs,
+        backend,
+        pid: process.pid,
+        endedAt: undefined,
+        error: undefined,
+        exitCode: undefined,
+        signal: undefined,
+        stderrTail: undefined,
+      });
+      obs.log(
+        'info',
+        `Resuming ${runDir} at epoch ${startEpoch + 1}${skipInFirstEpoch ? `, batch ${skipInFirstEpoch + 1}` : ''} (step ${globalStep})`,
+      );
     } else {
-      const created = createRun({ baseFolder: req.workspaceDir, specName: resolved.name, specText: req.specText, specFile: req.specPath, epochs, backend, pid: process.pid });
+      const created = createRun({
+        baseFolder: req.workspaceDir,
+        specName: resolved.name,
+        specText: req.specText,
+        specFile: req.specPath,
+        epochs,
+        backend,
+        pid: process.pid,
+      });
       runDir = created.runDir;
       model = buildModel(analysis, { seed: c.seed });
     }
@@ -306,13 +367,24 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     if (threads > 1) {
       pool = await ParallelTrainer.start({ threads, backend: backend as 'wasm' | 'cpu', analysis, config: c, model });
     }
-    obs.log('info', threads > 1
-      ? `Training on ${threads} threads (this one and ${threads - 1} worker${threads > 2 ? 's' : ''}, each with a replica of the model; batch norm uses per-shard statistics)`
-      : 'Training on 1 thread');
+    obs.log(
+      'info',
+      threads > 1
+        ? `Training on ${threads} threads (this one and ${threads - 1} worker${threads > 2 ? 's' : ''}, each with a replica of the model; batch norm uses per-shard statistics)`
+        : 'Training on 1 thread',
+    );
     obs.started({
-      runDir, runId: path.basename(runDir), backend: backend as TrainingStarted['backend'], backendReason: '',
-      startEpoch, epochs, stepsPerEpoch,
-      trainExamples: data.train.length, validationExamples: data.validation?.length ?? 0, classNames, threads,
+      runDir,
+      runId: path.basename(runDir),
+      backend: backend as TrainingStarted['backend'],
+      backendReason: '',
+      startEpoch,
+      epochs,
+      stepsPerEpoch,
+      trainExamples: data.train.length,
+      validationExamples: data.validation?.length ?? 0,
+      classNames,
+      threads,
     });
 
     const monitorBest: Monitor = data.validation ? 'val_accuracy' : 'accuracy';
@@ -360,20 +432,34 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
         images += batch.size;
         lossMean.add(step.loss, batch.size);
         accMean.add(step.correct / batch.size, batch.size);
-        metrics.append({ kind: 'batch', epoch: epoch + 1, step: globalStep, loss: step.loss, acc: step.correct / batch.size, lr });
+        metrics.append({
+          kind: 'batch',
+          epoch: epoch + 1,
+          step: globalStep,
+          loss: step.loss,
+          acc: step.correct / batch.size,
+          lr,
+        });
         const now = Date.now();
         if (sessionSteps === 1) firstStepDone = now;
         if (now - lastMessage >= BATCH_MESSAGE_INTERVAL_MS || stepInEpoch === stepsPerEpoch) {
           lastMessage = now;
           // The first step also compiles kernels and warms caches: the rate comes from the steps after it.
           const perStep = (sessionSteps > 1 ? (now - firstStepDone) / (sessionSteps - 1) : now - sessionStart) / 1000;
-          const remaining = (stepsPerEpoch - stepInEpoch) + (epochs - epoch - 1) * stepsPerEpoch;
+          const remaining = stepsPerEpoch - stepInEpoch + (epochs - epoch - 1) * stepsPerEpoch;
           const mem = tf.memory();
           obs.batch({
-            epoch: epoch + 1, step: stepInEpoch, stepsPerEpoch, globalStep,
-            loss: lossMean.value, accuracy: accMean.value, learningRate: lr,
+            epoch: epoch + 1,
+            step: stepInEpoch,
+            stepsPerEpoch,
+            globalStep,
+            loss: lossMean.value,
+            accuracy: accMean.value,
+            learningRate: lr,
             imagesPerSecond: images / Math.max(1e-3, (now - epochStart) / 1000),
-            etaSeconds: remaining * perStep, numTensors: mem.numTensors, memoryMB: process.memoryUsage().rss / 2 ** 20,
+            etaSeconds: remaining * perStep,
+            numTensors: mem.numTensors,
+            memoryMB: process.memoryUsage().rss / 2 ** 20,
           });
           tb.addScalar('train', 'batch_loss', step.loss, globalStep);
           tb.addScalar('train', 'batch_acc', step.correct / batch.size, globalStep);
@@ -383,15 +469,22 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
       if (control.cancelled && stepInEpoch < stepsPerEpoch) {
         await save('latest', epoch, { epochStart: epochStartRng, stepInEpoch });
         status = 'cancelled';
-        obs.log('info', `Stopped at epoch ${epoch + 1}, batch ${stepInEpoch}/${stepsPerEpoch}; checkpoint saved (resume continues from there).`);
+        obs.log(
+          'info',
+          `Stopped at epoch ${epoch + 1}, batch ${stepInEpoch}/${stepsPerEpoch}; checkpoint saved (resume continues from there).`,
+        );
         break;
       }
 
       const trainSeconds = (Date.now() - epochStart) / 1000;
       const valBatches = data.validation ? data.evalBatches(data.validation, c.batchSize) : undefined;
-      const val = valBatches ? await (pool ? pool.evaluate(model, valBatches, classNames.length) : evaluate(model, valBatches, classNames.length)) : undefined;
+      const val = valBatches
+        ? await (pool
+            ? pool.evaluate(model, valBatches, classNames.length)
+            : evaluate(model, valBatches, classNames.length))
+        : undefined;
       const seconds = (Date.now() - epochStart) / 1000;
-      const monitored = monitorBest === 'val_accuracy' ? val?.accuracy ?? NaN : accMean.value;
+      const monitored = monitorBest === 'val_accuracy' ? (val?.accuracy ?? NaN) : accMean.value;
       const isBest = improved(monitorBest, monitored, best);
       if (isBest) {
         best = monitored;
@@ -403,14 +496,30 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
       if (isBest) await save('best', epoch + 1, rngNext);
 
       const epochMetrics: EpochMetrics = {
-        epoch: epoch + 1, epochs, loss: lossMean.value, accuracy: accMean.value,
-        valLoss: val?.loss, valAccuracy: val?.accuracy, learningRate: lr,
-        imagesPerSecond: images / Math.max(1e-3, trainSeconds), seconds,
-        confusion: val?.confusion, classNames, best: isBest,
+        epoch: epoch + 1,
+        epochs,
+        loss: lossMean.value,
+        accuracy: accMean.value,
+        valLoss: val?.loss,
+        valAccuracy: val?.accuracy,
+        learningRate: lr,
+        imagesPerSecond: images / Math.max(1e-3, trainSeconds),
+        seconds,
+        confusion: val?.confusion,
+        classNames,
+        best: isBest,
       };
       metrics.append({
-        kind: 'epoch', epoch: epoch + 1, step: globalStep, loss: epochMetrics.loss, acc: epochMetrics.accuracy,
-        val_loss: val?.loss ?? null, val_acc: val?.accuracy ?? null, lr, imagesPerSec: epochMetrics.imagesPerSecond, seconds,
+        kind: 'epoch',
+        epoch: epoch + 1,
+        step: globalStep,
+        loss: epochMetrics.loss,
+        acc: epochMetrics.accuracy,
+        val_loss: val?.loss ?? null,
+        val_acc: val?.accuracy ?? null,
+        lr,
+        imagesPerSec: epochMetrics.imagesPerSecond,
+        seconds,
       });
       metrics.flush();
       tb.addScalar('train', 'epoch_loss', epochMetrics.loss, epoch + 1);
@@ -421,11 +530,22 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
         tb.addScalar('validation', 'epoch_acc', val.accuracy, epoch + 1);
       }
       tb.flush();
-      updateRunInfo(runDir, { epochsCompleted, bestValAccuracy: data.validation && best !== null ? best : undefined, bestEpoch: bestEpoch ?? undefined });
+      updateRunInfo(runDir, {
+        epochsCompleted,
+        bestValAccuracy: data.validation && best !== null ? best : undefined,
+        bestEpoch: bestEpoch ?? undefined,
+      });
       obs.epochEnd(epochMetrics);
 
       if (es) {
-        const value = es.monitor === 'val_loss' ? val?.loss : es.monitor === 'val_accuracy' ? val?.accuracy : es.monitor === 'loss' ? lossMean.value : accMean.value;
+        const value =
+          es.monitor === 'val_loss'
+            ? val?.loss
+            : es.monitor === 'val_accuracy'
+              ? val?.accuracy
+              : es.monitor === 'loss'
+                ? lossMean.value
+                : accMean.value;
         if (value !== undefined && improved(es.monitor, value, esBest, es.minDelta)) {
           esBest = value;
           esWait = 0;

@@ -5,10 +5,15 @@
  * A WebviewPanelSerializer restores the panel after a reload from the spec URI the webview keeps in its state.
  */
 import * as vscode from 'vscode';
-import type { ArchitectureFromWebview, ArchitectureState, ArchitectureToWebview, ArchitectureWebviewState } from '../protocol/architecture';
-import { nodeAt, type ParsedSpec } from '../spec/parse';
-import { diagramModel, specPathsOf } from '../spec/diagram';
-import type { ValidationResult } from '../spec/validate';
+import type {
+  ArchitectureFromWebview,
+  ArchitectureState,
+  ArchitectureToWebview,
+  ArchitectureWebviewState,
+} from '../protocol/architecture';
+import { nodeAt, type ParsedSpec } from '../core/parse';
+import { diagramModel, specPathsOf } from '../core/diagram';
+import type { ValidationResult } from '../core/validate';
 import { isSpec } from '../editor/specService';
 import type { PanelDeps } from './deps';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -80,7 +85,11 @@ class ArchitecturePanel implements vscode.Disposable {
     const a = result.analysis;
     if (!a) {
       const errors = result.diagnostics.filter((d) => d.severity === 'error');
-      return { problem: errors.length ? `The spec has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${errors[0].message}` : 'The model could not be resolved.' };
+      return {
+        problem: errors.length
+          ? `The spec has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${errors[0].message}`
+          : 'The model could not be resolved.',
+      };
     }
     return { model: diagramModel(a), problem: a.problem?.message };
   }
@@ -89,14 +98,26 @@ class ArchitecturePanel implements vscode.Disposable {
     if (this.changedAt.size > 50) this.changedAt.clear();
     const doc = await this.openDocument();
     const m = this.modelOf(doc);
-    this.post({ type: 'architecture/model', ...m, version: doc.version, sentAt: Date.now(), changedAt: this.changedAt.get(doc.version) });
+    this.post({
+      type: 'architecture/model',
+      ...m,
+      version: doc.version,
+      sentAt: Date.now(),
+      changedAt: this.changedAt.get(doc.version),
+    });
   }
 
   private async sendState(): Promise<void> {
     const doc = await this.openDocument();
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
     if (editor) this.highlight = this.groupsAt(doc, editor.selection.active);
-    const state: ArchitectureState = { specUri: this.uri.toString(), specName: specName(this.uri), ...this.modelOf(doc), version: doc.version, highlight: this.highlight };
+    const state: ArchitectureState = {
+      specUri: this.uri.toString(),
+      specName: specName(this.uri),
+      ...this.modelOf(doc),
+      version: doc.version,
+      highlight: this.highlight,
+    };
     this.post({ type: 'architecture/state', state });
   }
 
@@ -142,13 +163,15 @@ class ArchitecturePanel implements vscode.Disposable {
         case 'architecture/rendered': {
           const latency = m.latencyMs !== undefined ? ` (edit to render ${m.latencyMs} ms)` : '';
           this.changedAt.clear();
-          this.deps.output.debug(`Architecture ${specName(this.uri)} v${m.version}: ${m.nodes} nodes rendered in ${m.renderMs.toFixed(1)} ms${latency}`);
+          this.deps.output.debug(
+            `Architecture ${specName(this.uri)} v${m.version}: ${m.nodes} nodes rendered in ${m.renderMs.toFixed(1)} ms${latency}`,
+          );
           break;
         }
       }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.deps.output.error(`Architecture panel: ${e instanceof Error ? e.stack ?? message : message}`);
+      this.deps.output.error(`Architecture panel: ${e instanceof Error ? (e.stack ?? message) : message}`);
       void vscode.window.showErrorMessage(`Architecture: ${message}`);
     }
   }
@@ -162,7 +185,9 @@ class ArchitecturePanel implements vscode.Disposable {
     if (!range) return;
     const selection = new vscode.Selection(doc.positionAt(range.offset), doc.positionAt(range.offset + range.length));
     const existing = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
-    const column = existing?.viewColumn ?? (this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One);
+    const column =
+      existing?.viewColumn ??
+      (this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One);
     const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, selection, preserveFocus: false });
     editor.selection = selection;
     editor.revealRange(selection, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
@@ -170,7 +195,8 @@ class ArchitecturePanel implements vscode.Disposable {
 
   private async export(id: number, format: 'svg' | 'png', data: string): Promise<void> {
     const base = specName(this.uri);
-    const folder = this.uri.scheme === 'file' ? vscode.Uri.joinPath(this.uri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
+    const folder =
+      this.uri.scheme === 'file' ? vscode.Uri.joinPath(this.uri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({
       title: `Export the architecture of ${base} as ${format.toUpperCase()}`,
       defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}.architecture.${format}`) : undefined,
@@ -209,7 +235,11 @@ class ArchitecturePanel implements vscode.Disposable {
 }
 
 /** The range of the spec text that defines a group: the first of its paths that exists in the document. */
-function definingRange(parsed: ParsedSpec, kind: Parameters<typeof specPathsOf>[0], index: number): { offset: number; length: number } | undefined {
+function definingRange(
+  parsed: ParsedSpec,
+  kind: Parameters<typeof specPathsOf>[0],
+  index: number,
+): { offset: number; length: number } | undefined {
   for (const path of specPathsOf(kind, index)) {
     const node = nodeAt(parsed, path);
     if (!node) continue;
@@ -240,7 +270,12 @@ export function registerArchitecturePanel(deps: PanelDeps): vscode.Disposable[] 
       open.panel.reveal(undefined, false);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(ARCHITECTURE_VIEW_TYPE, `Architecture: ${specName(uri)}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, webviewOptions(deps.context.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      ARCHITECTURE_VIEW_TYPE,
+      `Architecture: ${specName(uri)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
+      webviewOptions(deps.context.extensionUri),
+    );
     create(uri, panel);
   };
   return [
@@ -248,7 +283,9 @@ export function registerArchitecturePanel(deps: PanelDeps): vscode.Disposable[] 
       try {
         const uri = arg instanceof vscode.Uri ? arg : activeSpecUri();
         if (!uri) {
-          void vscode.window.showWarningMessage('Open a *.densenet.json spec first: the architecture is of the spec in the active editor.');
+          void vscode.window.showWarningMessage(
+            'Open a *.densenet.json spec first: the architecture is of the spec in the active editor.',
+          );
           return;
         }
         show(uri);

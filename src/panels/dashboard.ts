@@ -8,9 +8,17 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { listRuns, runsDirFor, type RunListing } from '../engine/runs/runDir';
 import { METRICS_FILE, readMetrics, type MetricRecord } from '../engine/runs/metrics';
-import type { CurrentRun, DashboardState, DashboardUiState, FromDashboard, HistoryPoint, RunSummary, ToDashboard } from '../protocol/dashboard';
+import type {
+  CurrentRun,
+  DashboardState,
+  DashboardUiState,
+  FromDashboard,
+  HistoryPoint,
+  RunSummary,
+  ToDashboard,
+} from '../protocol/dashboard';
 import type { EpochMetrics } from '../protocol/engine';
-import { downsample } from '../spec/metrics';
+import { downsample } from '../metrics/dashboardMath';
 import type { PanelDeps } from './deps';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -23,7 +31,13 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 /** metrics.jsonl records -> history points (batches downsampled, epochs all kept). */
 export function historyFromRecords(records: readonly MetricRecord[]): HistoryPoint[] {
   const toPoint = (r: MetricRecord): HistoryPoint => {
-    const p: HistoryPoint = { kind: r.kind, epoch: r.epoch, step: r.step, loss: num(r.loss) ?? NaN, acc: num(r.acc) ?? NaN };
+    const p: HistoryPoint = {
+      kind: r.kind,
+      epoch: r.epoch,
+      step: r.step,
+      loss: num(r.loss) ?? NaN,
+      acc: num(r.acc) ?? NaN,
+    };
     const valLoss = num(r.val_loss);
     const valAcc = num(r.val_acc);
     const lr = num(r.lr);
@@ -34,7 +48,10 @@ export function historyFromRecords(records: readonly MetricRecord[]): HistoryPoi
     if (ips !== undefined) p.imagesPerSec = ips;
     return p;
   };
-  const batches = downsample(records.filter((r) => r.kind === 'batch'), MAX_BATCH_POINTS).map(toPoint);
+  const batches = downsample(
+    records.filter((r) => r.kind === 'batch'),
+    MAX_BATCH_POINTS,
+  ).map(toPoint);
   const epochs = records.filter((r) => r.kind === 'epoch').map(toPoint);
   return [...batches, ...epochs].sort((a, b) => a.step - b.step || (a.kind === 'batch' ? -1 : 1));
 }
@@ -80,7 +97,12 @@ class DashboardPanel implements vscode.Disposable {
     this.updateTitle();
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: FromDashboard) => void this.receive(m).catch((e) => deps.output.error(`Dashboard: ${e instanceof Error ? e.message : String(e)}`))),
+      panel.webview.onDidReceiveMessage(
+        (m: FromDashboard) =>
+          void this.receive(m).catch((e) =>
+            deps.output.error(`Dashboard: ${e instanceof Error ? e.message : String(e)}`),
+          ),
+      ),
       deps.training.onEngineMessage((m) => {
         switch (m.type) {
           case 'training/started': {
@@ -137,7 +159,9 @@ class DashboardPanel implements vscode.Disposable {
   }
 
   private updateTitle(): void {
-    this.panel.title = this.specUri ? `Training: ${path.basename(this.specUri.fsPath).replace(/\.densenet\.json$/, '')}` : 'Training Dashboard';
+    this.panel.title = this.specUri
+      ? `Training: ${path.basename(this.specUri.fsPath).replace(/\.densenet\.json$/, '')}`
+      : 'Training Dashboard';
   }
 
   reveal(specUri?: vscode.Uri): void {
@@ -157,7 +181,10 @@ class DashboardPanel implements vscode.Disposable {
   private async specInfo(): Promise<{ name: string; runsDir: string } | undefined> {
     const running = this.deps.training.state;
     if (running?.started && this.showsRunning()) {
-      return { name: path.basename(path.dirname(running.started.runDir)), runsDir: path.dirname(running.started.runDir) };
+      return {
+        name: path.basename(path.dirname(running.started.runDir)),
+        runsDir: path.dirname(running.started.runDir),
+      };
     }
     if (!this.specUri) return undefined;
     let name = path.basename(this.specUri.fsPath).replace(/\.densenet\.json$/, '');
@@ -265,17 +292,26 @@ let current: DashboardPanel | undefined;
 
 /** Opens (or reveals) the dashboard, showing `specUri` (else the running training's spec, else the active spec). */
 export function openDashboard(deps: PanelDeps, specUri?: vscode.Uri): void {
-  const uri = specUri instanceof vscode.Uri ? specUri : deps.training.state?.specUri ?? activeSpecUri();
+  const uri = specUri instanceof vscode.Uri ? specUri : (deps.training.state?.specUri ?? activeSpecUri());
   if (current) {
     current.reveal(uri);
     return;
   }
-  const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, 'Training Dashboard', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(deps.context.extensionUri));
-  current = new DashboardPanel(panel, deps, uri, () => { current = undefined; });
+  const panel = vscode.window.createWebviewPanel(
+    DASHBOARD_VIEW_TYPE,
+    'Training Dashboard',
+    { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+    webviewOptions(deps.context.extensionUri),
+  );
+  current = new DashboardPanel(panel, deps, uri, () => {
+    current = undefined;
+  });
 }
 
 function activeSpecUri(): vscode.Uri | undefined {
-  const doc = vscode.window.activeTextEditor?.document ?? vscode.window.visibleTextEditors.map((e) => e.document).find((d) => d.uri.path.endsWith('.densenet.json'));
+  const doc =
+    vscode.window.activeTextEditor?.document ??
+    vscode.window.visibleTextEditors.map((e) => e.document).find((d) => d.uri.path.endsWith('.densenet.json'));
   return doc && doc.uri.path.endsWith('.densenet.json') ? doc.uri : undefined;
 }
 
@@ -297,7 +333,9 @@ export function registerDashboardPanel(deps: PanelDeps): vscode.Disposable[] {
           panel.dispose();
           return;
         }
-        current = new DashboardPanel(panel, deps, uri, () => { current = undefined; });
+        current = new DashboardPanel(panel, deps, uri, () => {
+          current = undefined;
+        });
       },
     }),
     { dispose: () => current?.dispose() },

@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { listRuns, runsRoot, type RunListing } from '../engine/runs/runDir';
 import { checkpointDir, resolveCheckpointDir } from '../engine/runs/checkpointFiles';
-import { InspectionService, type InspectionJob, type PredictResult } from '../editor/inspection';
+import { InspectionService, type InspectionJob, type PredictResult } from '../editor/inspectionClient';
 import type { InspectRequest } from '../protocol/engine';
 import type { FeaturesState, FromFeaturesWebview, ModelDescription, ToFeaturesWebview } from '../protocol/features';
 import type { PanelDeps } from './deps';
@@ -44,7 +44,11 @@ export function runsWithCheckpoints(folders: readonly string[]): RunListing[] {
     for (const d of specDirs) {
       if (!d.isDirectory()) continue;
       for (const run of listRuns(path.join(runsRoot(folder), d.name))) {
-        if (resolveCheckpointDir(checkpointDir(run.runDir, 'best')) || resolveCheckpointDir(checkpointDir(run.runDir, 'latest'))) runs.push(run);
+        if (
+          resolveCheckpointDir(checkpointDir(run.runDir, 'best')) ||
+          resolveCheckpointDir(checkpointDir(run.runDir, 'latest'))
+        )
+          runs.push(run);
       }
     }
   }
@@ -58,7 +62,10 @@ async function pickCheckpoint(context: vscode.ExtensionContext): Promise<Checkpo
   const runs = runsWithCheckpoints(folders);
   const specs = await vscode.workspace.findFiles('**/*.densenet.json', '**/{node_modules,.densenet}/**', 200);
   if (runs.length === 0 && specs.length === 0) {
-    const choice = await vscode.window.showWarningMessage('No run with a checkpoint and no *.densenet.json spec in this workspace: create a spec (DenseNet: New Model Spec...) and train it.', 'New Model Spec');
+    const choice = await vscode.window.showWarningMessage(
+      'No run with a checkpoint and no *.densenet.json spec in this workspace: create a spec (DenseNet: New Model Spec...) and train it.',
+      'New Model Spec',
+    );
     if (choice) void vscode.commands.executeCommand('densenet.newSpec');
     return undefined;
   }
@@ -72,7 +79,9 @@ async function pickCheckpoint(context: vscode.ExtensionContext): Promise<Checkpo
       r.epochsCompleted !== undefined ? `${r.epochsCompleted}/${r.epochs} epochs` : undefined,
       r.bestValAccuracy !== undefined ? `best ${(r.bestValAccuracy * 100).toFixed(1)}%` : undefined,
       r.runDir === last ? 'last used' : undefined,
-    ].filter((s) => s !== undefined).join(' · '),
+    ]
+      .filter((s) => s !== undefined)
+      .join(' · '),
     detail: vscode.workspace.asRelativePath(r.runDir),
     choice: { path: r.runDir, label: runLabel(r) },
   }));
@@ -88,11 +97,17 @@ async function pickCheckpoint(context: vscode.ExtensionContext): Promise<Checkpo
       });
     }
   }
-  const picked = await vscode.window.showQuickPick(items, { title: 'Visualize Feature Maps: pick a checkpoint', placeHolder: 'Run (its best checkpoint, else latest), or a spec\'s untrained model', matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Visualize Feature Maps: pick a checkpoint',
+    placeHolder: "Run (its best checkpoint, else latest), or a spec's untrained model",
+    matchOnDetail: true,
+  });
   if (!picked?.choice) return undefined;
   void context.workspaceState.update(LAST_CHECKPOINT_KEY, picked.choice.path);
   if (picked.choice.path.endsWith('.densenet.json')) {
-    void vscode.window.showInformationMessage(`${picked.choice.label}: the weights are random, so the maps show what the architecture does before any training and the predictions mean nothing yet.`);
+    void vscode.window.showInformationMessage(
+      `${picked.choice.label}: the weights are random, so the maps show what the architecture does before any training and the predictions mean nothing yet.`,
+    );
   }
   return picked.choice;
 }
@@ -158,11 +173,24 @@ class FeatureMapsPanel implements vscode.Disposable {
       const started = Date.now();
       // describe first: it loads (and caches) the checkpoint in the engine; predict then reuses it.
       const model = await this.inspection.run<ModelDescription>({ kind: 'describe', checkpoint: checkpoint.path });
-      const predicted = await this.inspection.run<PredictResult>({ kind: 'predict', checkpoint: checkpoint.path, image, k: 5 });
+      const predicted = await this.inspection.run<PredictResult>({
+        kind: 'predict',
+        checkpoint: checkpoint.path,
+        image,
+        k: 5,
+      });
       if (token !== this.loadToken) return;
       const { display, height, width, channels } = predicted.image;
-      this.state = { ...this.state, loading: false, model, input: { display, height, width, channels }, predictions: predicted.predictions };
-      this.deps.output.info(`Feature maps: ${path.basename(image)} with ${checkpoint.label}: model and predictions in ${Date.now() - started} ms`);
+      this.state = {
+        ...this.state,
+        loading: false,
+        model,
+        input: { display, height, width, channels },
+        predictions: predicted.predictions,
+      };
+      this.deps.output.info(
+        `Feature maps: ${path.basename(image)} with ${checkpoint.label}: model and predictions in ${Date.now() - started} ms`,
+      );
     } catch (e) {
       if (token !== this.loadToken) return;
       const message = e instanceof Error ? e.message : String(e);
@@ -191,14 +219,20 @@ class FeatureMapsPanel implements vscode.Disposable {
         return;
       }
       case 'pickImage': {
-        const uri = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: IMAGE_EXTENSIONS }, defaultUri: this.state.image ? vscode.Uri.file(path.dirname(this.state.image.path)) : undefined });
+        const uri = await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          filters: { Images: IMAGE_EXTENSIONS },
+          defaultUri: this.state.image ? vscode.Uri.file(path.dirname(this.state.image.path)) : undefined,
+        });
         if (uri?.[0] && this.state.checkpoint) await this.load(uri[0].fsPath, this.state.checkpoint);
         return;
       }
       case 'rendered':
         if (this.commandStartedAt !== undefined && !this.galleryTimed) {
           this.galleryTimed = true;
-          this.deps.output.info(`Feature maps: gallery of ${m.layer} (${m.channels} channels) ${Date.now() - this.commandStartedAt} ms after the checkpoint was picked`);
+          this.deps.output.info(
+            `Feature maps: gallery of ${m.layer} (${m.channels} channels) ${Date.now() - this.commandStartedAt} ms after the checkpoint was picked`,
+          );
         }
         return;
     }
@@ -226,7 +260,10 @@ class FeatureMapsPanel implements vscode.Disposable {
         request = { kind: 'maximise', checkpoint, target: req.target, steps: req.steps };
         break;
     }
-    const job = this.inspection.inspect<unknown>(request, req.kind === 'maximise' ? (progress) => this.post({ type: 'progress', inReplyTo: id, progress }) : undefined);
+    const job = this.inspection.inspect<unknown>(
+      request,
+      req.kind === 'maximise' ? (progress) => this.post({ type: 'progress', inReplyTo: id, progress }) : undefined,
+    );
     this.jobs.set(id, job);
     try {
       const result = await job.result;
@@ -247,7 +284,9 @@ class FeatureMapsPanel implements vscode.Disposable {
     }
     const base = this.state.image ? path.parse(this.state.image.path).name : 'features';
     const safe = `${base}-${name}`.replace(/[^\w.-]+/g, '_');
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri ?? (this.state.image ? vscode.Uri.file(path.dirname(this.state.image.path)) : undefined);
+    const folder =
+      vscode.workspace.workspaceFolders?.[0]?.uri ??
+      (this.state.image ? vscode.Uri.file(path.dirname(this.state.image.path)) : undefined);
     const target = await vscode.window.showSaveDialog({
       title: 'Export view as PNG',
       defaultUri: folder ? vscode.Uri.joinPath(folder, `${safe}.png`) : undefined,
@@ -295,7 +334,14 @@ export function registerFeatureMapsPanel(deps: PanelDeps): vscode.Disposable[] {
       let panel = current;
       if (panel) panel.panel.reveal(undefined, false);
       else {
-        panel = adopt(vscode.window.createWebviewPanel(FEATURES_VIEW_TYPE, `Feature Maps: ${path.basename(image.fsPath)}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, webviewOptions(deps.context.extensionUri)));
+        panel = adopt(
+          vscode.window.createWebviewPanel(
+            FEATURES_VIEW_TYPE,
+            `Feature Maps: ${path.basename(image.fsPath)}`,
+            { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+            webviewOptions(deps.context.extensionUri),
+          ),
+        );
       }
       await panel.load(image.fsPath, checkpoint, startedAt);
     } catch (e) {
@@ -310,7 +356,10 @@ export function registerFeatureMapsPanel(deps: PanelDeps): vscode.Disposable[] {
       const p = adopt(panel);
       const s = (state ?? {}) as PersistedState;
       if (s.imagePath && s.checkpointPath && fs.existsSync(s.imagePath) && fs.existsSync(s.checkpointPath)) {
-        await p.load(s.imagePath, { path: s.checkpointPath, label: s.checkpointLabel ?? path.basename(s.checkpointPath) });
+        await p.load(s.imagePath, {
+          path: s.checkpointPath,
+          label: s.checkpointLabel ?? path.basename(s.checkpointPath),
+        });
       } else {
         panel.dispose();
       }

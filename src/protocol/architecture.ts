@@ -3,7 +3,7 @@
  * loaded; the host answers with the full `architecture/state` (spec, diagram model, highlighted groups), then
  * sends a new `architecture/model` after each edit (debounced) and `architecture/highlight` as the cursor moves.
  */
-import type { DiagramModel } from '../spec/diagram';
+import type { DiagramModel } from '../core/diagram';
 
 /** The full state of the panel, also what the webview keeps with setState (the serializer reads `specUri`). */
 export interface ArchitectureState {
@@ -28,7 +28,14 @@ export interface ArchitectureWebviewState {
 export type ArchitectureToWebview =
   | { type: 'architecture/state'; state: ArchitectureState }
   /** `changedAt`: Date.now() on the host when the document changed (for the edit-to-render latency). */
-  | { type: 'architecture/model'; model?: DiagramModel; problem?: string; version: number; sentAt: number; changedAt?: number }
+  | {
+      type: 'architecture/model';
+      model?: DiagramModel;
+      problem?: string;
+      version: number;
+      sentAt: number;
+      changedAt?: number;
+    }
   | { type: 'architecture/highlight'; groups: string[] }
   | { type: 'architecture/exported'; inReplyTo: number; ok: boolean; path?: string; error?: string };
 

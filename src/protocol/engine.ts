@@ -100,7 +100,13 @@ export type InspectRequest =
   | { kind: 'activations'; checkpoint: string; image: string; layers: string[] }
   | { kind: 'gradcam'; checkpoint: string; image: string; layerName?: string; classIndex?: number }
   | { kind: 'saliency'; checkpoint: string; image: string; classIndex?: number; samples?: number }
-  | { kind: 'maximise'; checkpoint: string; target: { layerName: string; channel: number } | { classIndex: number }; steps?: number; seed?: number };
+  | {
+      kind: 'maximise';
+      checkpoint: string;
+      target: { layerName: string; channel: number } | { classIndex: number };
+      steps?: number;
+      seed?: number;
+    };
 
 export interface InspectProgress {
   step: number;

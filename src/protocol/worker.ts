@@ -8,7 +8,7 @@
  * non-trainable part only. Replicas are built from the same analysis, so the orders match; the shapes are
  * checked when a worker starts.
  */
-import type { Analysis, TrainingConfig } from '../spec';
+import type { Analysis, TrainingConfig } from '../core';
 
 /** `workerData` of a worker: what it needs to build its backend and its replica. */
 export interface WorkerInit {

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as vscode from 'vscode';
-import { activate, cleanScratch, densenetDiagnostics, openSpec, waitFor, workspaceRoot } from './helpers';
+import { activate, cleanScratch, densenetDiagnostics, openSpec, waitFor, workspaceRoot } from '../support/vscode';
 
 const SPEC = `{
   "version": 1,
@@ -17,7 +17,8 @@ const SPEC = `{
 `;
 
 const positionOf = (doc: vscode.TextDocument, needle: string) => doc.positionAt(doc.getText().indexOf(needle) + 1);
-const hoverText = (hovers: vscode.Hover[]) => hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
+const hoverText = (hovers: vscode.Hover[]) =>
+  hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
 
 describe('editor features in a real VS Code', () => {
   before(activate);
@@ -30,14 +31,34 @@ describe('editor features in a real VS Code', () => {
 
   it('completes fields and documents them from the contributed JSON schema', async () => {
     const editor = await openSpec('complete.densenet.json', '{\n  "version": 1,\n  "model": {\n    \n  }\n}\n');
-    const items = await waitFor('schema completions', async () => {
-      const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', editor.document.uri, new vscode.Position(3, 4));
-      const labels = list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
-      return labels.some((l) => l.includes('growthRate')) ? list.items : undefined;
-    }, 20_000);
+    const items = await waitFor(
+      'schema completions',
+      async () => {
+        const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+          'vscode.executeCompletionItemProvider',
+          editor.document.uri,
+          new vscode.Position(3, 4),
+        );
+        const labels = list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+        return labels.some((l) => l.includes('growthRate')) ? list.items : undefined;
+      },
+      20_000,
+    );
     const labels = items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
-    for (const field of ['preset', 'growthRate', 'blockConfig', 'bnSize', 'compression', 'numInitFeatures', 'stem', 'dropRate']) {
-      assert.ok(labels.some((l) => l.includes(field)), `completion offers ${field}: ${labels.join(', ')}`);
+    for (const field of [
+      'preset',
+      'growthRate',
+      'blockConfig',
+      'bnSize',
+      'compression',
+      'numInitFeatures',
+      'stem',
+      'dropRate',
+    ]) {
+      assert.ok(
+        labels.some((l) => l.includes(field)),
+        `completion offers ${field}: ${labels.join(', ')}`,
+      );
     }
   });
 
@@ -54,7 +75,11 @@ describe('editor features in a real VS Code', () => {
     assert.strictEqual(editor.document.getText(diags[0].range), '1.5');
 
     // The quick fix clamps it; applying it clears the diagnostic.
-    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, diags[0].range);
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+      'vscode.executeCodeActionProvider',
+      uri,
+      diags[0].range,
+    );
     const fix = actions.find((a) => a.title === 'Set compression to 1');
     assert.ok(fix?.edit, `quick fix offered: ${actions.map((a) => a.title).join(', ')}`);
     await vscode.workspace.applyEdit(fix.edit);
@@ -67,7 +92,12 @@ describe('editor features in a real VS Code', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.deepStrictEqual(densenetDiagnostics(uri), []);
     const at = editor.document.getText().indexOf('"densenet-bc-100-k12"');
-    await editor.edit((e) => e.replace(new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + 21)), '"densenet-bc-100-k13"'));
+    await editor.edit((e) =>
+      e.replace(
+        new vscode.Range(editor.document.positionAt(at), editor.document.positionAt(at + 21)),
+        '"densenet-bc-100-k13"',
+      ),
+    );
     const d = await waitFor('an unknown-preset diagnostic', () => densenetDiagnostics(uri)[0]);
     assert.match(d.message, /Unknown preset "densenet-bc-100-k13": did you mean "densenet-bc-100-k12"\?/);
   });
@@ -75,12 +105,27 @@ describe('editor features in a real VS Code', () => {
   it('hovers explain growthRate, a block entry and the preset', async () => {
     const editor = await openSpec('hover.densenet.json', SPEC);
     const doc = editor.document;
-    const growth = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, '"growthRate"'));
-    assert.match(hoverText(growth), /each layer adds k=12 feature maps; block 1 ends with 24\+16x12=216 channels; block 2 ends with 108\+16x12=300 channels/);
+    const growth = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      doc.uri,
+      positionOf(doc, '"growthRate"'),
+    );
+    assert.match(
+      hoverText(growth),
+      /each layer adds k=12 feature maps; block 1 ends with 24\+16x12=216 channels; block 2 ends with 108\+16x12=300 channels/,
+    );
     const blockPos = doc.positionAt(doc.getText().indexOf('16, 16]'));
-    const block = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, blockPos.translate(0, 1));
+    const block = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      doc.uri,
+      blockPos.translate(0, 1),
+    );
     assert.match(hoverText(block), /\*\*Dense block 2\*\*.*16 layers at 16x16: 108 \+ 16x12 = 300 channels/);
-    const preset = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, positionOf(doc, 'densenet-bc'));
+    const preset = await vscode.commands.executeCommand<vscode.Hover[]>(
+      'vscode.executeHoverProvider',
+      doc.uri,
+      positionOf(doc, 'densenet-bc'),
+    );
     assert.match(hoverText(preset), /Preset `densenet-bc-100-k12`/);
   });
 
@@ -88,7 +133,11 @@ describe('editor features in a real VS Code', () => {
     const editor = await openSpec('lens.densenet.json', SPEC);
     const uri = editor.document.uri;
     const titles = async () => {
-      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100);
+      const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        'vscode.executeCodeLensProvider',
+        uri,
+        100,
+      );
       return lenses.filter((l) => l.command?.command.startsWith('densenet.')).map((l) => l.command!.title);
     };
     const all = await titles();
@@ -102,7 +151,10 @@ describe('editor features in a real VS Code', () => {
         const t = await titles();
         return t.some((x) => x.startsWith('block ')) ? undefined : t;
       });
-      assert.ok(without.some((x) => x.includes('params ·')), 'the model lens stays');
+      assert.ok(
+        without.some((x) => x.includes('params ·')),
+        'the model lens stays',
+      );
     } finally {
       await config.update('blocks', undefined, vscode.ConfigurationTarget.Global);
     }
@@ -110,24 +162,39 @@ describe('editor features in a real VS Code', () => {
 
   it('DenseNet: New Model Spec writes a valid spec and opens it', async () => {
     const uri = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
-      preset: 'densenet-40-k12', input: '32x32x3', classes: 100, name: 'fresh', folder: vscode.Uri.joinPath(workspaceRoot(), '.scratch'),
+      preset: 'densenet-40-k12',
+      input: '32x32x3',
+      classes: 100,
+      name: 'fresh',
+      folder: vscode.Uri.joinPath(workspaceRoot(), '.scratch'),
     });
     assert.ok(uri, 'a file was written');
     assert.ok(uri.path.endsWith('/.scratch/fresh.densenet.json'));
     const written = JSON.parse((await vscode.workspace.fs.readFile(uri)).toString().replace(/^\s*\/\/.*$/gm, ''));
-    assert.deepStrictEqual([written.version, written.classes, written.model.preset, written.input], [1, 100, 'densenet-40-k12', { height: 32, width: 32, channels: 3 }]);
-    await waitFor('the new spec to open', () => (vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? true : undefined));
+    assert.deepStrictEqual(
+      [written.version, written.classes, written.model.preset, written.input],
+      [1, 100, 'densenet-40-k12', { height: 32, width: 32, channels: 3 }],
+    );
+    await waitFor('the new spec to open', () =>
+      vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 600));
     assert.deepStrictEqual(densenetDiagnostics(uri), [], 'the new spec is valid');
     const second = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
-      preset: 'densenet-40-k12', name: 'fresh', folder: vscode.Uri.joinPath(workspaceRoot(), '.scratch'),
+      preset: 'densenet-40-k12',
+      name: 'fresh',
+      folder: vscode.Uri.joinPath(workspaceRoot(), '.scratch'),
     });
     assert.ok(second?.path.endsWith('/fresh-1.densenet.json'), 'never overwrites');
   });
 
   it('DenseNet: Show Model Summary opens the per-layer table', async () => {
     const editor = await openSpec('summary.densenet.json', SPEC);
-    const summary = await vscode.commands.executeCommand<vscode.TextEditor>('densenet.showSummary', editor.document.uri, 'conv3');
+    const summary = await vscode.commands.executeCommand<vscode.TextEditor>(
+      'densenet.showSummary',
+      editor.document.uri,
+      'conv3',
+    );
     assert.ok(summary);
     const text = summary.document.getText();
     assert.match(text, /^Trainable params: 769,162$/m);
@@ -137,8 +204,12 @@ describe('editor features in a real VS Code', () => {
 
   it('validates data paths and class folders against the workspace', async () => {
     const root = workspaceRoot();
-    for (const c of ['cat', 'dog']) await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(root, '.scratch', 'pets', c));
-    const editor = await openSpec('data.densenet.json', SPEC.replace('"classes": 10,', '"classes": 10,\n  "data": { "train": "pets", "test": "missing/test" },'));
+    for (const c of ['cat', 'dog'])
+      await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(root, '.scratch', 'pets', c));
+    const editor = await openSpec(
+      'data.densenet.json',
+      SPEC.replace('"classes": 10,', '"classes": 10,\n  "data": { "train": "pets", "test": "missing/test" },'),
+    );
     const diags = await waitFor('data diagnostics', () => {
       const d = densenetDiagnostics(editor.document.uri);
       return d.length >= 2 ? d : undefined;

@@ -10,11 +10,17 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
   const grep = process.env.DENSENET_TEST_GREP;
   if (grep) mocha.grep(grep);
-  for (const f of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(__dirname, f));
+  for (const f of fs
+    .readdirSync(__dirname)
+    .filter((f) => f.endsWith('.test.js'))
+    .sort())
+    mocha.addFile(path.join(__dirname, f));
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const stats = runner.stats ?? { passes: 0, failures, pending: 0 };
-      console.log(`RESULTS ${JSON.stringify({ passed: stats.passes, failed: stats.failures, skipped: stats.pending })}`);
+      console.log(
+        `RESULTS ${JSON.stringify({ passed: stats.passes, failed: stats.failures, skipped: stats.pending })}`,
+      );
       if (failures > 0) reject(new Error(`${failures} integration test(s) failed`));
       else resolve();
     });

@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DenseNetLabApi } from '../../src/extension';
 import type { FromEngine, TrainingFinished } from '../../src/protocol/engine';
-import { EXTENSION_ID, waitFor, workspaceRoot } from './helpers';
+import { EXTENSION_ID, waitFor, workspaceRoot } from '../support/vscode';
 
 // Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits, with
 // the tiny spec the UI tests train too (test/fixtures/digits.densenet.json).
@@ -28,7 +28,8 @@ describe('training in a real VS Code', function () {
     assert.ok(fs.existsSync(mnist), 'the example MNIST data is built (npm run build)');
     for (const digit of ['0', '1', '2']) {
       fs.mkdirSync(path.join(dir, 'data', 'train', digit), { recursive: true });
-      for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 20)) fs.copyFileSync(path.join(mnist, digit, f), path.join(dir, 'data', 'train', digit, f));
+      for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 20))
+        fs.copyFileSync(path.join(mnist, digit, f), path.join(dir, 'data', 'train', digit, f));
     }
     spec = vscode.Uri.file(path.join(dir, 'digits.densenet.json'));
   });
@@ -63,9 +64,23 @@ describe('training in a real VS Code', function () {
     assert.strictEqual(result.epochsCompleted, 2);
     const info = (await started).info;
     assert.strictEqual(info.backend, 'wasm', 'tfjs-node cannot install here: WASM is chosen');
-    assert.notStrictEqual(JSON.parse(fs.readFileSync(path.join(result.runDir, 'run.json'), 'utf8')).pid, process.pid, 'not on the extension host');
-    assert.ok(result.runDir.startsWith(path.join(workspaceRoot().fsPath, '.densenet', 'runs', 'digits-it')), result.runDir);
-    for (const f of ['run.json', 'metrics.jsonl', 'checkpoints/latest/model.json', 'checkpoints/best/weights.bin', 'tensorboard/train', 'tensorboard/validation']) {
+    assert.notStrictEqual(
+      JSON.parse(fs.readFileSync(path.join(result.runDir, 'run.json'), 'utf8')).pid,
+      process.pid,
+      'not on the extension host',
+    );
+    assert.ok(
+      result.runDir.startsWith(path.join(workspaceRoot().fsPath, '.densenet', 'runs', 'digits-it')),
+      result.runDir,
+    );
+    for (const f of [
+      'run.json',
+      'metrics.jsonl',
+      'checkpoints/latest/model.json',
+      'checkpoints/best/weights.bin',
+      'tensorboard/train',
+      'tensorboard/validation',
+    ]) {
       assert.ok(fs.existsSync(path.join(result.runDir, f)), f);
     }
   });
@@ -78,7 +93,9 @@ describe('training in a real VS Code', function () {
     await vscode.commands.executeCommand('densenet.stopTraining');
     const stopped = await training;
     assert.strictEqual(stopped.status, 'cancelled');
-    const state = JSON.parse(fs.readFileSync(path.join(stopped.runDir, 'checkpoints', 'latest', 'training_state.json'), 'utf8'));
+    const state = JSON.parse(
+      fs.readFileSync(path.join(stopped.runDir, 'checkpoints', 'latest', 'training_state.json'), 'utf8'),
+    );
     assert.ok(state.step > 0);
 
     fs.writeFileSync(spec.fsPath, SPEC(stopped.epochsCompleted + 1));

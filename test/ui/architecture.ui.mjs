@@ -18,7 +18,16 @@ export default async function ({ page, assert, ui, workspace }) {
   assert.strictEqual(await view.locator('g.node').count(), 8);
   assert.strictEqual(await diagram.getAttribute('data-nodes'), '8');
   const labels = await view.locator('g.node text.label').allTextContents();
-  assert.deepStrictEqual(labels, ['input_1', 'conv1_conv', 'conv2', 'pool2_conv', 'conv3', 'pool3_conv', 'conv4', 'predictions']);
+  assert.deepStrictEqual(labels, [
+    'input_1',
+    'conv1_conv',
+    'conv2',
+    'pool2_conv',
+    'conv3',
+    'pool3_conv',
+    'conv4',
+    'predictions',
+  ]);
   assert.match(await view.locator('g.node[data-id="pool2"] text.shape').textContent(), /^16x16x108$/);
 
   // Click the transition: the spec's compression field is selected (`"compression": 0.5`, 18 characters).
@@ -37,7 +46,10 @@ export default async function ({ page, assert, ui, workspace }) {
 
   // Click a dense layer: its blockConfig entry (`16`) is selected.
   await view.locator('g.node[data-id="conv2_block3"]').click();
-  await page.locator('.statusbar-item', { hasText: /Ln 11, Col \d+ \(2 selected\)/ }).first().waitFor({ timeout: 10_000 });
+  await page
+    .locator('.statusbar-item', { hasText: /Ln 11, Col \d+ \(2 selected\)/ })
+    .first()
+    .waitFor({ timeout: 10_000 });
 
   // Move the cursor to `classes` in the spec: the head node is highlighted.
   await page.locator('.view-line span', { hasText: '"classes"' }).first().click();
@@ -46,17 +58,20 @@ export default async function ({ page, assert, ui, workspace }) {
   await ui.screenshot(page, 'architecture-bc100'); // the runner overwrites architecture.png with the end state
 
   // DenseNet-264: edit the last block's size and time the re-render.
-  fs.writeFileSync(path.join(workspace, 'imagenet', 'densenet264.densenet.json'), [
-    '{',
-    '  "version": 1,',
-    '  "name": "densenet264",',
-    '  "model": {',
-    '    "blockConfig": [6, 12, 64, 48],',
-    '    "preset": "densenet264"',
-    '  }',
-    '}',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(workspace, 'imagenet', 'densenet264.densenet.json'),
+    [
+      '{',
+      '  "version": 1,',
+      '  "name": "densenet264",',
+      '  "model": {',
+      '    "blockConfig": [6, 12, 64, 48],',
+      '    "preset": "densenet264"',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
   await ui.openFile(page, 'imagenet/densenet264.densenet.json');
   await ui.runCommand(page, 'DenseNet: Show Architecture');
   await page.locator('.tab', { hasText: 'Architecture: densenet264' }).first().waitFor({ timeout: 10_000 });
@@ -74,7 +89,7 @@ export default async function ({ page, assert, ui, workspace }) {
   await page.keyboard.press('End');
   await page.keyboard.press('ArrowLeft');
   await page.keyboard.press('ArrowLeft'); // before `],`
-  await page.keyboard.press("Backspace"); // [6, 12, 64, 4]: 92 nodes
+  await page.keyboard.press('Backspace'); // [6, 12, 64, 4]: 92 nodes
   await big.locator('#diagram[data-nodes="92"]').waitFor({ timeout: 10_000 });
   const started = Date.now();
   await page.keyboard.type('9');
@@ -83,8 +98,10 @@ export default async function ({ page, assert, ui, workspace }) {
   const renderMs = Number(await big.locator('#diagram').getAttribute('data-render-ms'));
   // From the host's document change event to the end of the webview render (100 ms debounce included).
   const latencyMs = Number(await big.locator('#diagram').getAttribute('data-latency-ms'));
-  console.log(`    DenseNet-264 (all expanded, 137 nodes, 3,404 arcs): expand render ${expandMs} ms; ` +
-    `edit -> re-render ${latencyMs} ms (layout+DOM ${renderMs} ms; ${editMs} ms as Playwright polls it)`);
+  console.log(
+    `    DenseNet-264 (all expanded, 137 nodes, 3,404 arcs): expand render ${expandMs} ms; ` +
+      `edit -> re-render ${latencyMs} ms (layout+DOM ${renderMs} ms; ${editMs} ms as Playwright polls it)`,
+  );
   assert.ok(latencyMs < 300, `edit to render took ${latencyMs} ms`);
   await ui.screenshot(page, 'architecture-densenet264');
 }

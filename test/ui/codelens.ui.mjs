@@ -5,10 +5,15 @@ export default async function ({ page, assert, ui }) {
 
   const lens = page.locator('.codelens-decoration', { hasText: '0.77M params · 300.9 MMACs · 32x32x3 -> 10' });
   await lens.first().waitFor({ timeout: 30_000 });
-  const blockLens = page.locator('.codelens-decoration', { hasText: 'block 2: 16 layers · 16x16 · 108->300 ch · 0.24M params' });
+  const blockLens = page.locator('.codelens-decoration', {
+    hasText: 'block 2: 16 layers · 16x16 · 108->300 ch · 0.24M params',
+  });
   await blockLens.first().waitFor({ timeout: 10_000 });
   const lensText = await page.locator('.codelens-decoration').allInnerTexts();
-  assert.ok(lensText.some((t) => t.includes('Summary')), `lenses: ${lensText.join(' | ')}`);
+  assert.ok(
+    lensText.some((t) => t.includes('Summary')),
+    `lenses: ${lensText.join(' | ')}`,
+  );
 
   const status = page.locator('.statusbar-item', { hasText: '0.77M params' });
   await status.first().waitFor({ timeout: 10_000 });

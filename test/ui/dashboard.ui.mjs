@@ -6,7 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 // The tiny spec the integration tests train too.
-const SPEC = { ...JSON.parse(fs.readFileSync(new URL('../fixtures/digits.densenet.json', import.meta.url), 'utf8')), name: 'digits-ui' };
+const SPEC = {
+  ...JSON.parse(fs.readFileSync(new URL('../fixtures/digits.densenet.json', import.meta.url), 'utf8')),
+  name: 'digits-ui',
+};
 
 export default async function ({ page, workspace, assert, ui }) {
   const dir = path.join(workspace, 'digits');
@@ -14,7 +17,8 @@ export default async function ({ page, workspace, assert, ui }) {
   assert.ok(fs.existsSync(mnist), 'the example MNIST data is built (node scripts/make-mnist-example.mjs)');
   for (const digit of ['0', '1', '2']) {
     fs.mkdirSync(path.join(dir, 'data', 'train', digit), { recursive: true });
-    for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 24)) fs.copyFileSync(path.join(mnist, digit, f), path.join(dir, 'data', 'train', digit, f));
+    for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 24))
+      fs.copyFileSync(path.join(mnist, digit, f), path.join(dir, 'data', 'train', digit, f));
   }
   fs.writeFileSync(path.join(dir, 'digits.densenet.json'), JSON.stringify(SPEC, null, 2));
 
@@ -31,15 +35,20 @@ export default async function ({ page, workspace, assert, ui }) {
   await frame.locator('#status', { hasText: /running|starting/ }).waitFor({ timeout: 60_000 });
   // densenet.engine.threads defaults to one per core: while it trains, the header names the backend and the threads.
   const cores = os.availableParallelism?.() ?? os.cpus().length;
-  if (cores > 1) await frame.locator('[data-stat="backend"]', { hasText: `wasm × ${cores} threads` }).waitFor({ timeout: 60_000 });
+  if (cores > 1)
+    await frame.locator('[data-stat="backend"]', { hasText: `wasm × ${cores} threads` }).waitFor({ timeout: 60_000 });
   await ui.screenshot(page, 'dashboard-live');
 
-  await page.locator('.notification-list-item', { hasText: /Training completed after 3 epoch/ }).first().waitFor({ timeout: 180_000 });
+  await page
+    .locator('.notification-list-item', { hasText: /Training completed after 3 epoch/ })
+    .first()
+    .waitFor({ timeout: 180_000 });
   await frame.locator('table.confusion').waitFor({ timeout: 20_000 });
   await frame.locator('#status', { hasText: 'completed' }).waitFor({ timeout: 20_000 });
 
   const points = async (id) => Number(await frame.locator(`#${id}`).getAttribute('data-points'));
-  for (const id of ['chart-loss', 'chart-acc', 'chart-lr']) assert.ok((await points(id)) > 10, `${id} has points (${await points(id)})`);
+  for (const id of ['chart-loss', 'chart-acc', 'chart-lr'])
+    assert.ok((await points(id)) > 10, `${id} has points (${await points(id)})`);
   assert.ok((await points('chart-ips')) >= 3, 'images/s has points');
   const confusion = frame.locator('table.confusion');
   assert.strictEqual(await confusion.getAttribute('data-classes'), '3');
@@ -50,7 +59,9 @@ export default async function ({ page, workspace, assert, ui }) {
   assert.ok(total > 0, `confusion matrix counts (${total})`);
   assert.strictEqual(await frame.locator('table.per-class tbody tr').count(), 3);
   assert.strictEqual(await frame.locator('table.runs tbody tr').count(), 1);
-  await assert.doesNotReject(frame.locator('table.runs tbody tr', { hasText: 'completed' }).waitFor({ timeout: 5_000 }));
+  await assert.doesNotReject(
+    frame.locator('table.runs tbody tr', { hasText: 'completed' }).waitFor({ timeout: 5_000 }),
+  );
   await ui.screenshot(page, 'dashboard');
 
   // Close and reopen from the palette: the newest run's curves are read from metrics.jsonl.

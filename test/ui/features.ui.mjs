@@ -12,7 +12,11 @@ function trainTinyModel(workspace, { classes = ['0', '1', '2'], perClass = 20 } 
   const src = path.join(workspace, 'mnist', 'data', 'train');
   const dir = path.join(workspace, 'tiny');
   for (const c of classes) {
-    const files = fs.readdirSync(path.join(src, c)).filter((f) => f.endsWith('.png')).sort().slice(0, perClass);
+    const files = fs
+      .readdirSync(path.join(src, c))
+      .filter((f) => f.endsWith('.png'))
+      .sort()
+      .slice(0, perClass);
     fs.mkdirSync(path.join(dir, 'data', 'train', c), { recursive: true });
     for (const f of files) fs.copyFileSync(path.join(src, c, f), path.join(dir, 'data', 'train', c, f));
   }
@@ -22,14 +26,26 @@ function trainTinyModel(workspace, { classes = ['0', '1', '2'], perClass = 20 } 
     input: { height: 28, width: 28, channels: 1 },
     classes: classes.length,
     // The architecture of the MNIST example (mnist/mnist.densenet.json), with 3 classes.
-    model: { growthRate: 12, blockConfig: [4, 4, 4], bnSize: 4, compression: 0.5, numInitFeatures: 24, stem: { kernelSize: 3, stride: 2, pool: 'none', norm: true }, dropRate: 0 },
+    model: {
+      growthRate: 12,
+      blockConfig: [4, 4, 4],
+      bnSize: 4,
+      compression: 0.5,
+      numInitFeatures: 24,
+      stem: { kernelSize: 3, stride: 2, pool: 'none', norm: true },
+      dropRate: 0,
+    },
     data: { train: 'data/train', validation: { split: 0.1 }, normalize: 'auto' },
     training: { epochs: 1, batchSize: 16, optimizer: 'adam', learningRate: 0.003, seed: 1 },
   };
   const specPath = path.join(dir, 'tiny.densenet.json');
   fs.writeFileSync(specPath, JSON.stringify(spec, null, 2));
   const started = Date.now();
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'train', specPath, '--backend', 'wasm', '--workspace', workspace, '--json'], { encoding: 'utf8', timeout: 180_000 });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'cli.js'), 'train', specPath, '--backend', 'wasm', '--workspace', workspace, '--json'],
+    { encoding: 'utf8', timeout: 180_000 },
+  );
   if (r.status !== 0) throw new Error(`training the tiny model failed (${r.status}): ${r.stderr}\n${r.stdout}`);
   console.log(`    tiny model trained in ${Date.now() - started} ms`);
   const runs = path.join(workspace, '.densenet', 'runs', 'tiny');
@@ -43,13 +59,20 @@ export default async function ({ page, workspace, assert, ui }) {
 
   // Explorer: mnist > data > test > 7 > first PNG (the workbench was opened before the run existed: fine).
   const explorer = page.locator('.explorer-folders-view');
-  const row = (name) => explorer.locator('.monaco-list-row').filter({ hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`) }).first();
+  const row = (name) =>
+    explorer
+      .locator('.monaco-list-row')
+      .filter({ hasText: new RegExp(`^\\s*${name.replace(/\./g, '\\.')}\\s*$`) })
+      .first();
   for (const folder of ['mnist', 'data', 'test', '7']) {
     const r = row(folder);
     await r.waitFor({ timeout: 20_000 });
     if ((await r.getAttribute('aria-expanded')) !== 'true') await r.click();
   }
-  const digitName = fs.readdirSync(path.join(workspace, 'mnist', 'data', 'test', '7')).filter((f) => f.endsWith('.png')).sort()[0];
+  const digitName = fs
+    .readdirSync(path.join(workspace, 'mnist', 'data', 'test', '7'))
+    .filter((f) => f.endsWith('.png'))
+    .sort()[0];
   const digit = row(digitName);
   await digit.waitFor({ timeout: 20_000 });
   await digit.click({ button: 'right' });
@@ -74,7 +97,9 @@ export default async function ({ page, workspace, assert, ui }) {
   const channels = Number(await frame.locator('#gallery').getAttribute('data-channels'));
   const layer = await frame.locator('#gallery').getAttribute('data-layer');
   const panelMs = await frame.locator('body').getAttribute('data-gallery-ms');
-  console.log(`    click-to-gallery: ${clickToGallery} ms measured by the test, ${panelMs} ms by the panel (layer ${layer}, ${channels} channels)`);
+  console.log(
+    `    click-to-gallery: ${clickToGallery} ms measured by the test, ${panelMs} ms by the panel (layer ${layer}, ${channels} channels)`,
+  );
 
   assert.ok(channels > 0, 'the layer has channels');
   assert.equal(await tiles.count(), channels, 'one canvas per channel');

@@ -15,7 +15,9 @@ export default async function ({ page, assert, ui }) {
   await input.fill('10');
   await page.keyboard.press('Enter');
 
-  await page.locator('.tabs-container .tab.active[data-resource-name="densenet-40-k12.densenet.json"]').waitFor({ timeout: 15_000 });
+  await page
+    .locator('.tabs-container .tab.active[data-resource-name="densenet-40-k12.densenet.json"]')
+    .waitFor({ timeout: 15_000 });
   const lens = page.locator('.codelens-decoration', { hasText: '28x28x1 -> 10' });
   await lens.first().waitFor({ timeout: 20_000 });
   assert.match(await lens.first().innerText(), /1\.0\dM params/);

@@ -6,7 +6,9 @@ export default async function ({ page, assert, ui }) {
   await train.first().waitFor({ timeout: 30_000 });
   await train.first().click();
 
-  const progress = page.locator('.notifications-toasts .notification-list-item', { hasText: /epoch 1\/\d+ · step \d+\/127 · loss/ });
+  const progress = page.locator('.notifications-toasts .notification-list-item', {
+    hasText: /epoch 1\/\d+ · step \d+\/127 · loss/,
+  });
   await progress.first().waitFor({ timeout: 90_000 });
   const status = page.locator('.statusbar-item', { hasText: /mnist · wasm · epoch 1\/\d+/ });
   await status.first().waitFor({ timeout: 10_000 });
@@ -17,7 +19,9 @@ export default async function ({ page, assert, ui }) {
   await stopped.first().waitFor({ timeout: 60_000 });
 
   await ui.runCommand(page, 'DenseNet: Resume Training');
-  const resumed = page.locator('.notifications-toasts .notification-list-item', { hasText: /epoch 1\/\d+ · step \d+\/127/ });
+  const resumed = page.locator('.notifications-toasts .notification-list-item', {
+    hasText: /epoch 1\/\d+ · step \d+\/127/,
+  });
   await resumed.first().waitFor({ timeout: 90_000 });
   await ui.screenshot(page, 'training-resumed');
   await ui.runCommand(page, 'DenseNet: Stop Training');

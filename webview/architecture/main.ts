@@ -4,8 +4,13 @@
  * collapse and expand, reveals a clicked node's spec text through the host, and exports SVG/PNG.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { ArchitectureFromWebview, ArchitectureState, ArchitectureToWebview, ArchitectureWebviewState } from '../../src/protocol/architecture';
-import { type DiagramLayout, formatShape, isExpanded, layoutDiagram } from '../../src/spec/diagram';
+import type {
+  ArchitectureFromWebview,
+  ArchitectureState,
+  ArchitectureToWebview,
+  ArchitectureWebviewState,
+} from '../../src/protocol/architecture';
+import { type DiagramLayout, formatShape, isExpanded, layoutDiagram } from '../../src/core/diagram';
 import { onMessage, post, vscodeApi } from '../common/vscode';
 
 const send = (m: ArchitectureFromWebview) => post<ArchitectureFromWebview>(m);
@@ -20,11 +25,24 @@ let exportId = 0;
 
 /** Diagram styles: inside the SVG so an export carries them; colours are VS Code theme variables only. */
 const VARIABLES = [
-  '--vscode-editor-background', '--vscode-foreground', '--vscode-descriptionForeground', '--vscode-font-family',
-  '--vscode-editor-font-family', '--vscode-editorWidget-background', '--vscode-editorWidget-border', '--vscode-focusBorder',
-  '--vscode-charts-blue', '--vscode-charts-green', '--vscode-charts-orange', '--vscode-charts-purple', '--vscode-charts-red',
-  '--vscode-charts-yellow', '--vscode-editor-findMatchHighlightBackground', '--vscode-list-activeSelectionBackground',
-  '--vscode-textLink-foreground', '--vscode-sideBar-background',
+  '--vscode-editor-background',
+  '--vscode-foreground',
+  '--vscode-descriptionForeground',
+  '--vscode-font-family',
+  '--vscode-editor-font-family',
+  '--vscode-editorWidget-background',
+  '--vscode-editorWidget-border',
+  '--vscode-focusBorder',
+  '--vscode-charts-blue',
+  '--vscode-charts-green',
+  '--vscode-charts-orange',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+  '--vscode-editor-findMatchHighlightBackground',
+  '--vscode-list-activeSelectionBackground',
+  '--vscode-textLink-foreground',
+  '--vscode-sideBar-background',
 ];
 const SVG_STYLE = `
 .bg { fill: var(--vscode-editor-background); }
@@ -80,7 +98,8 @@ const problemEl = document.getElementById('problem') as HTMLElement;
 const titleEl = document.getElementById('title') as HTMLElement;
 const summaryEl = document.getElementById('summary') as HTMLElement;
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 function persist(): void {
   api.setState({ specUri: state?.specUri ?? saved.specUri, expanded });
@@ -88,12 +107,16 @@ function persist(): void {
 
 function svgOf(l: DiagramLayout): string {
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" id="arch" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" id="arch" width="${l.width}" height="${l.height}" viewBox="0 0 ${l.width} ${l.height}">`,
+  );
   parts.push(`<style>${SVG_STYLE}</style><rect class="bg" width="100%" height="100%"/>`);
   for (const f of l.frames) {
-    parts.push(`<g class="frame" data-group="${f.group}"><rect class="fbox" x="${f.x}" y="${f.y}" width="${f.width}" height="${f.height}" rx="6"/>`,
+    parts.push(
+      `<g class="frame" data-group="${f.group}"><rect class="fbox" x="${f.x}" y="${f.y}" width="${f.width}" height="${f.height}" rx="6"/>`,
       `<g class="fhead" data-toggle="${f.group}"><rect x="${f.x}" y="${f.y}" width="${f.width}" height="${f.headerHeight - 4}" rx="6"/>`,
-      `<text class="flabel" x="${f.x + 8}" y="${f.y + 16}">${esc(`\u2212 ${f.label}: ${f.detail}`)}</text></g></g>`);
+      `<text class="flabel" x="${f.x + 8}" y="${f.y + 16}">${esc(`\u2212 ${f.label}: ${f.detail}`)}</text></g></g>`,
+    );
   }
   // Edges first so nodes cover their ends; dense arcs in one path element per block keeps the DOM small.
   const dense = new Map<string, string[]>();
@@ -106,21 +129,26 @@ function svgOf(l: DiagramLayout): string {
     } else flows.push(e.path);
   }
   parts.push(`<path class="edge flow" d="${flows.join('')}"/>`);
-  for (const [group, paths] of dense) parts.push(`<path class="edge dense" data-group="${group}" d="${paths.join('')}"/>`);
+  for (const [group, paths] of dense)
+    parts.push(`<path class="edge dense" data-group="${group}" d="${paths.join('')}"/>`);
   for (const n of l.nodes) {
     const barWidth = (n.width - 16) * n.channelFraction;
-    const toggle = n.kind === 'blockCollapsed'
-      ? `<g class="toggle" data-toggle="${n.group}"><rect x="${n.x + n.width - 22}" y="${n.y + 2}" width="20" height="20"/><text x="${n.x + n.width - 12}" y="${n.y + 17}">+</text></g>`
-      : '';
+    const toggle =
+      n.kind === 'blockCollapsed'
+        ? `<g class="toggle" data-toggle="${n.group}"><rect x="${n.x + n.width - 22}" y="${n.y + 2}" width="20" height="20"/><text x="${n.x + n.width - 12}" y="${n.y + 17}">+</text></g>`
+        : '';
     const shapeX = n.x + n.width - (toggle ? 26 : 8);
-    parts.push(`<g class="node k-${n.kind}" data-id="${n.id}" data-group="${n.group}"><title>${esc(`${n.label}: ${n.detail}; output ${formatShape(n.outputShape)} (${n.channels} channels)`)}</title>`,
+    parts.push(
+      `<g class="node k-${n.kind}" data-id="${n.id}" data-group="${n.group}"><title>${esc(`${n.label}: ${n.detail}; output ${formatShape(n.outputShape)} (${n.channels} channels)`)}</title>`,
       `<rect class="box" x="${n.x}" y="${n.y}" width="${n.width}" height="${n.height}" rx="4"/>`,
       `<text class="label" x="${n.x + 8}" y="${n.y + 15}">${esc(n.label)}</text>`,
       `<text class="shape" x="${shapeX}" y="${n.y + 15}">${formatShape(n.outputShape)}</text>`,
       `<text class="detail" x="${n.x + 8}" y="${n.y + n.height - 13}">${esc(n.detail)}</text>`,
       `<rect class="barbg" x="${n.x + 8}" y="${n.y + n.height - 7}" width="${n.width - 16}" height="4"/>`,
       `<rect class="bar" x="${n.x + 8}" y="${n.y + n.height - 7}" width="${barWidth.toFixed(1)}" height="4"/>`,
-      toggle, '</g>');
+      toggle,
+      '</g>',
+    );
   }
   parts.push('</svg>');
   return parts.join('');
@@ -152,7 +180,13 @@ function render(latencyFrom?: number): void {
   const renderMs = performance.now() - t0;
   diagram.dataset.renderMs = renderMs.toFixed(1);
   if (latencyFrom !== undefined) diagram.dataset.latencyMs = String(Date.now() - latencyFrom);
-  send({ type: 'architecture/rendered', version: state.version, nodes: layout?.nodes.length ?? 0, renderMs, latencyMs: latencyFrom !== undefined ? Date.now() - latencyFrom : undefined });
+  send({
+    type: 'architecture/rendered',
+    version: state.version,
+    nodes: layout?.nodes.length ?? 0,
+    renderMs,
+    latencyMs: latencyFrom !== undefined ? Date.now() - latencyFrom : undefined,
+  });
 }
 
 /** Highlight (cursor in the spec) and selection (clicked node) are classes: no re-render. */
@@ -191,7 +225,8 @@ diagram.addEventListener('click', (e) => {
 });
 diagram.addEventListener('dblclick', (e) => {
   const node = (e.target as Element).closest<SVGGElement>('g.node');
-  if (node?.classList.contains('k-blockCollapsed') || node?.classList.contains('k-dense')) toggleBlock(node.dataset.group as string);
+  if (node?.classList.contains('k-blockCollapsed') || node?.classList.contains('k-dense'))
+    toggleBlock(node.dataset.group as string);
 });
 
 function setAll(open: boolean): void {

@@ -1,5 +1,15 @@
 /** chart.js line charts with theme colours from VS Code's CSS variables; updated in place (update('none')). */
-import { Chart, Legend, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip, type ChartDataset } from 'chart.js';
+import {
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+} from 'chart.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Legend, Tooltip);
 
@@ -17,7 +27,11 @@ export function withAlpha(color: string, alpha: number): string {
   const m = /^#([0-9a-f]{3}|[0-9a-f]{6})([0-9a-f]{2})?$/i.exec(color.trim());
   if (!m) return color;
   let hex = m[1];
-  if (hex.length === 3) hex = hex.split('').map((c) => c + c).join('');
+  if (hex.length === 3)
+    hex = hex
+      .split('')
+      .map((c) => c + c)
+      .join('');
   const [r, g, b] = [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
   return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
@@ -46,7 +60,12 @@ export class LineChart {
   readonly chart: Chart<'line', Point[]>;
   private readonly roles = new WeakMap<LineDataset, ColourRole>();
 
-  constructor(readonly container: HTMLElement, title: string, private readonly xTitle: string, yLog = false) {
+  constructor(
+    readonly container: HTMLElement,
+    title: string,
+    private readonly xTitle: string,
+    yLog = false,
+  ) {
     const canvas = document.createElement('canvas');
     container.appendChild(canvas);
     this.chart = new Chart(canvas, {

@@ -5,8 +5,15 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from '../../src/protocol/engine';
-import type { DashboardState, DashboardUiState, FromDashboard, HistoryPoint, RunSummary, ToDashboard } from '../../src/protocol/dashboard';
-import { Ema, ema, formatDuration, perClassMetrics } from '../../src/spec/metrics';
+import type {
+  DashboardState,
+  DashboardUiState,
+  FromDashboard,
+  HistoryPoint,
+  RunSummary,
+  ToDashboard,
+} from '../../src/protocol/dashboard';
+import { Ema, ema, formatDuration, perClassMetrics } from '../../src/metrics/dashboardMath';
 import { onMessage, post as postAny, vscodeApi } from '../common/vscode';
 import { LineChart, formatNumber, type LineDataset, type Point } from './charts';
 import { STYLE } from './style';
@@ -88,8 +95,23 @@ const ds = {
 for (const c of charts) c.update();
 
 // ---------- model ----------
-interface BatchPoint { step: number; loss: number; acc: number; lr?: number; ips?: number }
-interface EpochPoint { epoch: number; step: number; loss: number; acc: number; valLoss?: number; valAcc?: number; lr?: number; ips?: number }
+interface BatchPoint {
+  step: number;
+  loss: number;
+  acc: number;
+  lr?: number;
+  ips?: number;
+}
+interface EpochPoint {
+  epoch: number;
+  step: number;
+  loss: number;
+  acc: number;
+  valLoss?: number;
+  valAcc?: number;
+  lr?: number;
+  ips?: number;
+}
 
 let state: DashboardState | undefined;
 let started: TrainingStarted | undefined;
@@ -103,8 +125,21 @@ const lossEma = new Ema(ui.smoothing);
 const accEma = new Ema(ui.smoothing);
 
 function resetSeries(history: HistoryPoint[]): void {
-  batches = history.filter((p) => p.kind === 'batch').map((p) => ({ step: p.step, loss: p.loss, acc: p.acc, lr: p.lr, ips: p.imagesPerSec }));
-  epochs = history.filter((p) => p.kind === 'epoch').map((p) => ({ epoch: p.epoch, step: p.step, loss: p.loss, acc: p.acc, valLoss: p.valLoss, valAcc: p.valAcc, lr: p.lr, ips: p.imagesPerSec }));
+  batches = history
+    .filter((p) => p.kind === 'batch')
+    .map((p) => ({ step: p.step, loss: p.loss, acc: p.acc, lr: p.lr, ips: p.imagesPerSec }));
+  epochs = history
+    .filter((p) => p.kind === 'epoch')
+    .map((p) => ({
+      epoch: p.epoch,
+      step: p.step,
+      loss: p.loss,
+      acc: p.acc,
+      valLoss: p.valLoss,
+      valAcc: p.valAcc,
+      lr: p.lr,
+      ips: p.imagesPerSec,
+    }));
   rebuildCharts();
 }
 
@@ -120,20 +155,62 @@ function setData(d: LineDataset, data: Point[]): void {
 }
 
 function rebuildCharts(): void {
-  setData(ds.lossRaw, pts(batches, (b) => b.step, (b) => b.loss));
-  setData(ds.accRaw, pts(batches, (b) => b.step, (b) => b.acc));
+  setData(
+    ds.lossRaw,
+    pts(
+      batches,
+      (b) => b.step,
+      (b) => b.loss,
+    ),
+  );
+  setData(
+    ds.accRaw,
+    pts(
+      batches,
+      (b) => b.step,
+      (b) => b.acc,
+    ),
+  );
   rebuildEma();
   setEpochData();
-  setData(ds.lr, pts(batches, (b) => b.step, (b) => b.lr));
-  setData(ds.ips, pts(batches, (b) => b.step, (b) => b.ips));
+  setData(
+    ds.lr,
+    pts(
+      batches,
+      (b) => b.step,
+      (b) => b.lr,
+    ),
+  );
+  setData(
+    ds.ips,
+    pts(
+      batches,
+      (b) => b.step,
+      (b) => b.ips,
+    ),
+  );
   for (const c of charts) c.update();
 }
 
 function rebuildEma(): void {
   const lossVals = batches.map((b) => b.loss);
   const accVals = batches.map((b) => b.acc);
-  setData(ds.lossEma, pts(ema(lossVals, ui.smoothing).map((y, i) => ({ x: batches[i].step, y })), (p) => p.x, (p) => p.y));
-  setData(ds.accEma, pts(ema(accVals, ui.smoothing).map((y, i) => ({ x: batches[i].step, y })), (p) => p.x, (p) => p.y));
+  setData(
+    ds.lossEma,
+    pts(
+      ema(lossVals, ui.smoothing).map((y, i) => ({ x: batches[i].step, y })),
+      (p) => p.x,
+      (p) => p.y,
+    ),
+  );
+  setData(
+    ds.accEma,
+    pts(
+      ema(accVals, ui.smoothing).map((y, i) => ({ x: batches[i].step, y })),
+      (p) => p.x,
+      (p) => p.y,
+    ),
+  );
   // Continue the stream from the same state as the arrays.
   lossEma.reset(ui.smoothing);
   accEma.reset(ui.smoothing);
@@ -148,7 +225,13 @@ function addBatch(m: BatchMetrics): void {
   lastBatch = m;
   const last = batches[batches.length - 1];
   if (last && m.globalStep <= last.step) return; // already in the history read from disk
-  const b: BatchPoint = { step: m.globalStep, loss: m.loss, acc: m.accuracy, lr: m.learningRate, ips: m.imagesPerSecond };
+  const b: BatchPoint = {
+    step: m.globalStep,
+    loss: m.loss,
+    acc: m.accuracy,
+    lr: m.learningRate,
+    ips: m.imagesPerSecond,
+  };
   batches.push(b);
   ds.lossRaw.data.push({ x: b.step, y: b.loss });
   ds.accRaw.data.push({ x: b.step, y: b.acc });
@@ -161,17 +244,66 @@ function addBatch(m: BatchMetrics): void {
 
 /** The per-epoch series of the charts from `epochs`. */
 function setEpochData(): void {
-  setData(ds.lossEpoch, pts(epochs, (e) => e.step, (e) => e.loss));
-  setData(ds.valLoss, pts(epochs, (e) => e.step, (e) => e.valLoss));
-  setData(ds.accEpoch, pts(epochs, (e) => e.step, (e) => e.acc));
-  setData(ds.valAcc, pts(epochs, (e) => e.step, (e) => e.valAcc));
-  setData(ds.ipsEpoch, pts(epochs, (e) => e.step, (e) => e.ips));
+  setData(
+    ds.lossEpoch,
+    pts(
+      epochs,
+      (e) => e.step,
+      (e) => e.loss,
+    ),
+  );
+  setData(
+    ds.valLoss,
+    pts(
+      epochs,
+      (e) => e.step,
+      (e) => e.valLoss,
+    ),
+  );
+  setData(
+    ds.accEpoch,
+    pts(
+      epochs,
+      (e) => e.step,
+      (e) => e.acc,
+    ),
+  );
+  setData(
+    ds.valAcc,
+    pts(
+      epochs,
+      (e) => e.step,
+      (e) => e.valAcc,
+    ),
+  );
+  setData(
+    ds.ipsEpoch,
+    pts(
+      epochs,
+      (e) => e.step,
+      (e) => e.ips,
+    ),
+  );
 }
 
 function addEpoch(m: EpochMetrics): void {
   liveEpochs = [...liveEpochs.filter((e) => e.epoch !== m.epoch), m];
-  const step = started ? m.epoch * started.stepsPerEpoch : lastBatch?.globalStep ?? (batches[batches.length - 1]?.step ?? m.epoch);
-  epochs = [...epochs.filter((e) => e.epoch !== m.epoch), { epoch: m.epoch, step, loss: m.loss, acc: m.accuracy, valLoss: m.valAccuracy === undefined ? undefined : m.valLoss, valAcc: m.valAccuracy, lr: m.learningRate, ips: m.imagesPerSecond }];
+  const step = started
+    ? m.epoch * started.stepsPerEpoch
+    : (lastBatch?.globalStep ?? batches[batches.length - 1]?.step ?? m.epoch);
+  epochs = [
+    ...epochs.filter((e) => e.epoch !== m.epoch),
+    {
+      epoch: m.epoch,
+      step,
+      loss: m.loss,
+      acc: m.accuracy,
+      valLoss: m.valAccuracy === undefined ? undefined : m.valLoss,
+      valAcc: m.valAccuracy,
+      lr: m.learningRate,
+      ips: m.imagesPerSecond,
+    },
+  ];
   setEpochData();
   for (const c of charts) c.update();
   renderConfusion();
@@ -186,7 +318,12 @@ class Overlay {
   private readonly val: LineDataset;
   private readonly acc: LineDataset;
   private readonly valAcc: LineDataset;
-  constructor(readonly runDir: string, label: string, colour: string, private readonly history: HistoryPoint[]) {
+  constructor(
+    readonly runDir: string,
+    label: string,
+    colour: string,
+    private readonly history: HistoryPoint[],
+  ) {
     const dash = { borderDash: [4, 3] };
     this.loss = lossChart.dataset(`${label} train`, { colour, alpha: 0.8 }, dash);
     this.val = lossChart.dataset(`${label} val`, { colour }, { pointRadius: 2, borderDash: [1, 2] });
@@ -197,11 +334,26 @@ class Overlay {
   rebuild(): void {
     const b = this.history.filter((p) => p.kind === 'batch');
     const e = this.history.filter((p) => p.kind === 'epoch');
-    const sm = (vals: number[]): Point[] => ema(vals, ui.smoothing).flatMap((y, i) => (Number.isFinite(y) ? [{ x: b[i].step, y }] : []));
+    const sm = (vals: number[]): Point[] =>
+      ema(vals, ui.smoothing).flatMap((y, i) => (Number.isFinite(y) ? [{ x: b[i].step, y }] : []));
     setData(this.loss, sm(b.map((p) => p.loss)));
     setData(this.acc, sm(b.map((p) => p.acc)));
-    setData(this.val, pts(e, (p) => p.step, (p) => p.valLoss));
-    setData(this.valAcc, pts(e, (p) => p.step, (p) => p.valAcc));
+    setData(
+      this.val,
+      pts(
+        e,
+        (p) => p.step,
+        (p) => p.valLoss,
+      ),
+    );
+    setData(
+      this.valAcc,
+      pts(
+        e,
+        (p) => p.step,
+        (p) => p.valAcc,
+      ),
+    );
   }
   remove(): void {
     lossChart.remove(this.loss);
@@ -228,7 +380,8 @@ function toggleOverlay(runDir: string, on: boolean): void {
 }
 
 // ---------- rendering ----------
-const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`);
+const pct = (v: number | undefined): string =>
+  v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`;
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function renderHeader(): void {
@@ -255,9 +408,15 @@ function renderHeader(): void {
     if (last?.valAcc !== undefined) items.push(['val acc', pct(last.valAcc)]);
   }
   const backend = started?.backend ?? state?.runs.find((r) => r.runDir === cur?.runDir)?.backend;
-  if (backend) items.push(['backend', started?.threads && started.threads > 1 ? `${backend} × ${started.threads} threads` : backend]);
+  if (backend)
+    items.push([
+      'backend',
+      started?.threads && started.threads > 1 ? `${backend} × ${started.threads} threads` : backend,
+    ]);
   if (started && live) items.push(['images', `${started.trainExamples} train / ${started.validationExamples} val`]);
-  $('stats').innerHTML = items.map(([k, v]) => `<span class="stat" data-stat="${esc(k)}"><span class="muted">${esc(k)}</span> ${esc(v)}</span>`).join('');
+  $('stats').innerHTML = items
+    .map(([k, v]) => `<span class="stat" data-stat="${esc(k)}"><span class="muted">${esc(k)}</span> ${esc(v)}</span>`)
+    .join('');
   setDisabled(stopBtn, !(live && status === 'running'));
   const resumable = (state?.runs ?? []).some((r) => r.resumable);
   setDisabled(resumeBtn, live || !resumable || !!state?.busyElsewhere);
@@ -271,16 +430,21 @@ function renderConfusion(): void {
   const perClass = $('per-class');
   if (!withConfusion?.confusion) {
     box.className = 'muted';
-    box.textContent = live || liveEpochs.length ? 'The confusion matrix appears after the first validation.' : 'The confusion matrix is shown for trainings watched live (it is not kept on disk).';
+    box.textContent =
+      live || liveEpochs.length
+        ? 'The confusion matrix appears after the first validation.'
+        : 'The confusion matrix is shown for trainings watched live (it is not kept on disk).';
     perClass.innerHTML = '';
     $('confusion-title').textContent = 'Validation';
     return;
   }
   const m = withConfusion.confusion;
   const names = withConfusion.classNames.length === m.length ? withConfusion.classNames : m.map((_, i) => String(i));
-  $('confusion-title').textContent = `Validation after epoch ${withConfusion.epoch}: accuracy ${pct(withConfusion.valAccuracy)}`;
+  $('confusion-title').textContent =
+    `Validation after epoch ${withConfusion.epoch}: accuracy ${pct(withConfusion.valAccuracy)}`;
   box.className = '';
-  let html = '<table class="confusion" data-classes="' + m.length + '"><thead><tr><th class="corner">true \\ predicted</th>';
+  let html =
+    '<table class="confusion" data-classes="' + m.length + '"><thead><tr><th class="corner">true \\ predicted</th>';
   html += names.map((n) => `<th>${esc(n)}</th>`).join('') + '</tr></thead><tbody>';
   m.forEach((row, i) => {
     const total = row.reduce((a, b) => a + b, 0);
@@ -295,7 +459,10 @@ function renderConfusion(): void {
   box.innerHTML = html + '</tbody></table>';
   const pc = perClassMetrics(m);
   perClass.innerHTML = `<table class="per-class"><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>${pc
-    .map((c, i) => `<tr><th>${esc(names[i])}</th><td>${pct(c.precision)}</td><td>${pct(c.recall)}</td><td>${pct(c.f1)}</td><td>${c.support}</td></tr>`)
+    .map(
+      (c, i) =>
+        `<tr><th>${esc(names[i])}</th><td>${pct(c.precision)}</td><td>${pct(c.recall)}</td><td>${pct(c.f1)}</td><td>${c.support}</td></tr>`,
+    )
     .join('')}</tbody></table>`;
 }
 
@@ -371,7 +538,11 @@ onMessage<ToDashboard>((m) => {
       renderHeader();
       // Overlays: drop runs that are gone; load the chosen ones once.
       const known = new Set(m.state.runs.map((r) => r.runDir));
-      for (const [dir, o] of overlays) if (!known.has(dir)) { o.remove(); overlays.delete(dir); }
+      for (const [dir, o] of overlays)
+        if (!known.has(dir)) {
+          o.remove();
+          overlays.delete(dir);
+        }
       ui.overlays = ui.overlays.filter((r) => known.has(r));
       if (!overlaysRequested) {
         overlaysRequested = true;
@@ -404,7 +575,10 @@ onMessage<ToDashboard>((m) => {
       overlays.get(m.runDir)?.remove();
       const i = ui.overlays.indexOf(m.runDir);
       const label = m.runDir.split(/[\\/]/).pop() ?? m.runDir;
-      overlays.set(m.runDir, new Overlay(m.runDir, label.slice(5, 19), OVERLAY_COLOURS[i % OVERLAY_COLOURS.length], m.history));
+      overlays.set(
+        m.runDir,
+        new Overlay(m.runDir, label.slice(5, 19), OVERLAY_COLOURS[i % OVERLAY_COLOURS.length], m.history),
+      );
       lossChart.update();
       accChart.update();
       break;

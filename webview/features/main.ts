@@ -37,9 +37,15 @@ const send = (m: FromFeaturesWebview): void => post(m);
 /* ---------- requests ---------- */
 
 let nextId = 1;
-const pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void; progress?: (p: MaximiseProgress) => void }>();
+const pending = new Map<
+  number,
+  { resolve: (r: unknown) => void; reject: (e: Error) => void; progress?: (p: MaximiseProgress) => void }
+>();
 
-function request<K extends FeaturesRequest['kind']>(req: Extract<FeaturesRequest, { kind: K }>, progress?: (p: MaximiseProgress) => void): { id: number; result: Promise<FeaturesResultMap[K]> } {
+function request<K extends FeaturesRequest['kind']>(
+  req: Extract<FeaturesRequest, { kind: K }>,
+  progress?: (p: MaximiseProgress) => void,
+): { id: number; result: Promise<FeaturesResultMap[K]> } {
   const id = nextId++;
   const result = new Promise<FeaturesResultMap[K]>((resolve, reject) => {
     pending.set(id, { resolve: (r) => resolve(r as FeaturesResultMap[K]), reject, progress });
@@ -85,7 +91,11 @@ input[type=checkbox] { width: auto; }
 `;
 document.head.appendChild(style);
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<Record<string, string>> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) if (v !== undefined) e.setAttribute(k, v);
   e.append(...children);
@@ -101,29 +111,72 @@ function button(label: string, onClick: () => void, secondary = false): HTMLButt
 const app = document.getElementById('app') ?? document.body;
 const header = el('div', { class: 'toolbar' });
 const headerText = el('span');
-header.append(headerText, button('Change checkpoint…', () => send({ type: 'pickCheckpoint' }), true), button('Change image…', () => send({ type: 'pickImage' }), true));
+header.append(
+  headerText,
+  button('Change checkpoint…', () => send({ type: 'pickCheckpoint' }), true),
+  button('Change image…', () => send({ type: 'pickImage' }), true),
+);
 const message = el('div', { class: 'status', id: 'message' });
 
 // Input + predictions
 const inputCanvas = canvas(1, 1, 'big');
 inputCanvas.id = 'input-image';
 const predsBox = el('div', { class: 'preds', id: 'predictions' });
-const inputSection = el('section', { id: 'overview' }, el('h2', {}, 'Input and prediction'),
-  el('div', { class: 'row' },
-    el('div', { class: 'view' }, inputCanvas, el('div', { class: 'toolbar' }, el('span', { class: 'muted', id: 'input-caption' }), button('Export PNG', () => exportCanvas(inputCanvas, 'input'), true))),
-    predsBox));
+const inputSection = el(
+  'section',
+  { id: 'overview' },
+  el('h2', {}, 'Input and prediction'),
+  el(
+    'div',
+    { class: 'row' },
+    el(
+      'div',
+      { class: 'view' },
+      inputCanvas,
+      el(
+        'div',
+        { class: 'toolbar' },
+        el('span', { class: 'muted', id: 'input-caption' }),
+        button('Export PNG', () => exportCanvas(inputCanvas, 'input'), true),
+      ),
+    ),
+    predsBox,
+  ),
+);
 
 // Gallery
 const layerSelect = el('select', { id: 'layer', 'aria-label': 'Layer' });
-const colormapSelect = el('select', { id: 'colormap', 'aria-label': 'Colormap' }, el('option', { value: 'viridis' }, 'viridis'), el('option', { value: 'gray' }, 'gray'));
-const normaliseSelect = el('select', { id: 'normalise', 'aria-label': 'Normalisation' }, el('option', { value: 'channel' }, 'per channel'), el('option', { value: 'layer' }, 'whole layer'));
+const colormapSelect = el(
+  'select',
+  { id: 'colormap', 'aria-label': 'Colormap' },
+  el('option', { value: 'viridis' }, 'viridis'),
+  el('option', { value: 'gray' }, 'gray'),
+);
+const normaliseSelect = el(
+  'select',
+  { id: 'normalise', 'aria-label': 'Normalisation' },
+  el('option', { value: 'channel' }, 'per channel'),
+  el('option', { value: 'layer' }, 'whole layer'),
+);
 const sortBox = el('input', { type: 'checkbox', id: 'sort' });
 const galleryInfo = el('span', { class: 'muted', id: 'gallery-info' });
 const gallery = el('div', { id: 'gallery' });
-const gallerySection = el('section', { id: 'feature-maps' }, el('h2', {}, 'Feature maps'),
-  el('div', { class: 'toolbar' }, el('label', {}, 'Layer ', layerSelect), el('label', {}, 'Colormap ', colormapSelect), el('label', {}, 'Normalise ', normaliseSelect),
-    el('label', {}, sortBox, ' sort by mean activation'), button('Export PNG', () => exportGallery(), true)),
-  galleryInfo, gallery);
+const gallerySection = el(
+  'section',
+  { id: 'feature-maps' },
+  el('h2', {}, 'Feature maps'),
+  el(
+    'div',
+    { class: 'toolbar' },
+    el('label', {}, 'Layer ', layerSelect),
+    el('label', {}, 'Colormap ', colormapSelect),
+    el('label', {}, 'Normalise ', normaliseSelect),
+    el('label', {}, sortBox, ' sort by mean activation'),
+    button('Export PNG', () => exportGallery(), true),
+  ),
+  galleryInfo,
+  gallery,
+);
 
 // Zoom overlay
 const zoomCanvas = canvas(1, 1, 'zoomed');
@@ -132,9 +185,24 @@ const zoomTitle = el('div', { style: 'font-weight:600' });
 const zoomMin = el('span');
 const zoomMax = el('span');
 const zoomValue = el('div', { class: 'muted' }, 'Hover for values');
-const zoom = el('div', { id: 'zoom', role: 'dialog', 'aria-modal': 'true' },
-  el('div', { class: 'card' }, zoomTitle, zoomCanvas, el('div', { class: 'scale' }, zoomMin, zoomBar, zoomMax), zoomValue,
-    el('div', { class: 'toolbar' }, button('Export PNG', () => exportCanvas(zoomCanvas, zoomTitle.textContent ?? 'channel'), true), button('Close', () => closeZoom(), true))));
+const zoom = el(
+  'div',
+  { id: 'zoom', role: 'dialog', 'aria-modal': 'true' },
+  el(
+    'div',
+    { class: 'card' },
+    zoomTitle,
+    zoomCanvas,
+    el('div', { class: 'scale' }, zoomMin, zoomBar, zoomMax),
+    zoomValue,
+    el(
+      'div',
+      { class: 'toolbar' },
+      button('Export PNG', () => exportCanvas(zoomCanvas, zoomTitle.textContent ?? 'channel'), true),
+      button('Close', () => closeZoom(), true),
+    ),
+  ),
+);
 
 // Grad-CAM
 const camClass = el('select', { id: 'gradcam-class', 'aria-label': 'Class' });
@@ -142,9 +210,21 @@ const camLayer = el('select', { id: 'gradcam-layer', 'aria-label': 'Grad-CAM lay
 const camCanvas = canvas(1, 1, 'big');
 camCanvas.id = 'gradcam-canvas';
 const camInfo = el('span', { class: 'muted status', id: 'gradcam-info' });
-const camSection = el('section', { id: 'gradcam' }, el('h2', {}, 'Grad-CAM'),
-  el('div', { class: 'toolbar' }, el('label', {}, 'Class ', camClass), el('label', {}, 'Layer ', camLayer), button('Compute', () => void runGradCam()), button('Export PNG', () => exportCanvas(camCanvas, 'gradcam'), true)),
-  el('div', { class: 'view' }, camCanvas), camInfo);
+const camSection = el(
+  'section',
+  { id: 'gradcam' },
+  el('h2', {}, 'Grad-CAM'),
+  el(
+    'div',
+    { class: 'toolbar' },
+    el('label', {}, 'Class ', camClass),
+    el('label', {}, 'Layer ', camLayer),
+    button('Compute', () => void runGradCam()),
+    button('Export PNG', () => exportCanvas(camCanvas, 'gradcam'), true),
+  ),
+  el('div', { class: 'view' }, camCanvas),
+  camInfo,
+);
 
 // Saliency
 const salClass = el('select', { id: 'saliency-class', 'aria-label': 'Class' });
@@ -152,26 +232,72 @@ const salSamples = el('input', { type: 'number', min: '1', max: '64', value: '1'
 const salCanvas = canvas(1, 1, 'big');
 salCanvas.id = 'saliency-canvas';
 const salInfo = el('span', { class: 'muted status' });
-const salSection = el('section', { id: 'saliency' }, el('h2', {}, 'Saliency'),
-  el('div', { class: 'toolbar' }, el('label', {}, 'Class ', salClass), el('label', { title: '1 = vanilla gradients; more = SmoothGrad' }, 'Samples ', salSamples), button('Compute', () => void runSaliency()), button('Export PNG', () => exportCanvas(salCanvas, 'saliency'), true)),
-  el('div', { class: 'view' }, salCanvas), salInfo);
+const salSection = el(
+  'section',
+  { id: 'saliency' },
+  el('h2', {}, 'Saliency'),
+  el(
+    'div',
+    { class: 'toolbar' },
+    el('label', {}, 'Class ', salClass),
+    el('label', { title: '1 = vanilla gradients; more = SmoothGrad' }, 'Samples ', salSamples),
+    button('Compute', () => void runSaliency()),
+    button('Export PNG', () => exportCanvas(salCanvas, 'saliency'), true),
+  ),
+  el('div', { class: 'view' }, salCanvas),
+  salInfo,
+);
 
 // Activation maximisation
-const maxKind = el('select', { id: 'max-kind', 'aria-label': 'Target' }, el('option', { value: 'channel' }, 'a channel of the layer'), el('option', { value: 'class' }, 'class'));
+const maxKind = el(
+  'select',
+  { id: 'max-kind', 'aria-label': 'Target' },
+  el('option', { value: 'channel' }, 'a channel of the layer'),
+  el('option', { value: 'class' }, 'class'),
+);
 const maxChannel = el('input', { type: 'number', min: '0', value: '0', id: 'max-channel', 'aria-label': 'Channel' });
 const maxClass = el('select', { id: 'max-class', 'aria-label': 'Class' });
-const maxSteps = el('input', { type: 'number', min: '1', max: '2000', value: '128', id: 'max-steps', 'aria-label': 'Steps' });
+const maxSteps = el('input', {
+  type: 'number',
+  min: '1',
+  max: '2000',
+  value: '128',
+  id: 'max-steps',
+  'aria-label': 'Steps',
+});
 const maxCanvas = canvas(1, 1, 'big');
 maxCanvas.id = 'max-canvas';
 const maxInfo = el('span', { class: 'muted status', id: 'max-info' });
 const maxStart = button('Start', () => void runMaximise());
 const maxCancel = button('Cancel', () => cancelMaximise(), true);
 maxCancel.disabled = true;
-const maxSection = el('section', { id: 'maximise' }, el('h2', {}, 'Activation maximisation'),
-  el('div', { class: 'toolbar' }, el('label', {}, 'Maximise ', maxKind), el('label', {}, 'channel ', maxChannel), el('label', {}, 'class ', maxClass), el('label', {}, 'steps ', maxSteps), maxStart, maxCancel, button('Export PNG', () => exportCanvas(maxCanvas, 'maximisation'), true)),
-  el('div', { class: 'view' }, maxCanvas), maxInfo);
+const maxSection = el(
+  'section',
+  { id: 'maximise' },
+  el('h2', {}, 'Activation maximisation'),
+  el(
+    'div',
+    { class: 'toolbar' },
+    el('label', {}, 'Maximise ', maxKind),
+    el('label', {}, 'channel ', maxChannel),
+    el('label', {}, 'class ', maxClass),
+    el('label', {}, 'steps ', maxSteps),
+    maxStart,
+    maxCancel,
+    button('Export PNG', () => exportCanvas(maxCanvas, 'maximisation'), true),
+  ),
+  el('div', { class: 'view' }, maxCanvas),
+  maxInfo,
+);
 
-app.append(header, message, inputSection, gallerySection, el('div', { class: 'row analyses' }, camSection, salSection, maxSection), zoom);
+app.append(
+  header,
+  message,
+  inputSection,
+  gallerySection,
+  el('div', { class: 'row analyses' }, camSection, salSection, maxSection),
+  zoom,
+);
 
 /* ---------- state ---------- */
 
@@ -188,18 +314,25 @@ function setMessage(text: string, error = false): void {
 }
 
 function fillClassSelect(select: HTMLSelectElement, names: string[], selected: number | undefined): void {
-  select.replaceChildren(...names.map((n, i) => el('option', { value: String(i) }, n === String(i) ? n : `${i}: ${n}`)));
+  select.replaceChildren(
+    ...names.map((n, i) => el('option', { value: String(i) }, n === String(i) ? n : `${i}: ${n}`)),
+  );
   if (selected !== undefined) select.value = String(selected);
 }
 
 const blockTitle = (l: FeatureLayer): string => {
   const n = Number(/\d+$/.exec(l.block)?.[0] ?? 0);
   switch (l.group) {
-    case 'stem': return `Stem (${l.block})`;
-    case 'block': return `Dense block ${n - 1} (${l.block})`;
-    case 'transition': return `Transition ${n - 1} (${l.block})`;
-    case 'head': return 'Head';
-    default: return 'Other';
+    case 'stem':
+      return `Stem (${l.block})`;
+    case 'block':
+      return `Dense block ${n - 1} (${l.block})`;
+    case 'transition':
+      return `Transition ${n - 1} (${l.block})`;
+    case 'head':
+      return 'Head';
+    default:
+      return 'Other';
   }
 };
 
@@ -230,7 +363,9 @@ function applyState(next: FeaturesState): void {
   ui.checkpointPath = next.checkpoint?.path;
   ui.checkpointLabel = next.checkpoint?.label;
   saveUi();
-  headerText.textContent = next.image ? `${next.image.name} — ${next.checkpoint?.label ?? 'no checkpoint'}` : 'No image';
+  headerText.textContent = next.image
+    ? `${next.image.name} — ${next.checkpoint?.label ?? 'no checkpoint'}`
+    : 'No image';
   if (next.error) setMessage(next.error, true);
   else if (next.loading) setMessage('Loading the checkpoint and predicting…');
   else setMessage('');
@@ -245,19 +380,34 @@ function applyState(next: FeaturesState): void {
   inputCanvas.width = input.width;
   inputCanvas.height = input.height;
   drawImage(inputCanvas, input.display, input.height, input.width, input.channels);
-  document.getElementById('input-caption')!.textContent = `${input.height}×${input.width}×${input.channels}, as the model sees it`;
+  document.getElementById('input-caption')!.textContent =
+    `${input.height}×${input.width}×${input.channels}, as the model sees it`;
 
   // Predictions
-  predsBox.replaceChildren(el('div', { class: 'muted' }, 'Top classes'), ...predictions.map((p, i) => {
-    const bar = el('div', { class: 'bar', style: `width:${(p.probability * 100).toFixed(1)}%` });
-    return el('div', { class: i === 0 ? 'pred top' : 'pred', 'data-class': String(p.index) }, el('span', {}, p.className), el('div', {}, bar), el('span', { class: 'pct' }, `${(p.probability * 100).toFixed(1)}%`));
-  }));
+  predsBox.replaceChildren(
+    el('div', { class: 'muted' }, 'Top classes'),
+    ...predictions.map((p, i) => {
+      const bar = el('div', { class: 'bar', style: `width:${(p.probability * 100).toFixed(1)}%` });
+      return el(
+        'div',
+        { class: i === 0 ? 'pred top' : 'pred', 'data-class': String(p.index) },
+        el('span', {}, p.className),
+        el('div', {}, bar),
+        el('span', { class: 'pct' }, `${(p.probability * 100).toFixed(1)}%`),
+      );
+    }),
+  );
 
   // Layers
   const names = new Set(model.layers.map((l) => l.name));
-  const layer = ui.layer && names.has(ui.layer) ? ui.layer : names.has('conv1_relu') ? 'conv1_relu' : model.layers[0]?.name;
+  const layer =
+    ui.layer && names.has(ui.layer) ? ui.layer : names.has('conv1_relu') ? 'conv1_relu' : model.layers[0]?.name;
   fillLayerSelect(layerSelect, model.layers, layer ?? '');
-  fillLayerSelect(camLayer, model.layers, names.has('relu') ? 'relu' : model.layers[model.layers.length - 1]?.name ?? '');
+  fillLayerSelect(
+    camLayer,
+    model.layers,
+    names.has('relu') ? 'relu' : (model.layers[model.layers.length - 1]?.name ?? ''),
+  );
   const predicted = predictions[0]?.index;
   fillClassSelect(camClass, model.classNames, predicted);
   fillClassSelect(salClass, model.classNames, predicted);
@@ -309,7 +459,16 @@ function renderGallery(): void {
     cv.dataset.channel = String(k);
     const [lo, hi] = channelRange(a, k);
     drawChannel(cv, a.data, h, w, c, k, lo, hi, ui.colormap);
-    const fig = el('figure', { class: 'tile', tabindex: '0', title: `channel ${k}: mean ${a.stats.channelMean[k].toPrecision(3)}, range [${a.stats.channelMin[k].toPrecision(3)}, ${a.stats.channelMax[k].toPrecision(3)}]` }, cv, el('figcaption', {}, `#${k}`));
+    const fig = el(
+      'figure',
+      {
+        class: 'tile',
+        tabindex: '0',
+        title: `channel ${k}: mean ${a.stats.channelMean[k].toPrecision(3)}, range [${a.stats.channelMin[k].toPrecision(3)}, ${a.stats.channelMax[k].toPrecision(3)}]`,
+      },
+      cv,
+      el('figcaption', {}, `#${k}`),
+    );
     fig.addEventListener('click', () => openZoom(k));
     fig.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') openZoom(k);
@@ -375,7 +534,11 @@ async function runGradCam(): Promise<void> {
   if (!input) return;
   camInfo.textContent = 'Computing Grad-CAM…';
   try {
-    const r: GradCamResult = await request({ kind: 'gradcam', layerName: camLayer.value || undefined, classIndex: Number(camClass.value) }).result;
+    const r: GradCamResult = await request({
+      kind: 'gradcam',
+      layerName: camLayer.value || undefined,
+      classIndex: Number(camClass.value),
+    }).result;
     camCanvas.width = r.inputWidth;
     camCanvas.height = r.inputHeight;
     drawOverlay(camCanvas, input.display, input.channels, r.upsampled, r.inputHeight, r.inputWidth);
@@ -412,8 +575,14 @@ function drawMaxImage(image: Float32Array): void {
 async function runMaximise(): Promise<void> {
   if (maxJob !== undefined) return;
   const steps = Math.max(1, Math.min(2000, Number(maxSteps.value) || 128));
-  const target = maxKind.value === 'class' ? { classIndex: Number(maxClass.value) } : { layerName: ui.layer ?? '', channel: Math.max(0, Number(maxChannel.value) || 0) };
-  const what = 'classIndex' in target ? `class ${maxClass.selectedOptions[0]?.textContent ?? target.classIndex}` : `${target.layerName} channel ${target.channel}`;
+  const target =
+    maxKind.value === 'class'
+      ? { classIndex: Number(maxClass.value) }
+      : { layerName: ui.layer ?? '', channel: Math.max(0, Number(maxChannel.value) || 0) };
+  const what =
+    'classIndex' in target
+      ? `class ${maxClass.selectedOptions[0]?.textContent ?? target.classIndex}`
+      : `${target.layerName} channel ${target.channel}`;
   const job = request({ kind: 'maximise', target, steps }, (p) => {
     if (p.image) drawMaxImage(p.image);
     maxInfo.textContent = `${what}: step ${p.step}/${steps}, objective ${p.value.toPrecision(4)}`;

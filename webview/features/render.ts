@@ -21,8 +21,16 @@ function buildLut(map: Colormap): Uint8ClampedArray {
     const t = i / 255;
     let rgb: number[];
     if (map === 'gray') rgb = [t, t, t];
-    else if (map === 'jet') rgb = [clamp01(1.5 - Math.abs(4 * t - 3)), clamp01(1.5 - Math.abs(4 * t - 2)), clamp01(1.5 - Math.abs(4 * t - 1))];
-    else rgb = [0, 1, 2].map((c) => clamp01(V[0][c] + t * (V[1][c] + t * (V[2][c] + t * (V[3][c] + t * (V[4][c] + t * (V[5][c] + t * V[6][c])))))));
+    else if (map === 'jet')
+      rgb = [
+        clamp01(1.5 - Math.abs(4 * t - 3)),
+        clamp01(1.5 - Math.abs(4 * t - 2)),
+        clamp01(1.5 - Math.abs(4 * t - 1)),
+      ];
+    else
+      rgb = [0, 1, 2].map((c) =>
+        clamp01(V[0][c] + t * (V[1][c] + t * (V[2][c] + t * (V[3][c] + t * (V[4][c] + t * (V[5][c] + t * V[6][c])))))),
+      );
     lut[i * 3] = rgb[0] * 255;
     lut[i * 3 + 1] = rgb[1] * 255;
     lut[i * 3 + 2] = rgb[2] * 255;
@@ -50,7 +58,17 @@ export function canvas(width: number, height: number, className?: string): HTMLC
  * Draws channel `channel` of an HWC map (`channels` wide) with a colormap, values mapped from [lo, hi] to
  * [0, 1] (a flat map draws as the colormap's low end).
  */
-export function drawChannel(target: HTMLCanvasElement, data: Float32Array, height: number, width: number, channels: number, channel: number, lo: number, hi: number, map: Colormap): void {
+export function drawChannel(
+  target: HTMLCanvasElement,
+  data: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+  channel: number,
+  lo: number,
+  hi: number,
+  map: Colormap,
+): void {
   const ctx = target.getContext('2d');
   if (!ctx) return;
   const img = ctx.createImageData(width, height);
@@ -69,7 +87,13 @@ export function drawChannel(target: HTMLCanvasElement, data: Float32Array, heigh
 }
 
 /** Draws an HWC image in [0, 1] (1 or 3 channels). */
-export function drawImage(target: HTMLCanvasElement, data: Float32Array, height: number, width: number, channels: number): void {
+export function drawImage(
+  target: HTMLCanvasElement,
+  data: Float32Array,
+  height: number,
+  width: number,
+  channels: number,
+): void {
   const ctx = target.getContext('2d');
   if (!ctx) return;
   const img = ctx.createImageData(width, height);
@@ -82,7 +106,15 @@ export function drawImage(target: HTMLCanvasElement, data: Float32Array, height:
 }
 
 /** The image (dimmed to gray-ish) with a [0, 1] heatmap of the same size blended over it (jet, alpha by value). */
-export function drawOverlay(target: HTMLCanvasElement, image: Float32Array, channels: number, heat: Float32Array, height: number, width: number, map: Colormap = 'jet'): void {
+export function drawOverlay(
+  target: HTMLCanvasElement,
+  image: Float32Array,
+  channels: number,
+  heat: Float32Array,
+  height: number,
+  width: number,
+  map: Colormap = 'jet',
+): void {
   const ctx = target.getContext('2d');
   if (!ctx) return;
   const img = ctx.createImageData(width, height);
@@ -141,6 +173,8 @@ export function gridPngOf(tiles: HTMLCanvasElement[], tileSize = 64, gap = 2): s
   const ctx = out.getContext('2d');
   if (!ctx) return out.toDataURL('image/png');
   ctx.imageSmoothingEnabled = false;
-  tiles.forEach((t, i) => ctx.drawImage(t, (i % cols) * (w0 * f + gap), Math.floor(i / cols) * (h0 * f + gap), w0 * f, h0 * f));
+  tiles.forEach((t, i) =>
+    ctx.drawImage(t, (i % cols) * (w0 * f + gap), Math.floor(i / cols) * (h0 * f + gap), w0 * f, h0 * f),
+  );
   return out.toDataURL('image/png');
 }

@@ -3,9 +3,16 @@
  * `prefetch` batches beyond the one the consumer holds, at most `concurrency` decodes at a time). A corrupt
  * image is skipped and reported, and its batch takes the next example; the last, partial batch is included.
  */
-import type { InputShape } from '../../spec/types';
+import type { InputShape } from '../../core/types';
 import type { Dataset } from './dataset';
-import { type Augmentation, type Normalization, augment, drawAugmentParams, loadExample, normalizeInPlace } from './preprocess';
+import {
+  type Augmentation,
+  type Normalization,
+  augment,
+  drawAugmentParams,
+  loadExample,
+  normalizeInPlace,
+} from './preprocess';
 import type { Rng } from './rng';
 
 export interface Batch {
@@ -94,7 +101,13 @@ export function batches(dataset: Dataset, options: BatchOptions): BatchIterator 
     try {
       const loaded = await run(async () => (stopped ? undefined : loadExample(dataset, index, input)));
       if (!loaded) return undefined;
-      const x = augmentation ? augment(loaded, input, augmentation.padding, { dx: dx[position], dy: dy[position], flip: flip[position] === 1 }) : loaded;
+      const x = augmentation
+        ? augment(loaded, input, augmentation.padding, {
+            dx: dx[position],
+            dy: dy[position],
+            flip: flip[position] === 1,
+          })
+        : loaded;
       if (normalization) normalizeInPlace(x, normalization);
       return x;
     } catch (e) {
@@ -140,7 +153,9 @@ export function batches(dataset: Dataset, options: BatchOptions): BatchIterator 
       stopped = true;
     }
     if (produced === 0 && n > 0) {
-      throw new Error(`None of the ${n} images of ${dataset.description} could be read (${skipped} skipped): check the files.`);
+      throw new Error(
+        `None of the ${n} images of ${dataset.description} could be read (${skipped} skipped): check the files.`,
+      );
     }
   }
 

@@ -31,7 +31,10 @@ export function cifarBatchFiles(variant: CifarVariant, split: Split, fileNames: 
 
 async function readClassNames(dir: string, file: string, count: number): Promise<string[]> {
   try {
-    const names = (await fs.promises.readFile(path.join(dir, file), 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const names = (await fs.promises.readFile(path.join(dir, file), 'utf8'))
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     if (names.length === count) return names;
   } catch {
     // no names file: numbered classes
@@ -44,13 +47,25 @@ export interface CifarOptions {
   classNames?: readonly string[];
 }
 
-export async function openCifar(dir: string, variant: CifarVariant, split: Split, options: CifarOptions): Promise<Dataset> {
+export async function openCifar(
+  dir: string,
+  variant: CifarVariant,
+  split: Split,
+  options: CifarOptions,
+): Promise<Dataset> {
   const v = VARIANTS[variant];
   const recordSize = v.labelBytes + 3 * PLANE;
   const fileNames = cifarBatchFiles(variant, split, await fs.promises.readdir(dir));
   if (fileNames.length === 0) {
-    const expected = variant === 'cifar100' ? `${split}.bin` : split === 'train' ? 'data_batch_1.bin ... data_batch_5.bin' : 'test_batch.bin';
-    throw new Error(`Folder "${options.show(dir)}" has no ${v.name} ${split} batches (${expected}): point to the folder that holds them.`);
+    const expected =
+      variant === 'cifar100'
+        ? `${split}.bin`
+        : split === 'train'
+          ? 'data_batch_1.bin ... data_batch_5.bin'
+          : 'test_batch.bin';
+    throw new Error(
+      `Folder "${options.show(dir)}" has no ${v.name} ${split} batches (${expected}): point to the folder that holds them.`,
+    );
   }
   const files: RecordFile[] = [];
   const labels: number[] = [];
@@ -59,13 +74,18 @@ export async function openCifar(dir: string, variant: CifarVariant, split: Split
     const file = path.join(dir, name);
     const bytes = await fs.promises.readFile(file);
     if (bytes.length === 0 || bytes.length % recordSize !== 0) {
-      throw new Error(`"${options.show(file)}" is not a ${v.name} batch: its size (${bytes.length} bytes) is not a multiple of ${recordSize} bytes per record.` +
-        (variant === 'cifar10' && bytes.length % (VARIANTS.cifar100.labelBytes + 3 * PLANE) === 0 ? ' Is it CIFAR-100? Set "format": "cifar100".' : ''));
+      throw new Error(
+        `"${options.show(file)}" is not a ${v.name} batch: its size (${bytes.length} bytes) is not a multiple of ${recordSize} bytes per record.` +
+          (variant === 'cifar10' && bytes.length % (VARIANTS.cifar100.labelBytes + 3 * PLANE) === 0
+            ? ' Is it CIFAR-100? Set "format": "cifar100".'
+            : ''),
+      );
     }
     const count = bytes.length / recordSize;
     for (let r = 0; r < count; r++) {
       const label = bytes[r * recordSize + v.labelBytes - 1];
-      if (label >= v.classes) throw new Error(`"${options.show(file)}" is not a ${v.name} batch: record ${r} has label ${label}.`);
+      if (label >= v.classes)
+        throw new Error(`"${options.show(file)}" is not a ${v.name} batch: record ${r} has label ${label}.`);
       labels.push(label);
       fileOf.push(files.length);
     }
@@ -73,7 +93,9 @@ export async function openCifar(dir: string, variant: CifarVariant, split: Split
   }
   const classNames = options.classNames ?? (await readClassNames(dir, v.names, v.classes));
   if (classNames.length !== v.classes) {
-    throw new Error(`${v.name} data in "${options.show(dir)}" has ${v.classes} classes but the training data has ${classNames.length}: give data with the same classes.`);
+    throw new Error(
+      `${v.name} data in "${options.show(dir)}" has ${v.classes} classes but the training data has ${classNames.length}: give data with the same classes.`,
+    );
   }
   // The first record index of each file.
   const starts = files.map((_, k) => files.slice(0, k).reduce((n, f) => n + f.count, 0));

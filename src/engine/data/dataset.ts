@@ -59,9 +59,15 @@ export function subset(dataset: Dataset, indices: Uint32Array, description: stri
  * examples, at least one when it has two or more) and seeded, so the same seed gives the same split. Both parts
  * keep the dataset's order.
  */
-export function splitDataset(dataset: Dataset, fraction: number, seed: number): { train: Dataset; validation: Dataset } {
+export function splitDataset(
+  dataset: Dataset,
+  fraction: number,
+  seed: number,
+): { train: Dataset; validation: Dataset } {
   if (!(fraction > 0 && fraction < 1)) {
-    throw new Error(`The validation split is ${fraction}: set data.validation.split to a fraction between 0 and 1 (e.g. 0.1).`);
+    throw new Error(
+      `The validation split is ${fraction}: set data.validation.split to a fraction between 0 and 1 (e.g. 0.1).`,
+    );
   }
   const byClass: number[][] = dataset.classNames.map(() => []);
   for (let i = 0; i < dataset.length; i++) byClass[dataset.label(i)].push(i);
@@ -77,7 +83,9 @@ export function splitDataset(dataset: Dataset, fraction: number, seed: number): 
     }
   }
   if (validationCount === 0) {
-    throw new Error(`${dataset.description} has ${dataset.length} example(s), too few to hold out ${fraction} for validation: add images or give data.validation its own source.`);
+    throw new Error(
+      `${dataset.description} has ${dataset.length} example(s), too few to hold out ${fraction} for validation: add images or give data.validation its own source.`,
+    );
   }
   const train = new Uint32Array(dataset.length - validationCount);
   const validation = new Uint32Array(validationCount);

@@ -45,9 +45,11 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
   const classDirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
   if (classDirs.length === 0) {
     const loose = entries.filter((e) => e.isFile() && isImageFile(e.name)).length;
-    throw new Error(loose > 0
-      ? `Data folder "${options.show(dir)}" holds ${loose} image(s) but no class sub-folders: move the images into one sub-folder per class (e.g. ${options.show(path.join(dir, 'cat'))}/1.png).`
-      : `Data folder "${options.show(dir)}" has no class sub-folders and no CIFAR or IDX files: put the images in one sub-folder per class (${EXTENSION_LIST}), or point to CIFAR batches or an IDX file.`);
+    throw new Error(
+      loose > 0
+        ? `Data folder "${options.show(dir)}" holds ${loose} image(s) but no class sub-folders: move the images into one sub-folder per class (e.g. ${options.show(path.join(dir, 'cat'))}/1.png).`
+        : `Data folder "${options.show(dir)}" has no class sub-folders and no CIFAR or IDX files: put the images in one sub-folder per class (${EXTENSION_LIST}), or point to CIFAR batches or an IDX file.`,
+    );
   }
   const classNames = options.classNames ?? classDirs;
   const files: string[] = [];
@@ -56,7 +58,9 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
   for (const name of classDirs) {
     const label = classNames.indexOf(name);
     if (label < 0) {
-      throw new Error(`Class folder "${options.show(path.join(dir, name))}" is not one of the ${classNames.length} training classes (${classNames.join(', ')}): rename or remove it.`);
+      throw new Error(
+        `Class folder "${options.show(path.join(dir, name))}" is not one of the ${classNames.length} training classes (${classNames.join(', ')}): rename or remove it.`,
+      );
     }
     const found = await imageFiles(path.join(dir, name), []);
     if (found.length === 0) empty.push(name);
@@ -66,11 +70,17 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
     }
   }
   if (files.length === 0) {
-    throw new Error(`Data folder "${options.show(dir)}" has no images: its class folders (${classDirs.join(', ')}) hold no ${EXTENSION_LIST} files. Add images to them.`);
+    throw new Error(
+      `Data folder "${options.show(dir)}" has no images: its class folders (${classDirs.join(', ')}) hold no ${EXTENSION_LIST} files. Add images to them.`,
+    );
   }
   if (empty.length > 0) {
-    throw new Error(`Class folder "${options.show(path.join(dir, empty[0]))}" has no images (${EXTENSION_LIST}): add images or remove the folder.` +
-      (empty.length > 1 ? ` (${empty.length - 1} more class folder(s) are empty: ${empty.slice(1).join(', ')}.)` : ''));
+    throw new Error(
+      `Class folder "${options.show(path.join(dir, empty[0]))}" has no images (${EXTENSION_LIST}): add images or remove the folder.` +
+        (empty.length > 1
+          ? ` (${empty.length - 1} more class folder(s) are empty: ${empty.slice(1).join(', ')}.)`
+          : ''),
+    );
   }
   const labelArray = Int32Array.from(labels);
   return {

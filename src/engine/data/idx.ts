@@ -18,10 +18,14 @@ interface IdxHeader {
 /** Parses an IDX header from the start of a file; `describe` names the file in errors. */
 export function parseIdxHeader(bytes: Uint8Array, describe: string): IdxHeader {
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new Error(`${describe} is not an IDX file (it does not start with 0x00 0x00): give an MNIST-format images file such as train-images-idx3-ubyte.gz.`);
+    throw new Error(
+      `${describe} is not an IDX file (it does not start with 0x00 0x00): give an MNIST-format images file such as train-images-idx3-ubyte.gz.`,
+    );
   }
   if (bytes[2] !== UNSIGNED_BYTE) {
-    throw new Error(`${describe} holds IDX type 0x${bytes[2].toString(16).padStart(2, '0')}; only unsigned bytes (0x08) are supported.`);
+    throw new Error(
+      `${describe} holds IDX type 0x${bytes[2].toString(16).padStart(2, '0')}; only unsigned bytes (0x08) are supported.`,
+    );
   }
   const ndims = bytes[3];
   const size = 4 + 4 * ndims;
@@ -42,19 +46,26 @@ async function readHead(file: string, bytes: number): Promise<Buffer> {
 }
 
 /** The images as records: read on demand from a plain file, from memory for a gzip one. */
-async function imageRecords(file: string, describe: string): Promise<{ records: RecordFile; height: number; width: number; channels: number }> {
+async function imageRecords(
+  file: string,
+  describe: string,
+): Promise<{ records: RecordFile; height: number; width: number; channels: number }> {
   const gz = await isGzip(file);
   const data = gz ? await readMaybeGzip(file) : undefined;
   const head = data ?? (await readHead(file, 4 + 4 * 255));
   const header = parseIdxHeader(head, describe);
   const [count, height, width, channels = 1] = header.dims;
   if (header.dims.length < 3 || header.dims.length > 4 || (channels !== 1 && channels !== 3)) {
-    throw new Error(`${describe} has dimensions [${header.dims.join(', ')}]; an IDX images file has [count, rows, columns] or [count, rows, columns, 1 or 3].`);
+    throw new Error(
+      `${describe} has dimensions [${header.dims.join(', ')}]; an IDX images file has [count, rows, columns] or [count, rows, columns, 1 or 3].`,
+    );
   }
   const recordSize = height * width * channels;
   const available = data ? data.length : (await fs.promises.stat(file)).size;
   if (available < header.size + count * recordSize) {
-    throw new Error(`${describe} is truncated: its header announces ${count} images of ${height}x${width}x${channels} but the file is too short.`);
+    throw new Error(
+      `${describe} is truncated: its header announces ${count} images of ${height}x${width}x${channels} but the file is too short.`,
+    );
   }
   const records = data
     ? RecordFile.inMemory(file, data, header.size, recordSize, count)
@@ -74,19 +85,25 @@ export async function openIdx(imagesFile: string, labelsFile: string, options: I
   const labelBytes = await readMaybeGzip(labelsFile);
   const labelHeader = parseIdxHeader(labelBytes, labelsName);
   if (labelHeader.dims.length !== 1) {
-    throw new Error(`${labelsName} has dimensions [${labelHeader.dims.join(', ')}]; a labels file has one dimension. Did you swap images and labels?`);
+    throw new Error(
+      `${labelsName} has dimensions [${labelHeader.dims.join(', ')}]; a labels file has one dimension. Did you swap images and labels?`,
+    );
   }
   const labels = labelBytes.subarray(labelHeader.size, labelHeader.size + labelHeader.dims[0]);
   if (labels.length < labelHeader.dims[0]) throw new Error(`${labelsName} is truncated.`);
   const { records, height, width, channels } = await imageRecords(imagesFile, imagesName);
   if (records.count !== labels.length) {
-    throw new Error(`${imagesName} has ${records.count} images but ${labelsName} has ${labels.length} labels: give matching files.`);
+    throw new Error(
+      `${imagesName} has ${records.count} images but ${labelsName} has ${labels.length} labels: give matching files.`,
+    );
   }
   if (records.count === 0) throw new Error(`${imagesName} has no images.`);
   const maxLabel = labels.reduce((m, v) => Math.max(m, v), 0);
   const classNames = options.classNames ?? Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
   if (maxLabel >= classNames.length) {
-    throw new Error(`${labelsName} has label ${maxLabel} but the training data has ${classNames.length} classes: give data with the same classes.`);
+    throw new Error(
+      `${labelsName} has label ${maxLabel} but the training data has ${classNames.length} classes: give data with the same classes.`,
+    );
   }
   return {
     description: `${options.show(imagesFile)} (IDX)`,

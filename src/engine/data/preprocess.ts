@@ -2,7 +2,7 @@
  * Per-example preprocessing to the spec's input: decode and resize (in the source), channel conversion, scaling
  * to [0, 1], augmentation (training only) and per-channel normalisation. Arrays are HWC float32.
  */
-import type { InputShape } from '../../spec/types';
+import type { InputShape } from '../../core/types';
 import type { Dataset, Pixels } from './dataset';
 import { Rng } from './rng';
 
@@ -104,7 +104,11 @@ export interface NormalizationSampleOptions {
  * Per-channel mean and (population) standard deviation of [0, 1] pixels over a seeded sample of the dataset's
  * images, before augmentation: what data.normalize "auto" uses. A channel with no spread gets std 1.
  */
-export async function computeNormalization(dataset: Dataset, input: InputShape, options: NormalizationSampleOptions = {}): Promise<Normalization> {
+export async function computeNormalization(
+  dataset: Dataset,
+  input: InputShape,
+  options: NormalizationSampleOptions = {},
+): Promise<Normalization> {
   const count = Math.min(options.samples ?? 1000, dataset.length);
   const order = new Rng(options.seed ?? 0).shuffle(Uint32Array.from({ length: dataset.length }, (_, i) => i));
   const c = input.channels;
@@ -142,7 +146,10 @@ export async function computeNormalization(dataset: Dataset, input: InputShape, 
       sumSq[k] += sumsSq[position * c + k];
     }
   }
-  if (pixels === 0) throw new Error(`No image of ${dataset.description} could be read to compute the normalisation: check the images, or set data.normalize to "none" or {"mean", "std"}.`);
+  if (pixels === 0)
+    throw new Error(
+      `No image of ${dataset.description} could be read to compute the normalisation: check the images, or set data.normalize to "none" or {"mean", "std"}.`,
+    );
   const mean = Array.from(sum, (s) => s / pixels);
   const std = Array.from(sumSq, (s, k) => Math.sqrt(Math.max(0, s / pixels - mean[k] * mean[k])) || 1);
   return { mean, std };

@@ -52,7 +52,8 @@ export class RecordFile {
     const handle = await this.handle;
     const out = Buffer.alloc(this.recordSize);
     const { bytesRead } = await handle.read(out, 0, this.recordSize, start);
-    if (bytesRead !== this.recordSize) throw new Error(`record ${index} is truncated (${bytesRead} of ${this.recordSize} bytes)`);
+    if (bytesRead !== this.recordSize)
+      throw new Error(`record ${index} is truncated (${bytesRead} of ${this.recordSize} bytes)`);
     return out;
   }
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DataSource } from '../../spec/types';
+import type { DataSource } from '../../core/types';
 import { type Split, openCifar } from './cifar';
 import type { Dataset } from './dataset';
 import { openImageFolder } from './folder';
@@ -47,10 +47,17 @@ async function kind(abs: string): Promise<'file' | 'directory' | undefined> {
   }
 }
 
-async function existing(rel: string, options: SourceOptions, field: string): Promise<{ abs: string; kind: 'file' | 'directory' }> {
+async function existing(
+  rel: string,
+  options: SourceOptions,
+  field: string,
+): Promise<{ abs: string; kind: 'file' | 'directory' }> {
   const abs = path.resolve(options.baseDir, rel);
   const k = await kind(abs);
-  if (!k) throw new Error(`Data path "${rel}" (data.${options.role}${field}) does not exist (looked for ${abs}): fix the path; it is relative to the spec's folder.`);
+  if (!k)
+    throw new Error(
+      `Data path "${rel}" (data.${options.role}${field}) does not exist (looked for ${abs}): fix the path; it is relative to the spec's folder.`,
+    );
   return { abs, kind: k };
 }
 
@@ -59,14 +66,18 @@ export async function idxLabelsFor(imagesFile: string): Promise<string> {
   const dir = path.dirname(imagesFile);
   const name = path.basename(imagesFile);
   if (!name.includes('images')) {
-    throw new Error(`Cannot tell the labels file of IDX images file "${imagesFile}" (its name has no "images"): give {"format": "idx", "images": ..., "labels": ...}.`);
+    throw new Error(
+      `Cannot tell the labels file of IDX images file "${imagesFile}" (its name has no "images"): give {"format": "idx", "images": ..., "labels": ...}.`,
+    );
   }
   const swapped = name.replace('images', 'labels');
   const candidates = [...new Set([swapped.replace(/idx[34]/, 'idx1'), swapped])];
   for (const candidate of candidates) {
     if ((await kind(path.join(dir, candidate))) === 'file') return path.join(dir, candidate);
   }
-  throw new Error(`No labels file for IDX images file "${imagesFile}" (looked for ${candidates.join(', ')} next to it): add it, or give {"format": "idx", "images": ..., "labels": ...}.`);
+  throw new Error(
+    `No labels file for IDX images file "${imagesFile}" (looked for ${candidates.join(', ')} next to it): add it, or give {"format": "idx", "images": ..., "labels": ...}.`,
+  );
 }
 
 const IDX_IMAGES = /images.*idx[34]-ubyte(\.gz)?$/i;
@@ -91,21 +102,33 @@ export async function resolveSource(source: DataSource, options: SourceOptions):
   const spec = typeof source === 'string' ? { path: source } : source;
   if (spec.images !== undefined || spec.labels !== undefined || (spec.format === 'idx' && spec.path === undefined)) {
     if (spec.format !== undefined && spec.format !== 'idx') {
-      throw new Error(`data.${options.role} gives "images"/"labels", which are for IDX files, but "format" is "${spec.format}": use "path" for ${spec.format} data.`);
+      throw new Error(
+        `data.${options.role} gives "images"/"labels", which are for IDX files, but "format" is "${spec.format}": use "path" for ${spec.format} data.`,
+      );
     }
     const imagesRel = spec.images ?? spec.path;
-    if (imagesRel === undefined) throw new Error(`data.${options.role} is IDX data without an images file: add "images": "train-images-idx3-ubyte.gz" (its path).`);
+    if (imagesRel === undefined)
+      throw new Error(
+        `data.${options.role} is IDX data without an images file: add "images": "train-images-idx3-ubyte.gz" (its path).`,
+      );
     const images = await existing(imagesRel, options, '.images');
-    if (images.kind !== 'file') throw new Error(`data.${options.role}.images "${imagesRel}" is a folder: give the IDX images file.`);
-    const labels = spec.labels !== undefined ? (await existing(spec.labels, options, '.labels')).abs : await idxLabelsFor(images.abs);
+    if (images.kind !== 'file')
+      throw new Error(`data.${options.role}.images "${imagesRel}" is a folder: give the IDX images file.`);
+    const labels =
+      spec.labels !== undefined
+        ? (await existing(spec.labels, options, '.labels')).abs
+        : await idxLabelsFor(images.abs);
     return { format: 'idx', images: images.abs, labels };
   }
-  if (spec.path === undefined) throw new Error(`data.${options.role} has no "path": give the folder or file of the data.`);
+  if (spec.path === undefined)
+    throw new Error(`data.${options.role} has no "path": give the folder or file of the data.`);
   const where = typeof source === 'string' ? '' : '.path';
   const { abs, kind: k } = await existing(spec.path, options, where);
   if (k === 'file') {
     if (spec.format !== undefined && spec.format !== 'idx') {
-      throw new Error(`data.${options.role}${where} "${spec.path}" is a file but ${spec.format} data is a folder: give the folder.`);
+      throw new Error(
+        `data.${options.role}${where} "${spec.path}" is a file but ${spec.format} data is a folder: give the folder.`,
+      );
     }
     return { format: 'idx', images: abs, labels: await idxLabelsFor(abs) };
   }
@@ -114,7 +137,9 @@ export async function resolveSource(source: DataSource, options: SourceOptions):
   if (format === 'idx') {
     const images = idxImagesInFolder(fileNames, options.split);
     if (!images) {
-      throw new Error(`Folder "${spec.path}" has no IDX images file for the ${options.split} split (${options.split === 'train' ? 'train-images-idx3-ubyte[.gz]' : 't10k-images-idx3-ubyte[.gz]'}): give the images file's path.`);
+      throw new Error(
+        `Folder "${spec.path}" has no IDX images file for the ${options.split} split (${options.split === 'train' ? 'train-images-idx3-ubyte[.gz]' : 't10k-images-idx3-ubyte[.gz]'}): give the images file's path.`,
+      );
     }
     const imagesFile = path.join(abs, images);
     return { format: 'idx', images: imagesFile, labels: await idxLabelsFor(imagesFile) };

@@ -14,8 +14,8 @@
  *    dx = gamma*rstd/N * (N*g - dbeta - xhat*dgamma). xhat and the ReLU mask are recomputed from x with the
  *    same float32 mean/variance and the same double arithmetic as the forward kernel, so the mask is exactly
  *    the forward's.
- * On 'wasm' these loops are the fallback: the kernels run the same passes as WebAssembly SIMD (batchnorm.wat,
- * dist/densenet-kernels.wasm, loaded by batchnorm-simd.ts into tfjs's own heap memory; f32x4 over channels,
+ * On 'wasm' these loops are the fallback: the kernels run the same passes as WebAssembly SIMD (simd.wat,
+ * dist/densenet-kernels.wasm, loaded by simdModule.ts into tfjs's own heap memory; f32x4 over channels,
  * sums in f64), 4-6x faster; `batchNormWasmPath()` says which runs. The 'cpu' backend keeps the loops here.
  * Any other backend (e.g. 'tensorflow') runs the same math as a composition of tf ops.
  *
@@ -25,7 +25,7 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../tf';
 import type { KernelArgs, KernelFunc, TensorInfo } from './types';
-import { type EmscriptenModule, type SimdKernels, setBatchNormSimd, simdKernels, simdPath } from './batchnorm-simd';
+import { type EmscriptenModule, type SimdKernels, setBatchNormSimd, simdKernels, simdPath } from './simdModule';
 
 export { setBatchNormSimd };
 
@@ -57,16 +57,16 @@ interface CpuBackend {
 function wasmMemory(backend: unknown): Memory {
   const b = backend as WasmBackend;
   return {
-    alloc: shape => b.makeOutput(shape, 'float32'),
-    view: t => b.typedArrayFromHeap(t),
+    alloc: (shape) => b.makeOutput(shape, 'float32'),
+    view: (t) => b.typedArrayFromHeap(t),
   };
 }
 
 function cpuMemory(backend: unknown): Memory {
   const b = backend as CpuBackend;
   return {
-    alloc: shape => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, d) => p * d, 1))),
-    view: t => {
+    alloc: (shape) => b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, d) => p * d, 1))),
+    view: (t) => {
       const values = b.data.get(t.dataId).values;
       if (values instanceof Float32Array) return values;
       // A float32 tensor cast from int32/bool shares the integer array (the CPU Cast kernel does not convert).
@@ -86,7 +86,8 @@ function dims(x: TensorInfo, perChannel: TensorInfo[]): { c: number; n: number }
     if (t.dtype !== 'float32') throw new Error(`batch norm: expected float32 inputs, got ${t.dtype}`);
   }
   for (const t of perChannel) {
-    if (t.shape.length !== 1 || t.shape[0] !== c) throw new Error(`batch norm: expected per-channel shape [${c}], got [${t.shape}]`);
+    if (t.shape.length !== 1 || t.shape[0] !== c)
+      throw new Error(`batch norm: expected per-channel shape [${c}], got [${t.shape}]`);
   }
   return { c, n };
 }
@@ -96,7 +97,16 @@ function forwardArgs({ inputs, attrs }: KernelArgs) {
   const { x, gamma, beta, mean, variance } = inputs;
   const given = mean !== undefined && variance !== undefined;
   const { c, n } = dims(x, given ? [gamma, beta, mean, variance] : [gamma, beta]);
-  return { x, gamma, beta, given: given ? { mean, variance } : undefined, c, n, epsilon: attrs.epsilon as number, relu: Boolean(attrs.relu) };
+  return {
+    x,
+    gamma,
+    beta,
+    given: given ? { mean, variance } : undefined,
+    c,
+    n,
+    epsilon: attrs.epsilon as number,
+    relu: Boolean(attrs.relu),
+  };
 }
 
 /** The backward kernel's inputs, checked (dy has x's shape). */
@@ -110,7 +120,14 @@ function backwardArgs({ inputs, attrs }: KernelArgs) {
 }
 
 /** Mean and biased variance per channel from the shifted sums s1 = Σ(x - k), s2 = Σ(x - k)² over n values. */
-function finishStats(k: ArrayLike<number>, s1: ArrayLike<number>, s2: ArrayLike<number>, n: number, mean: Float32Array, variance: Float32Array): void {
+function finishStats(
+  k: ArrayLike<number>,
+  s1: ArrayLike<number>,
+  s2: ArrayLike<number>,
+  n: number,
+  mean: Float32Array,
+  variance: Float32Array,
+): void {
   for (let j = 0; j < mean.length; j++) {
     const m = s1[j] / n;
     mean[j] = k[j] + m;
@@ -196,8 +213,18 @@ function makeForward(memory: (backend: unknown) => Memory) {
 
 /** y = (x - mean) * (rstd * gamma) + beta (then ReLU), from the float32 mean and variance. */
 function normalise(
-  mem: Memory, xv: Float32Array, yv: Float32Array, mv: Float32Array, vv: Float32Array, gamma: TensorInfo, beta: TensorInfo,
-  epsilon: number, relu: boolean, c: number, size: number, step: number,
+  mem: Memory,
+  xv: Float32Array,
+  yv: Float32Array,
+  mv: Float32Array,
+  vv: Float32Array,
+  gamma: TensorInfo,
+  beta: TensorInfo,
+  epsilon: number,
+  relu: boolean,
+  c: number,
+  size: number,
+  step: number,
 ): void {
   const gv = mem.view(gamma);
   const bv = mem.view(beta);
@@ -296,7 +323,7 @@ function makeBackward(memory: (backend: unknown) => Memory) {
 }
 
 /*
- * The WASM backend's kernels run the SIMD loops of batchnorm.wat (batchnorm-simd.ts) when they load, else
+ * The WASM backend's kernels run the SIMD loops of simd.wat (simdModule.ts) when they load, else
  * the JavaScript loops above. They compute the elementwise values (y, the ReLU mask, dx) in float32 and the
  * per-channel sums in double; the per-channel values they take are prepared here, in double then rounded to
  * float32, identically in the forward pass, its recomputation with given statistics and the backward pass
@@ -307,7 +334,7 @@ function makeBackward(memory: (backend: unknown) => Memory) {
 type SimdKernel = (k: SimdKernels, args: KernelArgs) => TensorInfo[];
 
 function withSimd(simd: SimdKernel, js: (args: KernelArgs) => TensorInfo[]): (args: KernelArgs) => TensorInfo[] {
-  return args => {
+  return (args) => {
     const k = simdKernels((args.backend as unknown as WasmBackend).wasm);
     return k ? simd(k, args) : js(args);
   };
@@ -343,7 +370,16 @@ function simdForward(k: SimdKernels, args: KernelArgs): TensorInfo[] {
     const rstd = rstdOf(vv, epsilon);
     const gv = b.typedArrayFromHeap(gamma);
     for (let j = 0; j < c; j++) a[j] = rstd[j] * gv[j];
-    k.normalise(xv.byteOffset, b.typedArrayFromHeap(y).byteOffset, n, c, mv.byteOffset, a.byteOffset, b.typedArrayFromHeap(beta).byteOffset, relu ? 1 : 0);
+    k.normalise(
+      xv.byteOffset,
+      b.typedArrayFromHeap(y).byteOffset,
+      n,
+      c,
+      mv.byteOffset,
+      a.byteOffset,
+      b.typedArrayFromHeap(beta).byteOffset,
+      relu ? 1 : 0,
+    );
   } finally {
     b.wasm._free(scratch);
   }
@@ -393,7 +429,7 @@ function simdBackward(k: SimdKernels, args: KernelArgs): TensorInfo[] {
 }
 
 /**
- * Which inner loops the WASM backend's fused batch-norm kernels run: 'simd' (batchnorm.wat, loaded from
+ * Which inner loops the WASM backend's fused batch-norm kernels run: 'simd' (simd.wat, loaded from
  * dist/densenet-kernels.wasm) or 'js' (the JavaScript loops: the file is missing, the runtime has no WASM
  * SIMD, or setBatchNormSimd(false)), with the reason. Needs the WASM backend to be initialised.
  */
@@ -428,14 +464,18 @@ type Grad = (x: Tensor, dy: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, v
 
 function fusedForward(epsilon: number, relu: boolean): Step {
   return (x, gamma, beta) => {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_RELU_FORWARD, { x, gamma, beta }, { epsilon, relu }) as Tensor[];
+    const [y, mean, variance] = tf
+      .engine()
+      .runKernel(BATCH_NORM_RELU_FORWARD, { x, gamma, beta }, { epsilon, relu }) as Tensor[];
     return { y, mean, variance };
   };
 }
 
 function fusedBackward(epsilon: number, relu: boolean): Grad {
   return (x, dy, gamma, beta, mean, variance) =>
-    tf.engine().runKernel(BATCH_NORM_RELU_BACKWARD, { x, dy, gamma, beta, mean, variance }, { epsilon, relu }) as Tensor[];
+    tf
+      .engine()
+      .runKernel(BATCH_NORM_RELU_BACKWARD, { x, dy, gamma, beta, mean, variance }, { epsilon, relu }) as Tensor[];
 }
 
 /** The same math as tf ops, for backends without the fused kernels. */
@@ -468,7 +508,13 @@ function hasFusedKernels(): boolean {
   return Boolean(tf.getKernel(BATCH_NORM_RELU_FORWARD, backend) && tf.getKernel(BATCH_NORM_RELU_BACKWARD, backend));
 }
 
-function run(forward: Step, backward: Grad, x: Tensor, gamma: Tensor, beta: Tensor): { y: Tensor; mean: Tensor; variance: Tensor } {
+function run(
+  forward: Step,
+  backward: Grad,
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
   // customGrad's value is a single tensor, and it disposes whatever else its function makes: mean and
   // variance leave it kept, and come back to the caller's scope as clones (sharing the data).
   let stats: Tensor[] = [];
@@ -493,14 +539,15 @@ function run(forward: Step, backward: Grad, x: Tensor, gamma: Tensor, beta: Tens
     tf.dispose(stats);
     throw e;
   }
-  const [mean, variance] = stats.map(t => t.clone());
+  const [mean, variance] = stats.map((t) => t.clone());
   tf.dispose(stats);
   return { y, mean, variance };
 }
 
 /** Per-channel parameters as float32 [C] (a reshape for [1,..,1,C] ones; the gradient flows back through it). */
 function perChannel(t: Tensor, c: number, name: string): Tensor {
-  if (t.size !== c) throw new Error(`batchNormRelu: ${name} must have ${c} values (one per channel), got shape [${t.shape}]`);
+  if (t.size !== c)
+    throw new Error(`batchNormRelu: ${name} must have ${c} values (one per channel), got shape [${t.shape}]`);
   const f = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
   return f.rank === 1 ? f : tf.reshape(f, [c]);
 }
@@ -513,7 +560,13 @@ function perChannel(t: Tensor, c: number, name: string): Tensor {
  * Uses the fused kernels on the 'wasm' and 'cpu' backends, a composition of tf ops elsewhere. Saves x (no
  * copy), gamma, beta, mean and variance for the backward pass; y and xhat are recomputed, not kept.
  */
-export function batchNormRelu(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, relu: boolean): { y: Tensor; mean: Tensor; variance: Tensor } {
+export function batchNormRelu(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon: number,
+  relu: boolean,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
   if (x.rank < 2) throw new Error(`batchNormRelu: x must have rank >= 2 (NHWC or [N, C]), got shape [${x.shape}]`);
   const c = x.shape[x.rank - 1];
   return tf.tidy(() => {
@@ -529,9 +582,23 @@ export function batchNormRelu(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: n
 }
 
 /** The tf-ops composition batchNormRelu runs on backends without the fused kernels (exported for tests). */
-export function batchNormReluOps(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, relu: boolean): { y: Tensor; mean: Tensor; variance: Tensor } {
+export function batchNormReluOps(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon: number,
+  relu: boolean,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
   const c = x.shape[x.rank - 1];
-  return tf.tidy(() => run(opsForward(epsilon, relu), opsBackward(epsilon, relu), x, perChannel(gamma, c, 'gamma'), perChannel(beta, c, 'beta')));
+  return tf.tidy(() =>
+    run(
+      opsForward(epsilon, relu),
+      opsBackward(epsilon, relu),
+      x,
+      perChannel(gamma, c, 'gamma'),
+      perChannel(beta, c, 'beta'),
+    ),
+  );
 }
 
 /**
@@ -539,7 +606,13 @@ export function batchNormReluOps(x: Tensor, gamma: Tensor, beta: Tensor, epsilon
  * by hand, like the memory-efficient dense block): y and the batch statistics. On the same input it gives
  * bit-identical results to batchNormRelu, so a recomputation reproduces the forward pass exactly.
  */
-export function batchNormReluForward(x: Tensor, gamma: Tensor, beta: Tensor, epsilon: number, relu: boolean): { y: Tensor; mean: Tensor; variance: Tensor } {
+export function batchNormReluForward(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon: number,
+  relu: boolean,
+): { y: Tensor; mean: Tensor; variance: Tensor } {
   const c = x.shape[x.rank - 1];
   return tf.tidy(() => {
     const xf = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
@@ -553,7 +626,14 @@ export function batchNormReluForward(x: Tensor, gamma: Tensor, beta: Tensor, eps
  * pass (the closed form batchNormRelu's own backward pass uses).
  */
 export function batchNormReluGradient(
-  x: Tensor, dy: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, epsilon: number, relu: boolean,
+  x: Tensor,
+  dy: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  epsilon: number,
+  relu: boolean,
 ): { dx: Tensor; dGamma: Tensor; dBeta: Tensor } {
   const c = x.shape[x.rank - 1];
   return tf.tidy(() => {
@@ -568,13 +648,23 @@ export function batchNormReluGradient(
  * gradient: the recomputation of the memory-efficient block, one pass over x instead of two, bit-identical
  * to the forward pass's output.
  */
-export function batchNormReluWithStats(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, epsilon: number, relu: boolean): Tensor {
+export function batchNormReluWithStats(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  epsilon: number,
+  relu: boolean,
+): Tensor {
   const c = x.shape[x.rank - 1];
   return tf.tidy(() => {
     const g = perChannel(gamma, c, 'gamma');
     const b = perChannel(beta, c, 'beta');
     if (x.size > 0 && x.dtype === 'float32' && hasFusedKernels()) {
-      const [y] = tf.engine().runKernel(BATCH_NORM_RELU_FORWARD, { x, gamma: g, beta: b, mean, variance }, { epsilon, relu }) as Tensor[];
+      const [y] = tf
+        .engine()
+        .runKernel(BATCH_NORM_RELU_FORWARD, { x, gamma: g, beta: b, mean, variance }, { epsilon, relu }) as Tensor[];
       return y;
     }
     const xf = x.dtype === 'float32' ? x : tf.cast(x, 'float32');

@@ -1,12 +1,12 @@
 /**
  * `Concat` and `SplitV` along the last axis (the channel axis of NHWC tensors: every DenseNet concatenation,
- * and its gradient) for the WASM backend, as row copies in the SIMD module of batchnorm.wat (`copyRows`).
+ * and its gradient) for the WASM backend, as row copies in the SIMD module of simd.wat (`copyRows`).
  * tfjs-backend-wasm 4.22's SplitV is one strided Slice per output and its Concat a scalar loop: measured on
  * [32,32,32,84+12] float32, 22 ms and 3.8 ms, where an elementwise op over the same data takes under 1 ms.
  * Other axes, dtypes, or a backend without the SIMD module run the built-in kernels.
  */
 import { tf } from '../tf';
-import { type EmscriptenModule, simdKernels } from './batchnorm-simd';
+import { type EmscriptenModule, simdKernels } from './simdModule';
 import { BACKEND, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 
 interface HeapBackend {
@@ -28,10 +28,12 @@ function makeConcat(builtin: Kernel) {
     const b = backend as unknown as HeapBackend;
     const k = list.length > 1 ? simdKernels(b.wasm) : null;
     const first = list[0];
-    if (!k || !first || !list.every((t) => t.dtype === 'float32') || !lastAxis(attrs.axis, first.shape)) return builtin(inputs, backend, attrs);
+    if (!k || !first || !list.every((t) => t.dtype === 'float32') || !lastAxis(attrs.axis, first.shape))
+      return builtin(inputs, backend, attrs);
     const rank = first.shape.length;
     const lead = first.shape.slice(0, -1);
-    if (!list.every((t) => t.shape.length === rank && t.shape.slice(0, -1).every((d, i) => d === lead[i]))) return builtin(inputs, backend, attrs);
+    if (!list.every((t) => t.shape.length === rank && t.shape.slice(0, -1).every((d, i) => d === lead[i])))
+      return builtin(inputs, backend, attrs);
     const widths = list.map((t) => t.shape[rank - 1]);
     const total = widths.reduce((a, c) => a + c, 0);
     const rows = size(lead);
@@ -41,7 +43,8 @@ function makeConcat(builtin: Kernel) {
     const dst = b.typedArrayFromHeap(out).byteOffset;
     let offset = 0;
     list.forEach((t, i) => {
-      if (widths[i] > 0) k.copyRows(b.typedArrayFromHeap(t).byteOffset, dst + 4 * offset, rows, widths[i], widths[i], total);
+      if (widths[i] > 0)
+        k.copyRows(b.typedArrayFromHeap(t).byteOffset, dst + 4 * offset, rows, widths[i], widths[i], total);
       offset += widths[i];
     });
     return out;
@@ -65,7 +68,8 @@ function makeSplitV(builtin: (args: KernelArgs) => TensorInfo[]) {
       const src = b.typedArrayFromHeap(x).byteOffset;
       let offset = 0;
       outs.forEach((o, i) => {
-        if (widths[i] > 0) k.copyRows(src + 4 * offset, b.typedArrayFromHeap(o).byteOffset, rows, widths[i], total, widths[i]);
+        if (widths[i] > 0)
+          k.copyRows(src + 4 * offset, b.typedArrayFromHeap(o).byteOffset, rows, widths[i], total, widths[i]);
         offset += widths[i];
       });
     }
@@ -78,8 +82,10 @@ export function registerWasmConcatKernels(): void {
   const concat = tf.getKernel('Concat', BACKEND)?.kernelFunc;
   const split = tf.getKernel('SplitV', BACKEND)?.kernelFunc;
   if (!concat || !split || ours.has(concat)) return;
-  const concatBuiltin: Kernel = (inputs, backend, attrs = {}) => concat({ inputs: inputs as never, backend, attrs: attrs as never }) as TensorInfo;
-  const splitBuiltin = (a: KernelArgs) => split({ inputs: a.inputs as never, backend: a.backend, attrs: a.attrs as never }) as TensorInfo[];
+  const concatBuiltin: Kernel = (inputs, backend, attrs = {}) =>
+    concat({ inputs: inputs as never, backend, attrs: attrs as never }) as TensorInfo;
+  const splitBuiltin = (a: KernelArgs) =>
+    split({ inputs: a.inputs as never, backend: a.backend, attrs: a.attrs as never }) as TensorInfo[];
   const replacements: Record<string, (args: KernelArgs) => TensorInfo | TensorInfo[]> = {
     Concat: makeConcat(concatBuiltin),
     SplitV: makeSplitV(splitBuiltin),

@@ -28,7 +28,7 @@ function captured(name: string): Kernel {
 function allButLast(axis: unknown, rank: number): boolean {
   if (rank < 2 || axis === undefined || axis === null) return false;
   const axes = [...new Set(tf.util.parseAxisParam(axis as number | number[], new Array<number>(rank).fill(1)))];
-  return axes.length === rank - 1 && axes.every(a => a >= 0 && a < rank - 1);
+  return axes.length === rank - 1 && axes.every((a) => a >= 0 && a < rank - 1);
 }
 
 function makeReduce(builtin: Kernel, mean: boolean, K: Record<string, Kernel>) {

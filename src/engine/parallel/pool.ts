@@ -20,10 +20,19 @@ import * as path from 'path';
 import * as v8 from 'v8';
 import { Worker } from 'worker_threads';
 import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs';
-import type { Analysis, TrainingConfig } from '../../spec';
-import type { Batch } from '../data';
+import type { Analysis, TrainingConfig } from '../../core';
+import type { Batch } from '../data/open';
 import { tf } from '../tf';
-import { applyGradients, computeGradients, type Evaluation, EvaluationTally, evaluateBatch, type Forward, type Step, type TrainControl } from '../train';
+import {
+  applyGradients,
+  computeGradients,
+  type Evaluation,
+  EvaluationTally,
+  evaluateBatch,
+  type Forward,
+  type Step,
+  type TrainControl,
+} from '../train';
 import type { FromWorker, ToWorker, WorkerInit } from '../../protocol/worker';
 import { readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
 import { shardBatch } from './shards';
@@ -41,14 +50,32 @@ export function coreCount(): number {
  * as before), at most MAX_THREADS and the batch size; 1 on the native TensorFlow backend, which uses all cores
  * itself. `note` says why it differs from the request, if it does.
  */
-export function resolveThreads(requested: number | undefined, backend: string, batchSize = Infinity): { threads: number; note?: string } {
+export function resolveThreads(
+  requested: number | undefined,
+  backend: string,
+  batchSize = Infinity,
+): { threads: number; note?: string } {
   if (requested === undefined) return { threads: 1 };
-  if (!Number.isInteger(requested) || requested < 0) throw new Error(`threads must be a whole number >= 0 (got ${requested})`);
+  if (!Number.isInteger(requested) || requested < 0)
+    throw new Error(`threads must be a whole number >= 0 (got ${requested})`);
   const wanted = requested === 0 ? coreCount() : requested;
   if (backend === 'tensorflow') {
-    return { threads: 1, note: wanted > 1 ? `the native TensorFlow backend uses every core itself: training on 1 engine thread (threads ${requested} ignored)` : undefined };
+    return {
+      threads: 1,
+      note:
+        wanted > 1
+          ? `the native TensorFlow backend uses every core itself: training on 1 engine thread (threads ${requested} ignored)`
+          : undefined,
+    };
   }
-  if (backend !== 'wasm' && backend !== 'cpu') return { threads: 1, note: wanted > 1 ? `data-parallel threads need the wasm or cpu backend (this is ${backend}): training on 1 thread` : undefined };
+  if (backend !== 'wasm' && backend !== 'cpu')
+    return {
+      threads: 1,
+      note:
+        wanted > 1
+          ? `data-parallel threads need the wasm or cpu backend (this is ${backend}): training on 1 thread`
+          : undefined,
+    };
   let threads = Math.min(wanted, MAX_THREADS);
   let note: string | undefined;
   if (threads > batchSize) {
@@ -66,7 +93,10 @@ export function findWorkerScript(): string {
     path.resolve(__dirname, '../../../dist', WORKER_SCRIPT),
   ];
   const found = candidates.find((p) => fs.existsSync(p));
-  if (!found) throw new Error(`the training worker ${WORKER_SCRIPT} is missing (looked in ${candidates.map((c) => path.dirname(c)).join(', ')}); build it with "npm run build"`);
+  if (!found)
+    throw new Error(
+      `the training worker ${WORKER_SCRIPT} is missing (looked in ${candidates.map((c) => path.dirname(c)).join(', ')}); build it with "npm run build"`,
+    );
   return found;
 }
 
@@ -94,11 +124,16 @@ class WorkerHandle {
   readonly pending = new Map<number, Pending>();
   alive = true;
   readonly exited: Promise<void>;
-  constructor(readonly index: number, readonly worker: Worker) {
-    this.exited = new Promise((resolve) => worker.once('exit', () => {
-      this.alive = false;
-      resolve();
-    }));
+  constructor(
+    readonly index: number,
+    readonly worker: Worker,
+  ) {
+    this.exited = new Promise((resolve) =>
+      worker.once('exit', () => {
+        this.alive = false;
+        resolve();
+      }),
+    );
   }
 }
 
@@ -115,14 +150,18 @@ export class ParallelTrainer {
   private disposed = false;
   private readonly perExample: number;
 
-  private constructor(private readonly workers: WorkerHandle[], model: LayersModel) {
+  private constructor(
+    private readonly workers: WorkerHandle[],
+    model: LayersModel,
+  ) {
     const [h, w, c] = (model.inputs[0].shape as number[]).slice(1);
     this.perExample = h * w * c;
   }
 
   /** Starts the workers, waits until each has its backend and replica, and sends them the model's weights. */
   static async start(o: ParallelOptions): Promise<ParallelTrainer> {
-    if (!Number.isInteger(o.threads) || o.threads < 2) throw new Error(`a parallel trainer needs 2 or more threads (got ${o.threads})`);
+    if (!Number.isInteger(o.threads) || o.threads < 2)
+      throw new Error(`a parallel trainer needs 2 or more threads (got ${o.threads})`);
     const script = o.workerScript ?? findWorkerScript();
     const wasmDir = o.wasmDir ?? path.dirname(script);
     // The engine's heap limit (--max-old-space-size) for each worker's heap too.
@@ -133,16 +172,28 @@ export class ParallelTrainer {
     try {
       for (let i = 1; i < o.threads; i++) {
         const init: WorkerInit = {
-          index: i, backend: o.backend, wasmDir, analysis: o.analysis, config: o.config,
-          trainableShapes: shapesOf(o.model.trainableWeights), nonTrainableShapes: shapesOf(o.model.nonTrainableWeights),
+          index: i,
+          backend: o.backend,
+          wasmDir,
+          analysis: o.analysis,
+          config: o.config,
+          trainableShapes: shapesOf(o.model.trainableWeights),
+          nonTrainableShapes: shapesOf(o.model.nonTrainableWeights),
         };
-        const worker = new Worker(script, { workerData: init, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: heapMB }, name: `densenet-train-${i}` });
+        const worker = new Worker(script, {
+          workerData: init,
+          execArgv: [],
+          resourceLimits: { maxOldGenerationSizeMb: heapMB },
+          name: `densenet-train-${i}`,
+        });
         workersStarted++;
         const h = new WorkerHandle(i, worker);
         handles.push(h);
-        ready.push(new Promise<void>((resolve, reject) => {
-          h.pending.set(0, { resolve: () => resolve(), reject });
-        }));
+        ready.push(
+          new Promise<void>((resolve, reject) => {
+            h.pending.set(0, { resolve: () => resolve(), reject });
+          }),
+        );
         trainer.listen(h);
       }
       await Promise.all(ready);
@@ -225,7 +276,9 @@ export class ParallelTrainer {
     const data = readAllWeights(model);
     this.workers.forEach((h, i) => {
       const copy = i === this.workers.length - 1 ? data : data.slice();
-      h.worker.postMessage({ type: 'weights', version: this.version, data: copy } satisfies ToWorker, [copy.buffer as ArrayBuffer]);
+      h.worker.postMessage({ type: 'weights', version: this.version, data: copy } satisfies ToWorker, [
+        copy.buffer as ArrayBuffer,
+      ]);
     });
   }
 
@@ -234,7 +287,12 @@ export class ParallelTrainer {
    * mean loss and correct predictions, with the shards computed in parallel; sets the model's moving
    * statistics to the weighted average of the replicas'.
    */
-  async computeGradients(model: LayersModel, forward: Forward, batch: Batch, classes: number): Promise<{ loss: number; correct: number; grads: Record<string, Tensor> }> {
+  async computeGradients(
+    model: LayersModel,
+    forward: Forward,
+    batch: Batch,
+    classes: number,
+  ): Promise<{ loss: number; correct: number; grads: Record<string, Tensor> }> {
     if (this.failure) throw this.failure;
     if (this.disposed) throw new Error('the parallel trainer is disposed');
     const shards = shardBatch(batch, this.threads, this.perExample);
@@ -244,7 +302,12 @@ export class ParallelTrainer {
       if (s.size === 0) return;
       const id = this.nextId++;
       used.push({ size: s.size, index: k });
-      requests.push(this.request(this.workers[k], { type: 'step', id, version: this.version, x: s.x, y: s.y, size: s.size }, [s.x.buffer as ArrayBuffer, s.y.buffer as ArrayBuffer]));
+      requests.push(
+        this.request(this.workers[k], { type: 'step', id, version: this.version, x: s.x, y: s.y, size: s.size }, [
+          s.x.buffer as ArrayBuffer,
+          s.y.buffer as ArrayBuffer,
+        ]),
+      );
     });
     // The main thread's shard, while the workers compute theirs.
     const first = shards[0];
@@ -280,11 +343,30 @@ export class ParallelTrainer {
         const name = (v.read() as Variable).name;
         const t = g.grads[name];
         if (!t) throw new Error(`no gradient for ${name}`);
-        grads[name] = replies.length === 0 ? tf.clone(t) : tf.tensor(average(t.dataSync() as Float32Array, w0, replies.map((r) => r.grads), weights, offset), t.shape, 'float32');
+        grads[name] =
+          replies.length === 0
+            ? tf.clone(t)
+            : tf.tensor(
+                average(
+                  t.dataSync() as Float32Array,
+                  w0,
+                  replies.map((r) => r.grads),
+                  weights,
+                  offset,
+                ),
+                t.shape,
+                'float32',
+              );
         offset += t.size;
       }
       if (replies.length > 0) {
-        const stats = average(readFlat(model.nonTrainableWeights), w0, replies.map((r) => r.stats), weights, 0);
+        const stats = average(
+          readFlat(model.nonTrainableWeights),
+          w0,
+          replies.map((r) => r.stats),
+          weights,
+          0,
+        );
         writeFlat(model.nonTrainableWeights, stats);
       }
     } catch (e) {
@@ -297,7 +379,15 @@ export class ParallelTrainer {
   }
 
   /** One optimisation step: parallel gradients, applied once by the main optimizer, then the new weights to the workers. */
-  async step(model: LayersModel, forward: Forward, optimizer: Optimizer, batch: Batch, classes: number, c: TrainingConfig, lr: number): Promise<Step> {
+  async step(
+    model: LayersModel,
+    forward: Forward,
+    optimizer: Optimizer,
+    batch: Batch,
+    classes: number,
+    c: TrainingConfig,
+    lr: number,
+  ): Promise<Step> {
     const { loss, correct, grads } = await this.computeGradients(model, forward, batch, classes);
     applyGradients(model, optimizer, grads, c, lr);
     this.syncWeights(model);
@@ -305,7 +395,12 @@ export class ParallelTrainer {
   }
 
   /** `evaluate` of train.ts with each batch's shards predicted in parallel on the current weights. */
-  async evaluate(model: LayersModel, batches: AsyncIterable<Batch>, classes: number, control?: TrainControl): Promise<Evaluation> {
+  async evaluate(
+    model: LayersModel,
+    batches: AsyncIterable<Batch>,
+    classes: number,
+    control?: TrainControl,
+  ): Promise<Evaluation> {
     const tally = new EvaluationTally(classes);
     for await (const b of batches) {
       if (this.failure) throw this.failure;
@@ -315,7 +410,13 @@ export class ParallelTrainer {
       shards.slice(1).forEach((s, k) => {
         if (s.size === 0) return;
         used.push(s);
-        requests.push(this.request(this.workers[k], { type: 'predict', id: this.nextId++, version: this.version, x: s.x, y: s.y, size: s.size }, [s.x.buffer as ArrayBuffer]));
+        requests.push(
+          this.request(
+            this.workers[k],
+            { type: 'predict', id: this.nextId++, version: this.version, x: s.x, y: s.y, size: s.size },
+            [s.x.buffer as ArrayBuffer],
+          ),
+        );
       });
       const first = shards[0];
       let mine: { loss: number; predicted: Int32Array } | undefined;
@@ -326,7 +427,10 @@ export class ParallelTrainer {
         mainError = e;
       }
       const replies = (await this.settle(requests, mainError)) as Extract<FromWorker, { type: 'predicted' }>[];
-      const parts = [{ shard: first, loss: mine!.loss, predicted: mine!.predicted }, ...replies.map((r, k) => ({ shard: used[k], loss: r.loss, predicted: r.predicted }))];
+      const parts = [
+        { shard: first, loss: mine!.loss, predicted: mine!.predicted },
+        ...replies.map((r, k) => ({ shard: used[k], loss: r.loss, predicted: r.predicted })),
+      ];
       for (const p of parts) tally.add(b.y.subarray(p.shard.start, p.shard.start + p.shard.size), p.predicted, p.loss);
       if (control?.cancelled) break;
     }
@@ -341,15 +445,23 @@ export class ParallelTrainer {
       for (const p of h.pending.values()) p.reject(error);
       h.pending.clear();
     }
-    await Promise.all(this.workers.map(async (h) => {
-      if (h.alive) await h.worker.terminate();
-      await h.exited;
-    }));
+    await Promise.all(
+      this.workers.map(async (h) => {
+        if (h.alive) await h.worker.terminate();
+        await h.exited;
+      }),
+    );
   }
 }
 
 /** w0·own + Σ wk·others[k][offset..offset+own.length), accumulated in double precision. */
-function average(own: Float32Array, w0: number, others: Float32Array[], weights: number[], offset: number): Float32Array {
+function average(
+  own: Float32Array,
+  w0: number,
+  others: Float32Array[],
+  weights: number[],
+  offset: number,
+): Float32Array {
   const acc = new Float64Array(own.length);
   for (let j = 0; j < own.length; j++) acc[j] = w0 * own[j];
   others.forEach((o, k) => {

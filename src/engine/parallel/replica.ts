@@ -32,7 +32,8 @@ export function writeFlat(weights: Weight[], data: Float32Array, offset = 0): nu
   for (const w of weights) {
     const shape = [...w.shape] as number[];
     const n = shape.reduce((a, b) => a * b, 1);
-    if (offset + n > data.length) throw new Error(`weights: ${data.length} values are too few (${w.name} needs values ${offset}..${offset + n})`);
+    if (offset + n > data.length)
+      throw new Error(`weights: ${data.length} values are too few (${w.name} needs values ${offset}..${offset + n})`);
     const piece = data.subarray(offset, offset + n);
     tf.tidy(() => {
       w.write(tf.tensor(piece, shape, 'float32'));

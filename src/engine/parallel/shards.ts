@@ -2,7 +2,7 @@
  * Splitting a batch into contiguous shards, one per thread: sizes as equal as possible (the first
  * `size % parts` shards one example larger), shards of 0 examples when the batch is smaller than the threads.
  */
-import type { Batch } from '../data';
+import type { Batch } from '../data/open';
 
 export function shardSizes(size: number, parts: number): number[] {
   if (!Number.isInteger(parts) || parts < 1) throw new Error(`shards: parts must be a positive integer (got ${parts})`);

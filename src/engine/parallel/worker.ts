@@ -28,7 +28,10 @@ function message(e: unknown): string {
 function sameShapes(what: string, mine: number[][], theirs: number[][]): void {
   const a = JSON.stringify(mine);
   const b = JSON.stringify(theirs);
-  if (a !== b) throw new Error(`the replica's ${what} weights (${mine.length}) differ from the main model's (${theirs.length}): the model does not match the spec`);
+  if (a !== b)
+    throw new Error(
+      `the replica's ${what} weights (${mine.length}) differ from the main model's (${theirs.length}): the model does not match the spec`,
+    );
 }
 
 let model: LayersModel | undefined;
@@ -38,7 +41,9 @@ let version = 0;
 async function start(): Promise<void> {
   await initBackend(init.backend, { wasmDir: init.wasmDir });
   // A seed of its own (dropout masks must not repeat the main replica's); the weights come from the main thread.
-  model = buildModel(init.analysis, { seed: init.config.seed === undefined ? undefined : init.config.seed + init.index });
+  model = buildModel(init.analysis, {
+    seed: init.config.seed === undefined ? undefined : init.config.seed + init.index,
+  });
   sameShapes('trainable', shapesOf(model.trainableWeights), init.trainableShapes);
   sameShapes('non-trainable', shapesOf(model.nonTrainableWeights), init.nonTrainableShapes);
   forward = makeForward(model, init.analysis, init.config);
@@ -68,7 +73,10 @@ function handle(msg: ToWorker): void {
         const stats = readFlat(m.nonTrainableWeights);
         const loss = g.loss.dataSync()[0];
         const correct = g.correct.dataSync()[0];
-        post({ type: 'grads', id: msg.id, loss, correct, grads, stats }, [grads.buffer as ArrayBuffer, stats.buffer as ArrayBuffer]);
+        post({ type: 'grads', id: msg.id, loss, correct, grads, stats }, [
+          grads.buffer as ArrayBuffer,
+          stats.buffer as ArrayBuffer,
+        ]);
       } finally {
         tf.dispose([g.loss, g.correct, ...Object.values(g.grads)]);
       }
@@ -77,7 +85,9 @@ function handle(msg: ToWorker): void {
     case 'predict': {
       if (msg.version !== version) throw new Error(`weights version ${version} is not the request's ${msg.version}`);
       const r = evaluateBatch(m, { x: msg.x, y: msg.y, size: msg.size }, init.analysis.classes);
-      post({ type: 'predicted', id: msg.id, loss: r.loss, predicted: r.predicted }, [r.predicted.buffer as ArrayBuffer]);
+      post({ type: 'predicted', id: msg.id, loss: r.loss, predicted: r.predicted }, [
+        r.predicted.buffer as ArrayBuffer,
+      ]);
       return;
     }
   }

@@ -153,7 +153,11 @@ async function fsyncTree(dir: string): Promise<void> {
   await fsyncDir(dir);
 }
 
-const exists = async (p: string): Promise<boolean> => fs.promises.access(p).then(() => true, () => false);
+const exists = async (p: string): Promise<boolean> =>
+  fs.promises.access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Test hook: lets a test stop `replaceDirAtomic` after a given step, as a crash would. */
 export type ReplaceDirStep = 'filled' | 'old-moved-away' | 'new-moved-in';
@@ -168,7 +172,11 @@ export interface ReplaceDirOptions {
  * `resolveAtomicDir`) always finds a complete folder, old or new. `fill` writes plain files; they are fsynced
  * before the swap. If `fill` throws, the temporary folder is removed and `target` is left untouched.
  */
-export async function replaceDirAtomic(target: string, fill: (tempDir: string) => Promise<void>, options: ReplaceDirOptions = {}): Promise<void> {
+export async function replaceDirAtomic(
+  target: string,
+  fill: (tempDir: string) => Promise<void>,
+  options: ReplaceDirOptions = {},
+): Promise<void> {
   const parent = path.dirname(target);
   await fs.promises.mkdir(parent, { recursive: true });
   await removeStaleTemps(target);

@@ -31,20 +31,23 @@ type NamedTensor = Awaited<ReturnType<Optimizer['getWeights']>>[number];
 const toBuffer = (data: io.WeightData | undefined): Buffer =>
   data === undefined ? Buffer.alloc(0) : Buffer.from(tf.io.CompositeArrayBuffer.join(data));
 
-const toArrayBuffer = (b: Buffer): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+const toArrayBuffer = (b: Buffer): ArrayBuffer =>
+  b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 function readFileOrExplain(file: string, what: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${what} ${file} does not exist: loading failed`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error(`${what} ${file} does not exist: loading failed`);
     throw e;
   }
 }
 
 /** Writes `model.json` + `weights.bin` into `dir` (created if needed), field for field as tfjs-node's NodeFileSystem.save. */
 async function writeModelArtifacts(dir: string, artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
-  if (artifacts.modelTopology instanceof ArrayBuffer) throw new Error('saving a binary model topology is not supported');
+  if (artifacts.modelTopology instanceof ArrayBuffer)
+    throw new Error('saving a binary model topology is not supported');
   if (artifacts.modelTopology == null) throw new Error('the model artifacts have no topology');
   await fs.promises.mkdir(dir, { recursive: true });
   const modelJSON: io.ModelJSON = {
@@ -74,7 +77,9 @@ export function fileSystemSaveHandler(dir: string): io.IOHandler {
 export function fileSystemLoadHandler(target: string): io.IOHandler {
   return {
     async load(): Promise<io.ModelArtifacts> {
-      const jsonPath = fs.statSync(target, { throwIfNoEntry: false })?.isDirectory() ? path.join(target, MODEL_JSON) : target;
+      const jsonPath = fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()
+        ? path.join(target, MODEL_JSON)
+        : target;
       const modelJSON = JSON.parse(readFileOrExplain(jsonPath, 'Path').toString('utf8')) as io.ModelJSON;
       const base = path.dirname(jsonPath);
       return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest: io.WeightsManifestConfig) => {
@@ -116,7 +121,9 @@ function extraScalar(optimizer: Optimizer, key: string): ScalarVariableLike | un
   const v = (optimizer as unknown as Record<string, unknown>)[key];
   if (typeof v !== 'object' || v === null) return undefined;
   const s = v as Partial<ScalarVariableLike>;
-  return typeof s.dataSync === 'function' && typeof s.assign === 'function' && s.size === 1 ? (s as ScalarVariableLike) : undefined;
+  return typeof s.dataSync === 'function' && typeof s.assign === 'function' && s.size === 1
+    ? (s as ScalarVariableLike)
+    : undefined;
 }
 
 /** Encodes `optimizer.getWeights()` (in its order) and the extra scalars. */
@@ -147,7 +154,11 @@ export async function encodeOptimizerState(optimizer: Optimizer): Promise<{ json
  * in `dir`. The optimizer must then be used on the same variables in the same order as when it was saved (tfjs
  * optimizers match their slots to variables by position). Slots it already had are replaced, not disposed.
  */
-export async function restoreOptimizerState(optimizer: Optimizer, state: OptimizerStateJson, dir: string): Promise<void> {
+export async function restoreOptimizerState(
+  optimizer: Optimizer,
+  state: OptimizerStateJson,
+  dir: string,
+): Promise<void> {
   if (optimizer.getClassName() !== state.className) {
     throw new Error(`checkpoint optimizer is ${state.className}, cannot restore it into ${optimizer.getClassName()}`);
   }
@@ -183,22 +194,32 @@ export interface SaveCheckpointArgs {
  * Writes a complete checkpoint into `dir` (`checkpointDir(runDir, 'latest' | 'best')`), replacing any previous
  * one atomically. Returns the training state written.
  */
-export async function saveCheckpoint(dir: string, args: SaveCheckpointArgs, options: ReplaceDirOptions = {}): Promise<TrainingState> {
+export async function saveCheckpoint(
+  dir: string,
+  args: SaveCheckpointArgs,
+  options: ReplaceDirOptions = {},
+): Promise<TrainingState> {
   const state: TrainingState = { ...args.state, time: args.state.time ?? new Date().toISOString() };
   // Read the tensors before touching the disk, so training may go on while the files are written.
   const opt = args.optimizer ? await encodeOptimizerState(args.optimizer) : undefined;
   if (opt) state.optimizer = opt.json;
   let captured: io.ModelArtifacts | undefined;
-  await args.model.save(tf.io.withSaveHandler(async (artifacts) => {
-    captured = artifacts;
-    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-  }));
+  await args.model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
   const artifacts = captured as io.ModelArtifacts;
-  await replaceDirAtomic(dir, async (tmp) => {
-    await writeModelArtifacts(tmp, artifacts);
-    if (opt) await fs.promises.writeFile(path.join(tmp, OPTIMIZER_BIN), opt.data);
-    await fs.promises.writeFile(path.join(tmp, TRAINING_STATE_JSON), JSON.stringify(state, null, 2) + '\n', 'utf8');
-  }, options);
+  await replaceDirAtomic(
+    dir,
+    async (tmp) => {
+      await writeModelArtifacts(tmp, artifacts);
+      if (opt) await fs.promises.writeFile(path.join(tmp, OPTIMIZER_BIN), opt.data);
+      await fs.promises.writeFile(path.join(tmp, TRAINING_STATE_JSON), JSON.stringify(state, null, 2) + '\n', 'utf8');
+    },
+    options,
+  );
   return state;
 }
 
@@ -215,7 +236,9 @@ export interface LoadedCheckpoint {
 export async function loadCheckpoint(dir: string, options: { optimizer?: Optimizer } = {}): Promise<LoadedCheckpoint> {
   const found = resolveCheckpointDir(dir);
   if (found === undefined) throw new Error(`no checkpoint at ${dir}`);
-  const state = JSON.parse(readFileOrExplain(path.join(found, TRAINING_STATE_JSON), 'Training state').toString('utf8')) as TrainingState;
+  const state = JSON.parse(
+    readFileOrExplain(path.join(found, TRAINING_STATE_JSON), 'Training state').toString('utf8'),
+  ) as TrainingState;
   const model = await tf.loadLayersModel(fileSystemLoadHandler(found));
   let optimizerRestored = false;
   if (options.optimizer && state.optimizer) {

@@ -36,7 +36,10 @@ export interface ParsedMetrics {
 }
 
 const isRecord = (v: unknown): v is MetricRecord =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && ((v as MetricRecord).kind === 'batch' || (v as MetricRecord).kind === 'epoch');
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  ((v as MetricRecord).kind === 'batch' || (v as MetricRecord).kind === 'epoch');
 
 /** Parses metrics.jsonl text. A last line without its newline is used only if it parses. */
 export function parseMetrics(text: string): ParsedMetrics {

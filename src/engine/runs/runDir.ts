@@ -55,6 +55,8 @@ export const runsRoot = (baseFolder: string): string => path.join(baseFolder, '.
 /** A spec name usable as one folder name on every platform. */
 export function safeFolderName(name: string): string {
   const cleaned = name
+    // Control characters are exactly what this must remove.
+    // eslint-disable-next-line no-control-regex
     .replace(/[<>:"/\\|?*\u0000-\u001f]/g, '_')
     .replace(/^[\s.]+|[\s.]+$/g, '')
     .slice(0, 100);
@@ -62,7 +64,8 @@ export function safeFolderName(name: string): string {
 }
 
 /** `<baseFolder>/.densenet/runs/<spec name>`: the folder holding the runs of one spec. */
-export const runsDirFor = (baseFolder: string, specName: string): string => path.join(runsRoot(baseFolder), safeFolderName(specName));
+export const runsDirFor = (baseFolder: string, specName: string): string =>
+  path.join(runsRoot(baseFolder), safeFolderName(specName));
 
 /** `2026-11-29T07-30-12-abc`: UTC time to the second, then three random base-36 characters. Sorts by time. */
 export function newRunId(date: Date = new Date()): string {
@@ -144,7 +147,11 @@ export function updateRunInfo(runDir: string, update: Partial<RunInfo> | ((info:
 }
 
 /** Sets a final status and `endedAt`. */
-export function finishRun(runDir: string, status: Exclude<RunStatus, 'running'>, extra: Partial<RunInfo> = {}): RunInfo {
+export function finishRun(
+  runDir: string,
+  status: Exclude<RunStatus, 'running'>,
+  extra: Partial<RunInfo> = {},
+): RunInfo {
   return updateRunInfo(runDir, { ...extra, status, endedAt: extra.endedAt ?? new Date().toISOString() });
 }
 
@@ -183,7 +190,12 @@ export function markRunFailed(runDir: string, failure: FailureInfo): RunInfo {
     return info;
   }
   if (current.status !== 'running') return updateRunInfo(runDir, exit);
-  const patch: Partial<RunInfo> = { ...exit, status: 'failed', error: failure.error, endedAt: new Date().toISOString() };
+  const patch: Partial<RunInfo> = {
+    ...exit,
+    status: 'failed',
+    error: failure.error,
+    endedAt: new Date().toISOString(),
+  };
   if (failure.stderrTail !== undefined) patch.stderrTail = failure.stderrTail;
   return updateRunInfo(runDir, patch);
 }
@@ -204,5 +216,7 @@ export function listRuns(specRunsFolder: string): RunListing[] {
     const info = readRunInfo(runDir);
     if (info) runs.push({ ...info, runDir });
   }
-  return runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId)));
+  return runs.sort((a, b) =>
+    a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId),
+  );
 }

@@ -167,7 +167,10 @@ export class EventFileWriter {
   private readonly now: () => number;
   private readonly maxPendingBytes: number;
 
-  constructor(readonly dir: string, options: EventFileWriterOptions = {}) {
+  constructor(
+    readonly dir: string,
+    options: EventFileWriterOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.maxPendingBytes = options.maxPendingBytes ?? 64 * 1024;
     const host = (options.hostname ?? os.hostname()).replace(/[\\/]/g, '_');
@@ -230,7 +233,10 @@ export const tensorBoardDir = (runDir: string): string => path.join(runDir, 'ten
 export class TensorBoardLogger {
   private readonly writers = new Map<TensorBoardStream, EventFileWriter>();
 
-  constructor(readonly runDir: string, private readonly options: EventFileWriterOptions = {}) {}
+  constructor(
+    readonly runDir: string,
+    private readonly options: EventFileWriterOptions = {},
+  ) {}
 
   writer(stream: TensorBoardStream): EventFileWriter {
     let w = this.writers.get(stream);

@@ -1,0 +1,326 @@
+/**
+ * What the editor shows about a spec, as plain text and Markdown: code lens titles, hovers, the
+ * torchinfo-style summary table. Pure, so the CLI and the unit tests use the very same text.
+ */
+import { findNodeAtOffset, getNodePath } from 'jsonc-parser';
+import { type Analysis, type GroupInfo, type LayerInfo, trainingMemory } from './analyze';
+import { formatBytes, formatCount, formatInt, formatMacs, formatShape } from './format';
+import { type JsonPath, nodeAt } from './parse';
+import { findPreset } from './presets';
+import type { ResolvedSpec } from './types';
+import type { ValidationResult } from './validate';
+
+const hwOf = (g: GroupInfo) => `${g.inputShape[0]}x${g.inputShape[1]}`;
+const channels = (shape: number[]) => shape[shape.length - 1];
+
+export function blocksOf(a: Analysis): GroupInfo[] {
+  return a.groups.filter((g) => g.kind === 'block');
+}
+
+/** `7.98M params · 2.88 GMACs · 224x224x3 -> 1000` */
+export function modelLensTitle(a: Analysis): string {
+  return `${formatCount(a.totals.trainableParams)} params · ${formatMacs(a.totals.macs)} · ${formatShape([a.input.height, a.input.width, a.input.channels])} -> ${a.classes}`;
+}
+
+/** `block 2: 12 layers · 28x28 · 128->512 ch · 0.22M params` */
+export function blockLensTitle(g: GroupInfo): string {
+  return `block ${g.index}: ${g.denseLayers} layer${g.denseLayers === 1 ? '' : 's'} · ${hwOf(g)} · ${channels(g.inputShape)}->${channels(g.outputShape)} ch · ${formatCount(g.trainableParams)} params`;
+}
+
+/** One table row of figures for a group of layers. */
+function figures(
+  g: { params: number; trainableParams: number; macs: number; activationBytes: number; outputShape: number[] },
+  batch: number,
+): string {
+  return `| ${formatShape(g.outputShape)} | ${formatInt(g.trainableParams)} | ${formatMacs(g.macs)} | ${formatBytes(g.activationBytes * batch)} |`;
+}
+
+const TABLE_HEAD = (batch: number) =>
+  `| part | output | params | multiply-adds | activations (batch ${batch}) |\n|---|---|---:|---:|---:|`;
+
+function groupLabel(g: GroupInfo): string {
+  switch (g.kind) {
+    case 'stem':
+      return `stem (${g.name})`;
+    case 'block':
+      return `dense block ${g.index} (${g.name})`;
+    case 'transition':
+      return `transition ${g.index} (${g.name})`;
+    case 'head':
+      return 'head (bn, relu, avg_pool, predictions)';
+    default:
+      return 'input';
+  }
+}
+
+function groupTable(groups: GroupInfo[], batch: number): string {
+  return [TABLE_HEAD(batch), ...groups.map((g) => `| ${groupLabel(g)} ${figures(g, batch)}`)].join('\n');
+}
+
+function totalsLine(a: Analysis, r: ResolvedSpec): string {
+  const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
+  return (
+    `**Model:** ${formatInt(a.totals.trainableParams)} trainable + ${formatInt(a.totals.nonTrainableParams)} non-trainable = ${formatInt(a.totals.params)} parameters · ` +
+    `${formatMacs(a.totals.macs)} per image · training memory ≈ ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${r.optimizer})`
+  );
+}
+
+/** "block 2 ends with 24+6x12=96 channels" for every block. */
+function growthStory(a: Analysis, k: number): string {
+  return blocksOf(a)
+    .map(
+      (g) =>
+        `block ${g.index} ends with ${channels(g.inputShape)}+${g.denseLayers}x${k}=${channels(g.outputShape)} channels`,
+    )
+    .join('; ');
+}
+
+export interface HoverContent {
+  offset: number;
+  length: number;
+  markdown: string;
+}
+
+/** The hover for the spec at `offset`, or undefined where there is nothing to say. */
+export function hoverAt(v: ValidationResult, offset: number): HoverContent | undefined {
+  const root = v.parsed.root;
+  if (!root) return undefined;
+  const node = findNodeAtOffset(root, offset, true);
+  if (!node) return undefined;
+  const full = getNodePath(node);
+  const target = node.parent?.type === 'property' && node.parent.children?.[0] === node ? node.parent : node;
+  const range = { offset: target.offset, length: target.length };
+  const text = hoverText(v, full);
+  return text ? { ...range, markdown: text } : undefined;
+}
+
+function hoverText(v: ValidationResult, p: JsonPath): string | undefined {
+  const a = v.analysis;
+  const r = v.resolved;
+  const key = p.join('.');
+  const problems = v.diagnostics.filter((d) => d.severity === 'error').length;
+  if (!a || !r || a.problem) {
+    if (p[0] === 'model' || p[0] === 'input' || p[0] === 'classes') {
+      return `**DenseNet spec** — the figures appear once the spec is valid (${problems} error${problems === 1 ? '' : 's'}: see the Problems view).`;
+    }
+    return undefined;
+  }
+  const batch = r.batchSize;
+  const m = r.model;
+  const blocks = blocksOf(a);
+  const stem = a.groups.find((g) => g.kind === 'stem') as GroupInfo;
+  const head = a.groups.find((g) => g.kind === 'head') as GroupInfo;
+  const transitions = a.groups.filter((g) => g.kind === 'transition');
+
+  if (key === 'model.preset') {
+    const preset = findPreset(r.preset ?? '');
+    if (!preset) return undefined;
+    const pm = preset.model;
+    return [
+      `**Preset \`${preset.name}\`** — ${preset.description}.`,
+      '',
+      `Expands to growthRate ${pm.growthRate}, blockConfig [${pm.blockConfig.join(', ')}], bnSize ${pm.bnSize}, compression ${pm.compression}, numInitFeatures ${pm.numInitFeatures}, ` +
+        `stem ${pm.stem.kernelSize}x${pm.stem.kernelSize}/${pm.stem.stride}${pm.stem.norm ? ' + BN-ReLU' : ''}${pm.stem.pool === 'max' ? ' + 3x3/2 max pool' : ''}, dropRate ${pm.dropRate}; fields written next to it override these.`,
+      '',
+      totalsLine(a, r),
+      '',
+      groupTable(
+        a.groups.filter((g) => g.kind !== 'input'),
+        batch,
+      ),
+    ].join('\n');
+  }
+  if (key === 'model.growthRate') {
+    return [
+      `**growthRate** k = ${m.growthRate} — each layer adds k=${m.growthRate} feature maps; ${growthStory(a, m.growthRate)}.`,
+      '',
+      `Every layer's 3x3 convolution has k filters${m.bnSize > 0 ? ` (after a 1x1 bottleneck of ${m.bnSize}k = ${m.bnSize * m.growthRate})` : ''}; layer i of a block reads all c0 + (i-1)·k maps before it.`,
+      '',
+      groupTable(blocks, batch),
+    ].join('\n');
+  }
+  if (p[0] === 'model' && p[1] === 'blockConfig') {
+    if (typeof p[2] === 'number') {
+      const g = blocks[p[2]];
+      if (!g) return undefined;
+      const t = transitions.find((x) => x.index === g.index);
+      return [
+        `**Dense block ${g.index}** (\`${g.name}_block1\` … \`${g.name}_block${g.denseLayers}\`) — ${g.denseLayers} layers at ${hwOf(g)}: ` +
+          `${channels(g.inputShape)} + ${g.denseLayers}x${m.growthRate} = ${channels(g.outputShape)} channels; each layer is BN-ReLU-${m.bnSize > 0 ? `Conv1x1(${m.bnSize * m.growthRate})-BN-ReLU-` : ''}Conv3x3(${m.growthRate}) and a concatenation.`,
+        '',
+        groupTable(t ? [g, t] : [g], batch),
+        t
+          ? `\nThen transition ${t.index} (\`${t.name}\`): ${channels(t.inputShape)} -> ${channels(t.outputShape)} channels, ${hwOf(t)} -> ${t.outputShape[0]}x${t.outputShape[1]}.`
+          : '\nThe last block feeds the head (bn, relu, avg_pool, predictions).',
+      ].join('\n');
+    }
+    return [
+      `**blockConfig** [${m.blockConfig.join(', ')}] — layers per dense block; ${blocks.length} blocks, ${m.blockConfig.reduce((x, y) => x + y, 0)} dense layers.`,
+      '',
+      groupTable(
+        a.groups.filter((g) => g.kind === 'block' || g.kind === 'transition'),
+        batch,
+      ),
+    ].join('\n');
+  }
+  if (key === 'model.bnSize') {
+    const bottlenecks = a.layers.filter((l) => /_1_conv$/.test(l.name));
+    const params = bottlenecks.reduce((s, l) => s + l.params, 0);
+    return m.bnSize > 0
+      ? `**bnSize** ${m.bnSize} — each dense layer starts with a 1x1 bottleneck convolution to ${m.bnSize}x${m.growthRate} = ${m.bnSize * m.growthRate} channels before its 3x3 convolution (the "B" of DenseNet-BC). ` +
+          `The ${bottlenecks.length} bottleneck convolutions hold ${formatInt(params)} parameters and ${formatMacs(bottlenecks.reduce((s, l) => s + l.macs, 0))}. 0 removes them.`
+      : `**bnSize** 0 — no bottleneck: each dense layer is BN-ReLU-Conv3x3(${m.growthRate}). Set 4 for DenseNet-B (a 1x1 convolution to 4k channels first).`;
+  }
+  if (key === 'model.compression') {
+    const lines = transitions.map(
+      (t) =>
+        `| ${t.name} | ${channels(t.inputShape)} -> ${channels(t.outputShape)} | ${hwOf(t)} -> ${t.outputShape[0]}x${t.outputShape[1]} | ${formatInt(t.trainableParams)} |`,
+    );
+    return [
+      `**compression** θ = ${m.compression} — each transition keeps floor(θ·m) of its m channels with a 1x1 convolution, then halves the resolution with 2x2 average pooling${m.compression < 1 ? ' (the "C" of DenseNet-BC)' : ''}.`,
+      '',
+      '| transition | channels | resolution | params |',
+      '|---|---|---|---:|',
+      ...lines,
+    ].join('\n');
+  }
+  if (key === 'model.numInitFeatures' || (p[0] === 'model' && p[1] === 'stem')) {
+    const stemLayers = a.layers.slice(stem.firstLayer, stem.lastLayer + 1);
+    return [
+      `**Stem** (\`conv1\`) — ${m.stem.kernelSize}x${m.stem.kernelSize} convolution, stride ${m.stem.stride}, to numInitFeatures = ${m.numInitFeatures} channels` +
+        `${m.stem.norm ? ', then BN-ReLU' : ''}${m.stem.pool === 'max' ? ', then 3x3/2 max pooling' : ''}: ${formatShape(stem.inputShape)} -> ${formatShape(stem.outputShape)}.`,
+      '',
+      layerTable(stemLayers, batch),
+    ].join('\n');
+  }
+  if (key === 'model.dropRate') {
+    return `**dropRate** ${m.dropRate} — dropout after each convolution except the stem's (the paper uses 0.2 on CIFAR without augmentation). ${m.dropRate > 0 ? 'Active only while training.' : 'Off.'}`;
+  }
+  if (p[0] === 'model') {
+    return [
+      `**Model** — ${r.preset ? `preset \`${r.preset}\`, ` : ''}k=${m.growthRate}, blocks [${m.blockConfig.join(', ')}], ${a.layers.length} Keras layers.`,
+      '',
+      totalsLine(a, r),
+      '',
+      groupTable(
+        a.groups.filter((g) => g.kind !== 'input'),
+        batch,
+      ),
+    ].join('\n');
+  }
+  if (p[0] === 'input') {
+    const stages = [stem, ...blocks].map((g) => `${g.outputShape[0]}x${g.outputShape[1]}`);
+    return (
+      `**input** ${formatShape([r.input.height, r.input.width, r.input.channels])} — images are resized to this. Resolution through the network: ` +
+      `${r.input.height}x${r.input.width} -> stem ${stages[0]} -> blocks ${stages.slice(1).join(', ')}. ` +
+      `One image's activations for training: ${formatBytes(a.totals.activationBytes)}; at batch ${batch}: ${formatBytes(a.totals.activationBytes * batch)}.`
+    );
+  }
+  if (key === 'classes') {
+    const pred = a.layers[a.layers.length - 1];
+    return (
+      `**classes** ${r.classes} — the \`predictions\` layer (dense + softmax) maps ${channels(head.inputShape)} features to ${r.classes} classes: ` +
+      `${formatInt(pred.params)} parameters (${channels(head.inputShape)}x${r.classes} weights + ${r.classes} biases), ${formatMacs(pred.macs)}.`
+    );
+  }
+  if (key === 'training.batchSize' || key === 'training.optimizer' || key === 'training.memoryEfficient') {
+    const mem = trainingMemory(a, batch, r.optimizer, r.memoryEfficient);
+    const other = trainingMemory(a, batch, r.optimizer, !r.memoryEfficient);
+    const activations = r.memoryEfficient
+      ? `Activations: the layer outputs kept for the backward pass. With \`memoryEfficient\` the concatenations and the ReLU outputs that feed convolutions are recomputed instead of kept (without it: ${formatBytes(other.activationBytes)}).`
+      : `Activations: the layer outputs kept for the backward pass, concatenations included (batch norm + ReLU keep only their input). \`"memoryEfficient": true\` would recompute the concatenations and the ReLU outputs that feed convolutions: ${formatBytes(other.activationBytes)}, for some more time per step.`;
+    return [
+      `**Training memory** at batch ${batch} with ${r.optimizer}${r.memoryEfficient ? ', memory-efficient' : ''} ≈ ${formatBytes(mem.totalBytes)}:`,
+      '',
+      `| weights | gradients | optimizer state | activations |`,
+      '|---:|---:|---:|---:|',
+      `| ${formatBytes(mem.weightsBytes)} | ${formatBytes(mem.gradientBytes)} | ${formatBytes(mem.optimizerBytes)} | ${formatBytes(mem.activationBytes)} |`,
+      '',
+      activations,
+    ].join('\n');
+  }
+  return undefined;
+}
+
+function layerTable(layers: LayerInfo[], batch: number): string {
+  return [
+    `| layer | type | output | params | multiply-adds | activations (batch ${batch}) |`,
+    '|---|---|---|---:|---:|---:|',
+    ...layers.map((l) => `| \`${l.name}\` | ${l.type} ${figures(l, batch)}`),
+  ].join('\n');
+}
+
+/**
+ * Where the lenses go: the `model` property, and for each block its blockConfig entry (or, when the
+ * blocks come from a preset, the `preset` property).
+ */
+export function lensAnchors(v: ValidationResult): { model?: number; blocks: number[] } {
+  const modelNode = nodeAt(v.parsed, ['model']);
+  const blocksNode = nodeAt(v.parsed, ['model', 'blockConfig']);
+  if (blocksNode?.type === 'array')
+    return { model: modelNode?.parent?.offset, blocks: (blocksNode.children ?? []).map((n) => n.offset) };
+  const presetProperty = nodeAt(v.parsed, ['model', 'preset'])?.parent;
+  const count = v.analysis ? blocksOf(v.analysis).length : 0;
+  return {
+    model: modelNode?.parent?.offset,
+    blocks: presetProperty ? new Array<number>(count).fill(presetProperty.offset) : [],
+  };
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length);
+}
+
+/** A torchinfo-style per-layer table (name, type, output shape, params, MACs) with totals. */
+export function summaryTable(a: Analysis, r: ResolvedSpec): string {
+  const widths = [46, 18, 14, 16];
+  const total = widths.reduce((x, y) => x + y, 0);
+  const rule = (ch: string) => ch.repeat(total);
+  const row = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 2 ? c.padStart(widths[i] - 1) + ' ' : pad(c, widths[i])))
+      .join('')
+      .trimEnd();
+  const out: string[] = [];
+  out.push(
+    `${r.name}${r.preset ? ` (preset ${r.preset})` : ''} · input ${formatShape([r.input.height, r.input.width, r.input.channels])} · ${r.classes} classes · batch ${r.batchSize}`,
+  );
+  out.push(rule('='));
+  out.push(row(['Layer (type)', 'Output Shape', 'Param #', 'Mult-Adds']));
+  out.push(rule('='));
+  let group = -1;
+  for (const l of a.layers) {
+    if (l.group !== group) {
+      group = l.group;
+      const g = a.groups[group];
+      if (g.kind !== 'input') {
+        const extra =
+          g.kind === 'block'
+            ? `: ${g.denseLayers} layers, ${hwOf(g)}, ${channels(g.inputShape)}->${channels(g.outputShape)} ch`
+            : '';
+        out.push(
+          `── ${groupLabel(g)}${extra} ` + '─'.repeat(Math.max(0, total - groupLabel(g).length - extra.length - 4)),
+        );
+      }
+    }
+    out.push(row([`${l.name} (${l.type})`, formatShape(l.outputShape), formatInt(l.params), formatInt(l.macs)]));
+  }
+  const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
+  out.push(rule('='));
+  out.push(`Total params: ${formatInt(a.totals.params)}`);
+  out.push(`Trainable params: ${formatInt(a.totals.trainableParams)}`);
+  out.push(`Non-trainable params: ${formatInt(a.totals.nonTrainableParams)}`);
+  out.push(
+    `Total mult-adds: ${formatMacs(a.totals.macs)} (convolutions and dense layers: ${formatMacs(a.totals.convMacs)})`,
+  );
+  out.push(rule('-'));
+  out.push(
+    `Input size (batch ${r.batchSize}): ${formatBytes(r.input.height * r.input.width * r.input.channels * 4 * r.batchSize)}`,
+  );
+  out.push(`Forward/backward pass size (batch ${r.batchSize}): ${formatBytes(mem.activationBytes)}`);
+  out.push(`Params size: ${formatBytes(mem.weightsBytes)}`);
+  out.push(`Gradients + ${r.optimizer} state: ${formatBytes(mem.gradientBytes + mem.optimizerBytes)}`);
+  out.push(`Estimated total training memory: ${formatBytes(mem.totalBytes)}`);
+  out.push(rule('='));
+  return out.join('\n') + '\n';
+}

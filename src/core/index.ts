@@ -1,0 +1,10 @@
+/** The spec language: types, parsing with ranges, presets, validation, analysis and descriptions. Pure. */
+export * from './types';
+export * from './parse';
+export * from './presets';
+export * from './analyze';
+export * from './format';
+export * from './validate';
+export * from './explain';
+export * from './template';
+export * from './trainingConfig';

@@ -1,0 +1,111 @@
+/** JSONC parsing with source ranges (jsonc-parser), and the diagnostic type every spec check reports. */
+import {
+  findNodeAtLocation,
+  getNodeValue,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
+
+export type JsonPath = (string | number)[];
+
+export interface TextEdit {
+  offset: number;
+  length: number;
+  newText: string;
+}
+
+export interface SpecFix {
+  title: string;
+  edits: TextEdit[];
+}
+
+export type Severity = 'error' | 'warning' | 'information';
+
+export interface SpecDiagnostic {
+  offset: number;
+  length: number;
+  severity: Severity;
+  /** Says what is wrong and what to change. */
+  message: string;
+  /** A stable identifier, e.g. `compression-range`. */
+  code: string;
+  fixes?: SpecFix[];
+}
+
+export interface ParsedSpec {
+  text: string;
+  root: Node | undefined;
+  /** The parsed value (best effort for broken JSON). */
+  value: unknown;
+  syntaxErrors: SpecDiagnostic[];
+}
+
+const syntaxHelp: Partial<Record<string, string>> = {
+  PropertyNameExpected: 'write a property name in double quotes',
+  ValueExpected: 'write a value (a number, string, object or array)',
+  ColonExpected: 'add a ":" between the name and the value',
+  CommaExpected: 'add a "," between the entries',
+  CloseBraceExpected: 'close the object with "}"',
+  CloseBracketExpected: 'close the array with "]"',
+  EndOfFileExpected: 'remove the text after the closing "}"',
+  InvalidSymbol: 'remove the stray character',
+  UnexpectedEndOfString: 'close the string with a double quote',
+  UnexpectedEndOfComment: 'close the comment with "*/"',
+};
+
+export function parseSpec(text: string): ParsedSpec {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: true });
+  const syntaxErrors = errors.map((e): SpecDiagnostic => {
+    const name = printParseErrorCode(e.error);
+    return {
+      offset: e.offset,
+      length: Math.max(e.length, 1),
+      severity: 'error',
+      message: `Syntax error (${name}): ${syntaxHelp[name] ?? 'fix the JSON here'}.`,
+      code: 'syntax',
+    };
+  });
+  return { text, root, value: root ? getNodeValue(root) : undefined, syntaxErrors };
+}
+
+export function nodeAt(parsed: ParsedSpec, path: JsonPath): Node | undefined {
+  return parsed.root ? findNodeAtLocation(parsed.root, path) : undefined;
+}
+
+/** The property node (`"key": value`) that holds the value at `path`. */
+export function propertyAt(parsed: ParsedSpec, path: JsonPath): Node | undefined {
+  const value = nodeAt(parsed, path);
+  return value?.parent?.type === 'property' ? value.parent : undefined;
+}
+
+/** The range of the value at `path`, falling back to the closest existing ancestor (never throws). */
+export function rangeAt(parsed: ParsedSpec, path: JsonPath): { offset: number; length: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const node = nodeAt(parsed, path.slice(0, n));
+    if (node) {
+      // For an ancestor that is an object, point at its key rather than the whole object.
+      if (n < path.length && node.parent?.type === 'property' && node.parent.children?.[0]) {
+        const key = node.parent.children[0];
+        return { offset: key.offset, length: key.length };
+      }
+      return { offset: node.offset, length: node.length };
+    }
+  }
+  return { offset: 0, length: Math.min(1, parsed.text.length) };
+}
+
+/** Line and column (both 0-based) of an offset: for the CLI. */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 0;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart };
+}

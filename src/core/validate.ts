@@ -1,0 +1,555 @@
+/**
+ * Semantic validation of a `*.densenet.json` spec: resolves the preset, checks every model field with a
+ * message that says what to change, runs the analysis and checks the input size, the data paths, the class
+ * count and the training memory. Never throws: every problem becomes a ranged diagnostic.
+ */
+import { analyze, type Analysis, trainingMemory } from './analyze';
+import { formatBytes, formatShape } from './format';
+import {
+  type JsonPath,
+  nodeAt,
+  type ParsedSpec,
+  parseSpec,
+  rangeAt,
+  type Severity,
+  type SpecDiagnostic,
+  type SpecFix,
+} from './parse';
+import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from './presets';
+import type { InputShape, ModelConfig, ResolvedSpec, StemPool } from './types';
+
+/** What the validator may ask of the file system; the host and the CLI pass Node's, tests a fake. */
+export interface FileProbe {
+  /** The absolute path of `relative`, read from the folder of the spec at `specPath`. */
+  resolve(specPath: string, relative: string): string;
+  kind(absolutePath: string): 'file' | 'directory' | undefined;
+  /** Names of the sub-directories (not hidden) of a directory. */
+  directories(absolutePath: string): string[];
+  /** Names of the files of a directory. */
+  files(absolutePath: string): string[];
+}
+
+export interface ValidationOptions {
+  /** Absolute path of the spec file: data paths are relative to its folder. */
+  specPath?: string;
+  fs?: FileProbe;
+  /** Warn when the training memory estimate is above this (bytes). */
+  maxTrainingMemoryBytes?: number;
+}
+
+export interface ValidationResult {
+  parsed: ParsedSpec;
+  diagnostics: SpecDiagnostic[];
+  /** Present when the model could be resolved (the preset exists and the model fields are usable). */
+  resolved?: ResolvedSpec;
+  analysis?: Analysis;
+}
+
+/** torchvision's DenseNet constructor defaults (= DenseNet-121), used when no preset is given. */
+const BASE_MODEL: ModelConfig = (findPreset('densenet121') as Preset).model;
+export const DEFAULT_BATCH_SIZE = 32;
+export const DEFAULT_MAX_TRAINING_MEMORY_BYTES = 8192 * 1024 * 1024;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
+
+class Checker {
+  readonly diagnostics: SpecDiagnostic[] = [];
+  constructor(readonly parsed: ParsedSpec) {}
+
+  report(at: JsonPath, severity: Severity, code: string, message: string, fixes?: SpecFix[]): void {
+    const r = rangeAt(this.parsed, at);
+    this.diagnostics.push({ ...r, severity, code, message, fixes });
+  }
+
+  /** A fix that replaces the value at `at` with `value` (JSON-encoded). */
+  replaceFix(at: JsonPath, title: string, value: unknown): SpecFix[] | undefined {
+    const node = nodeAt(this.parsed, at);
+    return node
+      ? [{ title, edits: [{ offset: node.offset, length: node.length, newText: JSON.stringify(value) }] }]
+      : undefined;
+  }
+
+  /** Reads an integer field: returns it when valid, else reports and returns undefined. */
+  int(
+    obj: Record<string, unknown>,
+    key: string,
+    at: JsonPath,
+    min: number,
+    what: string,
+    hint: string,
+  ): number | undefined {
+    const v = obj[key];
+    if (v === undefined) return undefined;
+    if (!isInt(v) || v < min) {
+      const need =
+        min === 0 ? 'a whole number >= 0' : min === 1 ? 'a positive whole number' : `a whole number >= ${min}`;
+      this.report([...at, key], 'error', `${key}-invalid`, `${what} must be ${need}, not ${show(v)}: ${hint}`);
+      return undefined;
+    }
+    return v;
+  }
+}
+
+/** Validates spec text. `options.fs` enables the data checks; without it they are skipped. */
+export function validateSpec(text: string, options: ValidationOptions = {}): ValidationResult {
+  const parsed = parseSpec(text);
+  const c = new Checker(parsed);
+  c.diagnostics.push(...parsed.syntaxErrors);
+  const doc = parsed.value;
+  if (!isObject(doc)) {
+    if (parsed.syntaxErrors.length === 0) {
+      c.report(
+        [],
+        'error',
+        'not-object',
+        'A DenseNet spec is a JSON object: start from {"version": 1, "name": "my-model", "model": {"preset": "densenet121"}}.',
+      );
+    }
+    return { parsed, diagnostics: c.diagnostics };
+  }
+
+  if (doc.version === undefined) {
+    c.report(
+      [],
+      'warning',
+      'version-missing',
+      'Add "version": 1 so later versions of DenseNet Lab read this spec the same way.',
+      parsed.root && parsed.root.type === 'object'
+        ? [
+            {
+              title: 'Add "version": 1',
+              edits: [{ offset: parsed.root.offset + 1, length: 0, newText: '\n  "version": 1,' }],
+            },
+          ]
+        : undefined,
+    );
+  } else if (doc.version !== 1) {
+    c.report(
+      ['version'],
+      'error',
+      'version-unsupported',
+      `Version ${show(doc.version)} is not supported: this DenseNet Lab reads version 1 specs. Set "version": 1.`,
+      c.replaceFix(['version'], 'Set version to 1', 1),
+    );
+  }
+
+  const resolved = resolve(c, doc);
+  let analysis: Analysis | undefined;
+  if (resolved) {
+    analysis = analyze(resolved.model, resolved.input, resolved.classes);
+    if (analysis.problem) {
+      c.report(['input'], 'error', 'input-too-small', analysis.problem.message);
+    } else {
+      checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
+    }
+  }
+  if (options.fs && options.specPath) checkData(c, doc, resolved, options.fs, options.specPath);
+  return { parsed, diagnostics: c.diagnostics, resolved, analysis };
+}
+
+function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undefined {
+  let ok = true;
+  const modelDoc = doc.model;
+  let preset: Preset | undefined;
+  if (modelDoc !== undefined && !isObject(modelDoc)) {
+    c.report(
+      ['model'],
+      'error',
+      'model-invalid',
+      'model must be an object, e.g. {"preset": "densenet121"} or {"growthRate": 32, "blockConfig": [6, 12, 24, 16]}.',
+    );
+    return undefined;
+  }
+  const m = (modelDoc ?? {}) as Record<string, unknown>;
+  if (modelDoc === undefined) {
+    c.report(
+      [],
+      'error',
+      'model-missing',
+      'Add a "model" section, e.g. "model": {"preset": "densenet121"}, or give growthRate, blockConfig and numInitFeatures.',
+    );
+    ok = false;
+  }
+  if (m.preset !== undefined) {
+    if (typeof m.preset !== 'string') {
+      c.report(
+        ['model', 'preset'],
+        'error',
+        'preset-invalid',
+        `preset must be a name in quotes, one of: ${PRESET_NAMES.join(', ')}.`,
+      );
+      ok = false;
+    } else {
+      preset = findPreset(m.preset);
+      if (!preset) {
+        const near = nearestPreset(m.preset);
+        c.report(
+          ['model', 'preset'],
+          'error',
+          'preset-unknown',
+          `Unknown preset "${m.preset}": did you mean "${near}"? Presets: ${PRESET_NAMES.join(', ')}.`,
+          c.replaceFix(['model', 'preset'], `Change to "${near}"`, near),
+        );
+        ok = false;
+      }
+    }
+  }
+
+  const model = cloneModel(preset?.model ?? BASE_MODEL);
+  const at: JsonPath = ['model'];
+  const growth = c.int(
+    m,
+    'growthRate',
+    at,
+    1,
+    'growthRate (k)',
+    'each layer of a dense block adds k feature maps; the paper uses 12, 24, 32, 40 or 48.',
+  );
+  if (growth !== undefined) model.growthRate = growth;
+  else if (m.growthRate !== undefined) ok = false;
+
+  if (m.blockConfig !== undefined) {
+    if (!Array.isArray(m.blockConfig) || m.blockConfig.length === 0) {
+      c.report(
+        [...at, 'blockConfig'],
+        'error',
+        'blockConfig-invalid',
+        `blockConfig must be a non-empty list of layer counts, one per dense block, e.g. [6, 12, 24, 16]; not ${show(m.blockConfig)}.`,
+      );
+      ok = false;
+    } else {
+      m.blockConfig.forEach((n: unknown, i: number) => {
+        if (!isInt(n) || n < 1) {
+          c.report(
+            [...at, 'blockConfig', i],
+            'error',
+            'blockConfig-invalid',
+            `Dense block ${i + 1} must have a positive whole number of layers, not ${show(n)}: write e.g. ${i === 0 ? 6 : 12}, or remove the block.`,
+          );
+          ok = false;
+        }
+      });
+      model.blockConfig = m.blockConfig.map((n: unknown) => (isInt(n) ? n : 0));
+    }
+  }
+
+  const bnSize = c.int(
+    m,
+    'bnSize',
+    at,
+    0,
+    'bnSize',
+    'the bottleneck 1x1 convolution has bnSize·k filters (4 in DenseNet-BC); 0 means no bottleneck.',
+  );
+  if (bnSize !== undefined) model.bnSize = bnSize;
+  else if (m.bnSize !== undefined) ok = false;
+
+  if (m.compression !== undefined) {
+    const v = m.compression;
+    if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+      const clamp = typeof v === 'number' && v > 1 ? 1 : 0.5;
+      c.report(
+        [...at, 'compression'],
+        'error',
+        'compression-range',
+        `compression must be in (0, 1], not ${show(v)}: a transition keeps floor(compression x channels) feature maps; use 0.5 (DenseNet-BC) or 1 (no compression).`,
+        c.replaceFix([...at, 'compression'], `Set compression to ${clamp}`, clamp),
+      );
+      ok = false;
+    } else model.compression = v;
+  }
+
+  const init = c.int(
+    m,
+    'numInitFeatures',
+    at,
+    1,
+    'numInitFeatures',
+    'the stem convolution has this many filters (64 for DenseNet-121, 2k for DenseNet-BC).',
+  );
+  if (init !== undefined) model.numInitFeatures = init;
+  else if (m.numInitFeatures !== undefined) ok = false;
+
+  if (m.dropRate !== undefined) {
+    const v = m.dropRate;
+    if (typeof v !== 'number' || v < 0 || v >= 1) {
+      c.report(
+        [...at, 'dropRate'],
+        'error',
+        'dropRate-range',
+        `dropRate must be in [0, 1), not ${show(v)}: the fraction of units dropped after each convolution (the paper uses 0.2 without augmentation).`,
+      );
+      ok = false;
+    } else model.dropRate = v;
+  }
+
+  if (m.stem !== undefined) {
+    if (!isObject(m.stem)) {
+      c.report(
+        [...at, 'stem'],
+        'error',
+        'stem-invalid',
+        'stem must be an object: {"kernelSize": 7, "stride": 2, "pool": "max", "norm": true} (ImageNet) or {"kernelSize": 3, "stride": 1, "pool": "none", "norm": false} (CIFAR).',
+      );
+      ok = false;
+    } else {
+      const s = m.stem;
+      const sat = [...at, 'stem'];
+      const k = c.int(
+        s,
+        'kernelSize',
+        sat,
+        1,
+        'stem.kernelSize',
+        'the stem convolution is kernelSize x kernelSize (7 for ImageNet, 3 for CIFAR).',
+      );
+      if (k !== undefined) model.stem.kernelSize = k;
+      else if (s.kernelSize !== undefined) ok = false;
+      const st = c.int(
+        s,
+        'stride',
+        sat,
+        1,
+        'stem.stride',
+        'the stem convolution stride (2 for ImageNet, 1 for CIFAR).',
+      );
+      if (st !== undefined) model.stem.stride = st;
+      else if (s.stride !== undefined) ok = false;
+      if (s.pool !== undefined) {
+        if (s.pool === 'max' || s.pool === 'none') model.stem.pool = s.pool as StemPool;
+        else if (s.pool === true || s.pool === false) model.stem.pool = s.pool ? 'max' : 'none';
+        else {
+          c.report(
+            [...sat, 'pool'],
+            'error',
+            'pool-invalid',
+            `stem.pool must be "max" (3x3/2 max pooling, ImageNet) or "none" (CIFAR), not ${show(s.pool)}.`,
+          );
+          ok = false;
+        }
+      }
+      if (s.norm !== undefined) {
+        if (typeof s.norm === 'boolean') model.stem.norm = s.norm;
+        else {
+          c.report(
+            [...sat, 'norm'],
+            'error',
+            'norm-invalid',
+            `stem.norm must be true (batch-norm + ReLU after the stem convolution) or false, not ${show(s.norm)}.`,
+          );
+          ok = false;
+        }
+      }
+    }
+  }
+
+  // With an unknown preset, missing input/classes would have come from it: do not report them too.
+  const quiet = typeof m.preset === 'string' && !preset;
+  const input = resolveInput(c, doc, preset, quiet);
+  const classes = resolveClasses(c, doc, preset, quiet);
+  if (!ok || !input || classes === undefined) return undefined;
+  const training = isObject(doc.training) ? doc.training : {};
+  const batchSize = isInt(training.batchSize) && training.batchSize > 0 ? training.batchSize : DEFAULT_BATCH_SIZE;
+  const optimizer = typeof training.optimizer === 'string' ? training.optimizer : 'sgd';
+  const name = typeof doc.name === 'string' && doc.name.trim() ? doc.name : (preset?.name ?? 'densenet');
+  return {
+    name,
+    input,
+    classes,
+    model,
+    preset: preset?.name,
+    batchSize,
+    optimizer,
+    memoryEfficient: training.memoryEfficient === true,
+  };
+}
+
+function resolveInput(
+  c: Checker,
+  doc: Record<string, unknown>,
+  preset: Preset | undefined,
+  quiet: boolean,
+): InputShape | undefined {
+  if (doc.input === undefined) {
+    if (preset) return { ...preset.input };
+    if (quiet) return undefined;
+    c.report(
+      [],
+      'error',
+      'input-missing',
+      'Add "input": {"height": 224, "width": 224, "channels": 3}: the image size the network takes (a preset gives one).',
+    );
+    return undefined;
+  }
+  if (!isObject(doc.input)) {
+    c.report(
+      ['input'],
+      'error',
+      'input-invalid',
+      'input must be an object: {"height": 32, "width": 32, "channels": 3}.',
+    );
+    return undefined;
+  }
+  const i = doc.input;
+  const fallback = preset?.input;
+  const result: Partial<InputShape> = {};
+  let ok = true;
+  for (const key of ['height', 'width', 'channels'] as const) {
+    const v = c.int(
+      i,
+      key,
+      ['input'],
+      1,
+      `input.${key}`,
+      key === 'channels' ? 'use 1 for grayscale or 3 for RGB images.' : 'images are resized to this many pixels.',
+    );
+    if (v !== undefined) result[key] = v;
+    else if (i[key] !== undefined) ok = false;
+    else if (fallback) result[key] = fallback[key];
+    else if (quiet) ok = false;
+    else {
+      c.report(
+        ['input'],
+        'error',
+        'input-incomplete',
+        `input needs "${key}": give height, width and channels, e.g. {"height": 32, "width": 32, "channels": 3}.`,
+      );
+      ok = false;
+    }
+  }
+  return ok ? (result as InputShape) : undefined;
+}
+
+function resolveClasses(
+  c: Checker,
+  doc: Record<string, unknown>,
+  preset: Preset | undefined,
+  quiet: boolean,
+): number | undefined {
+  if (doc.classes === undefined) {
+    if (preset) return preset.classes;
+    if (quiet) return undefined;
+    c.report(
+      [],
+      'error',
+      'classes-missing',
+      'Add "classes": the number of output classes (e.g. 10 for CIFAR-10 or MNIST, 1000 for ImageNet).',
+    );
+    return undefined;
+  }
+  const v = c.int(
+    doc,
+    'classes',
+    [],
+    2,
+    'classes',
+    'the classifier has one output per class (10 for CIFAR-10 or MNIST, 1000 for ImageNet).',
+  );
+  return v;
+}
+
+function checkMemory(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec, a: Analysis, limit: number): void {
+  const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
+  if (mem.totalBytes <= limit) return;
+  const fixed = mem.totalBytes - mem.activationBytes;
+  const perImage = mem.activationBytes / r.batchSize;
+  const fitting = Math.floor((limit - fixed) / perImage);
+  const advice =
+    fitting >= 1
+      ? `lower training.batchSize to ${fitting} or less, use a smaller input, or raise the setting densenet.validation.maxTrainingMemoryMB.`
+      : 'even one image does not fit: use a smaller input or model, or raise the setting densenet.validation.maxTrainingMemoryMB.';
+  const hasBatch = isObject(doc.training) && doc.training.batchSize !== undefined;
+  c.report(
+    hasBatch ? ['training', 'batchSize'] : ['model'],
+    'warning',
+    'memory-limit',
+    `Training needs about ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${formatBytes(mem.activationBytes)} of activations for ${formatShape([r.input.height, r.input.width, r.input.channels])} images), ` +
+      `above the limit of ${formatBytes(limit)}: ${advice}`,
+  );
+}
+
+const DATA_KEYS = ['train', 'validation', 'test'] as const;
+
+function checkData(
+  c: Checker,
+  doc: Record<string, unknown>,
+  r: ResolvedSpec | undefined,
+  fs: FileProbe,
+  specPath: string,
+): void {
+  if (!isObject(doc.data)) return;
+  const data = doc.data;
+  for (const key of DATA_KEYS) {
+    const source = data[key];
+    const at: JsonPath = ['data', key];
+    const paths: [JsonPath, string][] = [];
+    let format: string | undefined;
+    if (typeof source === 'string') paths.push([at, source]);
+    else if (isObject(source)) {
+      format = typeof source.format === 'string' ? source.format : undefined;
+      for (const field of ['path', 'images', 'labels']) {
+        if (typeof source[field] === 'string') paths.push([[...at, field], source[field] as string]);
+      }
+    }
+    for (const [p, rel] of paths) {
+      const abs = fs.resolve(specPath, rel);
+      const kind = fs.kind(abs);
+      if (!kind) {
+        c.report(
+          p,
+          'error',
+          'data-missing',
+          `Data path "${rel}" does not exist (looked for ${abs}): fix the path; it is relative to this spec's folder.`,
+        );
+        continue;
+      }
+      if (
+        key === 'train' &&
+        r &&
+        kind === 'directory' &&
+        p[p.length - 1] !== 'images' &&
+        p[p.length - 1] !== 'labels'
+      ) {
+        checkClassCount(c, doc, r, fs, abs, rel, format);
+      }
+    }
+  }
+}
+
+function checkClassCount(
+  c: Checker,
+  doc: Record<string, unknown>,
+  r: ResolvedSpec,
+  fs: FileProbe,
+  abs: string,
+  rel: string,
+  format: string | undefined,
+): void {
+  const files = fs.files(abs);
+  let found: number | undefined;
+  let what = '';
+  if (format === 'cifar10' || (!format && files.includes('data_batch_1.bin'))) {
+    found = 10;
+    what = `${rel} holds CIFAR-10 batches (10 classes)`;
+  } else if (format === 'cifar100' || (!format && files.includes('train.bin') && files.includes('test.bin'))) {
+    found = 100;
+    what = `${rel} holds CIFAR-100 batches (100 fine classes)`;
+  } else if (format === 'folder' || (!format && !files.some((f) => /idx\d-ubyte/.test(f) || f.endsWith('.bin')))) {
+    const dirs = fs.directories(abs).sort();
+    if (dirs.length === 0) return; // the engine reports an empty dataset before training
+    found = dirs.length;
+    const list = dirs.length <= 12 ? dirs.join(', ') : `${dirs.slice(0, 10).join(', ')}, ...`;
+    what = `${rel} has ${dirs.length} class folder${dirs.length === 1 ? '' : 's'} (${list})`;
+  }
+  if (found === undefined || found === r.classes) return;
+  const at: JsonPath = doc.classes !== undefined ? ['classes'] : ['data', 'train'];
+  c.report(
+    at,
+    'error',
+    'classes-mismatch',
+    `classes is ${r.classes} but ${what}: set "classes" to ${found}, or make the dataset match.`,
+    doc.classes !== undefined ? c.replaceFix(['classes'], `Set classes to ${found}`, found) : undefined,
+  );
+}

@@ -1,0 +1,188 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { EpochMetrics, TrainingFinished } from '../../src/protocol/engine';
+import { readMetrics } from '../../src/engine/runs/metrics';
+import { readRunInfo } from '../../src/engine/runs/runDir';
+import { tf } from '../../src/engine/tf';
+import { train, type TrainControl, type TrainObserver } from '../../src/engine/train';
+import { makeDataset } from '../support/barsDataset';
+
+const SPEC = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify(
+    {
+      version: 1,
+      name: 'tiny',
+      input: { height: 8, width: 8, channels: 1 },
+      classes: 3,
+      model: {
+        growthRate: 4,
+        blockConfig: [2, 2],
+        bnSize: 2,
+        compression: 0.5,
+        numInitFeatures: 8,
+        stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
+      },
+      data: { train: 'train', validation: { split: 0.25 } },
+      training: { epochs: 5, batchSize: 8, optimizer: 'sgd', learningRate: 0.05, seed: 11, ...extra },
+    },
+    null,
+    2,
+  );
+
+interface Recorded {
+  epochs: EpochMetrics[];
+  tensorsAtEpochEnd: number[];
+  skipped: string[];
+  result: TrainingFinished;
+}
+
+async function run(
+  dir: string,
+  specText: string,
+  opts: { resumeRunDir?: string; cancelAtStep?: number; epochs?: number } = {},
+): Promise<Recorded> {
+  const specPath = path.join(dir, 'tiny.densenet.json');
+  fs.writeFileSync(specPath, specText);
+  const control: TrainControl = { cancelled: false };
+  const rec: Omit<Recorded, 'result'> = { epochs: [], tensorsAtEpochEnd: [], skipped: [] };
+  const obs: TrainObserver = {
+    started: () => undefined,
+    batch: (m) => {
+      if (opts.cancelAtStep !== undefined && m.globalStep >= opts.cancelAtStep) control.cancelled = true;
+    },
+    epochEnd: (m) => {
+      rec.epochs.push(m);
+      rec.tensorsAtEpochEnd.push(tf.memory().numTensors);
+    },
+    skipped: (file) => rec.skipped.push(file),
+    log: () => undefined,
+  };
+  const result = await train(
+    { specPath, specText, workspaceDir: dir, resumeRunDir: opts.resumeRunDir, epochs: opts.epochs },
+    obs,
+    control,
+  );
+  return { ...rec, result };
+}
+
+describe('engine: training', function () {
+  this.timeout(180_000);
+  let dir: string;
+  before(async () => {
+    await tf.setBackend('cpu');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'densenet-train-'));
+    await makeDataset(dir, 16);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('learns, keeps the tensor count flat over 5 epochs, and writes the run to disk', async () => {
+    const r = await run(dir, SPEC());
+    assert.strictEqual(r.result.status, 'completed');
+    assert.strictEqual(r.epochs.length, 5);
+    assert.ok(new Set(r.tensorsAtEpochEnd).size === 1, `tensors at epoch ends: ${r.tensorsAtEpochEnd.join(', ')}`);
+    assert.ok(r.epochs[4].loss < r.epochs[0].loss, `loss falls: ${r.epochs.map((e) => e.loss.toFixed(3)).join(' ')}`);
+    assert.ok((r.result.bestValAccuracy ?? 0) >= 0.9, `val accuracy ${r.result.bestValAccuracy}`);
+    const confusion = r.epochs[4].confusion!;
+    assert.strictEqual(
+      confusion.flat().reduce((a, b) => a + b, 0),
+      12,
+      'confusion counts every validation image',
+    );
+
+    const runDir = r.result.runDir;
+    assert.ok(runDir.startsWith(path.join(dir, '.densenet', 'runs', 'tiny')));
+    assert.strictEqual(readRunInfo(runDir)?.status, 'completed');
+    for (const f of [
+      'spec.densenet.json',
+      'preprocessing.json',
+      'metrics.jsonl',
+      'checkpoints/latest/model.json',
+      'checkpoints/latest/weights.bin',
+      'checkpoints/best/model.json',
+    ]) {
+      assert.ok(fs.existsSync(path.join(runDir, f)), f);
+    }
+    const m = readMetrics(path.join(runDir, 'metrics.jsonl'));
+    assert.strictEqual(m.filter((x) => x.kind === 'epoch').length, 5);
+    assert.strictEqual(
+      m.filter((x) => x.kind === 'batch').length,
+      5 * 5,
+      '36 training images / batch 8 = 5 steps an epoch',
+    );
+    for (const stream of ['train', 'validation']) {
+      const files = fs.readdirSync(path.join(runDir, 'tensorboard', stream));
+      assert.ok(
+        files.some((f) => f.startsWith('events.out.tfevents.')),
+        stream,
+      );
+    }
+  });
+
+  it('is reproducible with a seed, and a run leaves no tensor behind', async () => {
+    const a = await run(dir, SPEC({ epochs: 2 }));
+    const afterFirst = tf.memory().numTensors;
+    const b = await run(dir, SPEC({ epochs: 2 }));
+    assert.deepStrictEqual(
+      a.epochs.map((e) => e.loss),
+      b.epochs.map((e) => e.loss),
+    );
+    assert.strictEqual(tf.memory().numTensors, afterFirst);
+  });
+
+  it('stops at a batch boundary with a checkpoint, and resume continues the same curve', async () => {
+    const whole = await run(dir, SPEC({ epochs: 3 }));
+    const stopped = await run(dir, SPEC({ epochs: 3 }), { cancelAtStep: 7 });
+    assert.strictEqual(stopped.result.status, 'cancelled');
+    assert.strictEqual(readRunInfo(stopped.result.runDir)?.status, 'cancelled');
+    const resumed = await run(dir, SPEC({ epochs: 3 }), { resumeRunDir: stopped.result.runDir });
+    assert.strictEqual(resumed.result.status, 'completed');
+    assert.strictEqual(resumed.result.runDir, stopped.result.runDir, 'the same run continues');
+    const steps = (runDir: string) =>
+      readMetrics(path.join(runDir, 'metrics.jsonl'))
+        .filter((x) => x.kind === 'batch')
+        .map((x) => [x.step, x.loss]);
+    const a = steps(whole.result.runDir);
+    const b = steps(stopped.result.runDir);
+    assert.strictEqual(b.length, a.length);
+    for (let i = 0; i < a.length; i++) {
+      assert.strictEqual(b[i][0], a[i][0]);
+      assert.ok(
+        Math.abs((b[i][1] as number) - (a[i][1] as number)) < 1e-5,
+        `step ${a[i][0]}: ${b[i][1]} vs ${a[i][1]}`,
+      );
+    }
+    assert.ok(Math.abs(resumed.epochs.at(-1)!.valLoss! - whole.epochs.at(-1)!.valLoss!) < 1e-5);
+  });
+
+  it('skips a corrupt image, names it, and trains on', async () => {
+    const bad = path.join(dir, 'train', 'class1', 'broken.png');
+    fs.writeFileSync(bad, Buffer.from('\x89PNG\r\n\x1a\n this is not a png'));
+    try {
+      const r = await run(dir, SPEC({ epochs: 1 }));
+      assert.strictEqual(r.result.status, 'completed');
+      assert.ok(r.skipped.length >= 1 && r.skipped.every((f) => f.endsWith('broken.png')), r.skipped.join(', '));
+      assert.strictEqual(r.result.skippedFiles, r.skipped.length);
+    } finally {
+      fs.rmSync(bad);
+    }
+  });
+
+  it('refuses a spec with errors before touching anything, saying what to fix', async () => {
+    await assert.rejects(
+      run(dir, SPEC().replace('"compression": 0.5', '"compression": 3')),
+      /fix them before training:\n.*compression must be in \(0, 1\]/,
+    );
+  });
+
+  it('early stopping ends a run whose monitored metric stops improving', async () => {
+    // With learning rate 0 only the batch-norm statistics move: val_loss changes by far less than minDelta.
+    const r = await run(
+      dir,
+      SPEC({ epochs: 30, learningRate: 0, earlyStopping: { monitor: 'val_loss', patience: 2, minDelta: 0.5 } }),
+    );
+    assert.strictEqual(r.result.status, 'early-stopped');
+    assert.ok(r.epochs.length <= 4, `${r.epochs.length} epochs`);
+  });
+});

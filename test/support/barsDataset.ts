@@ -1,0 +1,30 @@
+/**
+ * A tiny learnable image dataset for the training tests: three classes of 8x8 grayscale PNGs (a bright bar at
+ * the top, in the middle or at the bottom, with seeded noise) in class folders under `dir`/train.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import sharp from 'sharp';
+
+export async function makeDataset(dir: string, perClass: number): Promise<void> {
+  let seed = 3;
+  const noise = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return (seed % 60) | 0;
+  };
+  for (const [c, rows] of [
+    [0, [0, 1]],
+    [1, [3, 4]],
+    [2, [6, 7]],
+  ] as const) {
+    fs.mkdirSync(path.join(dir, 'train', `class${c}`), { recursive: true });
+    for (let i = 0; i < perClass; i++) {
+      const px = Buffer.alloc(64);
+      for (let p = 0; p < 64; p++)
+        px[p] = (rows as readonly number[]).includes(Math.floor(p / 8)) ? 200 + noise() / 2 : noise();
+      await sharp(px, { raw: { width: 8, height: 8, channels: 1 } })
+        .png()
+        .toFile(path.join(dir, 'train', `class${c}`, `${i}.png`));
+    }
+  }
+}
