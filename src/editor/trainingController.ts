@@ -14,7 +14,7 @@ import type {
   TrainingFinished,
   TrainingStarted,
 } from '../protocol/engine';
-import { listRuns, markRunFailed, runsDirFor } from '../engine/runs/runDir';
+import { listRuns, markRunFailed, runsDirFor } from '../runs/runFolder';
 import { EngineProcess } from './engineProcess';
 import { isSpec, type SpecService } from './specService';
 

@@ -6,8 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, runsDirFor, type RunListing } from '../engine/runs/runDir';
-import { METRICS_FILE, readMetrics, type MetricRecord } from '../engine/runs/metrics';
+import { listRuns, runsDirFor, type RunListing } from '../runs/runFolder';
+import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog';
 import type {
   CurrentRun,
   DashboardState,

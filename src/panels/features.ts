@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, runsRoot, type RunListing } from '../engine/runs/runDir';
-import { checkpointDir, resolveCheckpointDir } from '../engine/runs/checkpointFiles';
+import { listRuns, runsRoot, type RunListing } from '../runs/runFolder';
+import { checkpointDir, resolveCheckpointDir } from '../runs/checkpointFiles';
 import { InspectionService, type InspectionJob, type PredictResult } from '../editor/inspectionClient';
 import type { InspectRequest } from '../protocol/engine';
 import type { FeaturesState, FromFeaturesWebview, ModelDescription, ToFeaturesWebview } from '../protocol/features';

@@ -1,12 +1,15 @@
 /**
- * Checkpoint layout and the training state, without tfjs (the host reads `training_state.json` to offer a
- * resume). The model and optimizer tensors are saved and loaded by `checkpoint.ts`.
+ * Checkpoint files without tfjs: their layout, the training state, and finding a checkpoint from what a user
+ * points at (a run folder, a checkpoint folder, a model.json). The model and optimizer tensors are saved and
+ * loaded by `src/engine/checkpoint.ts`.
  *
  *   <runDir>/checkpoints/latest/  model.json, weights.bin, optimizer.bin, training_state.json
  *   <runDir>/checkpoints/best/    the same, for the best validation metric so far
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonSync, resolveAtomicDir } from './atomic';
+import { RUN_JSON } from './runFolder';
 
 export type CheckpointKind = 'latest' | 'best';
 
@@ -72,4 +75,30 @@ export function resolveCheckpointDir(dir: string): string | undefined {
 export function readTrainingState(dir: string): TrainingState | undefined {
   const found = resolveCheckpointDir(dir);
   return found === undefined ? undefined : readJsonSync<TrainingState>(path.join(found, TRAINING_STATE_JSON));
+}
+
+/** The complete checkpoint of a run folder a prediction should use: its best one, else its latest, else none. */
+export function bestOrLatestCheckpoint(runDir: string): string | undefined {
+  return resolveCheckpointDir(checkpointDir(runDir, 'best')) ?? resolveCheckpointDir(checkpointDir(runDir, 'latest'));
+}
+
+/**
+ * What `arg` designates: a run folder (its best checkpoint, else latest), a checkpoint folder, or a model.json.
+ * `modelPath` is the folder (or model.json) to load, `runDir` the run folder holding its preprocessing.json.
+ * Throws with an explanation when there is no checkpoint there.
+ */
+export function locateCheckpoint(arg: string): { modelPath: string; runDir: string } {
+  const abs = path.resolve(arg);
+  if (fs.existsSync(path.join(abs, RUN_JSON))) {
+    const dir = bestOrLatestCheckpoint(abs);
+    if (!dir) throw new Error(`${arg} has no checkpoint yet: train it for an epoch first`);
+    return { modelPath: dir, runDir: abs };
+  }
+  const dir = abs.endsWith('.json') ? path.dirname(abs) : abs;
+  const found = resolveCheckpointDir(dir);
+  if (!found)
+    throw new Error(
+      `No checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`,
+    );
+  return { modelPath: abs.endsWith('.json') ? abs : found, runDir: path.resolve(dir, '..', '..') };
 }
