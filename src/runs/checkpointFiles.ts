@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonSync, resolveAtomicDir } from './atomic';
-import { RUN_JSON } from './runFolder';
+import { listRuns, newestFirst, RUN_JSON, runsRoot, type RunInfo, type RunListing } from './runFolder';
 
 export type CheckpointKind = 'latest' | 'best';
 
@@ -101,4 +101,32 @@ export function locateCheckpoint(arg: string): { modelPath: string; runDir: stri
       `No checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`,
     );
   return { modelPath: abs.endsWith('.json') ? abs : found, runDir: path.resolve(dir, '..', '..') };
+}
+
+/**
+ * Whether the run can be resumed: it is neither training (`running`) nor finished (`completed`), and it has a
+ * checkpoints folder. The one rule behind the resume command and the dashboard's resume buttons.
+ */
+export function isResumable(run: Pick<RunInfo, 'status'> & { runDir: string }): boolean {
+  return run.status !== 'running' && run.status !== 'completed' && fs.existsSync(checkpointsDir(run.runDir));
+}
+
+/** The runs of every spec under the base folders (workspace folders) that have a checkpoint, newest first. */
+export function runsWithCheckpoints(baseFolders: readonly string[]): RunListing[] {
+  const runs: RunListing[] = [];
+  for (const folder of baseFolders) {
+    let specDirs: fs.Dirent[];
+    try {
+      specDirs = fs.readdirSync(runsRoot(folder), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of specDirs) {
+      if (!d.isDirectory()) continue;
+      for (const run of listRuns(path.join(runsRoot(folder), d.name))) {
+        if (bestOrLatestCheckpoint(run.runDir) !== undefined) runs.push(run);
+      }
+    }
+  }
+  return runs.sort(newestFirst);
 }

@@ -216,7 +216,10 @@ export function listRuns(specRunsFolder: string): RunListing[] {
     const info = readRunInfo(runDir);
     if (info) runs.push({ ...info, runDir });
   }
-  return runs.sort((a, b) =>
-    a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId),
-  );
+  return runs.sort(newestFirst);
+}
+
+/** Orders runs newest first: by start time, then by run id (which begins with the start time). */
+export function newestFirst(a: RunInfo, b: RunInfo): number {
+  return a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId);
 }
