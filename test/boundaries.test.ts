@@ -17,7 +17,9 @@ function sources(dir: string): string[] {
 
 // Every import, type-only ones included (`import type ... from`, `import('...')` types).
 const imports = (file: string) =>
-  [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\(|require\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
+  [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\s+|import\(|require\()\s*['"]([^'"]+)['"]/g)].map(
+    (m) => m[1],
+  );
 
 /** The repository-relative path a relative import of `file` points to (undefined for a package import). */
 const target = (file: string, specifier: string): string | undefined =>
@@ -49,6 +51,14 @@ describe('module boundaries', () => {
       const rel = path.relative(root, f);
       if (rel === 'src/extension.ts' || rel.startsWith('src/editor/') || rel.startsWith('src/panels/')) continue;
       assert.ok(!imports(f).includes('vscode'), `${rel} imports vscode`);
+    }
+  });
+  it('no host file (src/extension.ts, src/editor, src/panels) imports src/engine, type-only imports included', () => {
+    const files = [path.join(root, 'src/extension.ts'), ...sources('src/editor'), ...sources('src/panels')];
+    assert.ok(files.length > 10);
+    for (const f of files) {
+      for (const i of imports(f))
+        assert.ok(!isUnder(target(f, i), 'src/engine'), `${path.relative(root, f)} imports ${i}`);
     }
   });
   it('src/runs imports neither tfjs nor vscode nor src/engine (nor the host)', () => {

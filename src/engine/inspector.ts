@@ -6,10 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { InspectProgress, InspectRequest } from '../protocol/engine';
+import type { DisplayImage } from '../protocol/features';
 import {
   activationMaximisation,
   featureLayers,
   gradCam,
+  type ImageInput,
   layerActivations,
   loadImageInput,
   predictTopK,
@@ -22,6 +24,11 @@ import { buildModel } from './model';
 import { locateCheckpoint, MODEL_JSON } from '../runs/checkpointFiles';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
 import { loadCheckpointModel } from './checkpoint';
+
+// The decoded image the engine answers must fit what the protocol shows the webview: fail to compile if they
+// drift apart. (Checked here, on the engine side, because the host never imports the engine.)
+type Fits<A extends B, B> = A;
+export type _ProtocolFits = Fits<ImageInput, DisplayImage>;
 
 interface Loaded {
   model: LayersModel;
