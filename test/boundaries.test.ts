@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 // The architecture's import rules, checked on the sources: pure code imports neither vscode nor tfjs;
-// only host code imports vscode.
+// only host code imports vscode; the run store (src/runs) is Node-only; the host never imports the engine.
 const root = path.resolve(__dirname, '../..');
 
 function sources(dir: string): string[] {
@@ -15,8 +15,23 @@ function sources(dir: string): string[] {
     .map((e) => path.join(e.parentPath, e.name));
 }
 
+// Every import, type-only ones included (`import type ... from`, `import('...')` types).
 const imports = (file: string) =>
-  [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\(|require\()\s*['"]([^'"]+)['"]/g)].map((m) => m[1]);
+  [...fs.readFileSync(file, 'utf8').matchAll(/(?:from\s+|import\s+|import\(|require\()\s*['"]([^'"]+)['"]/g)].map(
+    (m) => m[1],
+  );
+
+/** The repository-relative path a relative import of `file` points to (undefined for a package import). */
+const target = (file: string, specifier: string): string | undefined =>
+  specifier.startsWith('.')
+    ? path
+        .relative(root, path.resolve(path.dirname(file), specifier))
+        .split(path.sep)
+        .join('/')
+    : undefined;
+
+const isUnder = (rel: string | undefined, dir: string): boolean =>
+  rel !== undefined && (rel === dir || rel.startsWith(dir + '/'));
 
 describe('module boundaries', () => {
   it('src/core, src/metrics and src/protocol import neither vscode nor tfjs, nor the host or engine', () => {
@@ -36,6 +51,29 @@ describe('module boundaries', () => {
       const rel = path.relative(root, f);
       if (rel === 'src/extension.ts' || rel.startsWith('src/editor/') || rel.startsWith('src/panels/')) continue;
       assert.ok(!imports(f).includes('vscode'), `${rel} imports vscode`);
+    }
+  });
+  it('no host file (src/extension.ts, src/editor, src/panels) imports src/engine, type-only imports included', () => {
+    const files = [path.join(root, 'src/extension.ts'), ...sources('src/editor'), ...sources('src/panels')];
+    assert.ok(files.length > 10);
+    for (const f of files) {
+      for (const i of imports(f))
+        assert.ok(!isUnder(target(f, i), 'src/engine'), `${path.relative(root, f)} imports ${i}`);
+    }
+  });
+  it('src/runs imports neither tfjs nor vscode nor src/engine (nor the host)', () => {
+    const files = sources('src/runs');
+    assert.ok(files.length >= 5);
+    for (const f of files) {
+      for (const i of imports(f)) {
+        const to = target(f, i);
+        assert.ok(
+          i !== 'vscode' &&
+            !i.startsWith('@tensorflow/') &&
+            !['src/engine', 'src/editor', 'src/panels', 'src/extension'].some((d) => isUnder(to, d)),
+          `${path.relative(root, f)} imports ${i}`,
+        );
+      }
     }
   });
   it('the core modules a webview may use need no Node built-ins', () => {

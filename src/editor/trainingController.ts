@@ -3,7 +3,6 @@
  * own engine process and its own lifetime (disposables); progress shows in a notification (epoch, loss,
  * ETA, cancel) and in the status bar. A crash marks the run failed and keeps its last checkpoint.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type {
@@ -14,7 +13,8 @@ import type {
   TrainingFinished,
   TrainingStarted,
 } from '../protocol/engine';
-import { listRuns, markRunFailed, runsDirFor } from '../engine/runs/runDir';
+import { isResumable } from '../runs/checkpointFiles';
+import { listRuns, markRunFailed, runsDirFor } from '../runs/runFolder';
 import { EngineProcess } from './engineProcess';
 import { isSpec, type SpecService } from './specService';
 
@@ -276,9 +276,7 @@ export class TrainingController implements vscode.Disposable {
       specUri = doc.uri;
       const name = this.specs.get(doc).resolved?.name ?? path.basename(doc.uri.fsPath).replace(/\.densenet\.json$/, '');
       const workspaceDir = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
-      const runs = listRuns(runsDirFor(workspaceDir, name)).filter(
-        (r) => fs.existsSync(path.join(r.runDir, 'checkpoints')) && r.status !== 'running' && r.status !== 'completed',
-      );
+      const runs = listRuns(runsDirFor(workspaceDir, name)).filter(isResumable);
       if (runs.length === 0) {
         void vscode.window.showInformationMessage(
           `No run of ${name} to resume: only stopped, failed or early-stopped runs with a checkpoint can be resumed.`,

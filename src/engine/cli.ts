@@ -11,12 +11,13 @@ import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
 import { type DataSpec, normalizeInPlace, openData, toFloat } from './data/open';
 import { decodeImage } from './data/decode';
-import { locateCheckpoint, readPreprocessing } from './inspector';
+import { locateCheckpoint } from '../runs/checkpointFiles';
+import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
+import { readRunInfo } from '../runs/runFolder';
+import { loadCheckpointModel } from './checkpoint';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
-import { loadCheckpointModel } from './runs/checkpoint';
-import { readRunInfo } from './runs/runDir';
 import { tf } from './tf';
-import { evaluate, type Preprocessing, train } from './train';
+import { evaluate, train } from './train';
 
 type Out = (s: string) => void;
 

@@ -6,10 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { InspectProgress, InspectRequest } from '../protocol/engine';
+import type { DisplayImage } from '../protocol/features';
 import {
   activationMaximisation,
   featureLayers,
   gradCam,
+  type ImageInput,
   layerActivations,
   loadImageInput,
   predictTopK,
@@ -19,37 +21,19 @@ import {
 import { validateSpec } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 import { buildModel } from './model';
-import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
-import { PREPROCESSING_JSON, type Preprocessing } from './train';
+import { locateCheckpoint, MODEL_JSON } from '../runs/checkpointFiles';
+import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
+import { loadCheckpointModel } from './checkpoint';
+
+// The decoded image the engine answers must fit what the protocol shows the webview: fail to compile if they
+// drift apart. (Checked here, on the engine side, because the host never imports the engine.)
+type Fits<A extends B, B> = A;
+export type _ProtocolFits = Fits<ImageInput, DisplayImage>;
 
 interface Loaded {
   model: LayersModel;
   pre: Preprocessing;
   modelPath: string;
-}
-
-/** A run folder (its best checkpoint, else latest), a checkpoint folder, or a model.json. */
-export function locateCheckpoint(arg: string): { modelPath: string; runDir: string } {
-  const abs = path.resolve(arg);
-  if (fs.existsSync(path.join(abs, 'run.json'))) {
-    const dir = resolveCheckpointDir(checkpointDir(abs, 'best')) ?? resolveCheckpointDir(checkpointDir(abs, 'latest'));
-    if (!dir) throw new Error(`${arg} has no checkpoint yet: train it for an epoch first`);
-    return { modelPath: dir, runDir: abs };
-  }
-  const dir = abs.endsWith('.json') ? path.dirname(abs) : abs;
-  const found = resolveCheckpointDir(dir);
-  if (!found)
-    throw new Error(
-      `No checkpoint at ${arg}: give a run folder, a checkpoint folder (…/checkpoints/best) or its model.json`,
-    );
-  return { modelPath: abs.endsWith('.json') ? abs : found, runDir: path.resolve(dir, '..', '..') };
-}
-
-export function readPreprocessing(runDir: string): Preprocessing {
-  const file = path.join(runDir, PREPROCESSING_JSON);
-  if (!fs.existsSync(file))
-    throw new Error(`${file} is missing: a run folder records the input size, class names and normalisation there`);
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Preprocessing;
 }
 
 /**
@@ -94,7 +78,7 @@ export class Inspector {
     const modelPath = checkpoint.endsWith('.densenet.json')
       ? path.resolve(checkpoint)
       : locateCheckpoint(checkpoint).modelPath;
-    const json = modelPath.endsWith('.json') ? modelPath : path.join(modelPath, 'model.json');
+    const json = modelPath.endsWith('.json') ? modelPath : path.join(modelPath, MODEL_JSON);
     const mtime = fs.statSync(json).mtimeMs;
     if (this.loaded && this.loaded.key === modelPath && this.loaded.mtime === mtime) return this.loaded;
     this.release();

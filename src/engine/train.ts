@@ -20,11 +20,13 @@ import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './d
 import { trainingForward } from './forward';
 import { buildModel } from './model';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
-import { writeJsonAtomicSync } from './runs/atomic';
-import { checkpointDir, loadCheckpoint, saveCheckpoint } from './runs/checkpoint';
-import { METRICS_FILE, MetricsWriter, rewriteMetrics } from './runs/metrics';
-import { createRun, finishRun, readRunInfo, updateRunInfo } from './runs/runDir';
-import { TensorBoardLogger } from './runs/tensorboard';
+import { writeJsonAtomicSync } from '../runs/atomic';
+import { checkpointDir } from '../runs/checkpointFiles';
+import { METRICS_FILE, MetricsWriter, rewriteMetrics } from '../runs/metricsLog';
+import { PREPROCESSING_JSON, type Preprocessing } from '../runs/preprocessing';
+import { createRun, finishRun, readRunInfo, updateRunInfo } from '../runs/runFolder';
+import { TensorBoardLogger } from '../runs/tensorboard';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { tf } from './tf';
 
 export interface TrainObserver {
@@ -38,14 +40,6 @@ export interface TrainObserver {
 export interface TrainControl {
   cancelled: boolean;
 }
-
-/** What predictions need besides the weights: written beside the checkpoints of a run. */
-export interface Preprocessing {
-  input: { height: number; width: number; channels: number };
-  classNames: string[];
-  normalization: { mean: number[]; std: number[] } | null;
-}
-export const PREPROCESSING_JSON = 'preprocessing.json';
 
 /** The random state saved with a checkpoint: the data RNG at the start of the epoch, and the batches done. */
 interface RngCheckpoint {

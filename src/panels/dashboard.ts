@@ -3,11 +3,11 @@
  * rate, images/s), its confusion matrix after each validation, and the spec's past runs with their curves.
  * One panel; it survives reloads (WebviewPanelSerializer) and reattaches to a running training.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, runsDirFor, type RunListing } from '../engine/runs/runDir';
-import { METRICS_FILE, readMetrics, type MetricRecord } from '../engine/runs/metrics';
+import { listRuns, runsDirFor, type RunListing } from '../runs/runFolder';
+import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog';
+import { isResumable } from '../runs/checkpointFiles';
 import type {
   CurrentRun,
   DashboardState,
@@ -74,7 +74,7 @@ function summary(r: RunListing): RunSummary {
     epochs: r.epochs,
     epochsCompleted: r.epochsCompleted,
     bestValAccuracy: r.bestValAccuracy,
-    resumable: r.status !== 'running' && r.status !== 'completed' && fs.existsSync(path.join(r.runDir, 'checkpoints')),
+    resumable: isResumable(r),
   };
 }
 

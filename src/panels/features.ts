@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, runsRoot, type RunListing } from '../engine/runs/runDir';
-import { checkpointDir, resolveCheckpointDir } from '../engine/runs/checkpointFiles';
+import type { RunListing } from '../runs/runFolder';
+import { runsWithCheckpoints } from '../runs/checkpointFiles';
 import { InspectionService, type InspectionJob, type PredictResult } from '../editor/inspectionClient';
 import type { InspectRequest } from '../protocol/engine';
 import type { FeaturesState, FromFeaturesWebview, ModelDescription, ToFeaturesWebview } from '../protocol/features';
@@ -29,30 +29,6 @@ interface PersistedState {
 interface CheckpointChoice {
   path: string;
   label: string;
-}
-
-/** Runs of every spec in the workspace folders that have a checkpoint (best or latest), newest first. */
-export function runsWithCheckpoints(folders: readonly string[]): RunListing[] {
-  const runs: RunListing[] = [];
-  for (const folder of folders) {
-    let specDirs: fs.Dirent[];
-    try {
-      specDirs = fs.readdirSync(runsRoot(folder), { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const d of specDirs) {
-      if (!d.isDirectory()) continue;
-      for (const run of listRuns(path.join(runsRoot(folder), d.name))) {
-        if (
-          resolveCheckpointDir(checkpointDir(run.runDir, 'best')) ||
-          resolveCheckpointDir(checkpointDir(run.runDir, 'latest'))
-        )
-          runs.push(run);
-      }
-    }
-  }
-  return runs.sort((a, b) => (a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : 0));
 }
 
 const runLabel = (r: RunListing): string => `${r.specName} / ${r.runId}`;

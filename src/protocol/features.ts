@@ -2,7 +2,7 @@
  * Messages between the extension host and the feature maps webview (`densenet.features`).
  *
  * The result shapes mirror those of src/engine/inspect.ts (the engine's inspection API); they are repeated
- * here because webviews may import only pure modules (src/editor/inspection.ts checks at compile time that
+ * here because webviews may import only pure modules (src/engine/inspector.ts checks at compile time that
  * the engine's types still fit these). Float32Arrays cross postMessage as they are (structured clone).
  *
  * Handshake: the webview sends `ready`; the host answers with `state` (the full state: image, checkpoint,

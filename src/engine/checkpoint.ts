@@ -11,8 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { io, LayersModel, Optimizer } from '@tensorflow/tfjs';
-import { tf } from '../tf';
-import { replaceDirAtomic, type ReplaceDirOptions } from './atomic';
+import { jsonFileText, replaceDirAtomic, type ReplaceDirOptions } from '../runs/atomic';
 import {
   MODEL_JSON,
   OPTIMIZER_BIN,
@@ -22,9 +21,8 @@ import {
   type OptimizerStateJson,
   type TrainingState,
   type WeightsGroupJson,
-} from './checkpointFiles';
-
-export * from './checkpointFiles';
+} from '../runs/checkpointFiles';
+import { tf } from './tf';
 
 type NamedTensor = Awaited<ReturnType<Optimizer['getWeights']>>[number];
 
@@ -216,7 +214,7 @@ export async function saveCheckpoint(
     async (tmp) => {
       await writeModelArtifacts(tmp, artifacts);
       if (opt) await fs.promises.writeFile(path.join(tmp, OPTIMIZER_BIN), opt.data);
-      await fs.promises.writeFile(path.join(tmp, TRAINING_STATE_JSON), JSON.stringify(state, null, 2) + '\n', 'utf8');
+      await fs.promises.writeFile(path.join(tmp, TRAINING_STATE_JSON), jsonFileText(state), 'utf8');
     },
     options,
   );

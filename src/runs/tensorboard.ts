@@ -18,6 +18,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { writeAllSync } from './atomic';
 
 // ---- CRC32C (Castagnoli) ----
 
@@ -209,8 +210,7 @@ export class EventFileWriter {
     const data = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
+    writeAllSync(this.fd, data);
     fs.fsyncSync(this.fd);
   }
 

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { writeFileAtomicSync } from './atomic';
+import { readTextIfExists, writeAllSync, writeFileAtomicSync } from './atomic';
 
 export const METRICS_FILE = 'metrics.jsonl';
 
@@ -72,15 +72,12 @@ export function parseMetrics(text: string): ParsedMetrics {
 
 /** The records of a metrics file ([] if it does not exist), ignoring a torn last line and malformed lines. */
 export function readMetrics(file: string): MetricRecord[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return parseMetrics(text).records;
+  const text = readTextIfExists(file);
+  return text === undefined ? [] : parseMetrics(text).records;
 }
+
+/** One record as a line of the file: the same format for appending and for rewriting. */
+const metricLine = (record: MetricRecord): string => JSON.stringify(record) + '\n';
 
 /**
  * Rewrites the file atomically keeping the records `keep` accepts (for a resume from a checkpoint: drop what was
@@ -88,7 +85,7 @@ export function readMetrics(file: string): MetricRecord[] {
  */
 export function rewriteMetrics(file: string, keep: (r: MetricRecord) => boolean): number {
   const kept = readMetrics(file).filter(keep);
-  writeFileAtomicSync(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeFileAtomicSync(file, kept.map(metricLine).join(''));
   return kept.length;
 }
 
@@ -136,9 +133,7 @@ export class MetricsWriter {
   append(record: MetricInput): MetricRecord {
     if (this.fd === undefined) throw new Error(`metrics file ${this.file} is closed`);
     const full = { ...record, time: record.time ?? Date.now() } as MetricRecord;
-    const line = Buffer.from(JSON.stringify(full) + '\n', 'utf8');
-    let off = 0;
-    while (off < line.length) off += fs.writeSync(this.fd, line, off, line.length - off);
+    writeAllSync(this.fd, Buffer.from(metricLine(full), 'utf8'));
     return full;
   }
 

@@ -12,6 +12,9 @@
  * `resolveAtomicDir` picks that one up. Leftover temporary folders are ignored by readers and removed by the
  * next write of the same target.
  *
+ * Also the small file helpers the run store shares: writing a whole buffer to a file descriptor, the JSON file
+ * format, reading a file that may not exist.
+ *
  * No tfjs here: the extension host uses this module too.
  */
 import * as fs from 'fs';
@@ -53,6 +56,15 @@ export type FileData = string | Uint8Array;
 
 const toBytes = (data: FileData): Uint8Array => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
 
+/** Writes all of `bytes` at the file position of `fd` (one `fs.writeSync` may write fewer bytes than asked). */
+export function writeAllSync(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+}
+
+/** The text of a JSON file the run store writes: two-space indentation and a final newline. */
+export const jsonFileText = (value: unknown): string => JSON.stringify(value, null, 2) + '\n';
+
 /** Writes `file` atomically (temp file in the same folder, fsync, rename). Creates the folder if needed. */
 export function writeFileAtomicSync(file: string, data: FileData): void {
   const dir = path.dirname(file);
@@ -61,9 +73,7 @@ export function writeFileAtomicSync(file: string, data: FileData): void {
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      const bytes = toBytes(data);
-      let off = 0;
-      while (off < bytes.length) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      writeAllSync(fd, toBytes(data));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -98,23 +108,27 @@ export async function writeFileAtomic(file: string, data: FileData): Promise<voi
 }
 
 export function writeJsonAtomicSync(file: string, value: unknown): void {
-  writeFileAtomicSync(file, JSON.stringify(value, null, 2) + '\n');
+  writeFileAtomicSync(file, jsonFileText(value));
 }
 
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+  await writeFileAtomic(file, jsonFileText(value));
 }
 
-/** Reads and parses a JSON file; undefined when it does not exist. Throws on invalid JSON. */
-export function readJsonSync<T>(file: string): T | undefined {
-  let text: string;
+/** The UTF-8 text of `file`; undefined when it does not exist (other errors are thrown). */
+export function readTextIfExists(file: string): string | undefined {
   try {
-    text = fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  return JSON.parse(text) as T;
+}
+
+/** Reads and parses a JSON file; undefined when it does not exist. Throws on invalid JSON. */
+export function readJsonSync<T>(file: string): T | undefined {
+  const text = readTextIfExists(file);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
 function isTempSiblingOf(name: string, base: string): boolean {

@@ -2,20 +2,20 @@
  * Run folders: `<workspace or spec folder>/.densenet/runs/<spec name>/<run id>/` holding
  *   run.json             status and summary (replaced atomically on every update)
  *   spec.densenet.json   the spec text the run was started with
- *   metrics.jsonl        see metrics.ts
- *   checkpoints/         see checkpoint.ts
+ *   metrics.jsonl        see metricsLog.ts
+ *   preprocessing.json   see preprocessing.ts
+ *   checkpoints/         see checkpointFiles.ts (the tensors: src/engine/checkpoint.ts)
  *   tensorboard/         see tensorboard.ts
  *
  * No tfjs here: the extension host lists runs and marks a run failed when the engine process dies.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { RunStatus } from '../protocol/engine';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from './atomic';
 
 export const RUN_JSON = 'run.json';
 export const SPEC_SNAPSHOT = 'spec.densenet.json';
-
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped';
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'cancelled', 'failed', 'early-stopped'];
 
@@ -216,7 +216,10 @@ export function listRuns(specRunsFolder: string): RunListing[] {
     const info = readRunInfo(runDir);
     if (info) runs.push({ ...info, runDir });
   }
-  return runs.sort((a, b) =>
-    a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId),
-  );
+  return runs.sort(newestFirst);
+}
+
+/** Orders runs newest first: by start time, then by run id (which begins with the start time). */
+export function newestFirst(a: RunInfo, b: RunInfo): number {
+  return a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId);
 }
