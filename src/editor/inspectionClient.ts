@@ -6,14 +6,13 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type * as engine from '../engine/inspect';
-import type { BackendPreference, FromEngine, InspectProgress, InspectRequest } from '../protocol/engine';
+import type { BackendPreference, FromEngine, ImageInput, InspectProgress, InspectRequest } from '../protocol/engine';
 import type * as features from '../protocol/features';
 import { EngineProcess } from './engineProcess';
 
 // The engine's decoded image must fit what the protocol shows the webview: fail to compile if they drift apart.
 type Fits<A extends B, B> = A;
-export type _ProtocolFits = Fits<engine.ImageInput, features.DisplayImage>;
+export type _ProtocolFits = Fits<ImageInput, features.DisplayImage>;
 
 /** `predict` answers the decoded image too. */
 export interface PredictResult {

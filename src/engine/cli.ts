@@ -5,17 +5,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel } from '@tensorflow/tfjs';
 import { UsageError } from '../cli/usage';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
-import { type DataSpec, normalizeInPlace, openData, toFloat } from './data/open';
-import { decodeImage } from './data/decode';
+import { type DataSpec, openData } from './data/open';
+import { loadImageInput, predictTopK } from './inspection';
 import { locateCheckpoint, readPreprocessing } from './inspector';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
 import { loadCheckpointModel } from './runs/checkpoint';
 import { readRunInfo } from './runs/runDir';
-import { tf } from './tf';
 import { evaluate, type Preprocessing, train } from './train';
 
 type Out = (s: string) => void;
@@ -267,20 +266,19 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
   }
 }
 
-/** Top-k classes of one image file, with the run's preprocessing. */
+/** Top-k classes of one image file, with the run's preprocessing (the inspection's decoding and prediction). */
 export async function predictImage(
   model: LayersModel,
   pre: Preprocessing,
   file: string,
   k = 5,
 ): Promise<{ class: string; index: number; probability: number }[]> {
-  const { height, width, channels } = pre.input;
-  const x = toFloat(await decodeImage(fs.readFileSync(file), { height, width }), channels);
-  if (pre.normalization) normalizeInPlace(x, pre.normalization);
-  const probs = tf.tidy(() => (model.predict(tf.tensor4d(x, [1, height, width, channels])) as Tensor).dataSync());
-  return Array.from(probs, (p, index) => ({ class: pre.classNames[index] ?? String(index), index, probability: p }))
-    .sort((a, b) => b.probability - a.probability)
-    .slice(0, k);
+  const { input } = await loadImageInput(file, pre);
+  return predictTopK(model, input, pre, k).map((p) => ({
+    class: p.className,
+    index: p.index,
+    probability: p.probability,
+  }));
 }
 
 export async function predictCommand(argv: string[], out: Out, err: Out): Promise<number> {

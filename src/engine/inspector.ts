@@ -1,6 +1,6 @@
 /**
  * The engine process's side of inspection requests: loads checkpoints (cached, with their run's
- * preprocessing) and runs the inference API of inspect.ts on image files.
+ * preprocessing) and runs the inference API of inspection/ on image files.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,7 +15,7 @@ import {
   predictTopK,
   releaseInspection,
   saliency,
-} from './inspect';
+} from './inspection';
 import { validateSpec } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 import { buildModel } from './model';

@@ -2,6 +2,7 @@
  * Messages between the extension host and the engine process (child_process.fork, ipc channel).
  * Plain data only: numbers, strings, arrays. Tensors never cross.
  */
+import type { DisplayImage } from './features';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -107,6 +108,11 @@ export type InspectRequest =
       steps?: number;
       seed?: number;
     };
+
+/** An image as the model takes it (`input`: HWC float32, normalised) and as it sees it (`display`). */
+export interface ImageInput extends DisplayImage {
+  input: Float32Array;
+}
 
 export interface InspectProgress {
   step: number;
