@@ -7,11 +7,12 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UsageError } from '../cli/usage';
+import { formatDuration } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
 import { type DataSpec, openData } from './data/open';
 import { loadImageInput, predictTopK } from './inspection';
-import { locateCheckpoint, readPreprocessing } from './inspector';
+import { locateCheckpoint, readPreprocessing } from './inspection/service';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
 import { loadCheckpointModel } from './runs/checkpoint';
 import { readRunInfo } from './runs/runDir';
@@ -42,14 +43,6 @@ function workspaceFor(specPath: string): string {
 function bar(fraction: number, width = 24): string {
   const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
-}
-
-function eta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-    : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 export async function trainCommand(argv: string[], out: Out, err: Out): Promise<number> {
@@ -110,7 +103,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
         batch: (m) => {
           if (!tty) return;
           process.stderr.write(
-            `\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${eta(m.etaSeconds)}   `,
+            `\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${formatDuration(m.etaSeconds)}   `,
           );
         },
         epochEnd: (m) => {

@@ -1,11 +1,13 @@
 /**
  * The engine process's side of inspection requests: loads checkpoints (cached, with their run's
- * preprocessing) and runs the inference API of inspection/ on image files.
+ * preprocessing) and runs the inference API of this folder on image files, one method per request of the
+ * contract (src/protocol/engine.ts), each with its own result type.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { InspectProgress, InspectRequest } from '../protocol/engine';
+import type { InspectionRequests } from '../../protocol/engine';
+import type { HandlerContext } from '../../protocol/rpc';
 import {
   activationMaximisation,
   featureLayers,
@@ -15,12 +17,12 @@ import {
   predictTopK,
   releaseInspection,
   saliency,
-} from './inspection';
-import { validateSpec } from '../core';
-import { nodeFileProbe } from '../core/nodeFs';
-import { buildModel } from './model';
-import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
-import { PREPROCESSING_JSON, type Preprocessing } from './train';
+} from '.';
+import { validateBuildable } from '../../core';
+import { nodeFileProbe } from '../../core/nodeFs';
+import { buildModel } from '../model';
+import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from '../runs/checkpoint';
+import { PREPROCESSING_JSON, type Preprocessing } from '../train';
 
 interface Loaded {
   model: LayersModel;
@@ -57,16 +59,13 @@ export function readPreprocessing(runDir: string): Preprocessing {
  * names come from the training folder's class folders when there are some, else they are the indices.
  */
 function untrainedModel(specPath: string): Loaded {
-  const v = validateSpec(fs.readFileSync(specPath, 'utf8'), {
+  const v = validateBuildable(fs.readFileSync(specPath, 'utf8'), {
     specPath,
     fs: nodeFileProbe,
     maxTrainingMemoryBytes: Infinity,
+    file: path.basename(specPath),
+    purpose: 'to inspect its untrained model',
   });
-  const errors = v.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !v.analysis || !v.resolved)
-    throw new Error(
-      `${path.basename(specPath)} has ${errors.length} error(s); fix them to inspect its untrained model${errors[0] ? ` (${errors[0].message})` : ''}`,
-    );
   const train = (v.parsed.value as { data?: { train?: unknown } }).data?.train;
   const folder = typeof train === 'string' ? path.resolve(path.dirname(specPath), train) : undefined;
   const dirs = folder ? nodeFileProbe.directories(folder).sort() : [];
@@ -86,7 +85,11 @@ export async function loadForInspection(checkpoint: string): Promise<Loaded> {
   return { model: await loadCheckpointModel(modelPath), pre: readPreprocessing(runDir), modelPath };
 }
 
-export class Inspector {
+type Params<K extends keyof InspectionRequests> = InspectionRequests[K]['params'];
+type Result<K extends keyof InspectionRequests> = Promise<InspectionRequests[K]['result']>;
+
+/** One checkpoint loaded at a time (the panel inspects one), reloaded when its file changes. */
+export class InspectionService {
   private loaded: (Loaded & { key: string; mtime: number }) | undefined;
 
   /** The model of `checkpoint`, reloaded when another checkpoint is asked for or the file changed. */
@@ -102,6 +105,12 @@ export class Inspector {
     return this.loaded;
   }
 
+  /** The model and one image file decoded as it takes it. */
+  private async loadWithImage(p: { checkpoint: string; image: string }) {
+    const loaded = await this.load(p.checkpoint);
+    return { ...loaded, image: await loadImageInput(p.image, loaded.pre) };
+  }
+
   release(): void {
     if (!this.loaded) return;
     releaseInspection(this.loaded.model);
@@ -109,31 +118,42 @@ export class Inspector {
     this.loaded = undefined;
   }
 
-  async run(
-    req: InspectRequest,
-    hooks: { progress(p: InspectProgress): void; cancelled(): boolean },
-  ): Promise<unknown> {
-    const { model, pre, modelPath } = await this.load(req.checkpoint);
-    if (req.kind === 'describe')
-      return { modelPath, input: pre.input, classNames: pre.classNames, layers: featureLayers(model) };
-    if (req.kind === 'maximise') {
-      return activationMaximisation(model, pre, req.target, {
-        steps: req.steps,
-        seed: req.seed,
-        onProgress: (step, value, image) => hooks.progress({ step, value, image }),
-        shouldCancel: hooks.cancelled,
-      });
-    }
-    const image = await loadImageInput(req.image, pre);
-    switch (req.kind) {
-      case 'predict':
-        return { image, predictions: predictTopK(model, image.input, pre, req.k ?? 5) };
-      case 'activations':
-        return layerActivations(model, image.input, req.layers);
-      case 'gradcam':
-        return gradCam(model, image.input, pre, { layerName: req.layerName, classIndex: req.classIndex });
-      case 'saliency':
-        return saliency(model, image.input, pre, { classIndex: req.classIndex, samples: req.samples });
-    }
+  async describe(p: Params<'describe'>): Result<'describe'> {
+    const { model, pre, modelPath } = await this.load(p.checkpoint);
+    return { modelPath, input: pre.input, classNames: pre.classNames, layers: featureLayers(model) };
+  }
+
+  async predict(p: Params<'predict'>): Result<'predict'> {
+    const { model, pre, image } = await this.loadWithImage(p);
+    return { image, predictions: predictTopK(model, image.input, pre, p.k ?? 5) };
+  }
+
+  async activations(p: Params<'activations'>): Result<'activations'> {
+    const { model, image } = await this.loadWithImage(p);
+    return layerActivations(model, image.input, p.layers);
+  }
+
+  async gradcam(p: Params<'gradcam'>): Result<'gradcam'> {
+    const { model, pre, image } = await this.loadWithImage(p);
+    return gradCam(model, image.input, pre, { layerName: p.layerName, classIndex: p.classIndex });
+  }
+
+  async saliency(p: Params<'saliency'>): Result<'saliency'> {
+    const { model, pre, image } = await this.loadWithImage(p);
+    return saliency(model, image.input, pre, { classIndex: p.classIndex, samples: p.samples });
+  }
+
+  /** Progress goes to `context.progress`; aborting `context.signal` stops it at its next step. */
+  async maximise(
+    p: Params<'maximise'>,
+    context: HandlerContext<InspectionRequests['maximise']['progress']>,
+  ): Result<'maximise'> {
+    const { model, pre } = await this.load(p.checkpoint);
+    return activationMaximisation(model, pre, p.target, {
+      steps: p.steps,
+      seed: p.seed,
+      onProgress: (step, value, image) => context.progress({ step, value, image }),
+      shouldCancel: () => context.signal.aborted,
+    });
   }
 }
