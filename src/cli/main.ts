@@ -6,13 +6,13 @@ import * as path from 'path';
 import { applyEdits, modify } from 'jsonc-parser';
 import { parseArgs } from 'util';
 import {
+  checkBuildable,
   findPreset,
+  formatDiagnostic,
   type JsonPath,
-  lineColumn,
   PRESET_NAMES,
   summaryTable,
   validateSpec,
-  type SpecDiagnostic,
 } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 import { UsageError } from './usage';
@@ -49,11 +49,6 @@ function positiveInt(flag: string, s: string): number {
   const n = Number(s);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive whole number (got "${s}")`);
   return n;
-}
-
-function formatDiagnostic(file: string, text: string, d: SpecDiagnostic): string {
-  const { line, column } = lineColumn(text, d.offset);
-  return `${file}:${line + 1}:${column + 1}: ${d.severity}: ${d.message} [${d.code}]`;
 }
 
 export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -101,13 +96,13 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
     ...result.diagnostics,
     ...(result.parsed.syntaxErrors.length ? [] : schemaDiagnostics(result.parsed)),
   ];
-  const errors = diagnostics.filter((d) => d.severity === 'error');
-  for (const d of diagnostics) err(formatDiagnostic(file, text, d));
-  if (errors.length > 0 || !result.analysis || !result.resolved) {
-    err(`densenet-lab: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them and run again.`);
+  for (const d of diagnostics) err(formatDiagnostic(file, text, d, true));
+  const check = checkBuildable(result, file, diagnostics);
+  if (!check.ok) {
+    err(`densenet-lab: ${check.summary}; fix them and run again.`);
     return 1;
   }
-  const a = result.analysis;
+  const a = check.spec.analysis;
   if (values.json) {
     out(
       JSON.stringify({
@@ -128,7 +123,7 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
       }),
     );
   } else {
-    out(summaryTable(a, result.resolved).trimEnd());
+    out(summaryTable(a, check.spec.resolved).trimEnd());
   }
   return 0;
 }

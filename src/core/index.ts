@@ -5,6 +5,7 @@ export * from './presets';
 export * from './analyze';
 export * from './format';
 export * from './validate';
+export * from './specErrors';
 export * from './explain';
 export * from './template';
 export * from './trainingConfig';

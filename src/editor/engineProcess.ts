@@ -1,20 +1,27 @@
 /**
  * One engine process (the pattern of VS Code's tsserver): `child_process.fork` with ELECTRON_RUN_AS_NODE=1,
- * an ipc channel, `--max-old-space-size` from a setting, an optional Node executable. Cancel is a message;
- * dispose asks the engine to stop and kills it after a grace period; an unexpected exit is reported with its
- * exit code or signal and the tail of its stderr.
+ * an ipc channel spoken through an `RpcEndpoint` (the contract of src/protocol/engine.ts),
+ * `--max-old-space-size` from a setting, an optional Node executable. Cancelling a request is its signal;
+ * stop asks the engine to stop and kills it after a grace period; an unexpected exit rejects the requests
+ * still waiting and is reported with its exit code or signal and the tail of its stderr.
  */
 import { type ChildProcess, fork } from 'child_process';
+import * as path from 'path';
 import * as vscode from 'vscode';
-import type {
-  EngineConfig,
-  FromEngine,
-  InspectProgress,
-  InspectRequest,
-  ToEngine,
-  TrainingFinished,
-  TrainRequest,
+import {
+  type BackendPreference,
+  type EngineConfig,
+  type EngineContract,
+  type EngineEvent,
+  type EngineReady,
+  ENGINE_EVENTS,
+  type HostContract,
+  type InspectionKind,
+  type InspectionRequests,
+  type TrainingFinished,
+  type TrainRequest,
 } from '../protocol/engine';
+import { ipcPipe, type RequestOptions, RpcEndpoint, type RpcMessage } from '../protocol/rpc';
 
 export interface EngineExit {
   code: number | null;
@@ -24,20 +31,46 @@ export interface EngineExit {
   expected: boolean;
 }
 
+/** The progress values of an inspection kind (none but maximise's). */
+export type InspectionProgress<K extends InspectionKind> = InspectionRequests[K] extends { progress: infer P }
+  ? P
+  : never;
+
 const STDERR_LINES = 40;
 const GRACE_MS = 5000;
 
+/** `exit code 1`, `signal SIGKILL`: how the host names the end of an engine process. */
+export function describeExit(e: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+}
+
+/** The engine bundle of the extension. */
+export function enginePath(context: vscode.ExtensionContext): string {
+  return context.asAbsolutePath(path.join('dist', 'engine.js'));
+}
+
+/** The engine's configuration from the settings (densenet.engine.backend) and the extension's folders. */
+export function engineConfig(context: vscode.ExtensionContext): EngineConfig {
+  return {
+    backend: vscode.workspace.getConfiguration('densenet.engine').get<BackendPreference>('backend', 'auto'),
+    nativeSearchPaths: [path.join(context.globalStorageUri.fsPath, 'native')],
+    wasmDir: context.asAbsolutePath('dist'),
+  };
+}
+
 export class EngineProcess implements vscode.Disposable {
   private child: ChildProcess | undefined;
+  private rpc: RpcEndpoint<HostContract, EngineContract> | undefined;
+  private exited: EngineExit | undefined;
   private readonly stderr: string[] = [];
   private stopping = false;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
-  private readonly messages = new vscode.EventEmitter<FromEngine>();
+  private readonly events = new vscode.EventEmitter<EngineEvent>();
   private readonly exits = new vscode.EventEmitter<EngineExit>();
-  readonly onMessage = this.messages.event;
+  /** Every event the engine announces (training progress, log lines). */
+  readonly onEvent = this.events.event;
   readonly onExit = this.exits.event;
 
+  /** `enginePath`: the engine bundle (dist/engine.js). */
   constructor(
     private readonly enginePath: string,
     private readonly output: vscode.LogOutputChannel,
@@ -48,7 +81,36 @@ export class EngineProcess implements vscode.Disposable {
   }
 
   /** Starts the process and waits for its backend to be ready. */
-  start(config: EngineConfig): Promise<Extract<FromEngine, { type: 'ready' }>> {
+  async start(config: EngineConfig): Promise<EngineReady> {
+    const child = this.fork();
+    const rpc = new RpcEndpoint<HostContract, EngineContract>(
+      // A message to a process that has lost its channel is dropped (the exit that follows closes the endpoint).
+      ipcPipe({
+        send: (message) => child.connected && child.send(message as RpcMessage),
+        on: (event, listener) => child.on(event, listener),
+        off: (event, listener) => child.off(event, listener),
+      }),
+    );
+    this.rpc = rpc;
+    for (const type of ENGINE_EVENTS) rpc.on(type, (payload) => this.events.fire({ type, payload } as EngineEvent));
+    child.on('exit', (code, signal) => {
+      const exit: EngineExit = { code, signal, stderrTail: this.stderr.join('\n'), expected: this.stopping };
+      this.exited = exit;
+      this.child = undefined;
+      rpc.close(new Error(`The engine process ended unexpectedly (${describeExit(exit)}).`));
+      this.exits.fire(exit);
+    });
+    try {
+      return await rpc.request('init', config);
+    } catch (e) {
+      const exit = this.exited;
+      if (!exit) throw e;
+      const tail = exit.stderrTail.split('\n').slice(-5).join(' ');
+      throw new Error(`The engine process failed to start (${describeExit(exit)}): ${tail || 'no output'}`);
+    }
+  }
+
+  private fork(): ChildProcess {
     const settings = vscode.workspace.getConfiguration('densenet.engine');
     const memoryMB = settings.get<number>('maxMemoryMB', 8192);
     const nodePath = settings.get<string>('nodePath', '').trim();
@@ -74,84 +136,31 @@ export class EngineProcess implements vscode.Disposable {
       this.stderr.splice(0, Math.max(0, this.stderr.length - STDERR_LINES));
       for (const l of lines) this.output.warn(`[engine stderr] ${l}`);
     });
-    child.on('message', (msg: FromEngine) => {
-      if (msg.type === 'response') {
-        const p = this.pending.get(msg.inReplyTo);
-        this.pending.delete(msg.inReplyTo);
-        if (msg.ok) p?.resolve(msg.result);
-        else p?.reject(new Error(msg.error));
-      }
-      this.messages.fire(msg);
-    });
-    child.on('exit', (code, signal) => {
-      const exit: EngineExit = { code, signal, stderrTail: this.stderr.join('\n'), expected: this.stopping };
-      this.child = undefined;
-      const reason = signal ? `signal ${signal}` : `exit code ${code}`;
-      for (const p of this.pending.values()) p.reject(new Error(`The engine process ended unexpectedly (${reason}).`));
-      this.pending.clear();
-      this.exits.fire(exit);
-    });
-    return new Promise((resolve, reject) => {
-      const sub = this.onMessage((m) => {
-        if (m.type === 'ready') {
-          sub.dispose();
-          exitSub.dispose();
-          resolve(m);
-        }
-      });
-      const exitSub = this.onExit((e) => {
-        sub.dispose();
-        exitSub.dispose();
-        reject(
-          new Error(
-            `The engine process failed to start (${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`}): ${e.stderrTail.split('\n').slice(-5).join(' ') || 'no output'}`,
-          ),
-        );
-      });
-      this.send({ type: 'init', config });
-    });
+    return child;
   }
 
-  train(request: TrainRequest): Promise<TrainingFinished> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: (r) => resolve(r as TrainingFinished), reject });
-      this.send({ type: 'train', id, request });
-    });
+  private get endpoint(): RpcEndpoint<HostContract, EngineContract> {
+    if (!this.rpc) throw new Error('The engine process has not been started.');
+    return this.rpc;
   }
 
-  /**
-   * An inspection request (predictions, feature maps, Grad-CAM...); the result type depends on its kind.
-   * `onProgress` receives maximisation progress; `cancel()` stops it at its next step.
-   */
-  inspect<T>(
-    request: InspectRequest,
-    onProgress?: (p: InspectProgress) => void,
-  ): { result: Promise<T>; cancel(): void } {
-    const id = this.nextId++;
-    const sub = onProgress
-      ? this.onMessage((m) => {
-          if (m.type === 'inspect/progress' && m.inReplyTo === id) onProgress(m.progress);
-        })
-      : undefined;
-    const result = new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: (r) => resolve(r as T), reject });
-      this.send({ type: 'inspect', id, request });
-    }).finally(() => sub?.dispose());
-    return { result, cancel: () => this.send({ type: 'cancelInspect', id }) };
+  /** Trains; aborting `signal` stops at the next batch boundary (a checkpoint is saved, status `cancelled`). */
+  train(request: TrainRequest, signal?: AbortSignal): Promise<TrainingFinished> {
+    return this.endpoint.request('train', request, { signal });
   }
 
-  cancel(): void {
-    this.send({ type: 'cancel' });
+  /** One inspection; its result type is the contract's for `kind`. */
+  inspect<K extends InspectionKind>(
+    kind: K,
+    params: InspectionRequests[K]['params'],
+    options: RequestOptions<InspectionProgress<K>> = {},
+  ): Promise<InspectionRequests[K]['result']> {
+    return this.endpoint.request(kind, params, options);
   }
 
   /** Kills the process now (tests use it to simulate a crash). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.child?.kill(signal);
-  }
-
-  private send(msg: ToEngine): void {
-    if (this.child?.connected) this.child.send(msg);
   }
 
   /** Asks the engine to stop (it saves at the next batch boundary) and kills it after a grace period. */
@@ -160,7 +169,8 @@ export class EngineProcess implements vscode.Disposable {
     if (!child || !this.running) return;
     this.stopping = true;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    this.send({ type: 'shutdown' });
+    // Answered by the exit: the rejection that closes the request is expected.
+    this.endpoint.request('shutdown', null).catch(() => undefined);
     const timer = setTimeout(() => child.kill('SIGKILL'), GRACE_MS);
     await exited;
     clearTimeout(timer);
@@ -168,7 +178,7 @@ export class EngineProcess implements vscode.Disposable {
 
   dispose(): void {
     void this.stop();
-    this.messages.dispose();
+    this.events.dispose();
     this.exits.dispose();
   }
 }

@@ -5,17 +5,20 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { checkBuildable } from '../core';
+import { formatDuration } from '../metrics/dashboardMath';
 import type {
-  BackendPreference,
   BatchMetrics,
+  EngineEvent,
+  EngineEvents,
   EpochMetrics,
-  FromEngine,
   TrainingFinished,
   TrainingStarted,
 } from '../protocol/engine';
+import { RpcError } from '../protocol/rpc';
 import { isResumable } from '../runs/checkpointFiles';
 import { listRuns, markRunFailed, runsDirFor } from '../runs/runFolder';
-import { EngineProcess } from './engineProcess';
+import { describeExit, engineConfig, EngineProcess, enginePath } from './engineProcess';
 import { isSpec, type SpecService } from './specService';
 
 export interface RunState {
@@ -26,28 +29,46 @@ export interface RunState {
   status: 'starting' | 'running' | 'stopping';
 }
 
-function formatEta(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+/**
+ * What the controller announces (for the dashboard): every event of the running engine, and the end of its
+ * training: the engine answered the train request (finished, or with the error it failed with).
+ */
+export type TrainingEvents = EngineEvents & {
+  'training/ended': { finished?: TrainingFinished; error?: string };
+};
+
+/** One training event as a tagged value. */
+export type TrainingEvent = {
+  [K in keyof TrainingEvents]: { type: K; payload: TrainingEvents[K] };
+}[keyof TrainingEvents];
+
+/** One training: its engine process, what the status bar shows, and how to stop it. */
+interface Run {
+  engine: EngineProcess;
+  state: RunState;
+  /** Aborting it asks the engine to stop at the next batch boundary (a checkpoint is saved). */
+  stop: AbortController;
+  disposables: vscode.Disposable[];
+  /** The percentage of the run's steps the notification has shown. */
+  reported: number;
 }
 
+type Progress = vscode.Progress<{ message?: string; increment?: number }>;
+
 export function describeBatch(m: BatchMetrics, epochs: number): string {
-  return `epoch ${m.epoch}/${epochs} · step ${m.step}/${m.stepsPerEpoch} · loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(1)}% · ${m.imagesPerSecond.toFixed(0)} img/s · ETA ${formatEta(m.etaSeconds)}`;
+  return `epoch ${m.epoch}/${epochs} · step ${m.step}/${m.stepsPerEpoch} · loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(1)}% · ${m.imagesPerSecond.toFixed(0)} img/s · ETA ${formatDuration(m.etaSeconds)}`;
 }
 
 export class TrainingController implements vscode.Disposable {
-  private current: { engine: EngineProcess; state: RunState; disposables: vscode.Disposable[] } | undefined;
+  private current: Run | undefined;
   private readonly statusItem = vscode.window.createStatusBarItem(
     'densenet.training',
     vscode.StatusBarAlignment.Left,
     50,
   );
-  private readonly events = new vscode.EventEmitter<FromEngine>();
-  /** Every message of the running engine (for the dashboard). */
-  readonly onEngineMessage = this.events.event;
+  private readonly events = new vscode.EventEmitter<TrainingEvent>();
+  /** Every event of the running engine, and the end of each training (for the dashboard). */
+  readonly onTrainingEvent = this.events.event;
   private readonly disposables: vscode.Disposable[] = [this.statusItem, this.events];
 
   constructor(
@@ -75,6 +96,42 @@ export class TrainingController implements vscode.Disposable {
   }
 
   async train(uri?: vscode.Uri, resumeRunDir?: string): Promise<TrainingFinished | undefined> {
+    const doc = await this.trainableSpec(uri);
+    if (!doc) return undefined;
+    const engine = new EngineProcess(enginePath(this.context), this.output);
+    const state: RunState = { specUri: doc.uri, epochs: [], status: 'starting' };
+    const run: Run = { engine, state, stop: new AbortController(), disposables: [engine], reported: 0 };
+    this.current = run;
+    this.updateStatus();
+    try {
+      return await vscode.window.withProgress(
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Training ${this.specs.get(doc).resolved?.name ?? path.basename(doc.uri.fsPath)}`,
+          cancellable: true,
+        },
+        (progress, token) => {
+          token.onCancellationRequested(() => this.stop());
+          return this.runTraining(run, doc, resumeRunDir, progress);
+        },
+      );
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.output.error(`Training failed: ${message}`);
+      void vscode.window
+        .showErrorMessage(`Training failed: ${message}`, 'Show Output')
+        .then((c) => c && this.output.show());
+      return undefined;
+    } finally {
+      await engine.stop();
+      run.disposables.forEach((d) => d.dispose());
+      if (this.current === run) this.current = undefined;
+      this.updateStatus();
+    }
+  }
+
+  /** The spec to train, or undefined (said why) when the workspace is untrusted, a run is on, or it has errors. */
+  private async trainableSpec(uri?: vscode.Uri): Promise<vscode.TextDocument | undefined> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage(
         'Training is disabled in an untrusted workspace: a spec can point the engine at any file. Trust this workspace (Manage Workspace Trust) to train.',
@@ -95,160 +152,162 @@ export class TrainingController implements vscode.Disposable {
       void vscode.window.showWarningMessage('Open a *.densenet.json spec to train it.');
       return undefined;
     }
-    const result = this.specs.get(doc);
-    const errors = result.diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length > 0) {
+    const check = checkBuildable(this.specs.get(doc), path.basename(doc.uri.fsPath));
+    if (!check.ok) {
       void vscode.window.showErrorMessage(
-        `${path.basename(doc.uri.fsPath)} has ${errors.length} error(s): fix them before training (${errors[0].message})`,
+        `${check.summary}: fix them before training (${check.errors[0]?.message ?? 'the model could not be resolved'})`,
       );
       void vscode.commands.executeCommand('workbench.actions.view.problems');
       return undefined;
     }
+    return doc;
+  }
+
+  /** Starts the run's engine, trains, and says how it ended; rejects when the engine fails or crashes. */
+  private async runTraining(
+    run: Run,
+    doc: vscode.TextDocument,
+    resumeRunDir: string | undefined,
+    progress: Progress,
+  ): Promise<TrainingFinished> {
+    const { engine } = run;
+    run.disposables.push(
+      engine.onEvent((e) => {
+        this.events.fire(e);
+        this.onEngineEvent(run, e, progress);
+      }),
+    );
+    const ready = await engine.start(engineConfig(this.context));
+    this.output.info(`Engine backend: ${ready.backend} — ${ready.reason}`);
+    for (const w of ready.warnings) {
+      this.output.warn(w);
+      void vscode.window.showWarningMessage(w);
+    }
+    const finished = await Promise.race([this.requestTraining(run, doc, resumeRunDir), this.crashOf(run)]);
+    const best =
+      finished.bestValAccuracy !== undefined
+        ? ` Best validation accuracy ${(finished.bestValAccuracy * 100).toFixed(2)}%.`
+        : '';
+    const skipped =
+      finished.skippedFiles > 0
+        ? ` ${finished.skippedFiles} unreadable image(s) skipped (see the DenseNet Lab output).`
+        : '';
+    this.output.info(`Run ${finished.status}: ${finished.runDir}`);
+    void vscode.window
+      .showInformationMessage(
+        `Training ${finished.status} after ${finished.epochsCompleted} epoch(s).${best}${skipped}`,
+        'Open Run Folder',
+      )
+      .then((c) => c && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(finished.runDir)));
+    return finished;
+  }
+
+  /** The train request; its answer (a result, or the engine's error) ends the training for the listeners. */
+  private async requestTraining(
+    run: Run,
+    doc: vscode.TextDocument,
+    resumeRunDir: string | undefined,
+  ): Promise<TrainingFinished> {
     const workspaceDir = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
-    const engine = new EngineProcess(this.context.asAbsolutePath(path.join('dist', 'engine.js')), this.output);
-    const state: RunState = { specUri: doc.uri, epochs: [], status: 'starting' };
-    const run = { engine, state, disposables: [engine] as vscode.Disposable[] };
-    this.current = run;
-    this.updateStatus();
+    // densenet.engine.threads: 0 (the default) is one thread per core; the engine resolves it.
+    const threads = Math.max(
+      0,
+      Math.floor(vscode.workspace.getConfiguration('densenet.engine').get<number>('threads', 0)),
+    );
     try {
-      return await vscode.window.withProgress(
-        {
-          location: vscode.ProgressLocation.Notification,
-          title: `Training ${result.resolved?.name ?? path.basename(doc.uri.fsPath)}`,
-          cancellable: true,
-        },
-        async (progress, token) => {
-          token.onCancellationRequested(() => this.stop());
-          let reported = 0;
-          run.disposables.push(
-            engine.onMessage((m) => {
-              this.events.fire(m);
-              switch (m.type) {
-                case 'log':
-                  this.output[m.level](m.message);
-                  break;
-                case 'training/started':
-                  state.started = m.info;
-                  state.status = 'running';
-                  this.output.info(
-                    `Run ${m.info.runDir}: ${m.info.trainExamples} training / ${m.info.validationExamples} validation images, ${m.info.classNames.length} classes, epochs ${m.info.startEpoch + 1}..${m.info.epochs}, backend ${m.info.backend}${m.info.threads !== undefined ? `, ${m.info.threads} thread${m.info.threads === 1 ? '' : 's'}` : ''}`,
-                  );
-                  progress.report({
-                    message: `${m.info.backend} · ${m.info.trainExamples} images · starting epoch ${m.info.startEpoch + 1}/${m.info.epochs}`,
-                  });
-                  // The training dashboard (src/panels/dashboard.ts) opens beside the editor unless turned off.
-                  if (vscode.workspace.getConfiguration('densenet.dashboard').get<boolean>('openOnTrain', true)) {
-                    void vscode.commands.executeCommand('densenet.openDashboard', state.specUri);
-                  }
-                  break;
-                case 'training/batch': {
-                  state.lastBatch = m.metrics;
-                  const total = state.started
-                    ? (state.started.epochs - state.started.startEpoch) * m.metrics.stepsPerEpoch
-                    : 0;
-                  const done = state.started
-                    ? (m.metrics.epoch - 1 - state.started.startEpoch) * m.metrics.stepsPerEpoch + m.metrics.step
-                    : 0;
-                  const percent = total > 0 ? (100 * done) / total : 0;
-                  progress.report({
-                    message: describeBatch(m.metrics, state.started?.epochs ?? 0),
-                    increment: percent - reported,
-                  });
-                  reported = percent;
-                  this.updateStatus();
-                  break;
-                }
-                case 'training/epochEnd': {
-                  state.epochs.push(m.metrics);
-                  const v =
-                    m.metrics.valAccuracy !== undefined
-                      ? ` · val acc ${(m.metrics.valAccuracy * 100).toFixed(2)}%`
-                      : '';
-                  this.output.info(
-                    `Epoch ${m.metrics.epoch}/${m.metrics.epochs}: loss ${m.metrics.loss.toFixed(4)} · acc ${(m.metrics.accuracy * 100).toFixed(2)}%${v} · ${m.metrics.seconds.toFixed(1)} s${m.metrics.best ? ' (best)' : ''}`,
-                  );
-                  break;
-                }
-                case 'training/skipped':
-                  this.output.warn(`Skipped ${m.file}: ${m.reason} (${m.total} skipped so far)`);
-                  break;
-              }
-            }),
+      const finished = await run.engine.train(
+        { specPath: doc.uri.fsPath, specText: doc.getText(), workspaceDir, resumeRunDir, threads },
+        run.stop.signal,
+      );
+      this.events.fire({ type: 'training/ended', payload: { finished } });
+      return finished;
+    } catch (e) {
+      // An RpcError is the engine's answer; anything else is the channel closing (the process ended).
+      if (e instanceof RpcError) this.events.fire({ type: 'training/ended', payload: { error: e.message } });
+      throw e;
+    }
+  }
+
+  /** Rejects when the run's engine ends without being asked to: the run is marked failed (keeping its checkpoint). */
+  private crashOf(run: Run): Promise<never> {
+    const { engine, state } = run;
+    return new Promise<never>((_, reject) =>
+      run.disposables.push(
+        engine.onExit((e) => {
+          if (e.expected) return;
+          const how = describeExit(e);
+          const runDir = state.started?.runDir;
+          if (runDir)
+            markRunFailed(runDir, {
+              error: `The engine process ended unexpectedly (${how})`,
+              exitCode: e.code,
+              signal: e.signal,
+              stderrTail: e.stderrTail,
+            });
+          this.output.error(
+            `The engine process ended unexpectedly (${how}).${e.stderrTail ? `\nLast stderr:\n${e.stderrTail}` : ''}`,
           );
-          const ready = await engine.start({
-            backend: vscode.workspace.getConfiguration('densenet.engine').get<BackendPreference>('backend', 'auto'),
-            nativeSearchPaths: [path.join(this.context.globalStorageUri.fsPath, 'native')],
-            wasmDir: this.context.asAbsolutePath('dist'),
-          });
-          this.output.info(`Engine backend: ${ready.backend} — ${ready.reason}`);
-          for (const w of ready.warnings) {
-            this.output.warn(w);
-            void vscode.window.showWarningMessage(w);
-          }
-          const crashed = new Promise<never>((_, reject) =>
-            run.disposables.push(
-              engine.onExit((e) => {
-                if (e.expected) return;
-                const how = e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
-                const runDir = state.started?.runDir;
-                if (runDir)
-                  markRunFailed(runDir, {
-                    error: `The engine process ended unexpectedly (${how})`,
-                    exitCode: e.code,
-                    signal: e.signal,
-                    stderrTail: e.stderrTail,
-                  });
-                this.output.error(
-                  `The engine process ended unexpectedly (${how}).${e.stderrTail ? `\nLast stderr:\n${e.stderrTail}` : ''}`,
-                );
-                reject(
-                  new Error(
-                    `the engine process ended unexpectedly (${how})${runDir ? '; the run is marked failed and keeps its last checkpoint' : ''}`,
-                  ),
-                );
-              }),
+          reject(
+            new Error(
+              `the engine process ended unexpectedly (${how})${runDir ? '; the run is marked failed and keeps its last checkpoint' : ''}`,
             ),
           );
-          // densenet.engine.threads: 0 (the default) is one thread per core; the engine resolves it.
-          const threads = Math.max(
-            0,
-            Math.floor(vscode.workspace.getConfiguration('densenet.engine').get<number>('threads', 0)),
-          );
-          const finished = await Promise.race([
-            engine.train({ specPath: doc!.uri.fsPath, specText: doc!.getText(), workspaceDir, resumeRunDir, threads }),
-            crashed,
-          ]);
-          const best =
-            finished.bestValAccuracy !== undefined
-              ? ` Best validation accuracy ${(finished.bestValAccuracy * 100).toFixed(2)}%.`
-              : '';
-          const skipped =
-            finished.skippedFiles > 0
-              ? ` ${finished.skippedFiles} unreadable image(s) skipped (see the DenseNet Lab output).`
-              : '';
-          this.output.info(`Run ${finished.status}: ${finished.runDir}`);
-          void vscode.window
-            .showInformationMessage(
-              `Training ${finished.status} after ${finished.epochsCompleted} epoch(s).${best}${skipped}`,
-              'Open Run Folder',
-            )
-            .then((c) => c && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(finished.runDir)));
-          return finished;
-        },
-      );
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.output.error(`Training failed: ${message}`);
-      void vscode.window
-        .showErrorMessage(`Training failed: ${message}`, 'Show Output')
-        .then((c) => c && this.output.show());
-      return undefined;
-    } finally {
-      await engine.stop();
-      run.disposables.forEach((d) => d.dispose());
-      if (this.current === run) this.current = undefined;
-      this.updateStatus();
+        }),
+      ),
+    );
+  }
+
+  /** Shows one engine event: in the log, the notification and the status bar. */
+  private onEngineEvent(run: Run, e: EngineEvent, progress: Progress): void {
+    const { state } = run;
+    switch (e.type) {
+      case 'log':
+        this.output[e.payload.level](e.payload.message);
+        break;
+      case 'training/started': {
+        const info = e.payload;
+        state.started = info;
+        state.status = 'running';
+        this.output.info(
+          `Run ${info.runDir}: ${info.trainExamples} training / ${info.validationExamples} validation images, ${info.classNames.length} classes, epochs ${info.startEpoch + 1}..${info.epochs}, backend ${info.backend}${info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : ''}`,
+        );
+        progress.report({
+          message: `${info.backend} · ${info.trainExamples} images · starting epoch ${info.startEpoch + 1}/${info.epochs}`,
+        });
+        // The training dashboard (src/panels/dashboard.ts) opens beside the editor unless turned off.
+        if (vscode.workspace.getConfiguration('densenet.dashboard').get<boolean>('openOnTrain', true)) {
+          void vscode.commands.executeCommand('densenet.openDashboard', state.specUri);
+        }
+        break;
+      }
+      case 'training/batch':
+        this.showBatch(run, e.payload, progress);
+        break;
+      case 'training/epochEnd': {
+        const m = e.payload;
+        state.epochs.push(m);
+        const v = m.valAccuracy !== undefined ? ` · val acc ${(m.valAccuracy * 100).toFixed(2)}%` : '';
+        this.output.info(
+          `Epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.seconds.toFixed(1)} s${m.best ? ' (best)' : ''}`,
+        );
+        break;
+      }
+      case 'training/skipped':
+        this.output.warn(`Skipped ${e.payload.file}: ${e.payload.reason} (${e.payload.total} skipped so far)`);
+        break;
     }
+  }
+
+  /** A batch's progress: the notification's message and percentage, and the status bar. */
+  private showBatch(run: Run, m: BatchMetrics, progress: Progress): void {
+    const { state } = run;
+    state.lastBatch = m;
+    const total = state.started ? (state.started.epochs - state.started.startEpoch) * m.stepsPerEpoch : 0;
+    const done = state.started ? (m.epoch - 1 - state.started.startEpoch) * m.stepsPerEpoch + m.step : 0;
+    const percent = total > 0 ? (100 * done) / total : 0;
+    progress.report({ message: describeBatch(m, state.started?.epochs ?? 0), increment: percent - run.reported });
+    run.reported = percent;
+    this.updateStatus();
   }
 
   stop(): void {
@@ -257,7 +316,7 @@ export class TrainingController implements vscode.Disposable {
       return;
     }
     this.current.state.status = 'stopping';
-    this.current.engine.cancel();
+    this.current.stop.abort();
     this.updateStatus();
   }
 
@@ -319,7 +378,7 @@ export class TrainingController implements vscode.Disposable {
     else if (s.status === 'stopping') this.statusItem.text = `$(loading~spin) ${name}: stopping at the next batch`;
     else {
       const b = s.lastBatch;
-      this.statusItem.text = `$(pulse) ${name} · ${s.started?.backend ?? ''}${b ? ` · epoch ${b.epoch}/${s.started?.epochs} · loss ${b.loss.toFixed(3)} · ETA ${formatEta(b.etaSeconds)}` : ''}`;
+      this.statusItem.text = `$(pulse) ${name} · ${s.started?.backend ?? ''}${b ? ` · epoch ${b.epoch}/${s.started?.epochs} · loss ${b.loss.toFixed(3)} · ETA ${formatDuration(b.etaSeconds)}` : ''}`;
     }
     this.statusItem.tooltip = 'DenseNet training: click to stop (a checkpoint is saved)';
     this.statusItem.command = 'densenet.stopTraining';

@@ -5,18 +5,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { LayersModel } from '@tensorflow/tfjs';
 import { UsageError } from '../cli/usage';
+import { formatDuration } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
-import { type DataSpec, normalizeInPlace, openData, toFloat } from './data/open';
-import { decodeImage } from './data/decode';
+import { type DataSpec, openData } from './data/open';
+import { loadImageInput, predictTopK } from './inspection';
 import { locateCheckpoint } from '../runs/checkpointFiles';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
 import { readRunInfo } from '../runs/runFolder';
 import { loadCheckpointModel } from './checkpoint';
 import { ParallelTrainer, resolveThreads } from './parallel/pool';
-import { tf } from './tf';
 import { evaluate, train } from './train';
 
 type Out = (s: string) => void;
@@ -44,14 +44,6 @@ function workspaceFor(specPath: string): string {
 function bar(fraction: number, width = 24): string {
   const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
-}
-
-function eta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-    : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
 }
 
 export async function trainCommand(argv: string[], out: Out, err: Out): Promise<number> {
@@ -112,7 +104,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
         batch: (m) => {
           if (!tty) return;
           process.stderr.write(
-            `\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${eta(m.etaSeconds)}   `,
+            `\repoch ${m.epoch}/${epochs0} ${bar(m.step / m.stepsPerEpoch)} ${m.step}/${m.stepsPerEpoch} loss ${m.loss.toFixed(4)} acc ${(m.accuracy * 100).toFixed(2)}% ${m.imagesPerSecond.toFixed(0)} img/s ETA ${formatDuration(m.etaSeconds)}   `,
           );
         },
         epochEnd: (m) => {
@@ -268,20 +260,19 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
   }
 }
 
-/** Top-k classes of one image file, with the run's preprocessing. */
+/** Top-k classes of one image file, with the run's preprocessing (the inspection's decoding and prediction). */
 export async function predictImage(
   model: LayersModel,
   pre: Preprocessing,
   file: string,
   k = 5,
 ): Promise<{ class: string; index: number; probability: number }[]> {
-  const { height, width, channels } = pre.input;
-  const x = toFloat(await decodeImage(fs.readFileSync(file), { height, width }), channels);
-  if (pre.normalization) normalizeInPlace(x, pre.normalization);
-  const probs = tf.tidy(() => (model.predict(tf.tensor4d(x, [1, height, width, channels])) as Tensor).dataSync());
-  return Array.from(probs, (p, index) => ({ class: pre.classNames[index] ?? String(index), index, probability: p }))
-    .sort((a, b) => b.probability - a.probability)
-    .slice(0, k);
+  const { input } = await loadImageInput(file, pre);
+  return predictTopK(model, input, pre, k).map((p) => ({
+    class: p.className,
+    index: p.index,
+    probability: p.probability,
+  }));
 }
 
 export async function predictCommand(argv: string[], out: Out, err: Out): Promise<number> {

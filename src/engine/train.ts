@@ -8,12 +8,11 @@ import type { LayersModel, Optimizer, Scalar, Tensor, Variable } from '@tensorfl
 import type { BatchMetrics, EpochMetrics, TrainingFinished, TrainingStarted, TrainRequest } from '../protocol/engine';
 import {
   type Analysis,
-  lineColumn,
   type Monitor,
   learningRateAt,
   type TrainingConfig,
   trainingConfig,
-  validateSpec,
+  validateBuildable,
 } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 import { type Batch, type DataPipeline, type DataSpec, openData, Rng } from './data/open';
@@ -90,15 +89,13 @@ function crossEntropy(probs: Tensor, oneHot: Tensor): Tensor {
 }
 
 function specErrors(req: TrainRequest) {
-  const v = validateSpec(req.specText, { specPath: req.specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity });
-  const errors = v.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0 || !v.resolved || !v.analysis) {
-    const lines = errors.map((d) => {
-      const { line, column } = lineColumn(req.specText, d.offset);
-      return `${path.basename(req.specPath)}:${line + 1}:${column + 1}: ${d.message}`;
-    });
-    throw new Error(`The spec has ${errors.length} error(s); fix them before training:\n${lines.join('\n')}`);
-  }
+  const v = validateBuildable(req.specText, {
+    specPath: req.specPath,
+    fs: nodeFileProbe,
+    maxTrainingMemoryBytes: Infinity,
+    file: path.basename(req.specPath),
+    purpose: 'before training',
+  });
   return { resolved: v.resolved, analysis: v.analysis, doc: v.parsed.value as Record<string, unknown> };
 }
 

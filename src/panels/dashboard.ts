@@ -103,7 +103,7 @@ class DashboardPanel implements vscode.Disposable {
             deps.output.error(`Dashboard: ${e instanceof Error ? e.message : String(e)}`),
           ),
       ),
-      deps.training.onEngineMessage((m) => {
+      deps.training.onTrainingEvent((m) => {
         switch (m.type) {
           case 'training/started': {
             const state = deps.training.state;
@@ -112,27 +112,27 @@ class DashboardPanel implements vscode.Disposable {
               this.specUri = state.specUri;
               this.updateTitle();
             }
-            this.liveEpochs.set(m.info.runDir, []);
+            this.liveEpochs.set(m.payload.runDir, []);
             void this.sendState();
             break;
           }
           case 'training/batch':
-            if (this.showsRunning()) this.post({ type: 'batch', metrics: m.metrics });
+            if (this.showsRunning()) this.post({ type: 'batch', metrics: m.payload });
             break;
           case 'training/epochEnd': {
             const runDir = deps.training.state?.started?.runDir;
             if (runDir) {
               const list = this.liveEpochs.get(runDir) ?? [];
-              list.push(m.metrics);
+              list.push(m.payload);
               this.liveEpochs.set(runDir, list);
             }
             if (this.showsRunning()) {
-              this.post({ type: 'epochEnd', metrics: m.metrics });
+              this.post({ type: 'epochEnd', metrics: m.payload });
               this.post({ type: 'runs', runs: this.runs() });
             }
             break;
           }
-          case 'response':
+          case 'training/ended':
             // The train request answered: the run has ended. Wait for the controller to let it go, then refresh.
             this.whenIdle(() => void this.sendState());
             break;

@@ -2,16 +2,22 @@
  * The feature maps panel (host side): `DenseNet: Visualize Feature Maps` on an image (explorer context menu,
  * image preview title, palette with a file picker) -> pick a run's checkpoint -> a webview showing the input as
  * the model sees it, the top-5 classes, a gallery of every channel of a layer, Grad-CAM, saliency and
- * activation maximisation. All tensor work happens in the inspection engine process (InspectionService).
+ * activation maximisation. All tensor work happens in the inspection engine process (InspectionClient).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { RunListing } from '../runs/runFolder';
 import { runsWithCheckpoints } from '../runs/checkpointFiles';
-import { InspectionService, type InspectionJob, type PredictResult } from '../editor/inspectionClient';
-import type { InspectRequest } from '../protocol/engine';
-import type { FeaturesState, FromFeaturesWebview, ModelDescription, ToFeaturesWebview } from '../protocol/features';
+import { InspectionClient } from '../editor/inspectionClient';
+import type {
+  FeaturesRequest,
+  FeaturesResultMap,
+  FeaturesState,
+  FromFeaturesWebview,
+  MaximiseProgress,
+  ToFeaturesWebview,
+} from '../protocol/features';
 import type { PanelDeps } from './deps';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -106,7 +112,8 @@ async function resolveImage(arg: unknown): Promise<vscode.Uri | undefined> {
 
 class FeatureMapsPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly jobs = new Map<number, InspectionJob<unknown>>();
+  /** The webview's requests still running, by their id: aborting one cancels it. */
+  private readonly jobs = new Map<number, AbortController>();
   private state: FeaturesState = { loading: false };
   private loadToken = 0;
   private commandStartedAt: number | undefined;
@@ -116,7 +123,7 @@ class FeatureMapsPanel implements vscode.Disposable {
   constructor(
     readonly panel: vscode.WebviewPanel,
     private readonly deps: PanelDeps,
-    private readonly inspection: InspectionService,
+    private readonly inspection: InspectionClient,
   ) {
     const extensionUri = deps.context.extensionUri;
     panel.webview.options = webviewOptions(extensionUri);
@@ -148,13 +155,8 @@ class FeatureMapsPanel implements vscode.Disposable {
     try {
       const started = Date.now();
       // describe first: it loads (and caches) the checkpoint in the engine; predict then reuses it.
-      const model = await this.inspection.run<ModelDescription>({ kind: 'describe', checkpoint: checkpoint.path });
-      const predicted = await this.inspection.run<PredictResult>({
-        kind: 'predict',
-        checkpoint: checkpoint.path,
-        image,
-        k: 5,
-      });
+      const model = await this.inspection.inspect('describe', { checkpoint: checkpoint.path });
+      const predicted = await this.inspection.inspect('predict', { checkpoint: checkpoint.path, image, k: 5 });
       if (token !== this.loadToken) return;
       const { display, height, width, channels } = predicted.image;
       this.state = {
@@ -184,7 +186,7 @@ class FeatureMapsPanel implements vscode.Disposable {
       case 'request':
         return this.request(m.id, m.request);
       case 'cancel':
-        this.jobs.get(m.id)?.cancel();
+        this.jobs.get(m.id)?.abort();
         return;
       case 'export':
         return this.export(m.name, m.dataUrl);
@@ -221,34 +223,55 @@ class FeatureMapsPanel implements vscode.Disposable {
       this.post({ type: 'response', inReplyTo: id, ok: false, error: 'No image or checkpoint chosen yet.' });
       return;
     }
-    let request: InspectRequest;
-    switch (req.kind) {
-      case 'activations':
-        request = { kind: 'activations', checkpoint, image, layers: [req.layer] };
-        break;
-      case 'gradcam':
-        request = { kind: 'gradcam', checkpoint, image, layerName: req.layerName, classIndex: req.classIndex };
-        break;
-      case 'saliency':
-        request = { kind: 'saliency', checkpoint, image, classIndex: req.classIndex, samples: req.samples };
-        break;
-      case 'maximise':
-        request = { kind: 'maximise', checkpoint, target: req.target, steps: req.steps };
-        break;
-    }
-    const job = this.inspection.inspect<unknown>(
-      request,
-      req.kind === 'maximise' ? (progress) => this.post({ type: 'progress', inReplyTo: id, progress }) : undefined,
-    );
+    const job = new AbortController();
     this.jobs.set(id, job);
     try {
-      const result = await job.result;
-      const answer = req.kind === 'activations' ? (result as unknown[])[0] : result;
-      this.post({ type: 'response', inReplyTo: id, ok: true, result: answer as never });
+      const result = await this.answer(checkpoint, image, req, job.signal, (progress) =>
+        this.post({ type: 'progress', inReplyTo: id, progress }),
+      );
+      this.post({ type: 'response', inReplyTo: id, ok: true, result });
     } catch (e) {
       this.post({ type: 'response', inReplyTo: id, ok: false, error: e instanceof Error ? e.message : String(e) });
     } finally {
       this.jobs.delete(id);
+    }
+  }
+
+  /** The engine's answer to one request of the webview (on the panel's checkpoint and image). */
+  private async answer(
+    checkpoint: string,
+    image: string,
+    req: FeaturesRequest,
+    signal: AbortSignal,
+    onProgress: (progress: MaximiseProgress) => void,
+  ): Promise<FeaturesResultMap[keyof FeaturesResultMap]> {
+    switch (req.kind) {
+      case 'activations': {
+        const [activation] = await this.inspection.inspect(
+          'activations',
+          { checkpoint, image, layers: [req.layer] },
+          { signal },
+        );
+        return activation;
+      }
+      case 'gradcam':
+        return this.inspection.inspect(
+          'gradcam',
+          { checkpoint, image, layerName: req.layerName, classIndex: req.classIndex },
+          { signal },
+        );
+      case 'saliency':
+        return this.inspection.inspect(
+          'saliency',
+          { checkpoint, image, classIndex: req.classIndex, samples: req.samples },
+          { signal },
+        );
+      case 'maximise':
+        return this.inspection.inspect(
+          'maximise',
+          { checkpoint, target: req.target, steps: req.steps },
+          { signal, onProgress },
+        );
     }
   }
 
@@ -274,7 +297,7 @@ class FeatureMapsPanel implements vscode.Disposable {
   }
 
   private cancelJobs(): void {
-    for (const job of this.jobs.values()) job.cancel();
+    for (const job of this.jobs.values()) job.abort();
     this.jobs.clear();
   }
 
@@ -287,7 +310,7 @@ class FeatureMapsPanel implements vscode.Disposable {
 }
 
 export function registerFeatureMapsPanel(deps: PanelDeps): vscode.Disposable[] {
-  const inspection = new InspectionService(deps.context, deps.output);
+  const inspection = new InspectionClient(deps.context, deps.output);
   let current: FeatureMapsPanel | undefined;
 
   const adopt = (panel: vscode.WebviewPanel): FeatureMapsPanel => {

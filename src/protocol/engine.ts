@@ -1,12 +1,28 @@
 /**
- * Messages between the extension host and the engine process (child_process.fork, ipc channel).
- * Plain data only: numbers, strings, arrays. Tensors never cross.
+ * The contract between the extension host and the engine process (child_process.fork, ipc channel, spoken
+ * through `RpcEndpoint` of ./rpc): what the engine answers (`EngineContract['requests']`, each with its own
+ * result type) and what it announces (`EngineEvents`). The host answers nothing.
+ * Plain data only: numbers, strings, arrays, typed arrays (the channel uses 'advanced' serialization, so a
+ * Float32Array crosses as one). Tensors never cross.
  */
+import type {
+  DisplayImage,
+  GradCamResult,
+  LayerActivation,
+  MaximisationResult,
+  MaximiseProgress,
+  MaximiseTarget,
+  ModelDescription,
+  Prediction,
+  SaliencyResult,
+} from './features';
+import type { NoContract } from './rpc';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped';
 
+/** The `init` request: how the engine picks its backend. */
 export interface EngineConfig {
   backend: BackendPreference;
   /** Folders that may hold node_modules/@tensorflow/tfjs-node. */
@@ -88,49 +104,93 @@ export interface TrainingFinished {
   skippedFiles: number;
 }
 
-/**
- * Inspection of a checkpoint for the panels. `checkpoint` is a run folder, a checkpoint folder, a model.json, or a
- * spec (*.densenet.json) for its untrained model;
- * `image` a file path. Results are plain arrays (Float32Array crosses the ipc channel with 'advanced'
- * serialization), never tensors.
- */
-export type InspectRequest =
-  | { kind: 'describe'; checkpoint: string }
-  | { kind: 'predict'; checkpoint: string; image: string; k?: number }
-  | { kind: 'activations'; checkpoint: string; image: string; layers: string[] }
-  | { kind: 'gradcam'; checkpoint: string; image: string; layerName?: string; classIndex?: number }
-  | { kind: 'saliency'; checkpoint: string; image: string; classIndex?: number; samples?: number }
-  | {
-      kind: 'maximise';
-      checkpoint: string;
-      target: { layerName: string; channel: number } | { classIndex: number };
-      steps?: number;
-      seed?: number;
-    };
-
-export interface InspectProgress {
-  step: number;
-  value: number;
-  image?: Float32Array;
+/** The answer to `init`: the backend chosen, why, and what the user should know about it. */
+export interface EngineReady {
+  backend: BackendName;
+  reason: string;
+  warnings: string[];
 }
 
-/** Host -> engine. */
-export type ToEngine =
-  | { type: 'init'; config: EngineConfig }
-  | { type: 'train'; id: number; request: TrainRequest }
-  | { type: 'inspect'; id: number; request: InspectRequest }
-  | { type: 'cancel' }
-  | { type: 'cancelInspect'; id: number }
-  | { type: 'shutdown' };
+/* ------------------------------------------------------------------------------------------------------------
+ * Inspection of a checkpoint for the panels. `checkpoint` is a run folder, a checkpoint folder, a model.json, or
+ * a spec (*.densenet.json) for its untrained model; `image` a file path.
+ * ---------------------------------------------------------------------------------------------------------- */
 
-/** Engine -> host. */
-export type FromEngine =
-  | { type: 'ready'; backend: BackendName; reason: string; warnings: string[] }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  | { type: 'training/started'; info: TrainingStarted }
-  | { type: 'training/batch'; metrics: BatchMetrics }
-  | { type: 'training/epochEnd'; metrics: EpochMetrics }
-  | { type: 'training/skipped'; file: string; reason: string; total: number }
-  | { type: 'inspect/progress'; inReplyTo: number; progress: InspectProgress }
-  | { type: 'response'; inReplyTo: number; ok: true; result: unknown }
-  | { type: 'response'; inReplyTo: number; ok: false; error: string };
+export interface CheckpointParams {
+  checkpoint: string;
+}
+
+export interface ImageParams extends CheckpointParams {
+  image: string;
+}
+
+/** An image as the model takes it (`input`: HWC float32, normalised) and as it sees it (`display`). */
+export interface ImageInput extends DisplayImage {
+  input: Float32Array;
+}
+
+/** `predict` answers the decoded image too. */
+export interface PredictResult {
+  image: ImageInput;
+  predictions: Prediction[];
+}
+
+/** One request per kind of inspection, each with its own result. */
+export type InspectionRequests = {
+  describe: { params: CheckpointParams; result: ModelDescription };
+  /** The `k` (default 5) most probable classes. */
+  predict: { params: ImageParams & { k?: number }; result: PredictResult };
+  /** The outputs of the named layers, in the order asked. */
+  activations: { params: ImageParams & { layers: string[] }; result: LayerActivation[] };
+  gradcam: { params: ImageParams & { layerName?: string; classIndex?: number }; result: GradCamResult };
+  saliency: { params: ImageParams & { classIndex?: number; samples?: number }; result: SaliencyResult };
+  /** Streams progress; cancelling (the request's signal) stops it at its next step with `cancelled: true`. */
+  maximise: {
+    params: CheckpointParams & { target: MaximiseTarget; steps?: number; seed?: number };
+    result: MaximisationResult;
+    progress: MaximiseProgress;
+  };
+};
+
+export type InspectionKind = keyof InspectionRequests;
+
+/** What the engine announces while it trains (and its log lines). */
+export type EngineEvents = {
+  log: { level: 'info' | 'warn' | 'error'; message: string };
+  'training/started': TrainingStarted;
+  'training/batch': BatchMetrics;
+  'training/epochEnd': EpochMetrics;
+  /** An unreadable image was skipped; `total` counts them so far. */
+  'training/skipped': { file: string; reason: string; total: number };
+};
+
+/** Every event name, once (the host forwards them all; the compiler checks the list is complete). */
+export const ENGINE_EVENTS = Object.keys({
+  log: true,
+  'training/started': true,
+  'training/batch': true,
+  'training/epochEnd': true,
+  'training/skipped': true,
+} satisfies Record<keyof EngineEvents, true>) as (keyof EngineEvents)[];
+
+/** One engine event as a tagged value (what the host forwards to its listeners). */
+export type EngineEvent = { [K in keyof EngineEvents]: { type: K; payload: EngineEvents[K] } }[keyof EngineEvents];
+
+/** The engine process's side of the channel. */
+export interface EngineContract {
+  requests: InspectionRequests & {
+    /** First request: start the backend. */
+    init: { params: EngineConfig; result: EngineReady };
+    /**
+     * One training at a time. Cancelling (the request's signal) stops it at the next batch boundary, after
+     * saving a checkpoint: the result then has status `cancelled`.
+     */
+    train: { params: TrainRequest; result: TrainingFinished };
+    /** Stop the training at its next batch boundary and exit: answered by the process's exit. */
+    shutdown: { params: null; result: never };
+  };
+  events: EngineEvents;
+}
+
+/** The host's side: it answers nothing and announces nothing. */
+export type HostContract = NoContract;

@@ -1,9 +1,9 @@
 /**
  * Messages between the extension host and the feature maps webview (`densenet.features`).
  *
- * The result shapes mirror those of src/engine/inspect.ts (the engine's inspection API); they are repeated
- * here because webviews may import only pure modules (src/engine/inspector.ts checks at compile time that
- * the engine's types still fit these). Float32Arrays cross postMessage as they are (structured clone).
+ * The inspection result shapes live here, where the webview reads them; the engine computes them
+ * (src/engine/inspection/) and the engine contract (./engine.ts) answers with them. Float32Arrays cross
+ * postMessage as they are (structured clone).
  *
  * Handshake: the webview sends `ready`; the host answers with `state` (the full state: image, checkpoint,
  * model description, predictions). Requests carry an `id` and are always answered by a `response` with
@@ -108,12 +108,14 @@ export interface MaximisationResult {
   objective: 'channel-mean' | ScoreKind;
 }
 
+/** Activation maximisation's progress: steps done, the objective's value, the current display image. */
 export interface MaximiseProgress {
   step: number;
   value: number;
   image?: Float32Array;
 }
 
+/** What activation maximisation maximises: the mean of one channel of a layer's output, or one class's score. */
 export type MaximiseTarget = { layerName: string; channel: number } | { classIndex: number };
 
 /** What the webview may ask for; the checkpoint and image are the panel's current ones. */

@@ -4,56 +4,58 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import type { FromEngine, InspectRequest, ToEngine, TrainingFinished } from '../../src/protocol/engine';
+import { ENGINE_EVENTS, type EngineContract, type EngineEvent, type HostContract } from '../../src/protocol/engine';
+import { ipcPipe, RpcEndpoint } from '../../src/protocol/rpc';
 
-// The engine process as the host runs it: dist/engine.js forked with an ipc channel, speaking the protocol.
+// The engine process as the host runs it: dist/engine.js forked with an ipc channel, spoken to through the
+// RPC endpoint and the contract of src/protocol/engine.ts.
 const root = path.resolve(__dirname, '../../..');
 const enginePath = path.join(root, 'dist', 'engine.js');
 
 class Engine {
   readonly child: ChildProcess;
-  readonly messages: FromEngine[] = [];
-  private nextId = 1;
+  readonly rpc: RpcEndpoint<HostContract, EngineContract>;
+  readonly events: EngineEvent[] = [];
+  readonly exited: Promise<number | null>;
   constructor() {
     this.child = fork(enginePath, [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
-    this.child.on('message', (m: FromEngine) => this.messages.push(m));
-  }
-  send(m: ToEngine): void {
-    this.child.send(m);
-  }
-  wait<T extends FromEngine>(pred: (m: FromEngine) => m is T, ms = 120_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for the engine')), ms);
-      const check = (m: FromEngine) => {
-        if (pred(m)) {
-          clearTimeout(timer);
-          this.child.off('message', check);
-          resolve(m);
-        }
-      };
-      const seen = this.messages.find(pred);
-      if (seen) {
-        clearTimeout(timer);
-        resolve(seen);
-      } else this.child.on('message', check);
-    });
-  }
-  async request(type: 'train' | 'inspect', body: unknown): Promise<unknown> {
-    const id = this.nextId++;
-    this.send({ type, id, request: body } as ToEngine);
-    const r = await this.wait(
-      (m): m is Extract<FromEngine, { type: 'response' }> => m.type === 'response' && m.inReplyTo === id,
+    this.rpc = new RpcEndpoint(ipcPipe(this.child));
+    for (const type of ENGINE_EVENTS)
+      this.rpc.on(type, (payload) => this.events.push({ type, payload } as EngineEvent));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code) => {
+        this.rpc.close(new Error(`The engine process ended unexpectedly (exit code ${code}).`));
+        resolve(code);
+      }),
     );
-    if (!r.ok) throw new Error(r.error);
-    return r.result;
   }
-  inspect<T>(req: InspectRequest): Promise<T> {
-    return this.request('inspect', req) as Promise<T>;
+  count(type: EngineEvent['type']): number {
+    return this.events.filter((e) => e.type === type).length;
   }
+}
+
+/** A two-class spec of 16x16 grayscale halves, trained for `epochs`. */
+function halvesSpec(epochs: number): string {
+  return JSON.stringify({
+    version: 1,
+    name: 'halves',
+    input: { height: 16, width: 16, channels: 1 },
+    classes: 2,
+    model: {
+      growthRate: 4,
+      blockConfig: [2, 2],
+      bnSize: 2,
+      compression: 0.5,
+      numInitFeatures: 8,
+      stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
+    },
+    data: { train: 'train', validation: { split: 0.25 } },
+    training: { epochs, batchSize: 6, optimizer: 'adam', learningRate: 0.01, seed: 3 },
+  });
 }
 
 describe('engine process: protocol, training and inspection across the process boundary', function () {
@@ -88,63 +90,38 @@ describe('engine process: protocol, training and inspection across the process b
   });
 
   it('starts on WASM and says why', async () => {
-    engine.send({
-      type: 'init',
-      config: {
-        backend: 'auto',
-        nativeSearchPaths: [path.join(dir, 'no-native-here')],
-        wasmDir: path.join(root, 'dist'),
-      },
+    const ready = await engine.rpc.request('init', {
+      backend: 'auto',
+      nativeSearchPaths: [path.join(dir, 'no-native-here')],
+      wasmDir: path.join(root, 'dist'),
     });
-    const ready = await engine.wait((m): m is Extract<FromEngine, { type: 'ready' }> => m.type === 'ready');
     assert.strictEqual(ready.backend, 'wasm');
     assert.match(ready.reason, /tfjs-node/);
   });
 
   it('trains a spec and streams throttled progress', async () => {
     const specPath = path.join(dir, 'halves.densenet.json');
-    const specText = JSON.stringify({
-      version: 1,
-      name: 'halves',
-      input: { height: 16, width: 16, channels: 1 },
-      classes: 2,
-      model: {
-        growthRate: 4,
-        blockConfig: [2, 2],
-        bnSize: 2,
-        compression: 0.5,
-        numInitFeatures: 8,
-        stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-      },
-      data: { train: 'train', validation: { split: 0.25 } },
-      training: { epochs: 3, batchSize: 6, optimizer: 'adam', learningRate: 0.01, seed: 3 },
-    });
+    const specText = halvesSpec(3);
     fs.writeFileSync(specPath, specText);
-    const result = (await engine.request('train', { specPath, specText, workspaceDir: dir })) as TrainingFinished;
+    const result = await engine.rpc.request('train', { specPath, specText, workspaceDir: dir });
     assert.strictEqual(result.status, 'completed');
     runDir = result.runDir;
-    const batches = engine.messages.filter((m) => m.type === 'training/batch');
-    assert.ok(batches.length >= 3 && batches.length <= 3 * 3, `${batches.length} batch messages for 9 steps`);
-    assert.strictEqual(engine.messages.filter((m) => m.type === 'training/epochEnd').length, 3);
+    const batches = engine.count('training/batch');
+    assert.ok(batches >= 3 && batches <= 3 * 3, `${batches} batch messages for 9 steps`);
+    assert.strictEqual(engine.count('training/epochEnd'), 3);
+    assert.strictEqual(engine.count('training/started'), 1);
   });
 
   it('answers inspection requests with plain arrays', async () => {
-    const described = await engine.inspect<{ classNames: string[]; layers: { name: string }[] }>({
-      kind: 'describe',
-      checkpoint: runDir,
-    });
+    const described = await engine.rpc.request('describe', { checkpoint: runDir });
     assert.deepStrictEqual(described.classNames, ['a', 'b']);
     assert.ok(described.layers.some((l) => l.name === 'conv2_block1_concat'));
 
-    const predicted = await engine.inspect<{
-      predictions: { className: string; probability: number }[];
-      image: { display: Float32Array };
-    }>({ kind: 'predict', checkpoint: runDir, image: image() });
+    const predicted = await engine.rpc.request('predict', { checkpoint: runDir, image: image() });
     assert.strictEqual(predicted.predictions.length, 2);
     assert.ok(predicted.image.display instanceof Float32Array, 'typed arrays cross the ipc channel as typed arrays');
 
-    const acts = await engine.inspect<{ name: string; shape: number[]; data: Float32Array }[]>({
-      kind: 'activations',
+    const acts = await engine.rpc.request('activations', {
       checkpoint: runDir,
       image: image(),
       layers: ['conv1_conv', 'relu'],
@@ -159,62 +136,105 @@ describe('engine process: protocol, training and inspection across the process b
     );
     assert.strictEqual(acts[0].data.length, 16 * 16 * 8);
 
-    const cam = await engine.inspect<{ heatmap: Float32Array; height: number; width: number; score: string }>({
-      kind: 'gradcam',
-      checkpoint: runDir,
-      image: image(),
-    });
+    const cam = await engine.rpc.request('gradcam', { checkpoint: runDir, image: image() });
     assert.strictEqual(cam.heatmap.length, cam.height * cam.width);
     assert.strictEqual(cam.score, 'logit');
 
-    const sal = await engine.inspect<{ saliency: Float32Array }>({
-      kind: 'saliency',
-      checkpoint: runDir,
-      image: image(),
-    });
+    const sal = await engine.rpc.request('saliency', { checkpoint: runDir, image: image() });
     assert.strictEqual(sal.saliency.length, 16 * 16);
   });
 
   it('activation maximisation streams progress and can be cancelled', async () => {
-    const id = 1000;
-    engine.send({
-      type: 'inspect',
-      id,
-      request: { kind: 'maximise', checkpoint: runDir, target: { classIndex: 1 }, steps: 400, seed: 1 },
-    });
-    await engine.wait(
-      (m): m is Extract<FromEngine, { type: 'inspect/progress' }> =>
-        m.type === 'inspect/progress' && m.inReplyTo === id,
+    const cancel = new AbortController();
+    let progressed!: () => void;
+    const firstProgress = new Promise<void>((resolve) => (progressed = resolve));
+    const progress: { step: number; image?: Float32Array }[] = [];
+    const answer = engine.rpc.request(
+      'maximise',
+      { checkpoint: runDir, target: { classIndex: 1 }, steps: 400, seed: 1 },
+      {
+        signal: cancel.signal,
+        onProgress: (p) => {
+          progress.push(p);
+          progressed();
+        },
+      },
     );
-    engine.send({ type: 'cancelInspect', id });
-    const r = await engine.wait(
-      (m): m is Extract<FromEngine, { type: 'response' }> => m.type === 'response' && m.inReplyTo === id,
-    );
-    assert.ok(r.ok);
-    const result = (r as { result: { cancelled: boolean; values: number[]; image: Float32Array } }).result;
+    await firstProgress;
+    cancel.abort();
+    const result = await answer;
+    assert.ok(result, 'a cancelled maximisation answers with what it has');
     assert.strictEqual(result.cancelled, true);
     assert.ok(result.values.length < 400);
     assert.strictEqual(result.image.length, 16 * 16);
+    assert.ok(progress[0].image instanceof Float32Array && progress[0].step > 0);
   });
 
   it("inspects a spec's untrained model, with the class folders' names", async () => {
     const spec = path.join(dir, 'halves.densenet.json');
-    const described = await engine.inspect<{ classNames: string[]; modelPath: string }>({
-      kind: 'describe',
-      checkpoint: spec,
-    });
+    const described = await engine.rpc.request('describe', { checkpoint: spec });
     assert.deepStrictEqual(described.classNames, ['a', 'b']);
     assert.strictEqual(described.modelPath, spec);
-    const cam = await engine.inspect<{ heatmap: Float32Array }>({ kind: 'gradcam', checkpoint: spec, image: image() });
+    const cam = await engine.rpc.request('gradcam', { checkpoint: spec, image: image() });
     assert.ok(cam.heatmap.length > 0);
   });
 
   it('a bad request gets an error that says what to change, and the engine goes on', async () => {
     await assert.rejects(
-      engine.inspect({ kind: 'predict', checkpoint: path.join(dir, 'nowhere'), image: image() }),
+      engine.rpc.request('predict', { checkpoint: path.join(dir, 'nowhere'), image: image() }),
       /No checkpoint at .*give a run folder/,
     );
-    const again = await engine.inspect<{ classNames: string[] }>({ kind: 'describe', checkpoint: runDir });
+    const again = await engine.rpc.request('describe', { checkpoint: runDir });
     assert.deepStrictEqual(again.classNames, ['a', 'b']);
+  });
+
+  it('the CLI predicts what the engine predicts (one decoding, one prediction)', async () => {
+    const engineSays = await engine.rpc.request('predict', { checkpoint: runDir, image: image(), k: 2 });
+    const out = execFileSync(
+      process.execPath,
+      [path.join(root, 'dist', 'cli.js'), 'predict', runDir, image(), '--top', '2', '--backend', 'wasm', '--json'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const [cli] = JSON.parse(out) as {
+      file: string;
+      predictions: { class: string; index: number; probability: number }[];
+    }[];
+    assert.strictEqual(cli.file, image());
+    assert.deepStrictEqual(
+      cli.predictions.map((p) => [p.class, p.index]),
+      engineSays.predictions.map((p) => [p.className, p.index]),
+    );
+    cli.predictions.forEach((p, i) =>
+      assert.ok(Math.abs(p.probability - engineSays.predictions[i].probability) < 1e-5),
+    );
+  });
+
+  it('a cancelled training stops at a batch boundary with a checkpoint and status cancelled', async () => {
+    const specPath = path.join(dir, 'long.densenet.json');
+    const specText = halvesSpec(50);
+    fs.writeFileSync(specPath, specText);
+    const cancel = new AbortController();
+    const batchesBefore = engine.count('training/batch');
+    const stopAtFirstBatch = engine.rpc.on('training/batch', () => cancel.abort());
+    try {
+      const result = await engine.rpc.request(
+        'train',
+        { specPath, specText, workspaceDir: dir },
+        { signal: cancel.signal },
+      );
+      assert.strictEqual(result.status, 'cancelled');
+      assert.ok(result.epochsCompleted < 50);
+      assert.ok(engine.count('training/batch') > batchesBefore);
+      assert.ok(fs.existsSync(path.join(result.runDir, 'checkpoints', 'latest', 'model.json')));
+    } finally {
+      stopAtFirstBatch();
+    }
+  });
+
+  it('shutdown ends the process; the requests still waiting reject with the reason', async () => {
+    const waiting = engine.rpc.request('shutdown', null);
+    assert.strictEqual(await engine.exited, 0);
+    await assert.rejects(waiting, /The engine process ended unexpectedly \(exit code 0\)/);
+    await assert.rejects(engine.rpc.request('describe', { checkpoint: runDir }), /ended unexpectedly/);
   });
 });

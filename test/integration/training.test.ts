@@ -3,7 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DenseNetLabApi } from '../../src/extension';
-import type { FromEngine, TrainingFinished } from '../../src/protocol/engine';
+import type { TrainingFinished } from '../../src/protocol/engine';
+import type { TrainingEvents } from '../../src/editor/trainingController';
 import { EXTENSION_ID, waitFor, workspaceRoot } from '../support/vscode';
 
 // Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits, with
@@ -43,13 +44,13 @@ describe('training in a real VS Code', function () {
     await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(spec));
   }
 
-  /** The next engine message of a kind. */
-  function next<T extends FromEngine['type']>(type: T): Promise<Extract<FromEngine, { type: T }>> {
+  /** The payload of the next training event of a kind. */
+  function next<T extends keyof TrainingEvents>(type: T): Promise<TrainingEvents[T]> {
     return new Promise((resolve) => {
-      const sub = api.training.onEngineMessage((m) => {
+      const sub = api.training.onTrainingEvent((m) => {
         if (m.type === type) {
           sub.dispose();
-          resolve(m as Extract<FromEngine, { type: T }>);
+          resolve(m.payload as TrainingEvents[T]);
         }
       });
     });
@@ -62,7 +63,7 @@ describe('training in a real VS Code', function () {
     assert.ok(result, 'the command returns the finished run');
     assert.strictEqual(result.status, 'completed');
     assert.strictEqual(result.epochsCompleted, 2);
-    const info = (await started).info;
+    const info = await started;
     assert.strictEqual(info.backend, 'wasm', 'tfjs-node cannot install here: WASM is chosen');
     assert.notStrictEqual(
       JSON.parse(fs.readFileSync(path.join(result.runDir, 'run.json'), 'utf8')).pid,
@@ -101,7 +102,7 @@ describe('training in a real VS Code', function () {
     fs.writeFileSync(spec.fsPath, SPEC(stopped.epochsCompleted + 1));
     const resumedStart = next('training/started');
     const resumed = await vscode.commands.executeCommand<TrainingFinished>('densenet.resumeTraining', stopped.runDir);
-    assert.strictEqual((await resumedStart).info.startEpoch, state.epoch, 'starts where it stopped');
+    assert.strictEqual((await resumedStart).startEpoch, state.epoch, 'starts where it stopped');
     assert.strictEqual(resumed.status, 'completed');
     assert.strictEqual(resumed.runDir, stopped.runDir);
   });
@@ -126,7 +127,7 @@ describe('training in a real VS Code', function () {
     const started = next('training/started');
     const firstEpoch = next('training/epochEnd');
     const training = vscode.commands.executeCommand<TrainingFinished | undefined>('densenet.train', spec);
-    const { runDir } = (await started).info;
+    const { runDir } = await started;
     await firstEpoch;
     const pid = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).pid as number;
     process.kill(pid, 'SIGKILL');
