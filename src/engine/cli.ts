@@ -12,11 +12,14 @@ import { initBackend } from './backend';
 import { type DataSpec, normalizeInPlace, openData, toFloat } from './data/open';
 import { decodeImage } from './data/decode';
 import { locateCheckpoint, readPreprocessing } from './inspector';
-import { ParallelTrainer, resolveThreads } from './parallel/pool';
+import { ParallelTrainer } from './parallel/pool';
+import { resolveThreads } from './parallel/threads';
 import { loadCheckpointModel } from './runs/checkpoint';
 import { readRunInfo } from './runs/runDir';
 import { tf } from './tf';
-import { evaluate, type Preprocessing, train } from './train';
+import type { Preprocessing } from './training/preprocessing';
+import { evaluate } from './training/step';
+import { train } from './training/train';
 
 type Out = (s: string) => void;
 

@@ -19,7 +19,7 @@ import type { LayersModel, Scalar, SymbolicTensor, Tensor, Tensor2D, Tensor4D } 
 import { decodeImage } from './data/decode';
 import { normalizeInPlace, toFloat } from './data/preprocess';
 import { Rng } from './data/rng';
-import type { Preprocessing } from './train';
+import type { Preprocessing } from './training/preprocessing';
 import { tf } from './tf';
 import type {
   ActivationStats,

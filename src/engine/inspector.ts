@@ -20,7 +20,7 @@ import { validateSpec } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 import { buildModel } from './model';
 import { checkpointDir, loadCheckpointModel, resolveCheckpointDir } from './runs/checkpoint';
-import { PREPROCESSING_JSON, type Preprocessing } from './train';
+import { PREPROCESSING_JSON, type Preprocessing } from './training/preprocessing';
 
 interface Loaded {
   model: LayersModel;

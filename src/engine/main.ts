@@ -6,7 +6,7 @@ import * as path from 'path';
 import type { FromEngine, ToEngine } from '../protocol/engine';
 import { initBackend } from './backend';
 import { Inspector } from './inspector';
-import { train, type TrainControl } from './train';
+import { train, type TrainControl } from './training/train';
 
 function send(msg: FromEngine): void {
   process.send?.(msg);

@@ -19,7 +19,7 @@ import {
   saliency,
 } from '../../src/engine/inspect';
 import { buildModel } from '../../src/engine/model';
-import type { Preprocessing } from '../../src/engine/train';
+import type { Preprocessing } from '../../src/engine/training/preprocessing';
 import { tf } from '../../src/engine/tf';
 
 const SIZE = 16;

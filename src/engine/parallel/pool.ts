@@ -15,7 +15,6 @@
  * that names it, and terminates every worker: the pool is unusable afterwards.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as v8 from 'v8';
 import { Worker } from 'worker_threads';
@@ -32,58 +31,12 @@ import {
   type Forward,
   type Step,
   type TrainControl,
-} from '../train';
+} from '../training/step';
 import type { FromWorker, ToWorker, WorkerInit } from '../../protocol/worker';
 import { readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
 import { shardBatch } from './shards';
 
-export const MAX_THREADS = 64;
 export const WORKER_SCRIPT = 'engine-worker.js';
-
-/** Logical cores of this machine. */
-export function coreCount(): number {
-  return (os as { availableParallelism?: () => number }).availableParallelism?.() ?? os.cpus().length;
-}
-
-/**
- * The number of threads a training uses: `requested` (0: one per core; absent: 1, the single-threaded engine
- * as before), at most MAX_THREADS and the batch size; 1 on the native TensorFlow backend, which uses all cores
- * itself. `note` says why it differs from the request, if it does.
- */
-export function resolveThreads(
-  requested: number | undefined,
-  backend: string,
-  batchSize = Infinity,
-): { threads: number; note?: string } {
-  if (requested === undefined) return { threads: 1 };
-  if (!Number.isInteger(requested) || requested < 0)
-    throw new Error(`threads must be a whole number >= 0 (got ${requested})`);
-  const wanted = requested === 0 ? coreCount() : requested;
-  if (backend === 'tensorflow') {
-    return {
-      threads: 1,
-      note:
-        wanted > 1
-          ? `the native TensorFlow backend uses every core itself: training on 1 engine thread (threads ${requested} ignored)`
-          : undefined,
-    };
-  }
-  if (backend !== 'wasm' && backend !== 'cpu')
-    return {
-      threads: 1,
-      note:
-        wanted > 1
-          ? `data-parallel threads need the wasm or cpu backend (this is ${backend}): training on 1 thread`
-          : undefined,
-    };
-  let threads = Math.min(wanted, MAX_THREADS);
-  let note: string | undefined;
-  if (threads > batchSize) {
-    threads = batchSize;
-    note = `${wanted} threads requested, but a batch of ${batchSize} cannot use more than ${batchSize}`;
-  }
-  return { threads: Math.max(1, threads), note };
-}
 
 /** Where the worker bundle is: beside this bundle (dist/), or dist/ of the package when running from out/ or src/. */
 export function findWorkerScript(): string {

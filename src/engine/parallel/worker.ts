@@ -9,7 +9,7 @@ import type { LayersModel, Variable } from '@tensorflow/tfjs';
 import { initBackend } from '../backend';
 import { buildModel } from '../model';
 import { tf } from '../tf';
-import { computeGradients, evaluateBatch, type Forward, makeForward } from '../train';
+import { computeGradients, evaluateBatch, type Forward, makeForward } from '../training/step';
 import type { FromWorker, ToWorker, WorkerInit } from '../../protocol/worker';
 import { readFlat, shapesOf, writeAllWeights } from './replica';
 

@@ -13,19 +13,20 @@ import { type Analysis, trainingConfig, validateSpec } from '../../../src/core';
 import type { Batch } from '../../../src/engine/data/open';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels/register';
 import { buildModel } from '../../../src/engine/model';
-import { ParallelTrainer, resolveThreads, workersStartedCount } from '../../../src/engine/parallel/pool';
+import { ParallelTrainer, workersStartedCount } from '../../../src/engine/parallel/pool';
 import { readAllWeights, readFlat, writeAllWeights, writeFlat } from '../../../src/engine/parallel/replica';
 import { shardSizes } from '../../../src/engine/parallel/shards';
+import { resolveThreads } from '../../../src/engine/parallel/threads';
 import { tf } from '../../../src/engine/tf';
 import {
   applyGradients,
   computeGradients,
   disposeOptimizer,
+  evaluate,
   makeForward,
   makeOptimizer,
-  train,
-  type TrainObserver,
-} from '../../../src/engine/train';
+} from '../../../src/engine/training/step';
+import { train, type TrainObserver } from '../../../src/engine/training/train';
 import type { TrainingStarted } from '../../../src/protocol/engine';
 import { relError, values } from '../../support/backends';
 import { makeDataset } from '../../support/barsDataset';
@@ -262,7 +263,6 @@ describe('engine: data-parallel training on worker threads', function () {
       async function* iterate() {
         yield* batches;
       }
-      const { evaluate } = await import('../../../src/engine/train');
       const parallel = await pool.evaluate(model, iterate(), CLASSES);
       const single = await evaluate(model, iterate(), CLASSES);
       assert.strictEqual(parallel.examples, 35);

@@ -2,12 +2,12 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { EpochMetrics, TrainingFinished } from '../../src/protocol/engine';
-import { readMetrics } from '../../src/engine/runs/metrics';
-import { readRunInfo } from '../../src/engine/runs/runDir';
-import { tf } from '../../src/engine/tf';
-import { train, type TrainControl, type TrainObserver } from '../../src/engine/train';
-import { makeDataset } from '../support/barsDataset';
+import type { EpochMetrics, TrainingFinished } from '../../../src/protocol/engine';
+import { readMetrics } from '../../../src/engine/runs/metrics';
+import { readRunInfo } from '../../../src/engine/runs/runDir';
+import { tf } from '../../../src/engine/tf';
+import { train, type TrainControl, type TrainObserver } from '../../../src/engine/training/train';
+import { makeDataset } from '../../support/barsDataset';
 
 const SPEC = (extra: Record<string, unknown> = {}) =>
   JSON.stringify(
