@@ -28,12 +28,15 @@ export interface RunLogOptions {
   /** The epoch the training ends after. */
   epochs: number;
   stepsPerEpoch: number;
+  /** The clock (ms) of batch messages and their pace (default Date.now). */
+  now?: () => number;
 }
 
 export class RunLog {
   private readonly tb: TensorBoardLogger;
   private readonly metrics: MetricsWriter;
-  private readonly clock = new StepClock();
+  private readonly clock: StepClock;
+  private readonly now: () => number;
   private lastMessage = 0;
 
   constructor(
@@ -41,6 +44,8 @@ export class RunLog {
     private readonly obs: TrainObserver,
     private readonly options: RunLogOptions,
   ) {
+    this.now = options.now ?? Date.now;
+    this.clock = new StepClock(this.now());
     this.tb = new TensorBoardLogger(runDir);
     try {
       this.metrics = new MetricsWriter(path.join(runDir, METRICS_FILE));
@@ -67,7 +72,7 @@ export class RunLog {
   batch(p: EpochProgress, step: Step, size: number, globalStep: number, lr: number): void {
     const acc = step.correct / size;
     this.metrics.append({ kind: 'batch', epoch: p.epoch + 1, step: globalStep, loss: step.loss, acc, lr });
-    const now = Date.now();
+    const now = this.now();
     this.clock.stepDone(now);
     const { epochs, stepsPerEpoch } = this.options;
     if (now - this.lastMessage < BATCH_MESSAGE_INTERVAL_MS && p.step !== stepsPerEpoch) return;

@@ -176,6 +176,15 @@ describe('engine: training', function () {
     );
   });
 
+  it('refuses to resume a folder that is not a run, saying so', async () => {
+    const notRun = fs.mkdtempSync(path.join(dir, 'not-a-run-'));
+    await assert.rejects(
+      run(dir, SPEC({ epochs: 1 }), { resumeRunDir: notRun }),
+      /is not a run folder \(no run\.json\): resume takes a folder under \.densenet\/runs/,
+    );
+    assert.deepStrictEqual(fs.readdirSync(notRun), [], 'nothing written into it');
+  });
+
   it('early stopping ends a run whose monitored metric stops improving', async () => {
     // With learning rate 0 only the batch-norm statistics move: val_loss changes by far less than minDelta.
     const r = await run(
