@@ -19,7 +19,7 @@ import { type BackendPreference, initBackend } from './backend';
 import { buildModel } from './model';
 import { tf } from './tf';
 import { ParallelTrainer } from './parallel/pool';
-import { makeForward, makeOptimizer, trainStep } from './train';
+import { makeForward, makeOptimizer, trainStep } from './training/step';
 
 /** The benchmark models; the PyTorch script (bench/torch_bench.py) builds the same layers. */
 function benchModel(name: string): { model: ModelConfig; input: InputShape; classes: number } {

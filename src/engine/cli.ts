@@ -16,8 +16,10 @@ import { locateCheckpoint } from '../runs/checkpointFiles';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
 import { readRunInfo } from '../runs/runFolder';
 import { loadCheckpointModel } from './checkpoint';
-import { ParallelTrainer, resolveThreads } from './parallel/pool';
-import { evaluate, train } from './train';
+import { ParallelTrainer } from './parallel/pool';
+import { resolveThreads } from './parallel/threads';
+import { evaluate } from './training/step';
+import { train } from './training/train';
 
 type Out = (s: string) => void;
 

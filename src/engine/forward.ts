@@ -38,7 +38,9 @@ import {
   batchNormReluWithStats,
 } from './kernels/batchnorm';
 import { tf } from './tf';
-import type { Forward } from './train';
+
+/** The training-mode forward pass of a model: images -> class probabilities, updating batch-norm moving statistics. */
+export type Forward = (x: Tensor) => Tensor;
 
 export interface ForwardOptions {
   /**

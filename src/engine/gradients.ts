@@ -15,8 +15,11 @@
  * also keeps its own reference to the tape, so a gradient function may itself compute gradients (as the
  * memory-efficient dense block's recomputation does) without the nested call clearing the outer tape.
  */
+import type * as tfjs from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
-import type { Tf } from './tf';
+
+/** The tfjs namespace (bundled or tfjs-node's), as ./tf's `Tf`; spelt out here, which ./tf imports. */
+type Tf = typeof tfjs;
 
 interface TapeNode {
   id: number;

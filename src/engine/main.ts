@@ -8,7 +8,7 @@ import type { EngineContract, HostContract } from '../protocol/engine';
 import { ipcPipe, RpcEndpoint } from '../protocol/rpc';
 import { initBackend } from './backend';
 import { InspectionService } from './inspection/service';
-import { train, type TrainControl } from './train';
+import { train, type TrainControl } from './training/train';
 
 const host = new RpcEndpoint<EngineContract, HostContract>(ipcPipe(process));
 const inspection = new InspectionService();

@@ -1,14 +1,19 @@
 /**
- * Messages between the training thread and its data-parallel workers (worker_threads). Plain data and
- * typed arrays only; the arrays are transferred, never copied twice.
+ * The contract between the training thread and its data-parallel workers (worker_threads), spoken through
+ * `RpcEndpoint` (./rpc) over the worker's port. Plain data and typed arrays only; the arrays are transferred,
+ * never copied twice.
  *
  * Weights travel as one flat Float32Array: every trainable weight in `model.trainableWeights` order, then
  * every non-trainable one (batch-norm moving mean and variance) in `model.nonTrainableWeights` order, each
  * flattened row-major. Gradients travel the same way (trainable part only), moving statistics as the
  * non-trainable part only. Replicas are built from the same analysis, so the orders match; the shapes are
  * checked when a worker starts.
+ *
+ * A worker answers its requests in the order they arrive, so `weights` followed by `step` computes on those
+ * weights; each `step` and `predict` names the weights version it expects and fails if the worker holds another.
  */
 import type { Analysis, TrainingConfig } from '../core';
+import type { NoContract } from './rpc';
 
 /** `workerData` of a worker: what it needs to build its backend and its replica. */
 export interface WorkerInit {
@@ -24,20 +29,41 @@ export interface WorkerInit {
   nonTrainableShapes: number[][];
 }
 
-/** Main thread -> worker. */
-export type ToWorker =
-  /** New weights of every replica; `version` increases by one per optimizer step. */
-  | { type: 'weights'; version: number; data: Float32Array }
-  /** Gradients of a shard (training-mode forward, updating the replica's moving statistics). */
-  | { type: 'step'; id: number; version: number; x: Float32Array; y: Int32Array; size: number }
-  /** Inference on a shard: mean loss and predicted classes. */
-  | { type: 'predict'; id: number; version: number; x: Float32Array; y: Int32Array; size: number };
+/** A shard of a batch, on the weights of `version`. */
+export interface ShardParams {
+  version: number;
+  x: Float32Array;
+  y: Int32Array;
+  size: number;
+}
 
-/** Worker -> main thread. */
-export type FromWorker =
-  | { type: 'ready' }
-  /** `loss` is the shard's mean loss; `grads` the flat trainable gradients; `stats` the replica's updated moving statistics. */
-  | { type: 'grads'; id: number; loss: number; correct: number; grads: Float32Array; stats: Float32Array }
-  | { type: 'predicted'; id: number; loss: number; predicted: Int32Array }
-  /** A failure: of a request (`id`) or of the worker's start (no id). */
-  | { type: 'error'; id?: number; message: string };
+/** `loss` is the shard's mean loss; `grads` the flat trainable gradients; `stats` the replica's updated moving statistics. */
+export interface ShardGradients {
+  loss: number;
+  correct: number;
+  grads: Float32Array;
+  stats: Float32Array;
+}
+
+export interface ShardPrediction {
+  loss: number;
+  predicted: Int32Array;
+}
+
+/** What a worker answers. */
+export interface WorkerContract {
+  requests: {
+    /** Answers once the worker has its backend and its replica (a failed start rejects it). */
+    ready: { params: null; result: null };
+    /** New weights of every replica; `version` increases by one per optimizer step. */
+    weights: { params: { version: number; data: Float32Array }; result: null };
+    /** Gradients of a shard (training-mode forward, updating the replica's moving statistics). */
+    step: { params: ShardParams; result: ShardGradients };
+    /** Inference on a shard: mean loss and predicted classes. */
+    predict: { params: ShardParams; result: ShardPrediction };
+  };
+  events: Record<never, unknown>;
+}
+
+/** The training thread answers nothing and announces nothing to its workers. */
+export type TrainerContract = NoContract;

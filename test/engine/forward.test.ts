@@ -15,7 +15,13 @@ import { trainingForward } from '../../src/engine/forward';
 import { registerWasmTrainingKernels } from '../../src/engine/kernels/register';
 import { buildModel } from '../../src/engine/model';
 import { tf } from '../../src/engine/tf';
-import { disposeOptimizer, type Forward, layersForward, makeOptimizer, trainStep } from '../../src/engine/train';
+import {
+  disposeOptimizer,
+  type Forward,
+  layersForward,
+  makeOptimizer,
+  trainStep,
+} from '../../src/engine/training/step';
 import { values } from '../support/backends';
 
 const TOLERANCE = 1e-4;

@@ -7,7 +7,7 @@ import { analyze, findPreset, trainingConfig } from '../../src/core';
 import { initBackend } from '../../src/engine/backend';
 import { buildModel } from '../../src/engine/model';
 import { tf } from '../../src/engine/tf';
-import { makeForward, makeOptimizer, trainStep } from '../../src/engine/train';
+import { makeForward, makeOptimizer, trainStep } from '../../src/engine/training/step';
 import { values } from './backends';
 
 async function main(): Promise<void> {

@@ -11,16 +11,15 @@
  * applies the gradients once, and the new weights (trainable and moving statistics) go to every worker,
  * numbered by a version that each request must match, so that no worker computes on stale weights.
  *
- * A failing worker (an error in a request, an uncaught exception, an exit) fails the step with a message
- * that names it, and terminates every worker: the pool is unusable afterwards.
+ * The workers are spoken to through ./workers (requests of src/protocol/worker.ts). A failing worker (an error
+ * in a request, an uncaught exception, an exit) fails the step with a message that names it, and terminates
+ * every worker: the pool is unusable afterwards.
  */
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as v8 from 'v8';
-import { Worker } from 'worker_threads';
 import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs';
 import type { Analysis, TrainingConfig } from '../../core';
+import type { ShardGradients, ShardPrediction, WorkerContract } from '../../protocol/worker';
 import type { Batch } from '../data/open';
 import { tf } from '../tf';
 import {
@@ -30,75 +29,13 @@ import {
   EvaluationTally,
   evaluateBatch,
   type Forward,
+  type Gradients,
   type Step,
   type TrainControl,
-} from '../train';
-import type { FromWorker, ToWorker, WorkerInit } from '../../protocol/worker';
+} from '../training/step';
 import { readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
-import { shardBatch } from './shards';
-
-export const MAX_THREADS = 64;
-export const WORKER_SCRIPT = 'engine-worker.js';
-
-/** Logical cores of this machine. */
-export function coreCount(): number {
-  return (os as { availableParallelism?: () => number }).availableParallelism?.() ?? os.cpus().length;
-}
-
-/**
- * The number of threads a training uses: `requested` (0: one per core; absent: 1, the single-threaded engine
- * as before), at most MAX_THREADS and the batch size; 1 on the native TensorFlow backend, which uses all cores
- * itself. `note` says why it differs from the request, if it does.
- */
-export function resolveThreads(
-  requested: number | undefined,
-  backend: string,
-  batchSize = Infinity,
-): { threads: number; note?: string } {
-  if (requested === undefined) return { threads: 1 };
-  if (!Number.isInteger(requested) || requested < 0)
-    throw new Error(`threads must be a whole number >= 0 (got ${requested})`);
-  const wanted = requested === 0 ? coreCount() : requested;
-  if (backend === 'tensorflow') {
-    return {
-      threads: 1,
-      note:
-        wanted > 1
-          ? `the native TensorFlow backend uses every core itself: training on 1 engine thread (threads ${requested} ignored)`
-          : undefined,
-    };
-  }
-  if (backend !== 'wasm' && backend !== 'cpu')
-    return {
-      threads: 1,
-      note:
-        wanted > 1
-          ? `data-parallel threads need the wasm or cpu backend (this is ${backend}): training on 1 thread`
-          : undefined,
-    };
-  let threads = Math.min(wanted, MAX_THREADS);
-  let note: string | undefined;
-  if (threads > batchSize) {
-    threads = batchSize;
-    note = `${wanted} threads requested, but a batch of ${batchSize} cannot use more than ${batchSize}`;
-  }
-  return { threads: Math.max(1, threads), note };
-}
-
-/** Where the worker bundle is: beside this bundle (dist/), or dist/ of the package when running from out/ or src/. */
-export function findWorkerScript(): string {
-  const candidates = [
-    path.join(__dirname, WORKER_SCRIPT),
-    path.resolve(__dirname, '../../../../dist', WORKER_SCRIPT),
-    path.resolve(__dirname, '../../../dist', WORKER_SCRIPT),
-  ];
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (!found)
-    throw new Error(
-      `the training worker ${WORKER_SCRIPT} is missing (looked in ${candidates.map((c) => path.dirname(c)).join(', ')}); build it with "npm run build"`,
-    );
-  return found;
-}
+import { type Shard, shardBatch } from './shards';
+import { findWorkerScript, WorkerGroup } from './workers';
 
 export interface ParallelOptions {
   /** Threads in all, the main thread included (>= 2). */
@@ -115,43 +52,12 @@ export interface ParallelOptions {
   workerScript?: string;
 }
 
-interface Pending {
-  resolve: (m: FromWorker) => void;
-  reject: (e: Error) => void;
-}
-
-class WorkerHandle {
-  readonly pending = new Map<number, Pending>();
-  alive = true;
-  readonly exited: Promise<void>;
-  constructor(
-    readonly index: number,
-    readonly worker: Worker,
-  ) {
-    this.exited = new Promise((resolve) =>
-      worker.once('exit', () => {
-        this.alive = false;
-        resolve();
-      }),
-    );
-  }
-}
-
-let workersStarted = 0;
-/** Workers started by this process so far (tests check that one thread starts none). */
-export function workersStartedCount(): number {
-  return workersStarted;
-}
-
 export class ParallelTrainer {
-  private nextId = 1;
   private version = 0;
-  private failure: Error | undefined;
-  private disposed = false;
   private readonly perExample: number;
 
   private constructor(
-    private readonly workers: WorkerHandle[],
+    private readonly workers: WorkerGroup,
     model: LayersModel,
   ) {
     const [h, w, c] = (model.inputs[0].shape as number[]).slice(1);
@@ -164,39 +70,25 @@ export class ParallelTrainer {
       throw new Error(`a parallel trainer needs 2 or more threads (got ${o.threads})`);
     const script = o.workerScript ?? findWorkerScript();
     const wasmDir = o.wasmDir ?? path.dirname(script);
-    // The engine's heap limit (--max-old-space-size) for each worker's heap too.
-    const heapMB = Math.ceil(v8.getHeapStatistics().heap_size_limit / 2 ** 20);
-    const handles: WorkerHandle[] = [];
-    const trainer = new ParallelTrainer(handles, o.model);
-    const ready: Promise<void>[] = [];
+    const trainableShapes = shapesOf(o.model.trainableWeights);
+    const nonTrainableShapes = shapesOf(o.model.nonTrainableWeights);
+    const workers = await WorkerGroup.start({
+      count: o.threads - 1,
+      script,
+      // The engine's heap limit (--max-old-space-size) for each worker's heap too.
+      heapMB: Math.ceil(v8.getHeapStatistics().heap_size_limit / 2 ** 20),
+      init: (index) => ({
+        index,
+        backend: o.backend,
+        wasmDir,
+        analysis: o.analysis,
+        config: o.config,
+        trainableShapes,
+        nonTrainableShapes,
+      }),
+    });
+    const trainer = new ParallelTrainer(workers, o.model);
     try {
-      for (let i = 1; i < o.threads; i++) {
-        const init: WorkerInit = {
-          index: i,
-          backend: o.backend,
-          wasmDir,
-          analysis: o.analysis,
-          config: o.config,
-          trainableShapes: shapesOf(o.model.trainableWeights),
-          nonTrainableShapes: shapesOf(o.model.nonTrainableWeights),
-        };
-        const worker = new Worker(script, {
-          workerData: init,
-          execArgv: [],
-          resourceLimits: { maxOldGenerationSizeMb: heapMB },
-          name: `densenet-train-${i}`,
-        });
-        workersStarted++;
-        const h = new WorkerHandle(i, worker);
-        handles.push(h);
-        ready.push(
-          new Promise<void>((resolve, reject) => {
-            h.pending.set(0, { resolve: () => resolve(), reject });
-          }),
-        );
-        trainer.listen(h);
-      }
-      await Promise.all(ready);
       trainer.syncWeights(o.model);
       return trainer;
     } catch (e) {
@@ -207,79 +99,42 @@ export class ParallelTrainer {
 
   /** Threads in all, the main thread included. */
   get threads(): number {
-    return this.workers.length + 1;
+    return this.workers.size + 1;
   }
 
   /** Workers still running. */
   get liveWorkers(): number {
-    return this.workers.filter((w) => w.alive).length;
-  }
-
-  private listen(h: WorkerHandle): void {
-    const name = `training worker ${h.index}`;
-    h.worker.on('message', (m: FromWorker) => {
-      if (m.type === 'ready') {
-        const p = h.pending.get(0);
-        h.pending.delete(0);
-        p?.resolve(m);
-      } else if (m.type === 'error') {
-        this.fail(new Error(`${name} failed: ${m.message}`));
-      } else {
-        const p = h.pending.get(m.id);
-        h.pending.delete(m.id);
-        p?.resolve(m);
-      }
-    });
-    h.worker.on('error', (e) => this.fail(new Error(`${name} crashed: ${e instanceof Error ? e.message : String(e)}`)));
-    h.worker.on('messageerror', (e) => this.fail(new Error(`${name}: a message could not be read (${e.message})`)));
-    h.worker.on('exit', (code) => {
-      if (!this.disposed) this.fail(new Error(`${name} exited unexpectedly (exit code ${code})`));
-    });
-  }
-
-  /** The first failure wins: every pending request rejects with it and every worker is terminated. */
-  private fail(e: Error): void {
-    if (this.failure) return;
-    this.failure = e;
-    for (const h of this.workers) {
-      for (const p of h.pending.values()) p.reject(e);
-      h.pending.clear();
-      if (h.alive) void h.worker.terminate();
-    }
-  }
-
-  private request(h: WorkerHandle, msg: ToWorker & { id: number }, transfer: ArrayBuffer[]): Promise<FromWorker> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      h.pending.set(msg.id, { resolve, reject });
-      h.worker.postMessage(msg, transfer);
-    });
-  }
-
-  /** Waits for the requests, then rethrows the first failure (a worker's, else the main thread's) after the workers ended. */
-  private async settle<T>(requests: Promise<T>[], mainError: unknown): Promise<T[]> {
-    const settled = await Promise.allSettled(requests);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    const error = this.failure ?? (failed ? failed.reason : undefined) ?? mainError;
-    if (error !== undefined) {
-      if (!this.failure) this.fail(error instanceof Error ? error : new Error(String(error)));
-      await Promise.all(this.workers.map((w) => w.exited));
-      throw error;
-    }
-    return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+    return this.workers.live;
   }
 
   /** Sends the model's weights (trainable and moving statistics) to every worker, as a new version. */
   syncWeights(model: LayersModel): void {
-    if (this.failure) throw this.failure;
+    const failure = this.workers.failed;
+    if (failure) throw failure;
     this.version++;
     const data = readAllWeights(model);
-    this.workers.forEach((h, i) => {
-      const copy = i === this.workers.length - 1 ? data : data.slice();
-      h.worker.postMessage({ type: 'weights', version: this.version, data: copy } satisfies ToWorker, [
-        copy.buffer as ArrayBuffer,
-      ]);
+    for (let k = 0; k < this.workers.size; k++) {
+      const copy = k === this.workers.size - 1 ? data : data.slice();
+      // Not awaited: the worker answers in order, so the next request computes on these weights; a failure to
+      // take them fails the pool (and so that request) in WorkerGroup.request.
+      this.workers
+        .request(k, 'weights', { version: this.version, data: copy }, [copy.buffer as ArrayBuffer])
+        .catch(() => undefined);
+    }
+  }
+
+  /** Sends the workers' shards (every shard but the first, empty ones skipped) as `method` requests. */
+  private dispatch<K extends 'step' | 'predict'>(method: K, shards: Shard[], transferLabels: boolean) {
+    const used: Shard[] = [];
+    const requests: Promise<WorkerContract['requests'][K]['result']>[] = [];
+    shards.slice(1).forEach((s, k) => {
+      if (s.size === 0) return;
+      used.push(s);
+      const transfer = [s.x.buffer as ArrayBuffer, ...(transferLabels ? [s.y.buffer as ArrayBuffer] : [])];
+      const params = { version: this.version, x: s.x, y: s.y, size: s.size };
+      requests.push(this.workers.request(k, method, params, transfer));
     });
+    return { used, requests };
   }
 
   /**
@@ -293,89 +148,33 @@ export class ParallelTrainer {
     batch: Batch,
     classes: number,
   ): Promise<{ loss: number; correct: number; grads: Record<string, Tensor> }> {
-    if (this.failure) throw this.failure;
-    if (this.disposed) throw new Error('the parallel trainer is disposed');
+    this.workers.check();
     const shards = shardBatch(batch, this.threads, this.perExample);
-    const requests: Promise<FromWorker>[] = [];
-    const used: { size: number; index: number }[] = [];
-    shards.slice(1).forEach((s, k) => {
-      if (s.size === 0) return;
-      const id = this.nextId++;
-      used.push({ size: s.size, index: k });
-      requests.push(
-        this.request(this.workers[k], { type: 'step', id, version: this.version, x: s.x, y: s.y, size: s.size }, [
-          s.x.buffer as ArrayBuffer,
-          s.y.buffer as ArrayBuffer,
-        ]),
-      );
-    });
+    const { used, requests } = this.dispatch('step', shards, true);
     // The main thread's shard, while the workers compute theirs.
     const first = shards[0];
-    let mine: ReturnType<typeof computeGradients> | undefined;
+    let mine: Gradients | undefined;
     let mainError: unknown;
     try {
       mine = computeGradients(model, forward, { x: first.x, y: first.y, size: first.size }, classes);
     } catch (e) {
       mainError = e;
     }
-    let replies: Extract<FromWorker, { type: 'grads' }>[];
+    let replies: ShardGradients[];
     try {
-      replies = (await this.settle(requests, mainError)) as Extract<FromWorker, { type: 'grads' }>[];
+      replies = await this.workers.settle(requests, mainError);
     } catch (e) {
       if (mine) tf.dispose([mine.loss, mine.correct, ...Object.values(mine.grads)]);
       throw e;
     }
-    const g = mine as ReturnType<typeof computeGradients>;
     const n = batch.size;
-    const w0 = first.size / n;
-    const weights = used.map((u) => u.size / n);
-    let loss = g.loss.dataSync()[0] * w0;
-    let correct = g.correct.dataSync()[0];
-    replies.forEach((r, k) => {
-      loss += r.loss * weights[k];
-      correct += r.correct;
-    });
-
-    const grads: Record<string, Tensor> = {};
-    try {
-      let offset = 0;
-      for (const v of model.trainableWeights) {
-        const name = (v.read() as Variable).name;
-        const t = g.grads[name];
-        if (!t) throw new Error(`no gradient for ${name}`);
-        grads[name] =
-          replies.length === 0
-            ? tf.clone(t)
-            : tf.tensor(
-                average(
-                  t.dataSync() as Float32Array,
-                  w0,
-                  replies.map((r) => r.grads),
-                  weights,
-                  offset,
-                ),
-                t.shape,
-                'float32',
-              );
-        offset += t.size;
-      }
-      if (replies.length > 0) {
-        const stats = average(
-          readFlat(model.nonTrainableWeights),
-          w0,
-          replies.map((r) => r.stats),
-          weights,
-          0,
-        );
-        writeFlat(model.nonTrainableWeights, stats);
-      }
-    } catch (e) {
-      tf.dispose(Object.values(grads));
-      throw e;
-    } finally {
-      tf.dispose([g.loss, g.correct, ...Object.values(g.grads)]);
-    }
-    return { loss, correct, grads };
+    return combine(
+      model,
+      mine as Gradients,
+      first.size / n,
+      replies,
+      used.map((u) => u.size / n),
+    );
   }
 
   /** One optimisation step: parallel gradients, applied once by the main optimizer, then the new weights to the workers. */
@@ -394,7 +193,7 @@ export class ParallelTrainer {
     return { loss, correct };
   }
 
-  /** `evaluate` of train.ts with each batch's shards predicted in parallel on the current weights. */
+  /** `evaluate` of training/step.ts with each batch's shards predicted in parallel on the current weights. */
   async evaluate(
     model: LayersModel,
     batches: AsyncIterable<Batch>,
@@ -403,30 +202,18 @@ export class ParallelTrainer {
   ): Promise<Evaluation> {
     const tally = new EvaluationTally(classes);
     for await (const b of batches) {
-      if (this.failure) throw this.failure;
+      this.workers.check();
       const shards = shardBatch(b, this.threads, this.perExample);
-      const requests: Promise<FromWorker>[] = [];
-      const used: typeof shards = [];
-      shards.slice(1).forEach((s, k) => {
-        if (s.size === 0) return;
-        used.push(s);
-        requests.push(
-          this.request(
-            this.workers[k],
-            { type: 'predict', id: this.nextId++, version: this.version, x: s.x, y: s.y, size: s.size },
-            [s.x.buffer as ArrayBuffer],
-          ),
-        );
-      });
+      const { used, requests } = this.dispatch('predict', shards, false);
       const first = shards[0];
-      let mine: { loss: number; predicted: Int32Array } | undefined;
+      let mine: ShardPrediction | undefined;
       let mainError: unknown;
       try {
         mine = evaluateBatch(model, first, classes);
       } catch (e) {
         mainError = e;
       }
-      const replies = (await this.settle(requests, mainError)) as Extract<FromWorker, { type: 'predicted' }>[];
+      const replies = await this.workers.settle(requests, mainError);
       const parts = [
         { shard: first, loss: mine!.loss, predicted: mine!.predicted },
         ...replies.map((r, k) => ({ shard: used[k], loss: r.loss, predicted: r.predicted })),
@@ -438,20 +225,61 @@ export class ParallelTrainer {
   }
 
   /** Terminates the workers (idempotent). */
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    const error = this.failure ?? new Error('the parallel trainer was disposed');
-    for (const h of this.workers) {
-      for (const p of h.pending.values()) p.reject(error);
-      h.pending.clear();
-    }
-    await Promise.all(
-      this.workers.map(async (h) => {
-        if (h.alive) await h.worker.terminate();
-        await h.exited;
-      }),
-    );
+  dispose(): Promise<void> {
+    return this.workers.dispose();
   }
+}
+
+/**
+ * The main shard's gradients `g` (weight `w0`, disposed here) and the workers' `replies` (weights `weights`)
+ * averaged: the batch's loss, correct predictions and gradients (new tensors); the model's moving statistics
+ * set to the average of the replicas'.
+ */
+function combine(
+  model: LayersModel,
+  g: Gradients,
+  w0: number,
+  replies: ShardGradients[],
+  weights: number[],
+): { loss: number; correct: number; grads: Record<string, Tensor> } {
+  let loss = g.loss.dataSync()[0] * w0;
+  let correct = g.correct.dataSync()[0];
+  replies.forEach((r, k) => {
+    loss += r.loss * weights[k];
+    correct += r.correct;
+  });
+  const grads: Record<string, Tensor> = {};
+  try {
+    let offset = 0;
+    for (const v of model.trainableWeights) {
+      const name = (v.read() as Variable).name;
+      const t = g.grads[name];
+      if (!t) throw new Error(`no gradient for ${name}`);
+      const others = replies.map((r) => r.grads);
+      grads[name] =
+        replies.length === 0
+          ? tf.clone(t)
+          : tf.tensor(average(t.dataSync() as Float32Array, w0, others, weights, offset), t.shape, 'float32');
+      offset += t.size;
+    }
+    if (replies.length > 0) {
+      const own = readFlat(model.nonTrainableWeights);
+      const stats = average(
+        own,
+        w0,
+        replies.map((r) => r.stats),
+        weights,
+        0,
+      );
+      writeFlat(model.nonTrainableWeights, stats);
+    }
+  } catch (e) {
+    tf.dispose(Object.values(grads));
+    throw e;
+  } finally {
+    tf.dispose([g.loss, g.correct, ...Object.values(g.grads)]);
+  }
+  return { loss, correct, grads };
 }
 
 /** w0·own + Σ wk·others[k][offset..offset+own.length), accumulated in double precision. */

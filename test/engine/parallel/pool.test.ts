@@ -13,19 +13,21 @@ import { type Analysis, trainingConfig, validateSpec } from '../../../src/core';
 import type { Batch } from '../../../src/engine/data/open';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels/register';
 import { buildModel } from '../../../src/engine/model';
-import { ParallelTrainer, resolveThreads, workersStartedCount } from '../../../src/engine/parallel/pool';
+import { ParallelTrainer } from '../../../src/engine/parallel/pool';
 import { readAllWeights, readFlat, writeAllWeights, writeFlat } from '../../../src/engine/parallel/replica';
 import { shardSizes } from '../../../src/engine/parallel/shards';
+import { resolveThreads } from '../../../src/engine/parallel/threads';
+import { workersStartedCount } from '../../../src/engine/parallel/workers';
 import { tf } from '../../../src/engine/tf';
 import {
   applyGradients,
   computeGradients,
   disposeOptimizer,
+  evaluate,
   makeForward,
   makeOptimizer,
-  train,
-  type TrainObserver,
-} from '../../../src/engine/train';
+} from '../../../src/engine/training/step';
+import { train, type TrainObserver } from '../../../src/engine/training/train';
 import type { TrainingStarted } from '../../../src/protocol/engine';
 import { relError, values } from '../../support/backends';
 import { makeDataset } from '../../support/barsDataset';
@@ -43,13 +45,13 @@ const MODEL = {
 };
 const CLASSES = 3;
 
-function smallAnalysis(): Analysis {
+function smallAnalysis(classes = CLASSES): Analysis {
   const v = validateSpec(
     JSON.stringify({
       version: 1,
       name: 'par',
       input: { height: 16, width: 16, channels: 3 },
-      classes: CLASSES,
+      classes,
       model: MODEL,
     }),
   );
@@ -222,6 +224,8 @@ describe('engine: data-parallel training on worker threads', function () {
       ref.dispose();
     }
     assert.strictEqual(pool.liveWorkers, 0);
+    // Only the pool's state is read: a disposed pool refuses before it touches the (disposed) model.
+    await assert.rejects(pool.computeGradients(model, forward, makeBatch(2, 1), CLASSES), /disposed/);
   });
 
   it('learns with 2 threads, evaluates in parallel like evaluate(), and leaves no tensor behind', async () => {
@@ -262,7 +266,6 @@ describe('engine: data-parallel training on worker threads', function () {
       async function* iterate() {
         yield* batches;
       }
-      const { evaluate } = await import('../../../src/engine/train');
       const parallel = await pool.evaluate(model, iterate(), CLASSES);
       const single = await evaluate(model, iterate(), CLASSES);
       assert.strictEqual(parallel.examples, 35);
@@ -314,6 +317,29 @@ describe('engine: data-parallel training on worker threads', function () {
       disposeOptimizer(optimizer);
       model.dispose();
     }
+  });
+
+  it("a worker that cannot build its replica fails the start with the worker's reason", async () => {
+    const c = trainingConfig({ optimizer: 'sgd' });
+    // The workers build their replicas from an analysis with another head than the main model's.
+    const model = buildModel(analysis, { seed: 7 });
+    const started = workersStartedCount();
+    try {
+      await assert.rejects(
+        ParallelTrainer.start({
+          threads: 2,
+          backend: 'wasm',
+          analysis: smallAnalysis(CLASSES + 1),
+          config: c,
+          model,
+          workerScript: workerPath,
+        }),
+        /training worker 1 failed: start failed: the replica's trainable weights .* differ from the main model's/,
+      );
+    } finally {
+      model.dispose();
+    }
+    assert.strictEqual(workersStartedCount(), started + 1);
   });
 
   describe('train()', () => {

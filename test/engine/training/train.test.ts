@@ -2,12 +2,12 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { EpochMetrics, TrainingFinished } from '../../src/protocol/engine';
-import { readMetrics } from '../../src/runs/metricsLog';
-import { readRunInfo } from '../../src/runs/runFolder';
-import { tf } from '../../src/engine/tf';
-import { train, type TrainControl, type TrainObserver } from '../../src/engine/train';
-import { makeDataset } from '../support/barsDataset';
+import type { EpochMetrics, TrainingFinished } from '../../../src/protocol/engine';
+import { readMetrics } from '../../../src/runs/metricsLog';
+import { readRunInfo } from '../../../src/runs/runFolder';
+import { tf } from '../../../src/engine/tf';
+import { train, type TrainControl, type TrainObserver } from '../../../src/engine/training/train';
+import { makeDataset } from '../../support/barsDataset';
 
 const SPEC = (extra: Record<string, unknown> = {}) =>
   JSON.stringify(
@@ -174,6 +174,15 @@ describe('engine: training', function () {
       run(dir, SPEC().replace('"compression": 0.5', '"compression": 3')),
       /fix them before training:\n.*compression must be in \(0, 1\]/,
     );
+  });
+
+  it('refuses to resume a folder that is not a run, saying so', async () => {
+    const notRun = fs.mkdtempSync(path.join(dir, 'not-a-run-'));
+    await assert.rejects(
+      run(dir, SPEC({ epochs: 1 }), { resumeRunDir: notRun }),
+      /is not a run folder \(no run\.json\): resume takes a folder under \.densenet\/runs/,
+    );
+    assert.deepStrictEqual(fs.readdirSync(notRun), [], 'nothing written into it');
   });
 
   it('early stopping ends a run whose monitored metric stops improving', async () => {

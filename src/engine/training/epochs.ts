@@ -1,0 +1,164 @@
+/**
+ * The epoch loop: batches through a `Stepper` at the scheduled learning rate, validation at the end of each
+ * epoch, the `latest` checkpoint every epoch (and on a stop mid-epoch, so that a resume continues at the next
+ * batch), the `best` one when the epoch is the best so far, early stopping. It tells the RunLog what happened;
+ * it neither opens the run nor chooses between one thread and a pool of them.
+ */
+import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
+import { learningRateAt, type TrainingConfig } from '../../core';
+import type { EpochMetrics, TrainingFinished } from '../../protocol/engine';
+import type { Batch, DataPipeline, Rng } from '../data/open';
+import { BestEpoch, EarlyStopping, type EpochFigures } from './earlyStopping';
+import { EpochProgress } from './progress';
+import { type RngCheckpoint, type RunPosition, saveRunCheckpoint } from './run';
+import type { RunLog } from './runLog';
+import { type Evaluation, setLearningRate, type Step, type TrainControl } from './step';
+
+/** How batches are trained and evaluated: on this thread, or sharded over a pool of workers. */
+export interface Stepper {
+  /** One optimisation step on a batch at learning rate `lr` (already set on the optimizer). */
+  step(batch: Batch, lr: number): Step | Promise<Step>;
+  evaluate(batches: AsyncIterable<Batch>): Promise<Evaluation>;
+}
+
+export interface EpochLoopOptions {
+  config: TrainingConfig;
+  /** The epoch the training ends after. */
+  epochs: number;
+  stepsPerEpoch: number;
+  data: DataPipeline;
+  classNames: string[];
+  runDir: string;
+  model: LayersModel;
+  optimizer: Optimizer;
+  stepper: Stepper;
+  log: RunLog;
+  control: TrainControl;
+}
+
+/** How the loop ended, the epochs completed and the best epoch. */
+export interface LoopOutcome {
+  status: TrainingFinished['status'];
+  epochsCompleted: number;
+  best: BestEpoch;
+}
+
+/** Trains from `start` until the last epoch, a cancel or early stopping. */
+export function runEpochs(o: EpochLoopOptions, start: RunPosition): Promise<LoopOutcome> {
+  return new EpochLoop(o, start).run();
+}
+
+class EpochLoop {
+  private globalStep: number;
+  private skip: number;
+  private readonly rng: Rng;
+  private readonly best: BestEpoch;
+  private readonly stopping: EarlyStopping | undefined;
+
+  constructor(
+    private readonly o: EpochLoopOptions,
+    private readonly start: RunPosition,
+  ) {
+    this.globalStep = start.globalStep;
+    this.skip = start.skipInFirstEpoch;
+    this.rng = start.rng;
+    this.best = new BestEpoch(Boolean(o.data.validation), start.best, start.bestEpoch);
+    this.stopping = o.config.earlyStopping && new EarlyStopping(o.config.earlyStopping);
+  }
+
+  async run(): Promise<LoopOutcome> {
+    const { epochs, stepsPerEpoch, control, log } = this.o;
+    let epochsCompleted = this.start.epoch;
+    const end = (status: LoopOutcome['status']): LoopOutcome => ({ status, epochsCompleted, best: this.best });
+    for (let epoch = this.start.epoch; epoch < epochs; epoch++) {
+      const epochStartRng = this.rng.state();
+      const { progress, lr } = await this.trainEpoch(epoch);
+      if (control.cancelled && progress.step < stepsPerEpoch) {
+        await this.save('latest', epoch, { epochStart: epochStartRng, stepInEpoch: progress.step });
+        log.info(
+          `Stopped at epoch ${epoch + 1}, batch ${progress.step}/${stepsPerEpoch}; checkpoint saved (resume continues from there).`,
+        );
+        return end('cancelled');
+      }
+      const figures = await this.endEpoch(progress, lr);
+      epochsCompleted = epoch + 1;
+      if (this.stopping?.update(figures)) {
+        log.info(this.stopping.reason);
+        return end('early-stopped');
+      }
+      if (control.cancelled) return end('cancelled');
+    }
+    return end('completed');
+  }
+
+  /** The batches of an epoch (those a resumed checkpoint had trained drawn and skipped) until done or cancelled. */
+  private async trainEpoch(epoch: number): Promise<{ progress: EpochProgress; lr: number }> {
+    const { config: c, stepsPerEpoch, optimizer, stepper, log, control } = this.o;
+    const progress = new EpochProgress(epoch);
+    log.startEpoch();
+    let lr = learningRateAt(c, epoch);
+    for await (const batch of this.o.data.trainBatches(c.batchSize, this.rng)) {
+      if (this.skip > 0) {
+        this.skip--;
+        progress.step++;
+        continue;
+      }
+      lr = learningRateAt(c, epoch + progress.step / stepsPerEpoch);
+      setLearningRate(optimizer, lr);
+      const step = await stepper.step(batch, lr);
+      this.globalStep++;
+      progress.add(step, batch.size);
+      log.batch(progress, step, batch.size, this.globalStep, lr);
+      if (control.cancelled) break;
+    }
+    return { progress, lr };
+  }
+
+  /** Validation, checkpoints and the epoch's metrics; returns the figures early stopping watches. */
+  private async endEpoch(progress: EpochProgress, lr: number): Promise<EpochFigures> {
+    const { data, config: c, classNames, stepper } = this.o;
+    const epoch = progress.epoch + 1;
+    const trainEnd = Date.now();
+    const val = data.validation ? await stepper.evaluate(data.evalBatches(data.validation, c.batchSize)) : undefined;
+    const seconds = (Date.now() - progress.startedAt) / 1000;
+    const figures: EpochFigures = {
+      loss: progress.loss.value,
+      accuracy: progress.accuracy.value,
+      valLoss: val?.loss,
+      valAccuracy: val?.accuracy,
+    };
+    const isBest = this.best.update(epoch, figures);
+    const rngNext: RngCheckpoint = { epochStart: this.rng.state(), stepInEpoch: 0 };
+    await this.save('latest', epoch, rngNext);
+    if (isBest) await this.save('best', epoch, rngNext);
+    const metrics: EpochMetrics = {
+      epoch,
+      epochs: this.o.epochs,
+      loss: figures.loss,
+      accuracy: figures.accuracy,
+      valLoss: val?.loss,
+      valAccuracy: val?.accuracy,
+      learningRate: lr,
+      imagesPerSecond: progress.imagesPerSecond(trainEnd),
+      seconds,
+      confusion: val?.confusion,
+      classNames,
+      best: isBest,
+    };
+    this.o.log.epoch(metrics, this.globalStep, {
+      bestValAccuracy: data.validation && this.best.value !== null ? this.best.value : undefined,
+      bestEpoch: this.best.epoch ?? undefined,
+    });
+    return figures;
+  }
+
+  private async save(kind: 'latest' | 'best', epochsDone: number, rng: RngCheckpoint): Promise<void> {
+    await saveRunCheckpoint(this.o.runDir, kind, this.o.model, this.o.optimizer, {
+      epoch: epochsDone,
+      globalStep: this.globalStep,
+      best: this.best.value,
+      bestEpoch: this.best.epoch,
+      rng,
+    });
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * One step of training or evaluation on one batch, on this thread: the choice of forward pass, the optimizer
+ * and its learning rate, the loss, the gradients of a batch (or of one shard of it), their application with
+ * weight decay, and the inference of a batch with the tally of its results. The epoch loop (./epochs), the
+ * data-parallel pool and its workers (../parallel/) and the bench all step through this module; it knows
+ * nothing of runs, logs or threads.
+ */
+import type { LayersModel, Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
+import type { Analysis, TrainingConfig } from '../../core';
+import type { Batch } from '../data/open';
+import { type Forward, trainingForward } from '../forward';
+import { tf } from '../tf';
+
+export type { Forward } from '../forward';
+
+export function makeOptimizer(c: TrainingConfig): Optimizer {
+  if (c.optimizer === 'sgd')
+    return c.momentum > 0 ? tf.train.momentum(c.learningRate, c.momentum, c.nesterov) : tf.train.sgd(c.learningRate);
+  return tf.train.adam(c.learningRate, 0.9, 0.999, 1e-7);
+}
+
+/**
+ * Disposes an optimizer fully: tfjs 4.22's MomentumOptimizer.dispose() does not call SGDOptimizer's, so
+ * its learning-rate scalar would leak one tensor per run.
+ */
+export function disposeOptimizer(optimizer: Optimizer): void {
+  optimizer.dispose();
+  const c = (optimizer as Optimizer & { c?: Tensor }).c;
+  if (optimizer.getClassName() === 'Momentum' && c && !c.isDisposed) c.dispose();
+}
+
+/** Sets the learning rate of the next steps (the schedule changes it within an epoch). */
+export function setLearningRate(optimizer: Optimizer, lr: number): void {
+  const o = optimizer as Optimizer & { setLearningRate?: (lr: number) => void; learningRate: number };
+  if (o.setLearningRate) o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+/** Categorical cross-entropy of softmax outputs (clipped as Keras does). */
+export function crossEntropy(probs: Tensor, oneHot: Tensor): Tensor {
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1)));
+}
+
+/** The loss of a training step and the number of its correct predictions. */
+export interface Step {
+  loss: number;
+  correct: number;
+}
+
+/** The forward pass of the layers model itself (tfjs-layers, every intermediate stored for the backward pass). */
+export function layersForward(model: LayersModel): Forward {
+  return (x) => model.apply(x, { training: true }) as Tensor;
+}
+
+/**
+ * The training forward pass the spec asks for. `analysis` is the model's layer list (names, types, wiring);
+ * `c.memoryEfficient` chooses between storing and recomputing the dense blocks' intermediates.
+ */
+export function makeForward(model: LayersModel, analysis: Analysis, c: TrainingConfig): Forward {
+  return trainingForward(model, analysis, { memoryEfficient: c.memoryEfficient });
+}
+
+/** Loss, correct predictions and the gradient of every trainable weight (by variable name) of one batch. */
+export interface Gradients {
+  loss: Scalar;
+  correct: Scalar;
+  grads: Record<string, Tensor>;
+}
+
+/** Height, width and channels of the model's input. */
+function inputShape(model: LayersModel): [number, number, number] {
+  const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
+  return [h, w, ch];
+}
+
+/**
+ * Forward and backward pass of one batch (or one shard of it), without touching the weights. The caller owns
+ * the returned tensors.
+ */
+export function computeGradients(model: LayersModel, forward: Forward, batch: Batch, classes: number): Gradients {
+  const [h, w, ch] = inputShape(model);
+  const variables = model.trainableWeights.map((v) => v.read() as Variable);
+  let correct: Scalar | undefined;
+  const { value, grads } = tf.tidy(() => {
+    const xs = tf.tensor4d(batch.x, [batch.size, h, w, ch]);
+    const labels = tf.tensor1d(batch.y, 'int32');
+    const ys = tf.oneHot(labels, classes);
+    return tf.variableGrads(() => {
+      const probs = forward(xs);
+      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32'))) as Scalar;
+      return crossEntropy(probs, ys) as Scalar;
+    }, variables) as unknown as { value: Scalar; grads: Record<string, Tensor> };
+  }) as { value: Scalar; grads: Record<string, Tensor> };
+  return { loss: value as Scalar, correct: correct as Scalar, grads };
+}
+
+/** Applies gradients (by variable name) with the optimizer and the weight decay of the config; disposes them. */
+export function applyGradients(
+  model: LayersModel,
+  optimizer: Optimizer,
+  grads: Record<string, Tensor>,
+  c: TrainingConfig,
+  lr: number,
+): void {
+  const variables = model.trainableWeights.map((v) => v.read() as Variable);
+  tf.tidy(() => {
+    const g = { ...grads };
+    if (c.weightDecay > 0 && c.optimizer !== 'adamw') {
+      // L2 weight decay coupled to the gradient, as PyTorch's SGD(weight_decay) and the paper.
+      for (const v of variables) g[v.name] = tf.add(g[v.name], tf.mul(v, c.weightDecay));
+    }
+    optimizer.applyGradients(g);
+    if (c.weightDecay > 0 && c.optimizer === 'adamw') {
+      // Decoupled weight decay (Loshchilov & Hutter): w -= lr·wd·w after the Adam step.
+      for (const v of variables) v.assign(tf.sub(v, tf.mul(v, lr * c.weightDecay)));
+    }
+  });
+  tf.dispose(grads);
+}
+
+/** One optimisation step on a batch; returns the batch loss and the number of correct predictions. */
+export function trainStep(
+  model: LayersModel,
+  optimizer: Optimizer,
+  batch: Batch,
+  classes: number,
+  c: TrainingConfig,
+  lr: number,
+  forward: Forward = layersForward(model),
+): Step {
+  const g = computeGradients(model, forward, batch, classes);
+  applyGradients(model, optimizer, g.grads, c, lr);
+  const result = { loss: g.loss.dataSync()[0], correct: g.correct.dataSync()[0] };
+  g.loss.dispose();
+  g.correct.dispose();
+  return result;
+}
+
+/** Loss, accuracy and confusion matrix (rows: true class, columns: predicted) of a model over examples. */
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+  confusion: number[][];
+  examples: number;
+}
+
+/** Inference on a batch (or a shard of one): its mean loss and the predicted class of each example. */
+export function evaluateBatch(
+  model: LayersModel,
+  batch: Batch,
+  classes: number,
+): { loss: number; predicted: Int32Array } {
+  const [h, w, ch] = inputShape(model);
+  return tf.tidy(() => {
+    const probs = model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor;
+    const ys = tf.oneHot(tf.tensor1d(batch.y, 'int32'), classes);
+    return { loss: crossEntropy(probs, ys).dataSync()[0], predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()) };
+  });
+}
+
+/** Accumulates evaluated examples into the loss, accuracy and confusion matrix of an Evaluation. */
+export class EvaluationTally {
+  private readonly confusion: number[][];
+  private lossSum = 0;
+  private n = 0;
+  private correct = 0;
+
+  constructor(classes: number) {
+    this.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  }
+
+  /** Examples with true classes `labels`, predicted classes `predicted` and mean loss `loss`. */
+  add(labels: ArrayLike<number>, predicted: ArrayLike<number>, loss: number): void {
+    for (let i = 0; i < labels.length; i++) {
+      this.confusion[labels[i]][predicted[i]]++;
+      if (labels[i] === predicted[i]) this.correct++;
+    }
+    this.lossSum += loss * labels.length;
+    this.n += labels.length;
+  }
+
+  result(): Evaluation {
+    const n = this.n;
+    return {
+      loss: n ? this.lossSum / n : NaN,
+      accuracy: n ? this.correct / n : NaN,
+      confusion: this.confusion,
+      examples: n,
+    };
+  }
+}
+
+/** Stops an evaluation (or a training) at the next batch boundary once `cancelled` is set. */
+export interface TrainControl {
+  cancelled: boolean;
+}
+
+/** The Evaluation of a model over batches, on this thread; stops after the batch during which `control` was cancelled. */
+export async function evaluate(
+  model: LayersModel,
+  batches: AsyncIterable<Batch>,
+  classes: number,
+  control?: TrainControl,
+): Promise<Evaluation> {
+  const tally = new EvaluationTally(classes);
+  for await (const b of batches) {
+    const { loss, predicted } = evaluateBatch(model, b, classes);
+    tally.add(b.y.subarray(0, b.size), predicted, loss);
+    if (control?.cancelled) break;
+  }
+  return tally.result();
+}

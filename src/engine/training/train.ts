@@ -1,0 +1,183 @@
+/**
+ * The training of a spec, shared by the engine process and the CLI: spec -> data -> run (new or resumed) ->
+ * model on one thread or a pool of them -> the epoch loop (./epochs) -> the run's final status. SGD/Adam/AdamW
+ * steps with the learning-rate schedule (./step), validation with a confusion matrix, checkpoints (`latest`
+ * every epoch and on cancel, `best`), metrics.jsonl and TensorBoard scalars (./runLog), early stopping, resume
+ * (./run).
+ */
+import * as path from 'path';
+import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
+import { type Analysis, type TrainingConfig, trainingConfig, validateBuildable } from '../../core';
+import { nodeFileProbe } from '../../core/nodeFs';
+import type { TrainingFinished, TrainingStarted, TrainRequest } from '../../protocol/engine';
+import { type DataSpec, openData } from '../data/open';
+import { ParallelTrainer } from '../parallel/pool';
+import { resolveThreads } from '../parallel/threads';
+import { finishRun } from '../../runs/runFolder';
+import { tf } from '../tf';
+import { runEpochs, type Stepper } from './epochs';
+import { failRun, type OpenedRun, openRun, writePreprocessing } from './run';
+import { RunLog, type TrainObserver } from './runLog';
+import {
+  disposeOptimizer,
+  evaluate,
+  type Forward,
+  makeForward,
+  makeOptimizer,
+  type TrainControl,
+  trainStep,
+} from './step';
+
+export type { TrainObserver } from './runLog';
+export type { TrainControl } from './step';
+
+/** The spec of a request, checked: throws, naming every error with its line and column, if it has any. */
+function checkSpec(req: TrainRequest) {
+  const v = validateBuildable(req.specText, {
+    specPath: req.specPath,
+    fs: nodeFileProbe,
+    maxTrainingMemoryBytes: Infinity,
+    file: path.basename(req.specPath),
+    purpose: 'before training',
+  });
+  return { resolved: v.resolved, analysis: v.analysis, doc: v.parsed.value as Record<string, unknown> };
+}
+
+/** What a Stepper needs: the main replica, its forward pass and optimizer, the classes and the config. */
+interface StepContext {
+  model: LayersModel;
+  forward: Forward;
+  optimizer: Optimizer;
+  classes: number;
+  config: TrainingConfig;
+}
+
+/** Batches trained and evaluated on this thread. */
+function localStepper(s: StepContext): Stepper {
+  return {
+    step: (batch, lr) => trainStep(s.model, s.optimizer, batch, s.classes, s.config, lr, s.forward),
+    evaluate: (batches) => evaluate(s.model, batches, s.classes),
+  };
+}
+
+/** Batches sharded over this thread and the pool's workers. */
+function poolStepper(pool: ParallelTrainer, s: StepContext): Stepper {
+  return {
+    step: (batch, lr) => pool.step(s.model, s.forward, s.optimizer, batch, s.classes, s.config, lr),
+    evaluate: (batches) => pool.evaluate(s.model, batches, s.classes),
+  };
+}
+
+/** The workers of a training with `threads` threads (none for 1), said in the log. */
+async function startThreads(
+  threads: number,
+  o: { backend: string; analysis: Analysis; config: TrainingConfig; model: LayersModel; log: RunLog },
+): Promise<ParallelTrainer | undefined> {
+  // Data-parallel threads: the main thread and threads - 1 workers with replicas (src/engine/parallel/).
+  const pool =
+    threads > 1
+      ? await ParallelTrainer.start({
+          threads,
+          backend: o.backend as 'wasm' | 'cpu',
+          analysis: o.analysis,
+          config: o.config,
+          model: o.model,
+        })
+      : undefined;
+  o.log.info(
+    threads > 1
+      ? `Training on ${threads} threads (this one and ${threads - 1} worker${threads > 2 ? 's' : ''}, each with a replica of the model; batch norm uses per-shard statistics)`
+      : 'Training on 1 thread',
+  );
+  return pool;
+}
+
+/** Trains the spec of `req` until its last epoch, a cancel (`control.cancelled`) or early stopping. */
+export async function train(req: TrainRequest, obs: TrainObserver, control: TrainControl): Promise<TrainingFinished> {
+  const { resolved, analysis, doc } = checkSpec(req);
+  const c = trainingConfig(doc.training);
+  const epochs = req.epochs ?? c.epochs;
+  const backend = tf.getBackend();
+  const seed = c.seed ?? Math.floor(Math.random() * 2 ** 31);
+  let skipped = 0;
+  const data = await openData(doc.data as DataSpec | undefined, {
+    baseDir: path.dirname(req.specPath),
+    input: resolved.input,
+    classes: resolved.classes,
+    seed,
+    onSkip: (file, reason) => {
+      skipped++;
+      obs.skipped(file, reason, skipped);
+    },
+  });
+
+  let optimizer: Optimizer | undefined;
+  let run: OpenedRun | undefined;
+  let log: RunLog | undefined;
+  let pool: ParallelTrainer | undefined;
+  try {
+    optimizer = makeOptimizer(c);
+    const info = (message: string) => obs.log('info', message);
+    run = await openRun(req, {
+      specName: resolved.name,
+      analysis,
+      epochs,
+      backend,
+      seed,
+      modelSeed: c.seed,
+      optimizer,
+      info,
+    });
+    const { runDir, model, position } = run;
+    const classNames = [...data.classNames];
+    writePreprocessing(runDir, { input: resolved.input, classNames, normalization: data.normalization });
+    const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
+    log = new RunLog(runDir, obs, { epochs, stepsPerEpoch });
+    const forward = makeForward(model, analysis, c);
+    const { threads, note } = resolveThreads(req.threads, backend, c.batchSize);
+    if (note) log.info(note);
+    pool = await startThreads(threads, { backend, analysis, config: c, model, log });
+    log.started({
+      runDir,
+      runId: path.basename(runDir),
+      backend: backend as TrainingStarted['backend'],
+      backendReason: '',
+      startEpoch: position.epoch,
+      epochs,
+      stepsPerEpoch,
+      trainExamples: data.train.length,
+      validationExamples: data.validation?.length ?? 0,
+      classNames,
+      threads,
+    });
+
+    const s: StepContext = { model, forward, optimizer, classes: classNames.length, config: c };
+    const stepper = pool ? poolStepper(pool, s) : localStepper(s);
+    const loop = {
+      config: c,
+      epochs,
+      stepsPerEpoch,
+      data,
+      classNames,
+      runDir,
+      model,
+      optimizer,
+      stepper,
+      log,
+      control,
+    };
+    const { status, epochsCompleted, best } = await runEpochs(loop, position);
+    const bestValAccuracy = data.validation && best.value !== null ? best.value : undefined;
+    finishRun(runDir, status, { epochsCompleted, bestValAccuracy, bestEpoch: best.epoch ?? undefined });
+    return { status, runDir, epochsCompleted, bestValAccuracy, skippedFiles: skipped };
+  } catch (e) {
+    if (run) failRun(run.runDir, e);
+    throw e;
+  } finally {
+    await pool?.dispose();
+    log?.close();
+    if (optimizer) disposeOptimizer(optimizer);
+    run?.model.dispose();
+    await data.close();
+  }
+}
