@@ -15,8 +15,14 @@
  * also keeps its own reference to the tape, so a gradient function may itself compute gradients (as the
  * memory-efficient dense block's recomputation does) without the nested call clearing the outer tape.
  */
+import type * as tfjs from '@tensorflow/tfjs';
 import type { Tensor } from '@tensorflow/tfjs';
-import type { Tf } from './tf';
+
+/**
+ * A TensorFlow.js namespace (the bundled one, or tfjs-node's): the same type as ./tf's `Tf`, spelled here so
+ * that ./tf, which installs this backward pass, is not imported back.
+ */
+type Tf = typeof tfjs;
 
 interface TapeNode {
   id: number;
