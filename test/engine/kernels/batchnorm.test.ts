@@ -1,7 +1,8 @@
 /**
- * The fused training batch norm + ReLU (src/engine/kernels/batchnorm.ts) against the reference composition
- * tf.moments + tf.batchNorm + relu and its autograd. The reference runs on the CPU backend (whose reductions
- * accumulate in double, so it is the accurate one); the fused op runs on CPU and on WASM.
+ * The fused training batch norm + ReLU (src/engine/kernels/batchnorm.ts, its kernels in batchnormKernels.ts and
+ * batchnormLoops.ts) against the reference composition tf.moments + tf.batchNorm + relu and its autograd. The
+ * reference runs on the CPU backend (whose reductions accumulate in double, so it is the accurate one); the fused
+ * op runs on CPU and on WASM.
  * Error measure: max|fused - reference| / max|reference| over each output, required < 1e-4.
  *
  * ReLU's gradient is discontinuous at 0: an element whose pre-activation is within float32 rounding of 0 may
@@ -12,16 +13,14 @@ import * as assert from 'assert';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
 import { registerWasmTrainingKernels } from '../../../src/engine/kernels/register';
+import { batchNormRelu, batchNormReluOps, batchNormReluWithStats } from '../../../src/engine/kernels/batchnorm';
 import {
   BATCH_NORM_RELU_BACKWARD,
   BATCH_NORM_RELU_FORWARD,
-  batchNormRelu,
-  batchNormReluOps,
-  batchNormReluWithStats,
   batchNormWasmPath,
   registerBatchNormKernels,
   setBatchNormSimd,
-} from '../../../src/engine/kernels/batchnorm';
+} from '../../../src/engine/kernels/batchnormKernels';
 import { relError, values } from '../../support/backends';
 
 const EPS = 1e-3;
