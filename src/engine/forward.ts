@@ -38,7 +38,12 @@ import {
   batchNormReluWithStats,
 } from './kernels/batchnorm';
 import { tf } from './tf';
-import type { Forward } from './train';
+
+/**
+ * Images -> class probabilities: train.ts's `Forward`, spelled out here because train.ts imports this module
+ * (importing the type back would make an import cycle).
+ */
+type Forward = (x: Tensor) => Tensor;
 
 export interface ForwardOptions {
   /**
