@@ -90,9 +90,10 @@ for (const f of fs.readdirSync('node_modules/@tensorflow/tfjs-backend-wasm/dist'
 }
 if (!watch) fs.chmodSync('dist/cli.js', 0o755);
 
-// The SIMD inner loops of the WASM backend's batch-norm kernels (src/engine/kernels/simd.wat), loaded
-// from beside the bundles by src/engine/kernels/simdModule.ts: one module importing a plain memory (the
-// single-threaded tfjs builds) and one importing a shared memory (the threaded build).
+// The SIMD inner loops of the WASM backend's batch-norm and channel Concat/SplitV kernels
+// (src/engine/kernels/simd.wat), loaded from beside the bundles by src/engine/kernels/simdModule.ts: one module
+// importing a plain memory (the single-threaded tfjs builds) and one importing a shared memory (the threaded
+// build).
 const { default: loadWabt } = await import('wabt');
 const wabt = await loadWabt();
 const wat = fs.readFileSync('src/engine/kernels/simd.wat', 'utf8');

@@ -196,17 +196,10 @@ class Builder {
     };
     return false;
   }
-}
 
-const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
-
-/** Analyses a DenseNet built from `model` for images of `input` and `classes` output classes. */
-export function analyze(model: ModelConfig, input: InputShape, classes: number): Analysis {
-  const b = new Builder();
-  const inputHw = `${input.height}x${input.width}`;
-  const bn = (name: string, from: string, shape: Shape, blockLayer?: number) => {
+  bn(name: string, from: string, shape: Shape, blockLayer?: number): LayerInfo {
     const c = shape[shape.length - 1];
-    return b.add(
+    return this.add(
       name,
       'BatchNormalization',
       [from],
@@ -215,10 +208,13 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
       { epsilon: BN_EPSILON },
       blockLayer,
     );
-  };
-  const relu = (name: string, from: string, shape: Shape, blockLayer?: number) =>
-    b.add(name, 'Activation', [from], shape, { macs: size(shape) }, { activation: 'relu' }, blockLayer);
-  const conv = (
+  }
+
+  relu(name: string, from: string, shape: Shape, blockLayer?: number): LayerInfo {
+    return this.add(name, 'Activation', [from], shape, { macs: size(shape) }, { activation: 'relu' }, blockLayer);
+  }
+
+  conv(
     name: string,
     from: string,
     inShape: Shape,
@@ -226,11 +222,11 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
     k: number,
     stride: number,
     blockLayer?: number,
-  ) => {
+  ): LayerInfo {
     const pad = stride === 1 ? Math.floor(k / 2) : 0; // stride-1 convolutions are 'same'; strided ones follow an explicit ZeroPadding2D
     const out: Shape = [reduced(inShape[0], k, stride, pad), reduced(inShape[1], k, stride, pad), filters];
     const weights = k * k * inShape[2] * filters;
-    return b.add(
+    return this.add(
       name,
       'Conv2D',
       [from],
@@ -239,11 +235,23 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
       { filters, kernelSize: k, strides: stride, padding: pad > 0 || k === 1 ? 'same' : 'valid' },
       blockLayer,
     );
-  };
-  const dropout = (name: string, from: string, shape: Shape, blockLayer?: number) =>
-    b.add(name, 'Dropout', [from], shape, {}, { rate: model.dropRate }, blockLayer);
+  }
 
-  // Input and stem.
+  dropout(name: string, from: string, shape: Shape, rate: number, blockLayer?: number): LayerInfo {
+    return this.add(name, 'Dropout', [from], shape, {}, { rate }, blockLayer);
+  }
+}
+
+const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
+
+/** Where the network has got to: the name of the last layer added and its output shape. */
+interface Cursor {
+  last: string;
+  shape: Shape;
+}
+
+/** The input layer and the stem (conv1: convolution, optionally BN-ReLU and 3x3/2 max pooling). */
+function addInputAndStem(b: Builder, model: ModelConfig, input: InputShape, inputHw: string): Cursor {
   let shape: Shape = [input.height, input.width, input.channels];
   b.group('input', 'input', 0, shape);
   let last = b.add('input_1', 'InputLayer', [], shape, {}).name;
@@ -264,13 +272,13 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
     ).name;
   };
   if (model.stem.stride > 1 && stemPad > 0) zeroPad(stemPad);
-  const stemConv = conv('conv1_conv', last, shape, model.numInitFeatures, k, model.stem.stride);
+  const stemConv = b.conv('conv1_conv', last, shape, model.numInitFeatures, k, model.stem.stride);
   shape = stemConv.outputShape;
   last = stemConv.name;
   if (b.fits(shape, last, inputHw)) {
     if (model.stem.norm) {
-      last = bn('conv1_bn', last, shape).name;
-      last = relu('conv1_relu', last, shape).name;
+      last = b.bn('conv1_bn', last, shape).name;
+      last = b.relu('conv1_relu', last, shape).name;
     }
     if (model.stem.pool === 'max') {
       zeroPad(1);
@@ -287,73 +295,83 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
       b.fits(shape, last, inputHw);
     }
   }
+  return { last, shape };
+}
 
-  // Dense blocks and transitions.
+/** Dense block `blockIdx` (0-based; Keras stage conv{blockIdx + 2}): its layers, each concatenated to its input. */
+function addDenseBlock(b: Builder, model: ModelConfig, blockIdx: number, at: Cursor): Cursor {
   const growth = model.growthRate;
-  const nBlocks = model.blockConfig.length;
-  for (let blockIdx = 0; blockIdx < nBlocks && !b.problem; blockIdx++) {
-    const stage = blockIdx + 2;
-    const block = b.group('block', `conv${stage}`, blockIdx + 1, shape);
-    for (let i = 1; i <= model.blockConfig[blockIdx]; i++) {
-      const p = `conv${stage}_block${i}`;
-      const blockInput = last;
-      let x = bn(`${p}_0_bn`, last, shape, i).name;
-      x = relu(`${p}_0_relu`, x, shape, i).name;
-      let inner = shape;
-      if (model.bnSize > 0) {
-        const c1 = conv(`${p}_1_conv`, x, shape, model.bnSize * growth, 1, 1, i);
-        inner = c1.outputShape;
-        x = c1.name;
-        if (model.dropRate > 0) x = dropout(`${p}_1_drop`, x, inner, i).name;
-        x = bn(`${p}_1_bn`, x, inner, i).name;
-        x = relu(`${p}_1_relu`, x, inner, i).name;
-      }
-      const c2 = conv(`${p}_2_conv`, x, inner, growth, 3, 1, i);
-      x = c2.name;
-      if (model.dropRate > 0) x = dropout(`${p}_2_drop`, x, c2.outputShape, i).name;
-      shape = [shape[0], shape[1], shape[2] + growth];
-      last = b.add(`${p}_concat`, 'Concatenate', [blockInput, x], shape, {}, {}, i).name;
-      block.denseLayers++;
+  const stage = blockIdx + 2;
+  let { last, shape } = at;
+  const block = b.group('block', `conv${stage}`, blockIdx + 1, shape);
+  for (let i = 1; i <= model.blockConfig[blockIdx]; i++) {
+    const p = `conv${stage}_block${i}`;
+    const blockInput = last;
+    let x = b.bn(`${p}_0_bn`, last, shape, i).name;
+    x = b.relu(`${p}_0_relu`, x, shape, i).name;
+    let inner = shape;
+    if (model.bnSize > 0) {
+      const c1 = b.conv(`${p}_1_conv`, x, shape, model.bnSize * growth, 1, 1, i);
+      inner = c1.outputShape;
+      x = c1.name;
+      if (model.dropRate > 0) x = b.dropout(`${p}_1_drop`, x, inner, model.dropRate, i).name;
+      x = b.bn(`${p}_1_bn`, x, inner, i).name;
+      x = b.relu(`${p}_1_relu`, x, inner, i).name;
     }
-    if (blockIdx === nBlocks - 1) break;
-    const p = `pool${stage}`;
-    b.group('transition', p, blockIdx + 1, shape);
-    last = bn(`${p}_bn`, last, shape).name;
-    last = relu(`${p}_relu`, last, shape).name;
-    const t = conv(`${p}_conv`, last, shape, Math.floor(shape[2] * model.compression), 1, 1);
-    shape = t.outputShape;
-    last = t.name;
-    if (model.dropRate > 0) last = dropout(`${p}_drop`, last, shape).name;
-    const pooled = size(shape);
-    shape = [reduced(shape[0], 2, 2, 0), reduced(shape[1], 2, 2, 0), shape[2]];
-    last = b.add(
-      `${p}_pool`,
-      'AveragePooling2D',
-      [last],
-      shape,
-      { macs: pooled },
-      { poolSize: 2, strides: 2, padding: 'valid' },
-    ).name;
-    b.fits(shape, last, inputHw);
+    const c2 = b.conv(`${p}_2_conv`, x, inner, growth, 3, 1, i);
+    x = c2.name;
+    if (model.dropRate > 0) x = b.dropout(`${p}_2_drop`, x, c2.outputShape, model.dropRate, i).name;
+    shape = [shape[0], shape[1], shape[2] + growth];
+    last = b.add(`${p}_concat`, 'Concatenate', [blockInput, x], shape, {}, {}, i).name;
+    block.denseLayers++;
   }
+  return { last, shape };
+}
 
-  // Head.
-  if (!b.problem) {
-    b.group('head', 'head', 0, shape);
-    last = bn('bn', last, shape).name;
-    last = relu('relu', last, shape).name;
-    const c = shape[2];
-    last = b.add('avg_pool', 'GlobalAveragePooling2D', [last], [c], { macs: size(shape) }).name;
-    b.add(
-      'predictions',
-      'Dense',
-      [last],
-      [classes],
-      { trainable: c * classes + classes, convMacs: c * classes },
-      { units: classes, activation: 'softmax' },
-    );
-  }
+/** The transition after dense block `blockIdx` (pool{blockIdx + 2}): BN-ReLU, 1x1 compression, 2x2 average pooling. */
+function addTransition(b: Builder, model: ModelConfig, blockIdx: number, at: Cursor, inputHw: string): Cursor {
+  const p = `pool${blockIdx + 2}`;
+  let { last, shape } = at;
+  b.group('transition', p, blockIdx + 1, shape);
+  last = b.bn(`${p}_bn`, last, shape).name;
+  last = b.relu(`${p}_relu`, last, shape).name;
+  const t = b.conv(`${p}_conv`, last, shape, Math.floor(shape[2] * model.compression), 1, 1);
+  shape = t.outputShape;
+  last = t.name;
+  if (model.dropRate > 0) last = b.dropout(`${p}_drop`, last, shape, model.dropRate).name;
+  const pooled = size(shape);
+  shape = [reduced(shape[0], 2, 2, 0), reduced(shape[1], 2, 2, 0), shape[2]];
+  last = b.add(
+    `${p}_pool`,
+    'AveragePooling2D',
+    [last],
+    shape,
+    { macs: pooled },
+    { poolSize: 2, strides: 2, padding: 'valid' },
+  ).name;
+  b.fits(shape, last, inputHw);
+  return { last, shape };
+}
 
+/** The head: BN-ReLU, global average pooling and the softmax classifier. */
+function addHead(b: Builder, at: Cursor, classes: number): void {
+  const { shape } = at;
+  b.group('head', 'head', 0, shape);
+  let last = b.bn('bn', at.last, shape).name;
+  last = b.relu('relu', last, shape).name;
+  const c = shape[2];
+  last = b.add('avg_pool', 'GlobalAveragePooling2D', [last], [c], { macs: size(shape) }).name;
+  b.add(
+    'predictions',
+    'Dense',
+    [last],
+    [classes],
+    { trainable: c * classes + classes, convMacs: c * classes },
+    { units: classes, activation: 'softmax' },
+  );
+}
+
+function totalsOf(layers: LayerInfo[]): Totals {
   const totals: Totals = {
     params: 0,
     trainableParams: 0,
@@ -362,7 +380,7 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
     convMacs: 0,
     activationBytes: 0,
   };
-  for (const l of b.layers) {
+  for (const l of layers) {
     totals.params += l.params;
     totals.trainableParams += l.trainableParams;
     totals.nonTrainableParams += l.nonTrainableParams;
@@ -370,7 +388,21 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
     totals.convMacs += l.convMacs;
     totals.activationBytes += l.activationBytes;
   }
-  return { input, classes, layers: b.layers, groups: b.groups, totals, problem: b.problem };
+  return totals;
+}
+
+/** Analyses a DenseNet built from `model` for images of `input` and `classes` output classes. */
+export function analyze(model: ModelConfig, input: InputShape, classes: number): Analysis {
+  const b = new Builder();
+  const inputHw = `${input.height}x${input.width}`;
+  let at = addInputAndStem(b, model, input, inputHw);
+  const nBlocks = model.blockConfig.length;
+  for (let blockIdx = 0; blockIdx < nBlocks && !b.problem; blockIdx++) {
+    at = addDenseBlock(b, model, blockIdx, at);
+    if (blockIdx < nBlocks - 1) at = addTransition(b, model, blockIdx, at, inputHw);
+  }
+  if (!b.problem) addHead(b, at, classes);
+  return { input, classes, layers: b.layers, groups: b.groups, totals: totalsOf(b.layers), problem: b.problem };
 }
 
 /** Optimizer slots per trainable weight (momentum buffers, Adam moments). */

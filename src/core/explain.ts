@@ -7,7 +7,7 @@ import { type Analysis, type GroupInfo, type LayerInfo, trainingMemory } from '.
 import { formatBytes, formatCount, formatInt, formatMacs, formatShape } from './format';
 import { type JsonPath, nodeAt } from './parse';
 import { findPreset } from './presets';
-import type { ResolvedSpec } from './types';
+import type { ModelConfig, ResolvedSpec } from './types';
 import type { ValidationResult } from './validate';
 
 const hwOf = (g: GroupInfo) => `${g.inputShape[0]}x${g.inputShape[1]}`;
@@ -94,152 +94,196 @@ export function hoverAt(v: ValidationResult, offset: number): HoverContent | und
   return text ? { ...range, markdown: text } : undefined;
 }
 
+/** What a hover about the model needs: the analysis, the resolved spec and the groups of the network. */
+interface HoverContext {
+  a: Analysis;
+  r: ResolvedSpec;
+  m: ModelConfig;
+  batch: number;
+  blocks: GroupInfo[];
+  stem: GroupInfo;
+  head: GroupInfo;
+  transitions: GroupInfo[];
+}
+
 function hoverText(v: ValidationResult, p: JsonPath): string | undefined {
   const a = v.analysis;
   const r = v.resolved;
-  const key = p.join('.');
-  const problems = v.diagnostics.filter((d) => d.severity === 'error').length;
   if (!a || !r || a.problem) {
+    const problems = v.diagnostics.filter((d) => d.severity === 'error').length;
     if (p[0] === 'model' || p[0] === 'input' || p[0] === 'classes') {
       return `**DenseNet spec** — the figures appear once the spec is valid (${problems} error${problems === 1 ? '' : 's'}: see the Problems view).`;
     }
     return undefined;
   }
-  const batch = r.batchSize;
-  const m = r.model;
-  const blocks = blocksOf(a);
-  const stem = a.groups.find((g) => g.kind === 'stem') as GroupInfo;
-  const head = a.groups.find((g) => g.kind === 'head') as GroupInfo;
-  const transitions = a.groups.filter((g) => g.kind === 'transition');
-
-  if (key === 'model.preset') {
-    const preset = findPreset(r.preset ?? '');
-    if (!preset) return undefined;
-    const pm = preset.model;
-    return [
-      `**Preset \`${preset.name}\`** — ${preset.description}.`,
-      '',
-      `Expands to growthRate ${pm.growthRate}, blockConfig [${pm.blockConfig.join(', ')}], bnSize ${pm.bnSize}, compression ${pm.compression}, numInitFeatures ${pm.numInitFeatures}, ` +
-        `stem ${pm.stem.kernelSize}x${pm.stem.kernelSize}/${pm.stem.stride}${pm.stem.norm ? ' + BN-ReLU' : ''}${pm.stem.pool === 'max' ? ' + 3x3/2 max pool' : ''}, dropRate ${pm.dropRate}; fields written next to it override these.`,
-      '',
-      totalsLine(a, r),
-      '',
-      groupTable(
-        a.groups.filter((g) => g.kind !== 'input'),
-        batch,
-      ),
-    ].join('\n');
-  }
-  if (key === 'model.growthRate') {
-    return [
-      `**growthRate** k = ${m.growthRate} — each layer adds k=${m.growthRate} feature maps; ${growthStory(a, m.growthRate)}.`,
-      '',
-      `Every layer's 3x3 convolution has k filters${m.bnSize > 0 ? ` (after a 1x1 bottleneck of ${m.bnSize}k = ${m.bnSize * m.growthRate})` : ''}; layer i of a block reads all c0 + (i-1)·k maps before it.`,
-      '',
-      groupTable(blocks, batch),
-    ].join('\n');
-  }
+  const h: HoverContext = {
+    a,
+    r,
+    m: r.model,
+    batch: r.batchSize,
+    blocks: blocksOf(a),
+    stem: a.groups.find((g) => g.kind === 'stem') as GroupInfo,
+    head: a.groups.find((g) => g.kind === 'head') as GroupInfo,
+    transitions: a.groups.filter((g) => g.kind === 'transition'),
+  };
+  const key = p.join('.');
+  if (key === 'model.preset') return presetHover(h);
+  if (key === 'model.growthRate') return growthRateHover(h);
   if (p[0] === 'model' && p[1] === 'blockConfig') {
-    if (typeof p[2] === 'number') {
-      const g = blocks[p[2]];
-      if (!g) return undefined;
-      const t = transitions.find((x) => x.index === g.index);
-      return [
-        `**Dense block ${g.index}** (\`${g.name}_block1\` … \`${g.name}_block${g.denseLayers}\`) — ${g.denseLayers} layers at ${hwOf(g)}: ` +
-          `${channels(g.inputShape)} + ${g.denseLayers}x${m.growthRate} = ${channels(g.outputShape)} channels; each layer is BN-ReLU-${m.bnSize > 0 ? `Conv1x1(${m.bnSize * m.growthRate})-BN-ReLU-` : ''}Conv3x3(${m.growthRate}) and a concatenation.`,
-        '',
-        groupTable(t ? [g, t] : [g], batch),
-        t
-          ? `\nThen transition ${t.index} (\`${t.name}\`): ${channels(t.inputShape)} -> ${channels(t.outputShape)} channels, ${hwOf(t)} -> ${t.outputShape[0]}x${t.outputShape[1]}.`
-          : '\nThe last block feeds the head (bn, relu, avg_pool, predictions).',
-      ].join('\n');
-    }
-    return [
-      `**blockConfig** [${m.blockConfig.join(', ')}] — layers per dense block; ${blocks.length} blocks, ${m.blockConfig.reduce((x, y) => x + y, 0)} dense layers.`,
-      '',
-      groupTable(
-        a.groups.filter((g) => g.kind === 'block' || g.kind === 'transition'),
-        batch,
-      ),
-    ].join('\n');
+    return typeof p[2] === 'number' ? blockHover(h, p[2]) : blockConfigHover(h);
   }
-  if (key === 'model.bnSize') {
-    const bottlenecks = a.layers.filter((l) => /_1_conv$/.test(l.name));
-    const params = bottlenecks.reduce((s, l) => s + l.params, 0);
-    return m.bnSize > 0
-      ? `**bnSize** ${m.bnSize} — each dense layer starts with a 1x1 bottleneck convolution to ${m.bnSize}x${m.growthRate} = ${m.bnSize * m.growthRate} channels before its 3x3 convolution (the "B" of DenseNet-BC). ` +
-          `The ${bottlenecks.length} bottleneck convolutions hold ${formatInt(params)} parameters and ${formatMacs(bottlenecks.reduce((s, l) => s + l.macs, 0))}. 0 removes them.`
-      : `**bnSize** 0 — no bottleneck: each dense layer is BN-ReLU-Conv3x3(${m.growthRate}). Set 4 for DenseNet-B (a 1x1 convolution to 4k channels first).`;
-  }
-  if (key === 'model.compression') {
-    const lines = transitions.map(
-      (t) =>
-        `| ${t.name} | ${channels(t.inputShape)} -> ${channels(t.outputShape)} | ${hwOf(t)} -> ${t.outputShape[0]}x${t.outputShape[1]} | ${formatInt(t.trainableParams)} |`,
-    );
-    return [
-      `**compression** θ = ${m.compression} — each transition keeps floor(θ·m) of its m channels with a 1x1 convolution, then halves the resolution with 2x2 average pooling${m.compression < 1 ? ' (the "C" of DenseNet-BC)' : ''}.`,
-      '',
-      '| transition | channels | resolution | params |',
-      '|---|---|---|---:|',
-      ...lines,
-    ].join('\n');
-  }
-  if (key === 'model.numInitFeatures' || (p[0] === 'model' && p[1] === 'stem')) {
-    const stemLayers = a.layers.slice(stem.firstLayer, stem.lastLayer + 1);
-    return [
-      `**Stem** (\`conv1\`) — ${m.stem.kernelSize}x${m.stem.kernelSize} convolution, stride ${m.stem.stride}, to numInitFeatures = ${m.numInitFeatures} channels` +
-        `${m.stem.norm ? ', then BN-ReLU' : ''}${m.stem.pool === 'max' ? ', then 3x3/2 max pooling' : ''}: ${formatShape(stem.inputShape)} -> ${formatShape(stem.outputShape)}.`,
-      '',
-      layerTable(stemLayers, batch),
-    ].join('\n');
-  }
-  if (key === 'model.dropRate') {
-    return `**dropRate** ${m.dropRate} — dropout after each convolution except the stem's (the paper uses 0.2 on CIFAR without augmentation). ${m.dropRate > 0 ? 'Active only while training.' : 'Off.'}`;
-  }
-  if (p[0] === 'model') {
-    return [
-      `**Model** — ${r.preset ? `preset \`${r.preset}\`, ` : ''}k=${m.growthRate}, blocks [${m.blockConfig.join(', ')}], ${a.layers.length} Keras layers.`,
-      '',
-      totalsLine(a, r),
-      '',
-      groupTable(
-        a.groups.filter((g) => g.kind !== 'input'),
-        batch,
-      ),
-    ].join('\n');
-  }
-  if (p[0] === 'input') {
-    const stages = [stem, ...blocks].map((g) => `${g.outputShape[0]}x${g.outputShape[1]}`);
-    return (
-      `**input** ${formatShape([r.input.height, r.input.width, r.input.channels])} — images are resized to this. Resolution through the network: ` +
-      `${r.input.height}x${r.input.width} -> stem ${stages[0]} -> blocks ${stages.slice(1).join(', ')}. ` +
-      `One image's activations for training: ${formatBytes(a.totals.activationBytes)}; at batch ${batch}: ${formatBytes(a.totals.activationBytes * batch)}.`
-    );
-  }
-  if (key === 'classes') {
-    const pred = a.layers[a.layers.length - 1];
-    return (
-      `**classes** ${r.classes} — the \`predictions\` layer (dense + softmax) maps ${channels(head.inputShape)} features to ${r.classes} classes: ` +
-      `${formatInt(pred.params)} parameters (${channels(head.inputShape)}x${r.classes} weights + ${r.classes} biases), ${formatMacs(pred.macs)}.`
-    );
-  }
+  if (key === 'model.bnSize') return bnSizeHover(h);
+  if (key === 'model.compression') return compressionHover(h);
+  if (key === 'model.numInitFeatures' || (p[0] === 'model' && p[1] === 'stem')) return stemHover(h);
+  if (key === 'model.dropRate') return dropRateHover(h);
+  if (p[0] === 'model') return modelHover(h);
+  if (p[0] === 'input') return inputHover(h);
+  if (key === 'classes') return classesHover(h);
   if (key === 'training.batchSize' || key === 'training.optimizer' || key === 'training.memoryEfficient') {
-    const mem = trainingMemory(a, batch, r.optimizer, r.memoryEfficient);
-    const other = trainingMemory(a, batch, r.optimizer, !r.memoryEfficient);
-    const activations = r.memoryEfficient
-      ? `Activations: the layer outputs kept for the backward pass. With \`memoryEfficient\` the concatenations and the ReLU outputs that feed convolutions are recomputed instead of kept (without it: ${formatBytes(other.activationBytes)}).`
-      : `Activations: the layer outputs kept for the backward pass, concatenations included (batch norm + ReLU keep only their input). \`"memoryEfficient": true\` would recompute the concatenations and the ReLU outputs that feed convolutions: ${formatBytes(other.activationBytes)}, for some more time per step.`;
-    return [
-      `**Training memory** at batch ${batch} with ${r.optimizer}${r.memoryEfficient ? ', memory-efficient' : ''} ≈ ${formatBytes(mem.totalBytes)}:`,
-      '',
-      `| weights | gradients | optimizer state | activations |`,
-      '|---:|---:|---:|---:|',
-      `| ${formatBytes(mem.weightsBytes)} | ${formatBytes(mem.gradientBytes)} | ${formatBytes(mem.optimizerBytes)} | ${formatBytes(mem.activationBytes)} |`,
-      '',
-      activations,
-    ].join('\n');
+    return trainingMemoryHover(h);
   }
   return undefined;
+}
+
+function presetHover({ a, r, batch }: HoverContext): string | undefined {
+  const preset = findPreset(r.preset ?? '');
+  if (!preset) return undefined;
+  const pm = preset.model;
+  return [
+    `**Preset \`${preset.name}\`** — ${preset.description}.`,
+    '',
+    `Expands to growthRate ${pm.growthRate}, blockConfig [${pm.blockConfig.join(', ')}], bnSize ${pm.bnSize}, compression ${pm.compression}, numInitFeatures ${pm.numInitFeatures}, ` +
+      `stem ${pm.stem.kernelSize}x${pm.stem.kernelSize}/${pm.stem.stride}${pm.stem.norm ? ' + BN-ReLU' : ''}${pm.stem.pool === 'max' ? ' + 3x3/2 max pool' : ''}, dropRate ${pm.dropRate}; fields written next to it override these.`,
+    '',
+    totalsLine(a, r),
+    '',
+    groupTable(
+      a.groups.filter((g) => g.kind !== 'input'),
+      batch,
+    ),
+  ].join('\n');
+}
+
+function growthRateHover({ a, m, batch, blocks }: HoverContext): string {
+  return [
+    `**growthRate** k = ${m.growthRate} — each layer adds k=${m.growthRate} feature maps; ${growthStory(a, m.growthRate)}.`,
+    '',
+    `Every layer's 3x3 convolution has k filters${m.bnSize > 0 ? ` (after a 1x1 bottleneck of ${m.bnSize}k = ${m.bnSize * m.growthRate})` : ''}; layer i of a block reads all c0 + (i-1)·k maps before it.`,
+    '',
+    groupTable(blocks, batch),
+  ].join('\n');
+}
+
+/** The hover of one blockConfig entry: that dense block and the transition after it. */
+function blockHover({ m, batch, blocks, transitions }: HoverContext, index: number): string | undefined {
+  const g = blocks[index];
+  if (!g) return undefined;
+  const t = transitions.find((x) => x.index === g.index);
+  return [
+    `**Dense block ${g.index}** (\`${g.name}_block1\` … \`${g.name}_block${g.denseLayers}\`) — ${g.denseLayers} layers at ${hwOf(g)}: ` +
+      `${channels(g.inputShape)} + ${g.denseLayers}x${m.growthRate} = ${channels(g.outputShape)} channels; each layer is BN-ReLU-${m.bnSize > 0 ? `Conv1x1(${m.bnSize * m.growthRate})-BN-ReLU-` : ''}Conv3x3(${m.growthRate}) and a concatenation.`,
+    '',
+    groupTable(t ? [g, t] : [g], batch),
+    t
+      ? `\nThen transition ${t.index} (\`${t.name}\`): ${channels(t.inputShape)} -> ${channels(t.outputShape)} channels, ${hwOf(t)} -> ${t.outputShape[0]}x${t.outputShape[1]}.`
+      : '\nThe last block feeds the head (bn, relu, avg_pool, predictions).',
+  ].join('\n');
+}
+
+function blockConfigHover({ a, m, batch, blocks }: HoverContext): string {
+  return [
+    `**blockConfig** [${m.blockConfig.join(', ')}] — layers per dense block; ${blocks.length} blocks, ${m.blockConfig.reduce((x, y) => x + y, 0)} dense layers.`,
+    '',
+    groupTable(
+      a.groups.filter((g) => g.kind === 'block' || g.kind === 'transition'),
+      batch,
+    ),
+  ].join('\n');
+}
+
+function bnSizeHover({ a, m }: HoverContext): string {
+  const bottlenecks = a.layers.filter((l) => /_1_conv$/.test(l.name));
+  const params = bottlenecks.reduce((s, l) => s + l.params, 0);
+  return m.bnSize > 0
+    ? `**bnSize** ${m.bnSize} — each dense layer starts with a 1x1 bottleneck convolution to ${m.bnSize}x${m.growthRate} = ${m.bnSize * m.growthRate} channels before its 3x3 convolution (the "B" of DenseNet-BC). ` +
+        `The ${bottlenecks.length} bottleneck convolutions hold ${formatInt(params)} parameters and ${formatMacs(bottlenecks.reduce((s, l) => s + l.macs, 0))}. 0 removes them.`
+    : `**bnSize** 0 — no bottleneck: each dense layer is BN-ReLU-Conv3x3(${m.growthRate}). Set 4 for DenseNet-B (a 1x1 convolution to 4k channels first).`;
+}
+
+function compressionHover({ m, transitions }: HoverContext): string {
+  const lines = transitions.map(
+    (t) =>
+      `| ${t.name} | ${channels(t.inputShape)} -> ${channels(t.outputShape)} | ${hwOf(t)} -> ${t.outputShape[0]}x${t.outputShape[1]} | ${formatInt(t.trainableParams)} |`,
+  );
+  return [
+    `**compression** θ = ${m.compression} — each transition keeps floor(θ·m) of its m channels with a 1x1 convolution, then halves the resolution with 2x2 average pooling${m.compression < 1 ? ' (the "C" of DenseNet-BC)' : ''}.`,
+    '',
+    '| transition | channels | resolution | params |',
+    '|---|---|---|---:|',
+    ...lines,
+  ].join('\n');
+}
+
+function stemHover({ a, m, batch, stem }: HoverContext): string {
+  const stemLayers = a.layers.slice(stem.firstLayer, stem.lastLayer + 1);
+  return [
+    `**Stem** (\`conv1\`) — ${m.stem.kernelSize}x${m.stem.kernelSize} convolution, stride ${m.stem.stride}, to numInitFeatures = ${m.numInitFeatures} channels` +
+      `${m.stem.norm ? ', then BN-ReLU' : ''}${m.stem.pool === 'max' ? ', then 3x3/2 max pooling' : ''}: ${formatShape(stem.inputShape)} -> ${formatShape(stem.outputShape)}.`,
+    '',
+    layerTable(stemLayers, batch),
+  ].join('\n');
+}
+
+function dropRateHover({ m }: HoverContext): string {
+  return `**dropRate** ${m.dropRate} — dropout after each convolution except the stem's (the paper uses 0.2 on CIFAR without augmentation). ${m.dropRate > 0 ? 'Active only while training.' : 'Off.'}`;
+}
+
+function modelHover({ a, r, m, batch }: HoverContext): string {
+  return [
+    `**Model** — ${r.preset ? `preset \`${r.preset}\`, ` : ''}k=${m.growthRate}, blocks [${m.blockConfig.join(', ')}], ${a.layers.length} Keras layers.`,
+    '',
+    totalsLine(a, r),
+    '',
+    groupTable(
+      a.groups.filter((g) => g.kind !== 'input'),
+      batch,
+    ),
+  ].join('\n');
+}
+
+function inputHover({ a, r, batch, stem, blocks }: HoverContext): string {
+  const stages = [stem, ...blocks].map((g) => `${g.outputShape[0]}x${g.outputShape[1]}`);
+  return (
+    `**input** ${formatShape([r.input.height, r.input.width, r.input.channels])} — images are resized to this. Resolution through the network: ` +
+    `${r.input.height}x${r.input.width} -> stem ${stages[0]} -> blocks ${stages.slice(1).join(', ')}. ` +
+    `One image's activations for training: ${formatBytes(a.totals.activationBytes)}; at batch ${batch}: ${formatBytes(a.totals.activationBytes * batch)}.`
+  );
+}
+
+function classesHover({ a, r, head }: HoverContext): string {
+  const pred = a.layers[a.layers.length - 1];
+  return (
+    `**classes** ${r.classes} — the \`predictions\` layer (dense + softmax) maps ${channels(head.inputShape)} features to ${r.classes} classes: ` +
+    `${formatInt(pred.params)} parameters (${channels(head.inputShape)}x${r.classes} weights + ${r.classes} biases), ${formatMacs(pred.macs)}.`
+  );
+}
+
+/** The hover of training.batchSize, .optimizer and .memoryEfficient: the training memory estimate, by part. */
+function trainingMemoryHover({ a, r, batch }: HoverContext): string {
+  const mem = trainingMemory(a, batch, r.optimizer, r.memoryEfficient);
+  const other = trainingMemory(a, batch, r.optimizer, !r.memoryEfficient);
+  const activations = r.memoryEfficient
+    ? `Activations: the layer outputs kept for the backward pass. With \`memoryEfficient\` the concatenations and the ReLU outputs that feed convolutions are recomputed instead of kept (without it: ${formatBytes(other.activationBytes)}).`
+    : `Activations: the layer outputs kept for the backward pass, concatenations included (batch norm + ReLU keep only their input). \`"memoryEfficient": true\` would recompute the concatenations and the ReLU outputs that feed convolutions: ${formatBytes(other.activationBytes)}, for some more time per step.`;
+  return [
+    `**Training memory** at batch ${batch} with ${r.optimizer}${r.memoryEfficient ? ', memory-efficient' : ''} ≈ ${formatBytes(mem.totalBytes)}:`,
+    '',
+    `| weights | gradients | optimizer state | activations |`,
+    '|---:|---:|---:|---:|',
+    `| ${formatBytes(mem.weightsBytes)} | ${formatBytes(mem.gradientBytes)} | ${formatBytes(mem.optimizerBytes)} | ${formatBytes(mem.activationBytes)} |`,
+    '',
+    activations,
+  ].join('\n');
 }
 
 function layerTable(layers: LayerInfo[], batch: number): string {

@@ -149,7 +149,44 @@ export function validateSpec(text: string, options: ValidationOptions = {}): Val
   return { parsed, diagnostics: c.diagnostics, resolved, analysis };
 }
 
+/** Resolves the model (preset and fields), input, classes and training settings; undefined on any error. */
 function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undefined {
+  const section = resolveModelSection(c, doc);
+  if (!section) return undefined;
+  const { fields: m, preset } = section;
+  const model = cloneModel(preset?.model ?? BASE_MODEL);
+  const fieldsOk = resolveModelFields(c, m, model);
+  const stemOk = resolveStem(c, m, model);
+  const ok = section.ok && fieldsOk && stemOk;
+
+  // With an unknown preset, missing input/classes would have come from it: do not report them too.
+  const quiet = typeof m.preset === 'string' && !preset;
+  const input = resolveInput(c, doc, preset, quiet);
+  const classes = resolveClasses(c, doc, preset, quiet);
+  if (!ok || !input || classes === undefined) return undefined;
+  const training = resolveTraining(doc);
+  const name = typeof doc.name === 'string' && doc.name.trim() ? doc.name : (preset?.name ?? 'densenet');
+  return {
+    name,
+    input,
+    classes,
+    model,
+    preset: preset?.name,
+    batchSize: training.batchSize,
+    optimizer: training.optimizer,
+    memoryEfficient: training.memoryEfficient,
+  };
+}
+
+/** The model section, checked: its fields (none when it is missing), the preset it names, and whether all is well. */
+interface ModelSection {
+  fields: Record<string, unknown>;
+  preset?: Preset;
+  ok: boolean;
+}
+
+/** Checks that there is a model object and that its preset, if any, exists; undefined when `model` is no object. */
+function resolveModelSection(c: Checker, doc: Record<string, unknown>): ModelSection | undefined {
   let ok = true;
   const modelDoc = doc.model;
   let preset: Preset | undefined;
@@ -196,8 +233,15 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
       }
     }
   }
+  return { fields: m, preset, ok };
+}
 
-  const model = cloneModel(preset?.model ?? BASE_MODEL);
+/**
+ * Reads the model fields given in the spec (growthRate, blockConfig, bnSize, compression, numInitFeatures,
+ * dropRate) over `model`, which holds the preset's or the default values; false when any is invalid.
+ */
+function resolveModelFields(c: Checker, m: Record<string, unknown>, model: ModelConfig): boolean {
+  let ok = true;
   const at: JsonPath = ['model'];
   const growth = c.int(
     m,
@@ -210,30 +254,7 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
   if (growth !== undefined) model.growthRate = growth;
   else if (m.growthRate !== undefined) ok = false;
 
-  if (m.blockConfig !== undefined) {
-    if (!Array.isArray(m.blockConfig) || m.blockConfig.length === 0) {
-      c.report(
-        [...at, 'blockConfig'],
-        'error',
-        'blockConfig-invalid',
-        `blockConfig must be a non-empty list of layer counts, one per dense block, e.g. [6, 12, 24, 16]; not ${show(m.blockConfig)}.`,
-      );
-      ok = false;
-    } else {
-      m.blockConfig.forEach((n: unknown, i: number) => {
-        if (!isInt(n) || n < 1) {
-          c.report(
-            [...at, 'blockConfig', i],
-            'error',
-            'blockConfig-invalid',
-            `Dense block ${i + 1} must have a positive whole number of layers, not ${show(n)}: write e.g. ${i === 0 ? 6 : 12}, or remove the block.`,
-          );
-          ok = false;
-        }
-      });
-      model.blockConfig = m.blockConfig.map((n: unknown) => (isInt(n) ? n : 0));
-    }
-  }
+  if (!resolveBlockConfig(c, m, model)) ok = false;
 
   const bnSize = c.int(
     m,
@@ -284,86 +305,105 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
       ok = false;
     } else model.dropRate = v;
   }
+  return ok;
+}
 
-  if (m.stem !== undefined) {
-    if (!isObject(m.stem)) {
+/** Reads model.blockConfig, if given, into `model`: a non-empty list of positive layer counts. False when invalid. */
+function resolveBlockConfig(c: Checker, m: Record<string, unknown>, model: ModelConfig): boolean {
+  if (m.blockConfig === undefined) return true;
+  const at: JsonPath = ['model', 'blockConfig'];
+  if (!Array.isArray(m.blockConfig) || m.blockConfig.length === 0) {
+    c.report(
+      at,
+      'error',
+      'blockConfig-invalid',
+      `blockConfig must be a non-empty list of layer counts, one per dense block, e.g. [6, 12, 24, 16]; not ${show(m.blockConfig)}.`,
+    );
+    return false;
+  }
+  let ok = true;
+  m.blockConfig.forEach((n: unknown, i: number) => {
+    if (!isInt(n) || n < 1) {
       c.report(
-        [...at, 'stem'],
+        [...at, i],
         'error',
-        'stem-invalid',
-        'stem must be an object: {"kernelSize": 7, "stride": 2, "pool": "max", "norm": true} (ImageNet) or {"kernelSize": 3, "stride": 1, "pool": "none", "norm": false} (CIFAR).',
+        'blockConfig-invalid',
+        `Dense block ${i + 1} must have a positive whole number of layers, not ${show(n)}: write e.g. ${i === 0 ? 6 : 12}, or remove the block.`,
       );
       ok = false;
-    } else {
-      const s = m.stem;
-      const sat = [...at, 'stem'];
-      const k = c.int(
-        s,
-        'kernelSize',
-        sat,
-        1,
-        'stem.kernelSize',
-        'the stem convolution is kernelSize x kernelSize (7 for ImageNet, 3 for CIFAR).',
+    }
+  });
+  model.blockConfig = m.blockConfig.map((n: unknown) => (isInt(n) ? n : 0));
+  return ok;
+}
+
+/** Reads model.stem, if given, into `model.stem` (kernelSize, stride, pool, norm). False when any is invalid. */
+function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig): boolean {
+  if (m.stem === undefined) return true;
+  const sat: JsonPath = ['model', 'stem'];
+  if (!isObject(m.stem)) {
+    c.report(
+      sat,
+      'error',
+      'stem-invalid',
+      'stem must be an object: {"kernelSize": 7, "stride": 2, "pool": "max", "norm": true} (ImageNet) or {"kernelSize": 3, "stride": 1, "pool": "none", "norm": false} (CIFAR).',
+    );
+    return false;
+  }
+  let ok = true;
+  const s = m.stem;
+  const k = c.int(
+    s,
+    'kernelSize',
+    sat,
+    1,
+    'stem.kernelSize',
+    'the stem convolution is kernelSize x kernelSize (7 for ImageNet, 3 for CIFAR).',
+  );
+  if (k !== undefined) model.stem.kernelSize = k;
+  else if (s.kernelSize !== undefined) ok = false;
+  const st = c.int(s, 'stride', sat, 1, 'stem.stride', 'the stem convolution stride (2 for ImageNet, 1 for CIFAR).');
+  if (st !== undefined) model.stem.stride = st;
+  else if (s.stride !== undefined) ok = false;
+  if (s.pool !== undefined) {
+    if (s.pool === 'max' || s.pool === 'none') model.stem.pool = s.pool as StemPool;
+    else if (s.pool === true || s.pool === false) model.stem.pool = s.pool ? 'max' : 'none';
+    else {
+      c.report(
+        [...sat, 'pool'],
+        'error',
+        'pool-invalid',
+        `stem.pool must be "max" (3x3/2 max pooling, ImageNet) or "none" (CIFAR), not ${show(s.pool)}.`,
       );
-      if (k !== undefined) model.stem.kernelSize = k;
-      else if (s.kernelSize !== undefined) ok = false;
-      const st = c.int(
-        s,
-        'stride',
-        sat,
-        1,
-        'stem.stride',
-        'the stem convolution stride (2 for ImageNet, 1 for CIFAR).',
-      );
-      if (st !== undefined) model.stem.stride = st;
-      else if (s.stride !== undefined) ok = false;
-      if (s.pool !== undefined) {
-        if (s.pool === 'max' || s.pool === 'none') model.stem.pool = s.pool as StemPool;
-        else if (s.pool === true || s.pool === false) model.stem.pool = s.pool ? 'max' : 'none';
-        else {
-          c.report(
-            [...sat, 'pool'],
-            'error',
-            'pool-invalid',
-            `stem.pool must be "max" (3x3/2 max pooling, ImageNet) or "none" (CIFAR), not ${show(s.pool)}.`,
-          );
-          ok = false;
-        }
-      }
-      if (s.norm !== undefined) {
-        if (typeof s.norm === 'boolean') model.stem.norm = s.norm;
-        else {
-          c.report(
-            [...sat, 'norm'],
-            'error',
-            'norm-invalid',
-            `stem.norm must be true (batch-norm + ReLU after the stem convolution) or false, not ${show(s.norm)}.`,
-          );
-          ok = false;
-        }
-      }
+      ok = false;
     }
   }
+  if (s.norm !== undefined) {
+    if (typeof s.norm === 'boolean') model.stem.norm = s.norm;
+    else {
+      c.report(
+        [...sat, 'norm'],
+        'error',
+        'norm-invalid',
+        `stem.norm must be true (batch-norm + ReLU after the stem convolution) or false, not ${show(s.norm)}.`,
+      );
+      ok = false;
+    }
+  }
+  return ok;
+}
 
-  // With an unknown preset, missing input/classes would have come from it: do not report them too.
-  const quiet = typeof m.preset === 'string' && !preset;
-  const input = resolveInput(c, doc, preset, quiet);
-  const classes = resolveClasses(c, doc, preset, quiet);
-  if (!ok || !input || classes === undefined) return undefined;
+/**
+ * The training settings the analysis uses; a missing or unusable value falls back to its default here (the JSON
+ * schema, see schemaCheck.ts, reports wrong types).
+ */
+function resolveTraining(
+  doc: Record<string, unknown>,
+): Pick<ResolvedSpec, 'batchSize' | 'optimizer' | 'memoryEfficient'> {
   const training = isObject(doc.training) ? doc.training : {};
   const batchSize = isInt(training.batchSize) && training.batchSize > 0 ? training.batchSize : DEFAULT_BATCH_SIZE;
   const optimizer = typeof training.optimizer === 'string' ? training.optimizer : 'sgd';
-  const name = typeof doc.name === 'string' && doc.name.trim() ? doc.name : (preset?.name ?? 'densenet');
-  return {
-    name,
-    input,
-    classes,
-    model,
-    preset: preset?.name,
-    batchSize,
-    optimizer,
-    memoryEfficient: training.memoryEfficient === true,
-  };
+  return { batchSize, optimizer, memoryEfficient: training.memoryEfficient === true };
 }
 
 function resolveInput(

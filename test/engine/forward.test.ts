@@ -5,23 +5,17 @@
  *
  * Error measure per tensor: max|a - b| / max(max|b|, 1e-6), required < 1e-4.
  *
- * FORWARD_BENCH=1 also times one SGD step of DenseNet-BC-40 (batch 32, 32x32x3) on WASM for the three forward
- * passes and prints the time and tf.profile peak bytes (no assertion).
+ * The time and peak memory of a DenseNet-BC-40 training step with each forward pass are measured by
+ * bench/forward.mjs, not here.
  */
 import * as assert from 'assert';
 import type { LayersModel, LayerVariable, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
-import { analyze, type Analysis, findPreset, type ModelConfig, trainingConfig } from '../../src/core';
+import { analyze, type Analysis, type ModelConfig } from '../../src/core';
 import { trainingForward } from '../../src/engine/forward';
 import { registerWasmTrainingKernels } from '../../src/engine/kernels/register';
 import { buildModel } from '../../src/engine/model';
 import { tf } from '../../src/engine/tf';
-import {
-  disposeOptimizer,
-  type Forward,
-  layersForward,
-  makeOptimizer,
-  trainStep,
-} from '../../src/engine/training/step';
+import { type Forward, layersForward } from '../../src/engine/training/step';
 import { values } from '../support/backends';
 
 const TOLERANCE = 1e-4;
@@ -296,50 +290,3 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
-
-(process.env.FORWARD_BENCH ? describe : describe.skip)(
-  'engine: trainingForward benchmark (FORWARD_BENCH=1)',
-  function () {
-    this.timeout(900_000);
-    it('DenseNet-BC-40, batch 32, one SGD step on WASM: time and peak bytes', async () => {
-      const previous = tf.getBackend();
-      await tf.setBackend('wasm');
-      registerWasmTrainingKernels();
-      const p = findPreset('densenet-bc-100-k12');
-      if (!p) throw new Error('no densenet-bc-100-k12 preset');
-      const analysis = analyze({ ...p.model, blockConfig: [6, 6, 6] }, p.input, 10);
-      const batchSize = 32;
-      const size = batchSize * p.input.height * p.input.width * p.input.channels;
-      const batch = {
-        x: values(size, 1, 0.5),
-        y: Int32Array.from({ length: batchSize }, (_, i) => i % 10),
-        size: batchSize,
-      };
-      const tc = trainingConfig({ optimizer: 'sgd' });
-      const steps = Number(process.env.FORWARD_BENCH_STEPS ?? 2);
-      for (const mode of ['layers', 'plain', 'memory-efficient'] as const) {
-        const model = buildModel(analysis, { seed: 1 });
-        const optimizer = makeOptimizer(tc);
-        const forward =
-          mode === 'layers'
-            ? layersForward(model)
-            : trainingForward(model, analysis, { memoryEfficient: mode === 'memory-efficient' });
-        const step = () => trainStep(model, optimizer, batch, 10, tc, tc.learningRate, forward);
-        step(); // warm-up
-        const t0 = performance.now();
-        for (let i = 0; i < steps; i++) step();
-        const ms = (performance.now() - t0) / steps;
-        const base = tf.memory().numBytes;
-        const info = await tf.profile(() => {
-          step();
-        });
-        console.log(
-          `      ${mode}: ${(ms / 1000).toFixed(2)} s/step, peak ${((info.peakBytes - base) / 2 ** 20).toFixed(1)} MB above ${(base / 2 ** 20).toFixed(1)} MB (weights, optimizer state)`,
-        );
-        disposeOptimizer(optimizer);
-        model.dispose();
-      }
-      if (previous) await tf.setBackend(previous);
-    });
-  },
-);

@@ -14,7 +14,7 @@
 import { tf } from '../tf';
 import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, type TensorInfo } from './types';
 import { registerWasmReduceKernels } from './reduce';
-import { registerBatchNormKernels } from './batchnorm';
+import { registerBatchNormKernels } from './batchnormKernels';
 import { registerWasmConcatKernels } from './concat';
 import { sharedIdentity } from './identity';
 
@@ -304,7 +304,7 @@ function makeBatchMatMul(builtin: Kernel) {
  * it again does nothing.
  */
 export function registerWasmTrainingKernels(): void {
-  registerBatchNormKernels(); // fused batch norm + ReLU forward/backward for 'wasm' and 'cpu' (batchnorm.ts)
+  registerBatchNormKernels(); // fused batch norm + ReLU forward/backward for 'wasm' and 'cpu' (batchnormKernels.ts)
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
   registerWasmReduceKernels(); // Sum and Mean over all axes but the last (reduce.ts)
   registerWasmConcatKernels(); // Concat and SplitV along the channel axis as SIMD row copies (concat.ts)

@@ -1,12 +1,14 @@
-;; Inner loops of the fused batch norm (+ ReLU) kernels of the WASM backend (batchnorm.ts, simdModule.ts),
-;; 128-bit SIMD over channels: x is NHWC, seen as `rows` rows of `c` contiguous channels.
+;; WebAssembly SIMD inner loops of the WASM backend's kernels, loaded by simdModule.ts:
+;;  - the fused batch norm (+ ReLU) kernels (batchnormKernels.ts): `stats`, `normalise`, `backwardSums` and
+;;    `backwardDx`, 128-bit SIMD over channels: x is NHWC, seen as `rows` rows of `c` contiguous channels;
+;;  - the channel-axis Concat and SplitV kernels (concat.ts): `copyRows`, at the end of the file.
 ;;
 ;; The module has no memory of its own: it imports tfjs-backend-wasm's Memory and reads and writes tensors
 ;; in place at their heap byte offsets. Per-channel arrays (f32 or f64, `c` values each) are heap buffers
 ;; too, prepared by the caller. esbuild.mjs compiles this file to dist/densenet-kernels.wasm (and, importing
 ;; a shared memory, dist/densenet-kernels-shared.wasm for the threaded tfjs build).
 ;;
-;; Arithmetic:
+;; Arithmetic of the batch-norm loops:
 ;;  - per-channel sums accumulate in f64 (f64x2), the terms promoted from f32 (forward: the shifted
 ;;    x - k in f64; backward: g and xhat = (x - m) * r in f32, promoted, the product and sums in f64);
 ;;  - elementwise values are f32: pre = (x - m) * a + b, y = max(pre, floor) (floor 0 with ReLU, -inf

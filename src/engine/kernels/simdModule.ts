@@ -1,13 +1,16 @@
 /**
- * Loader of the WASM-SIMD inner loops of the fused batch-norm kernels (simd.wat, compiled by esbuild.mjs
- * to dist/densenet-kernels.wasm and, for tfjs's threaded build with its shared memory,
- * dist/densenet-kernels-shared.wasm).
+ * Loader of the project's WASM-SIMD module (simd.wat, compiled by esbuild.mjs to dist/densenet-kernels.wasm
+ * and, for tfjs's threaded build with its shared memory, dist/densenet-kernels-shared.wasm). It holds two
+ * sets of inner loops for the WASM backend: those of the fused batch-norm kernels (`stats`, `normalise`,
+ * `backwardSums`, `backwardDx`; batchnormKernels.ts) and the row copies of the channel-axis Concat and SplitV
+ * kernels (`copyRows`; concat.ts).
  *
  * The module imports the tfjs-backend-wasm Emscripten module's own WebAssembly.Memory, so its functions
  * read and write tensors in place at their heap byte offsets; growth of that memory is seen automatically.
  * It is instantiated synchronously, once per backend instance. When it cannot be loaded (file missing, a
- * runtime without WASM SIMD, no memory found), the kernels keep their JavaScript loops:
- * `batchNormWasmPath()` says which path is active.
+ * runtime without WASM SIMD, no memory found, or `setBatchNormSimd(false)`), the batch-norm kernels keep their
+ * JavaScript loops and Concat/SplitV the backend's built-in kernels: `batchNormWasmPath()` says which path is
+ * active.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -157,7 +160,10 @@ export function simdPath(wasm: EmscriptenModule | undefined): { path: 'simd' | '
   return { path: kernels ? 'simd' : 'js', reason: lastReason };
 }
 
-/** Turns the SIMD loops off (the JavaScript loops run) or back on: for tests and comparisons. */
+/**
+ * Turns the SIMD module off (batch norm runs its JavaScript loops, Concat/SplitV the built-in kernels) or back
+ * on: for tests and comparisons.
+ */
 export function setBatchNormSimd(on: boolean): void {
   enabled = on;
 }

@@ -6,7 +6,7 @@
 import * as assert from 'assert';
 import type { Tensor } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
-import { batchNormWasmPath } from '../../../src/engine/kernels/batchnorm';
+import { batchNormWasmPath } from '../../../src/engine/kernels/batchnormKernels';
 import { onBoth, useWasmKernels, values } from '../../support/backends';
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
