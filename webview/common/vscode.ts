@@ -48,13 +48,3 @@ export function connectToHost<Host extends Contract, View extends Contract = NoC
 export function reportedByHost(request: Promise<unknown>): void {
   request.catch(() => undefined);
 }
-
-/** Sends a typed message to the host (the pages not yet on the RPC endpoint). */
-export function post<T>(message: T): void {
-  vscodeApi().postMessage(message);
-}
-
-/** Listens to typed messages from the host (the pages not yet on the RPC endpoint). */
-export function onMessage<T>(handler: (message: T) => void): void {
-  window.addEventListener('message', (e: MessageEvent<T>) => handler(e.data));
-}
