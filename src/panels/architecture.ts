@@ -1,60 +1,59 @@
 /**
  * The architecture panel (`DenseNet: Show Architecture`): a diagram of the spec's network, one panel per spec.
- * The host owns the spec: it sends a compact diagram model (src/spec/diagram.ts) after each edit, the groups
- * under the cursor as it moves, reveals the spec text of a clicked node, and writes exports the webview makes.
- * A WebviewPanelSerializer restores the panel after a reload from the spec URI the webview keeps in its state.
+ * The host owns the spec: it announces a compact diagram model (src/core/diagram.ts) after each edit and the
+ * groups under the cursor as it moves, reveals the spec text of a clicked node, and writes exports the webview
+ * makes (contract: src/protocol/architecture.ts). After a reload the panel comes back from the spec URI its page
+ * keeps in its state.
  */
 import * as vscode from 'vscode';
 import type {
-  ArchitectureFromWebview,
+  ArchitectureHost,
+  ArchitectureRendered,
   ArchitectureState,
-  ArchitectureToWebview,
-  ArchitectureWebviewState,
+  ArchitectureView,
+  ExportFormat,
 } from '../protocol/architecture';
+import type { SaveResult } from '../protocol/panel';
 import { nodeAt, type ParsedSpec } from '../core/parse';
 import { diagramModel, specPathsOf } from '../core/diagram';
 import type { ValidationResult } from '../core/validate';
 import { isSpec } from '../editor/specService';
 import type { PanelDeps } from './deps';
-import { webviewHtml, webviewOptions } from './webviewHtml';
+import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
 
 export const ARCHITECTURE_VIEW_TYPE = 'densenet.architecture';
 const DEBOUNCE_MS = 100;
 
-class ArchitecturePanel implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, ArchitectureView> {
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private ready = false;
   private highlight: string[] = [];
   /** Document version -> time of the change, to log the edit-to-render latency. */
   private readonly changedAt = new Map<number, number>();
-  private disposed = false;
 
   constructor(
     readonly uri: vscode.Uri,
-    readonly panel: vscode.WebviewPanel,
-    private readonly deps: PanelDeps,
-    private readonly onDispose: (p: ArchitecturePanel) => void,
+    panel: vscode.WebviewPanel,
+    deps: PanelDeps,
   ) {
-    const { extensionUri } = deps.context;
-    panel.webview.options = webviewOptions(extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, { bundle: 'architecture', title: panel.title });
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: ArchitectureFromWebview) => this.receive(m)),
+    super(panel, deps, { bundle: 'architecture', title: panel.title, name: 'Architecture' });
+    this.channel.handle('reveal', ({ group }) => this.reveal(group));
+    this.channel.handle('export', ({ format, data }) => this.export(format, data));
+    this.channel.on('rendered', (m) => this.rendered(m));
+    const isMine = (u: vscode.Uri) => u.toString() === uri.toString();
+    this.own(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.document.uri.toString() !== uri.toString() || e.contentChanges.length === 0) return;
+        if (!isMine(e.document.uri) || e.contentChanges.length === 0) return;
         this.changedAt.set(e.document.version, Date.now());
         this.schedule();
       }),
       vscode.workspace.onDidOpenTextDocument((d) => {
-        if (d.uri.toString() === uri.toString()) this.schedule();
+        if (isMine(d.uri)) this.schedule();
       }),
       deps.specs.onDidChange((changed) => {
-        if (!changed || changed.toString() === uri.toString()) this.schedule();
+        if (!changed || isMine(changed)) this.schedule();
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => {
-        if (e.textEditor.document.uri.toString() === uri.toString()) this.updateHighlight(e.textEditor);
+        if (isMine(e.textEditor.document.uri)) this.updateHighlight(e.textEditor);
       }),
     );
   }
@@ -67,16 +66,12 @@ class ArchitecturePanel implements vscode.Disposable {
     return this.document() ?? vscode.workspace.openTextDocument(this.uri);
   }
 
-  private post(message: ArchitectureToWebview): void {
-    if (!this.disposed) void this.panel.webview.postMessage(message);
-  }
-
   private schedule(): void {
-    if (!this.ready) return;
+    if (!this.pageReady) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.sendModel();
+      this.channel.background('model', this.sendModel());
     }, DEBOUNCE_MS);
   }
 
@@ -98,8 +93,7 @@ class ArchitecturePanel implements vscode.Disposable {
     if (this.changedAt.size > 50) this.changedAt.clear();
     const doc = await this.openDocument();
     const m = this.modelOf(doc);
-    this.post({
-      type: 'architecture/model',
+    this.channel.notify('model', {
       ...m,
       version: doc.version,
       sentAt: Date.now(),
@@ -107,18 +101,17 @@ class ArchitecturePanel implements vscode.Disposable {
     });
   }
 
-  private async sendState(): Promise<void> {
+  protected async fullState(): Promise<ArchitectureState> {
     const doc = await this.openDocument();
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());
     if (editor) this.highlight = this.groupsAt(doc, editor.selection.active);
-    const state: ArchitectureState = {
+    return {
       specUri: this.uri.toString(),
       specName: specName(this.uri),
       ...this.modelOf(doc),
       version: doc.version,
       highlight: this.highlight,
     };
-    this.post({ type: 'architecture/state', state });
   }
 
   /** The groups whose defining spec text contains `pos` (the most specific text wins). */
@@ -144,36 +137,15 @@ class ArchitecturePanel implements vscode.Disposable {
     const groups = this.groupsAt(editor.document, editor.selection.active);
     if (groups.join() === this.highlight.join()) return;
     this.highlight = groups;
-    this.post({ type: 'architecture/highlight', groups });
+    this.channel.notify('highlight', { groups });
   }
 
-  private async receive(m: ArchitectureFromWebview): Promise<void> {
-    try {
-      switch (m.type) {
-        case 'ready':
-          this.ready = true;
-          await this.sendState();
-          break;
-        case 'architecture/reveal':
-          await this.reveal(m.group);
-          break;
-        case 'architecture/export':
-          await this.export(m.id, m.format, m.data);
-          break;
-        case 'architecture/rendered': {
-          const latency = m.latencyMs !== undefined ? ` (edit to render ${m.latencyMs} ms)` : '';
-          this.changedAt.clear();
-          this.deps.output.debug(
-            `Architecture ${specName(this.uri)} v${m.version}: ${m.nodes} nodes rendered in ${m.renderMs.toFixed(1)} ms${latency}`,
-          );
-          break;
-        }
-      }
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.deps.output.error(`Architecture panel: ${e instanceof Error ? (e.stack ?? message) : message}`);
-      void vscode.window.showErrorMessage(`Architecture: ${message}`);
-    }
+  private rendered(m: ArchitectureRendered): void {
+    const latency = m.latencyMs !== undefined ? ` (edit to render ${m.latencyMs} ms)` : '';
+    this.changedAt.clear();
+    this.deps.output.debug(
+      `Architecture ${specName(this.uri)} v${m.version}: ${m.nodes} nodes rendered in ${m.renderMs.toFixed(1)} ms${latency}`,
+    );
   }
 
   private async reveal(group: string): Promise<void> {
@@ -193,7 +165,8 @@ class ArchitecturePanel implements vscode.Disposable {
     editor.revealRange(selection, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
 
-  private async export(id: number, format: 'svg' | 'png', data: string): Promise<void> {
+  /** Asks where and writes the export; a failure is reported by the channel and answered to the page. */
+  private async export(format: ExportFormat, data: string): Promise<SaveResult> {
     const base = specName(this.uri);
     const folder =
       this.uri.scheme === 'file' ? vscode.Uri.joinPath(this.uri, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
@@ -202,35 +175,21 @@ class ArchitecturePanel implements vscode.Disposable {
       defaultUri: folder ? vscode.Uri.joinPath(folder, `${base}.architecture.${format}`) : undefined,
       filters: format === 'svg' ? { 'SVG image': ['svg'] } : { 'PNG image': ['png'] },
     });
-    if (!target) {
-      this.post({ type: 'architecture/exported', inReplyTo: id, ok: false, error: 'cancelled' });
-      return;
+    if (!target) return { saved: false };
+    let bytes: Uint8Array;
+    if (format === 'svg') bytes = new TextEncoder().encode(data);
+    else {
+      const match = /^data:image\/png;base64,(.*)$/s.exec(data);
+      if (!match) throw new Error('the webview sent no PNG data');
+      bytes = Buffer.from(match[1], 'base64');
     }
-    try {
-      let bytes: Uint8Array;
-      if (format === 'svg') bytes = new TextEncoder().encode(data);
-      else {
-        const match = /^data:image\/png;base64,(.*)$/s.exec(data);
-        if (!match) throw new Error('the webview sent no PNG data');
-        bytes = Buffer.from(match[1], 'base64');
-      }
-      await vscode.workspace.fs.writeFile(target, bytes);
-      this.post({ type: 'architecture/exported', inReplyTo: id, ok: true, path: target.fsPath });
-      void vscode.window.showInformationMessage(`Architecture exported to ${vscode.workspace.asRelativePath(target)}`);
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.post({ type: 'architecture/exported', inReplyTo: id, ok: false, error: message });
-      throw e;
-    }
+    await vscode.workspace.fs.writeFile(target, bytes);
+    void vscode.window.showInformationMessage(`Architecture exported to ${vscode.workspace.asRelativePath(target)}`);
+    return { saved: true, path: target.fsPath };
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected onDisposed(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.onDispose(this);
-    this.panel.dispose();
-    this.disposables.forEach((d) => d.dispose());
   }
 }
 
@@ -258,11 +217,11 @@ function specName(uri: vscode.Uri): string {
 export function registerArchitecturePanel(deps: PanelDeps): vscode.Disposable[] {
   const panels = new Map<string, ArchitecturePanel>();
   const create = (uri: vscode.Uri, panel: vscode.WebviewPanel) => {
-    const p = new ArchitecturePanel(uri, panel, deps, (x) => {
-      if (panels.get(x.uri.toString()) === x) panels.delete(x.uri.toString());
-    });
+    const p = new ArchitecturePanel(uri, panel, deps);
     panels.set(uri.toString(), p);
-    return p;
+    p.onDidDispose(() => {
+      if (panels.get(uri.toString()) === p) panels.delete(uri.toString());
+    });
   };
   const show = (uri: vscode.Uri) => {
     const open = panels.get(uri.toString());
@@ -270,45 +229,35 @@ export function registerArchitecturePanel(deps: PanelDeps): vscode.Disposable[] 
       open.panel.reveal(undefined, false);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(
-      ARCHITECTURE_VIEW_TYPE,
-      `Architecture: ${specName(uri)}`,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false },
-      webviewOptions(deps.context.extensionUri),
-    );
+    const panel = createWebviewPanel(deps, ARCHITECTURE_VIEW_TYPE, `Architecture: ${specName(uri)}`, {
+      viewColumn: vscode.ViewColumn.Beside,
+      preserveFocus: false,
+    });
     create(uri, panel);
   };
   return [
-    vscode.commands.registerCommand('densenet.showArchitecture', async (arg?: unknown) => {
-      try {
-        const uri = arg instanceof vscode.Uri ? arg : activeSpecUri();
-        if (!uri) {
-          void vscode.window.showWarningMessage(
-            'Open a *.densenet.json spec first: the architecture is of the spec in the active editor.',
-          );
-          return;
-        }
-        show(uri);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        deps.output.error(`Show Architecture: ${message}`);
-        void vscode.window.showErrorMessage(`Show Architecture failed: ${message}`);
+    registerPanelCommand(deps, 'densenet.showArchitecture', 'Show Architecture failed', (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : activeSpecUri();
+      if (!uri) {
+        void vscode.window.showWarningMessage(
+          'Open a *.densenet.json spec first: the architecture is of the spec in the active editor.',
+        );
+        return;
       }
+      show(uri);
     }),
-    vscode.window.registerWebviewPanelSerializer(ARCHITECTURE_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
-        const specUri = (state as ArchitectureWebviewState | undefined)?.specUri;
-        if (!specUri) {
-          panel.dispose();
-          return;
-        }
-        const uri = vscode.Uri.parse(specUri);
-        if (panels.has(uri.toString())) {
-          panel.dispose();
-          return;
-        }
-        create(uri, panel);
-      },
+    registerPanelSerializer(deps, ARCHITECTURE_VIEW_TYPE, 'Architecture', (panel, state) => {
+      const specUri = state?.specUri;
+      if (typeof specUri !== 'string' || !specUri) {
+        panel.dispose();
+        return;
+      }
+      const uri = vscode.Uri.parse(specUri);
+      if (panels.has(uri.toString())) {
+        panel.dispose();
+        return;
+      }
+      create(uri, panel);
     }),
     { dispose: () => [...panels.values()].forEach((p) => p.dispose()) },
   ];

@@ -1,7 +1,8 @@
 /**
  * The training dashboard (`DenseNet: Open Training Dashboard`): live charts of a training (loss, accuracy, learning
  * rate, images/s), its confusion matrix after each validation, and the spec's past runs with their curves.
- * One panel; it survives reloads (WebviewPanelSerializer) and reattaches to a running training.
+ * One panel; it survives reloads (WebviewPanelSerializer) and reattaches to a running training. Contract:
+ * src/protocol/dashboard.ts.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -10,17 +11,17 @@ import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog
 import { isResumable } from '../runs/checkpointFiles';
 import type {
   CurrentRun,
+  DashboardHost,
   DashboardState,
-  DashboardUiState,
-  FromDashboard,
+  DashboardView,
   HistoryPoint,
   RunSummary,
-  ToDashboard,
 } from '../protocol/dashboard';
 import type { EpochMetrics } from '../protocol/engine';
+import type { TrainingEvent } from '../editor/trainingController';
 import { downsample } from '../metrics/dashboardMath';
 import type { PanelDeps } from './deps';
-import { webviewHtml, webviewOptions } from './webviewHtml';
+import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
 
 export const DASHBOARD_VIEW_TYPE = 'densenet.dashboard';
 /** Most batch points sent for one run's history (the charts stay fast on long runs). */
@@ -78,69 +79,75 @@ function summary(r: RunListing): RunSummary {
   };
 }
 
-class DashboardPanel implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
+class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardView> {
   /** Epoch ends seen live, by run folder (the confusion matrices are not on disk). */
   private readonly liveEpochs = new Map<string, EpochMetrics[]>();
-  private disposed = false;
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly panel: vscode.WebviewPanel,
-    private readonly deps: PanelDeps,
+    panel: vscode.WebviewPanel,
+    deps: PanelDeps,
     public specUri: vscode.Uri | undefined,
-    private readonly onDispose: () => void,
   ) {
-    const extensionUri = deps.context.extensionUri;
-    panel.webview.options = webviewOptions(extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, { bundle: 'dashboard', title: 'Training Dashboard' });
+    super(panel, deps, { bundle: 'dashboard', title: 'Training Dashboard', name: 'Dashboard' });
     this.updateTitle();
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage(
-        (m: FromDashboard) =>
-          void this.receive(m).catch((e) =>
-            deps.output.error(`Dashboard: ${e instanceof Error ? e.message : String(e)}`),
-          ),
-      ),
-      deps.training.onTrainingEvent((m) => {
-        switch (m.type) {
-          case 'training/started': {
-            const state = deps.training.state;
-            if (state && (!this.specUri || state.specUri.toString() !== this.specUri.toString())) {
-              // A training of another spec: follow it.
-              this.specUri = state.specUri;
-              this.updateTitle();
-            }
-            this.liveEpochs.set(m.payload.runDir, []);
-            void this.sendState();
-            break;
-          }
-          case 'training/batch':
-            if (this.showsRunning()) this.post({ type: 'batch', metrics: m.payload });
-            break;
-          case 'training/epochEnd': {
-            const runDir = deps.training.state?.started?.runDir;
-            if (runDir) {
-              const list = this.liveEpochs.get(runDir) ?? [];
-              list.push(m.payload);
-              this.liveEpochs.set(runDir, list);
-            }
-            if (this.showsRunning()) {
-              this.post({ type: 'epochEnd', metrics: m.payload });
-              this.post({ type: 'runs', runs: this.runs() });
-            }
-            break;
-          }
-          case 'training/ended':
-            // The train request answered: the run has ended. Wait for the controller to let it go, then refresh.
-            this.whenIdle(() => void this.sendState());
-            break;
-          default:
-            break;
+    this.channel.handle('stop', () => this.stop());
+    this.channel.handle('resume', ({ runDir }) => {
+      // Not awaited: the command runs the whole training.
+      this.channel.background(
+        'resume',
+        vscode.commands.executeCommand('densenet.resumeTraining', runDir ?? this.specUri),
+      );
+    });
+    this.channel.handle('train', () => {
+      if (this.specUri)
+        this.channel.background('train', vscode.commands.executeCommand('densenet.train', this.specUri));
+    });
+    this.channel.handle('runHistory', ({ runDir }) => {
+      // Only run folders of this spec's listing may be read.
+      const known = this.runs().some((r) => r.runDir === runDir);
+      return known ? readHistory(runDir) : [];
+    });
+    this.own(deps.training.onTrainingEvent((m) => this.onTrainingEvent(m)));
+  }
+
+  private onTrainingEvent(m: TrainingEvent): void {
+    const training = this.deps.training;
+    switch (m.type) {
+      case 'training/started': {
+        const state = training.state;
+        if (state && (!this.specUri || state.specUri.toString() !== this.specUri.toString())) {
+          // A training of another spec: follow it.
+          this.specUri = state.specUri;
+          this.updateTitle();
         }
-      }),
-    );
+        this.liveEpochs.set(m.payload.runDir, []);
+        this.sendState();
+        break;
+      }
+      case 'training/batch':
+        if (this.showsRunning()) this.channel.notify('batch', m.payload);
+        break;
+      case 'training/epochEnd': {
+        const runDir = training.state?.started?.runDir;
+        if (runDir) {
+          const list = this.liveEpochs.get(runDir) ?? [];
+          list.push(m.payload);
+          this.liveEpochs.set(runDir, list);
+        }
+        if (this.showsRunning()) {
+          this.channel.notify('epochEnd', m.payload);
+          this.channel.notify('runs', this.runs());
+        }
+        break;
+      }
+      case 'training/ended':
+        // The train request answered: the run has ended. Wait for the controller to let it go, then refresh.
+        this.whenIdle(() => this.sendState());
+        break;
+      default:
+        break;
+    }
   }
 
   private showsRunning(): boolean {
@@ -168,13 +175,9 @@ class DashboardPanel implements vscode.Disposable {
     if (specUri && specUri.toString() !== this.specUri?.toString()) {
       this.specUri = specUri;
       this.updateTitle();
-      void this.sendState();
+      this.sendState();
     }
     this.panel.reveal(undefined, true);
-  }
-
-  private post(message: ToDashboard): void {
-    if (!this.disposed) void this.panel.webview.postMessage(message);
   }
 
   /** The spec's name (as the engine names its runs folder) and the runs folder. */
@@ -209,7 +212,7 @@ class DashboardPanel implements vscode.Disposable {
     }
   }
 
-  async state(): Promise<DashboardState> {
+  protected async fullState(): Promise<DashboardState> {
     const info = await this.specInfo();
     this.runsDir = info?.runsDir;
     const runs = this.runs();
@@ -244,51 +247,35 @@ class DashboardPanel implements vscode.Disposable {
     return { specUri: this.specUri?.toString(), specName: info?.name, current, runs, busyElsewhere };
   }
 
-  async sendState(): Promise<void> {
-    const state = await this.state();
-    this.post({ type: 'state', state });
+  /** Announces the full state again (what the dashboard shows changed). */
+  private sendState(): void {
+    this.channel.background(
+      'state',
+      this.fullState().then((state) => this.channel.notify('state', state)),
+    );
   }
 
-  private async receive(m: FromDashboard): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        await this.sendState();
-        break;
-      case 'refresh':
-        await this.sendState();
-        break;
-      case 'stop':
-        if (this.deps.training.state) {
-          await vscode.commands.executeCommand('densenet.stopTraining');
-          this.post({ type: 'status', status: this.deps.training.state?.status ?? 'stopping' });
-        }
-        break;
-      case 'resume':
-        void vscode.commands.executeCommand('densenet.resumeTraining', m.runDir ?? this.specUri);
-        break;
-      case 'train':
-        if (this.specUri) void vscode.commands.executeCommand('densenet.train', this.specUri);
-        break;
-      case 'loadRun': {
-        // Only run folders of this spec's listing may be read.
-        const known = this.runs().some((r) => r.runDir === m.runDir);
-        this.post({ type: 'runHistory', runDir: m.runDir, history: known ? readHistory(m.runDir) : [] });
-        break;
-      }
-    }
+  /** Stops the running training; its status then, or null when nothing was running. */
+  private async stop(): Promise<string | null> {
+    if (!this.deps.training.state) return null;
+    await vscode.commands.executeCommand('densenet.stopTraining');
+    return this.deps.training.state?.status ?? 'stopping';
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
+  protected onDisposed(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.disposables.forEach((d) => d.dispose());
-    this.panel.dispose();
-    this.onDispose();
   }
 }
 
 let current: DashboardPanel | undefined;
+
+function adopt(panel: vscode.WebviewPanel, deps: PanelDeps, specUri: vscode.Uri | undefined): void {
+  const p = new DashboardPanel(panel, deps, specUri);
+  current = p;
+  p.onDidDispose(() => {
+    if (current === p) current = undefined;
+  });
+}
 
 /** Opens (or reveals) the dashboard, showing `specUri` (else the running training's spec, else the active spec). */
 export function openDashboard(deps: PanelDeps, specUri?: vscode.Uri): void {
@@ -297,15 +284,11 @@ export function openDashboard(deps: PanelDeps, specUri?: vscode.Uri): void {
     current.reveal(uri);
     return;
   }
-  const panel = vscode.window.createWebviewPanel(
-    DASHBOARD_VIEW_TYPE,
-    'Training Dashboard',
-    { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-    webviewOptions(deps.context.extensionUri),
-  );
-  current = new DashboardPanel(panel, deps, uri, () => {
-    current = undefined;
+  const panel = createWebviewPanel(deps, DASHBOARD_VIEW_TYPE, 'Training Dashboard', {
+    viewColumn: vscode.ViewColumn.Beside,
+    preserveFocus: true,
   });
+  adopt(panel, deps, uri);
 }
 
 function activeSpecUri(): vscode.Uri | undefined {
@@ -317,26 +300,23 @@ function activeSpecUri(): vscode.Uri | undefined {
 
 export function registerDashboardPanel(deps: PanelDeps): vscode.Disposable[] {
   return [
-    vscode.commands.registerCommand('densenet.openDashboard', (uri?: vscode.Uri) => openDashboard(deps, uri)),
-    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
-        const ui = state as Partial<DashboardUiState> | undefined;
-        let uri: vscode.Uri | undefined;
-        try {
-          uri = typeof ui?.specUri === 'string' ? vscode.Uri.parse(ui.specUri) : undefined;
-        } catch {
-          uri = undefined;
-        }
-        uri ??= deps.training.state?.specUri;
-        if (current) {
-          // Only one dashboard: keep the one already open.
-          panel.dispose();
-          return;
-        }
-        current = new DashboardPanel(panel, deps, uri, () => {
-          current = undefined;
-        });
-      },
+    registerPanelCommand(deps, 'densenet.openDashboard', 'Open Training Dashboard', (uri?: unknown) =>
+      openDashboard(deps, uri instanceof vscode.Uri ? uri : undefined),
+    ),
+    registerPanelSerializer(deps, DASHBOARD_VIEW_TYPE, 'Dashboard', (panel, ui) => {
+      let uri: vscode.Uri | undefined;
+      try {
+        uri = typeof ui?.specUri === 'string' ? vscode.Uri.parse(ui.specUri) : undefined;
+      } catch {
+        uri = undefined;
+      }
+      uri ??= deps.training.state?.specUri;
+      if (current) {
+        // Only one dashboard: keep the one already open.
+        panel.dispose();
+        return;
+      }
+      adopt(panel, deps, uri);
     }),
     { dispose: () => current?.dispose() },
   ];

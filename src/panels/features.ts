@@ -3,6 +3,7 @@
  * image preview title, palette with a file picker) -> pick a run's checkpoint -> a webview showing the input as
  * the model sees it, the top-5 classes, a gallery of every channel of a layer, Grad-CAM, saliency and
  * activation maximisation. All tensor work happens in the inspection engine process (InspectionClient).
+ * Contract with the webview: src/protocol/features.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,15 +12,17 @@ import type { RunListing } from '../runs/runFolder';
 import { runsWithCheckpoints } from '../runs/checkpointFiles';
 import { InspectionClient } from '../editor/inspectionClient';
 import type {
-  FeaturesRequest,
-  FeaturesResultMap,
+  FeaturesHost,
+  FeaturesInspections,
   FeaturesState,
-  FromFeaturesWebview,
+  FeaturesView,
+  InspectionKind,
   MaximiseProgress,
-  ToFeaturesWebview,
 } from '../protocol/features';
+import type { SaveResult } from '../protocol/panel';
+import type { HandlerContext } from '../protocol/rpc';
 import type { PanelDeps } from './deps';
-import { webviewHtml, webviewOptions } from './webviewHtml';
+import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
 
 export const FEATURES_VIEW_TYPE = 'densenet.features';
 const LAST_CHECKPOINT_KEY = 'densenet.features.lastCheckpoint';
@@ -110,37 +113,45 @@ async function resolveImage(arg: unknown): Promise<vscode.Uri | undefined> {
   return picked?.[0];
 }
 
-class FeatureMapsPanel implements vscode.Disposable {
-  private readonly disposables: vscode.Disposable[] = [];
-  /** The webview's requests still running, by their id: aborting one cancels it. */
-  private readonly jobs = new Map<number, AbortController>();
+class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesView> {
+  /** Aborted when another image or checkpoint loads: the inspections of the previous one stop. */
+  private loadAbort = new AbortController();
   private state: FeaturesState = { loading: false };
   private loadToken = 0;
   private commandStartedAt: number | undefined;
   private galleryTimed = false;
-  readonly onDidDispose: vscode.Event<void>;
 
   constructor(
-    readonly panel: vscode.WebviewPanel,
-    private readonly deps: PanelDeps,
+    panel: vscode.WebviewPanel,
+    deps: PanelDeps,
     private readonly inspection: InspectionClient,
   ) {
-    const extensionUri = deps.context.extensionUri;
-    panel.webview.options = webviewOptions(extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, { bundle: 'features', title: 'Feature Maps' });
-    this.onDidDispose = panel.onDidDispose;
-    this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: FromFeaturesWebview) => void this.onMessage(m)),
-      panel.onDidDispose(() => this.dispose()),
-    );
+    super(panel, deps, { bundle: 'features', title: 'Feature Maps', name: 'Feature maps' });
+    // The webview shows an inspection's failure in its own status line.
+    const shown = { shownByWebview: true };
+    this.channel.handle('activations', (params, context) => this.inspect('activations', params, context), shown);
+    this.channel.handle('gradcam', (params, context) => this.inspect('gradcam', params, context), shown);
+    this.channel.handle('saliency', (params, context) => this.inspect('saliency', params, context), shown);
+    this.channel.handle('maximise', (params, context) => this.inspect('maximise', params, context), shown);
+    this.channel.handle('export', ({ name, dataUrl }) => this.export(name, dataUrl));
+    this.channel.handle('pickCheckpoint', () => this.pickCheckpoint());
+    this.channel.handle('pickImage', () => this.pickImage());
+    this.channel.on('rendered', (m) => {
+      if (this.commandStartedAt !== undefined && !this.galleryTimed) {
+        this.galleryTimed = true;
+        this.deps.output.info(
+          `Feature maps: gallery of ${m.layer} (${m.channels} channels) ${Date.now() - this.commandStartedAt} ms after the checkpoint was picked`,
+        );
+      }
+    });
   }
 
-  private post(message: ToFeaturesWebview): void {
-    void this.panel.webview.postMessage(message);
+  protected fullState(): FeaturesState {
+    return { ...this.state, commandStartedAt: this.commandStartedAt };
   }
 
   private postState(): void {
-    this.post({ type: 'state', state: { ...this.state, commandStartedAt: this.commandStartedAt } });
+    this.channel.notify('state', this.fullState());
   }
 
   /** Inspect `image` with `checkpoint`: describe the model and predict (the webview asks for the rest). */
@@ -148,7 +159,8 @@ class FeatureMapsPanel implements vscode.Disposable {
     const token = ++this.loadToken;
     this.commandStartedAt = commandStartedAt;
     this.galleryTimed = false;
-    this.cancelJobs();
+    this.loadAbort.abort();
+    this.loadAbort = new AbortController();
     this.panel.title = `Feature Maps: ${path.basename(image)}`;
     this.state = { loading: true, image: { path: image, name: path.basename(image) }, checkpoint };
     this.postState();
@@ -178,109 +190,76 @@ class FeatureMapsPanel implements vscode.Disposable {
     this.postState();
   }
 
-  private async onMessage(m: FromFeaturesWebview): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        this.postState();
-        return;
-      case 'request':
-        return this.request(m.id, m.request);
-      case 'cancel':
-        this.jobs.get(m.id)?.abort();
-        return;
-      case 'export':
-        return this.export(m.name, m.dataUrl);
-      case 'pickCheckpoint': {
-        const image = this.state.image?.path;
-        const checkpoint = await pickCheckpoint(this.deps.context);
-        if (image && checkpoint) await this.load(image, checkpoint);
-        return;
-      }
-      case 'pickImage': {
-        const uri = await vscode.window.showOpenDialog({
-          canSelectMany: false,
-          filters: { Images: IMAGE_EXTENSIONS },
-          defaultUri: this.state.image ? vscode.Uri.file(path.dirname(this.state.image.path)) : undefined,
-        });
-        if (uri?.[0] && this.state.checkpoint) await this.load(uri[0].fsPath, this.state.checkpoint);
-        return;
-      }
-      case 'rendered':
-        if (this.commandStartedAt !== undefined && !this.galleryTimed) {
-          this.galleryTimed = true;
-          this.deps.output.info(
-            `Feature maps: gallery of ${m.layer} (${m.channels} channels) ${Date.now() - this.commandStartedAt} ms after the checkpoint was picked`,
-          );
-        }
-        return;
-    }
+  private async pickCheckpoint(): Promise<void> {
+    const image = this.state.image?.path;
+    const checkpoint = await pickCheckpoint(this.deps.context);
+    if (image && checkpoint) await this.load(image, checkpoint);
   }
 
-  private async request(id: number, req: Extract<FromFeaturesWebview, { type: 'request' }>['request']): Promise<void> {
+  private async pickImage(): Promise<void> {
+    const uri = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      filters: { Images: IMAGE_EXTENSIONS },
+      defaultUri: this.state.image ? vscode.Uri.file(path.dirname(this.state.image.path)) : undefined,
+    });
+    if (uri?.[0] && this.state.checkpoint) await this.load(uri[0].fsPath, this.state.checkpoint);
+  }
+
+  /**
+   * One of the webview's inspections of the current image and checkpoint, run by the inspection engine. It stops
+   * when the webview aborts the request, the panel closes, or another image or checkpoint loads.
+   */
+  private async inspect<K extends InspectionKind>(
+    kind: K,
+    params: FeaturesInspections[K]['params'],
+    context: HandlerContext<MaximiseProgressOf<K>>,
+  ): Promise<FeaturesInspections[K]['result']> {
     const checkpoint = this.state.checkpoint?.path;
     const image = this.state.image?.path;
-    if (!checkpoint || !image) {
-      this.post({ type: 'response', inReplyTo: id, ok: false, error: 'No image or checkpoint chosen yet.' });
-      return;
-    }
-    const job = new AbortController();
-    this.jobs.set(id, job);
-    try {
-      const result = await this.answer(checkpoint, image, req, job.signal, (progress) =>
-        this.post({ type: 'progress', inReplyTo: id, progress }),
-      );
-      this.post({ type: 'response', inReplyTo: id, ok: true, result });
-    } catch (e) {
-      this.post({ type: 'response', inReplyTo: id, ok: false, error: e instanceof Error ? e.message : String(e) });
-    } finally {
-      this.jobs.delete(id);
-    }
+    if (!checkpoint || !image) throw new Error('No image or checkpoint chosen yet.');
+    const signal = AbortSignal.any([context.signal, this.loadAbort.signal]);
+    const request = { kind, ...params } as WebviewInspection;
+    // Only maximisation reports progress.
+    const onProgress = (p: MaximiseProgress) => context.progress(p as MaximiseProgressOf<K>);
+    return (await this.answer(request, checkpoint, image, signal, onProgress)) as FeaturesInspections[K]['result'];
   }
 
-  /** The engine's answer to one request of the webview (on the panel's checkpoint and image). */
+  /** The engine's answer to one inspection of the webview (on the panel's checkpoint and image). */
   private async answer(
+    req: WebviewInspection,
     checkpoint: string,
     image: string,
-    req: FeaturesRequest,
     signal: AbortSignal,
     onProgress: (progress: MaximiseProgress) => void,
-  ): Promise<FeaturesResultMap[keyof FeaturesResultMap]> {
+  ): Promise<FeaturesInspections[InspectionKind]['result']> {
     switch (req.kind) {
       case 'activations': {
-        const [activation] = await this.inspection.inspect(
-          'activations',
-          { checkpoint, image, layers: [req.layer] },
-          { signal },
-        );
+        // The engine answers the activations of a list of layers: the webview asks for one.
+        const layers = [req.layer];
+        const [activation] = await this.inspection.inspect('activations', { checkpoint, image, layers }, { signal });
         return activation;
       }
-      case 'gradcam':
-        return this.inspection.inspect(
-          'gradcam',
-          { checkpoint, image, layerName: req.layerName, classIndex: req.classIndex },
-          { signal },
-        );
-      case 'saliency':
-        return this.inspection.inspect(
-          'saliency',
-          { checkpoint, image, classIndex: req.classIndex, samples: req.samples },
-          { signal },
-        );
-      case 'maximise':
+      case 'gradcam': {
+        const { layerName, classIndex } = req;
+        return this.inspection.inspect('gradcam', { checkpoint, image, layerName, classIndex }, { signal });
+      }
+      case 'saliency': {
+        const { classIndex, samples } = req;
+        return this.inspection.inspect('saliency', { checkpoint, image, classIndex, samples }, { signal });
+      }
+      case 'maximise': {
         return this.inspection.inspect(
           'maximise',
           { checkpoint, target: req.target, steps: req.steps },
           { signal, onProgress },
         );
+      }
     }
   }
 
-  private async export(name: string, dataUrl: string): Promise<void> {
+  private async export(name: string, dataUrl: string): Promise<SaveResult> {
     const match = /^data:image\/png;base64,(.*)$/.exec(dataUrl);
-    if (!match) {
-      void vscode.window.showErrorMessage('Export failed: the view did not produce a PNG.');
-      return;
-    }
+    if (!match) throw new Error('Export failed: the view did not produce a PNG.');
     const base = this.state.image ? path.parse(this.state.image.path).name : 'features';
     const safe = `${base}-${name}`.replace(/[^\w.-]+/g, '_');
     const folder =
@@ -291,23 +270,27 @@ class FeatureMapsPanel implements vscode.Disposable {
       defaultUri: folder ? vscode.Uri.joinPath(folder, `${safe}.png`) : undefined,
       filters: { 'PNG image': ['png'] },
     });
-    if (!target) return;
+    if (!target) return { saved: false };
     await vscode.workspace.fs.writeFile(target, Buffer.from(match[1], 'base64'));
     void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}`);
+    return { saved: true, path: target.fsPath };
   }
 
-  private cancelJobs(): void {
-    for (const job of this.jobs.values()) job.abort();
-    this.jobs.clear();
-  }
-
-  dispose(): void {
+  protected onDisposed(): void {
+    // The channel closing aborts the running inspections' requests; a load in flight is dropped.
     this.loadToken++;
-    this.cancelJobs();
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
+    this.loadAbort.abort();
   }
 }
+
+type MaximiseProgressOf<K extends InspectionKind> = K extends 'maximise'
+  ? FeaturesInspections['maximise']['progress']
+  : never;
+
+/** One of the webview's inspections with its parameters, tagged by its kind. */
+type WebviewInspection = {
+  [T in InspectionKind]: { kind: T } & FeaturesInspections[T]['params'];
+}[InspectionKind];
 
 export function registerFeatureMapsPanel(deps: PanelDeps): vscode.Disposable[] {
   const inspection = new InspectionClient(deps.context, deps.output);
@@ -322,47 +305,39 @@ export function registerFeatureMapsPanel(deps: PanelDeps): vscode.Disposable[] {
     return p;
   };
 
-  const command = vscode.commands.registerCommand('densenet.visualizeFeatureMaps', async (arg?: unknown) => {
-    try {
-      const image = await resolveImage(arg);
-      if (!image) return;
-      inspection.warm(); // the engine starts while the user picks a checkpoint
-      const checkpoint = await pickCheckpoint(deps.context);
-      if (!checkpoint) return;
-      const startedAt = Date.now();
-      let panel = current;
-      if (panel) panel.panel.reveal(undefined, false);
-      else {
-        panel = adopt(
-          vscode.window.createWebviewPanel(
-            FEATURES_VIEW_TYPE,
-            `Feature Maps: ${path.basename(image.fsPath)}`,
-            { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
-            webviewOptions(deps.context.extensionUri),
-          ),
-        );
-      }
-      await panel.load(image.fsPath, checkpoint, startedAt);
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      deps.output.error(`Visualize Feature Maps: ${message}`);
-      void vscode.window.showErrorMessage(`Visualize Feature Maps: ${message}`);
+  const command = registerPanelCommand(deps, 'densenet.visualizeFeatureMaps', 'Visualize Feature Maps', async (arg) => {
+    const image = await resolveImage(arg);
+    if (!image) return;
+    inspection.warm(); // the engine starts while the user picks a checkpoint
+    const checkpoint = await pickCheckpoint(deps.context);
+    if (!checkpoint) return;
+    const startedAt = Date.now();
+    let panel = current;
+    if (panel) panel.panel.reveal(undefined, false);
+    else {
+      panel = adopt(
+        createWebviewPanel(deps, FEATURES_VIEW_TYPE, `Feature Maps: ${path.basename(image.fsPath)}`, {
+          viewColumn: vscode.ViewColumn.Active,
+          preserveFocus: false,
+        }),
+      );
     }
+    await panel.load(image.fsPath, checkpoint, startedAt);
   });
 
-  const serializer = vscode.window.registerWebviewPanelSerializer(FEATURES_VIEW_TYPE, {
-    async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+  const serializer = registerPanelSerializer(deps, FEATURES_VIEW_TYPE, 'Feature maps', async (panel, state) => {
+    // Kept by the page (vscode.setState): checked, as anything read back.
+    const s: { [K in keyof PersistedState]?: unknown } = state ?? {};
+    const text = (v: unknown): v is string => typeof v === 'string' && v !== '';
+    if (text(s.imagePath) && text(s.checkpointPath) && fs.existsSync(s.imagePath) && fs.existsSync(s.checkpointPath)) {
       const p = adopt(panel);
-      const s = (state ?? {}) as PersistedState;
-      if (s.imagePath && s.checkpointPath && fs.existsSync(s.imagePath) && fs.existsSync(s.checkpointPath)) {
-        await p.load(s.imagePath, {
-          path: s.checkpointPath,
-          label: s.checkpointLabel ?? path.basename(s.checkpointPath),
-        });
-      } else {
-        panel.dispose();
-      }
-    },
+      await p.load(s.imagePath, {
+        path: s.checkpointPath,
+        label: text(s.checkpointLabel) ? s.checkpointLabel : path.basename(s.checkpointPath),
+      });
+    } else {
+      panel.dispose();
+    }
   });
 
   return [command, serializer, { dispose: () => current?.dispose() }, inspection];

@@ -1,9 +1,12 @@
 /**
- * Messages between the extension host and the architecture webview. The webview sends `ready` when it has
- * loaded; the host answers with the full `architecture/state` (spec, diagram model, highlighted groups), then
- * sends a new `architecture/model` after each edit (debounced) and `architecture/highlight` as the cursor moves.
+ * The contract between the extension host and the architecture webview (see src/protocol/panel.ts). The webview
+ * asks for its full `state` (spec, diagram model, highlighted groups) when it loads; the host then announces a
+ * new `model` after each edit (debounced) and the `highlight` as the cursor moves. The webview asks the host to
+ * reveal the spec text of a clicked node and to save exports, and announces each render (for the log and tests).
  */
 import type { DiagramModel } from '../core/diagram';
+import type { NoRequests, SaveResult } from './panel';
+import type { Contract } from './rpc';
 
 /** The full state of the panel, also what the webview keeps with setState (the serializer reads `specUri`). */
 export interface ArchitectureState {
@@ -25,26 +28,44 @@ export interface ArchitectureWebviewState {
   expanded?: Record<string, boolean>;
 }
 
-export type ArchitectureToWebview =
-  | { type: 'architecture/state'; state: ArchitectureState }
-  /** `changedAt`: Date.now() on the host when the document changed (for the edit-to-render latency). */
-  | {
-      type: 'architecture/model';
-      model?: DiagramModel;
-      problem?: string;
-      version: number;
-      sentAt: number;
-      changedAt?: number;
-    }
-  | { type: 'architecture/highlight'; groups: string[] }
-  | { type: 'architecture/exported'; inReplyTo: number; ok: boolean; path?: string; error?: string };
+/** The model after an edit. `changedAt`: Date.now() on the host when the document changed (edit-to-render latency). */
+export interface ArchitectureModel {
+  /** Undefined while the spec is broken: the webview keeps drawing the last good model under the problem. */
+  model?: DiagramModel;
+  problem?: string;
+  version: number;
+  sentAt: number;
+  changedAt?: number;
+}
 
-export type ArchitectureFromWebview =
-  | { type: 'ready' }
-  /** A node was clicked: reveal and select the spec text that defines the group. */
-  | { type: 'architecture/reveal'; group: string }
-  /** Export: `data` is the SVG text or a PNG data URL; the host asks where and writes it. */
-  | { type: 'architecture/export'; id: number; format: 'svg' | 'png'; data: string }
-  /** After each render: how long the layout and DOM update took (ms), for the log and tests. */
-  /** `latencyMs`: from the edit (host time of the document change) to the end of the render. */
-  | { type: 'architecture/rendered'; version: number; nodes: number; renderMs: number; latencyMs?: number };
+/** After each render: how long the layout and DOM update took (ms), for the log and tests. */
+export interface ArchitectureRendered {
+  version: number;
+  nodes: number;
+  renderMs: number;
+  /** From the edit (host time of the document change) to the end of the render. */
+  latencyMs?: number;
+}
+
+export type ExportFormat = 'svg' | 'png';
+
+/** The host: answers the handshake, reveals, exports; announces models and highlights. */
+export interface ArchitectureHost extends Contract {
+  requests: {
+    state: { params: null; result: ArchitectureState };
+    /** A node was clicked: reveal and select the spec text that defines the group. */
+    reveal: { params: { group: string }; result: void };
+    /** `data` is the SVG text or a PNG data URL; the host asks where and writes it. */
+    export: { params: { format: ExportFormat; data: string }; result: SaveResult };
+  };
+  events: {
+    model: ArchitectureModel;
+    highlight: { groups: string[] };
+  };
+}
+
+/** The webview: announces its renders. */
+export interface ArchitectureView extends Contract {
+  requests: NoRequests;
+  events: { rendered: ArchitectureRendered };
+}

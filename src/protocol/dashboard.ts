@@ -1,9 +1,12 @@
 /**
- * Messages between the extension host and the training dashboard webview. The webview sends `ready` when it
- * has loaded; the host answers with the full `state` (the spec, the run being shown with its history, the
- * spec's past runs), then forwards the engine's training messages live.
+ * The contract between the extension host and the training dashboard webview (see src/protocol/panel.ts). The
+ * webview asks for its full `state` (the spec, the run being shown with its history, the spec's past runs) when it
+ * loads; the host announces the engine's training progress live, and the full state again when what the
+ * dashboard shows changes. The webview's buttons are requests (stop, resume, train), and so is the history of a
+ * past run to overlay.
  */
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from './engine';
+import type { Contract, NoContract } from './rpc';
 
 /** One point of a run's history (a line of metrics.jsonl, or a live message). `step` is the global step. */
 export interface HistoryPoint {
@@ -54,24 +57,31 @@ export interface DashboardState {
   busyElsewhere?: string;
 }
 
-/** Host -> webview. */
-export type ToDashboard =
-  | { type: 'state'; state: DashboardState }
-  | { type: 'started'; info: TrainingStarted }
-  | { type: 'batch'; metrics: BatchMetrics }
-  | { type: 'epochEnd'; metrics: EpochMetrics }
-  | { type: 'status'; status: string }
-  | { type: 'runs'; runs: RunSummary[] }
-  | { type: 'runHistory'; runDir: string; history: HistoryPoint[] };
+/** The host: answers the handshake and the buttons; announces the training live. */
+export interface DashboardHost extends Contract {
+  requests: {
+    state: { params: null; result: DashboardState };
+    /** Stops the running training; answers its status then (null when nothing was running). */
+    stop: { params: null; result: string | null };
+    /** Resumes `runDir` (else the spec's run to resume). Answers once the resume has been asked for. */
+    resume: { params: { runDir?: string }; result: void };
+    /** Trains the spec shown. Answers once the training has been asked for. */
+    train: { params: null; result: void };
+    /** The history of one of the spec's runs, to overlay its curves (empty for a folder not in its listing). */
+    runHistory: { params: { runDir: string }; result: HistoryPoint[] };
+  };
+  events: {
+    /** The full state again: a training started, the dashboard shows another spec, a run ended. */
+    state: DashboardState;
+    batch: BatchMetrics;
+    epochEnd: EpochMetrics;
+    /** The spec's runs after an epoch of the training shown (best accuracy, epochs completed). */
+    runs: RunSummary[];
+  };
+}
 
-/** Webview -> host. */
-export type FromDashboard =
-  | { type: 'ready' }
-  | { type: 'stop' }
-  | { type: 'resume'; runDir?: string }
-  | { type: 'train' }
-  | { type: 'loadRun'; runDir: string }
-  | { type: 'refresh' };
+/** The webview: answers nothing, announces nothing. */
+export type DashboardView = NoContract;
 
 /** What the webview keeps with setState (also what the serializer restores the panel from). */
 export interface DashboardUiState {

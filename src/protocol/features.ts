@@ -1,14 +1,18 @@
 /**
- * Messages between the extension host and the feature maps webview (`densenet.features`).
+ * The contract between the extension host and the feature maps webview (`densenet.features`; see
+ * src/protocol/panel.ts).
  *
  * The inspection result shapes live here, where the webview reads them; the engine computes them
  * (src/engine/inspection/) and the engine contract (./engine.ts) answers with them. Float32Arrays cross
  * postMessage as they are (structured clone).
  *
- * Handshake: the webview sends `ready`; the host answers with `state` (the full state: image, checkpoint,
- * model description, predictions). Requests carry an `id` and are always answered by a `response` with
- * `inReplyTo` (ok | error); long requests (maximise) send `progress` messages with the same `inReplyTo`.
+ * The webview asks for its full `state` (image, checkpoint, model description, predictions) when it loads; the
+ * host announces it again whenever it changes (loading, loaded, failed). Each inspection of the current image and
+ * checkpoint is a request with its own typed result; activation maximisation reports progress and is cancelled
+ * by aborting its request.
  */
+import type { NoRequests, SaveResult } from './panel';
+import type { Contract } from './rpc';
 
 /** What Grad-CAM, saliency and class maximisation differentiate: the class logit, or the model output. */
 export type ScoreKind = 'logit' | 'output';
@@ -118,20 +122,6 @@ export interface MaximiseProgress {
 /** What activation maximisation maximises: the mean of one channel of a layer's output, or one class's score. */
 export type MaximiseTarget = { layerName: string; channel: number } | { classIndex: number };
 
-/** What the webview may ask for; the checkpoint and image are the panel's current ones. */
-export type FeaturesRequest =
-  | { kind: 'activations'; layer: string }
-  | { kind: 'gradcam'; layerName?: string; classIndex?: number }
-  | { kind: 'saliency'; classIndex?: number; samples?: number }
-  | { kind: 'maximise'; target: MaximiseTarget; steps?: number };
-
-export interface FeaturesResultMap {
-  activations: LayerActivation;
-  gradcam: GradCamResult;
-  saliency: SaliencyResult;
-  maximise: MaximisationResult;
-}
-
 export interface FeaturesState {
   /** Absolute path of the image and its name. */
   image?: { path: string; name: string };
@@ -147,20 +137,36 @@ export interface FeaturesState {
   commandStartedAt?: number;
 }
 
-/** Host -> webview. */
-export type ToFeaturesWebview =
-  | { type: 'state'; state: FeaturesState }
-  | { type: 'progress'; inReplyTo: number; progress: MaximiseProgress }
-  | { type: 'response'; inReplyTo: number; ok: true; result: FeaturesResultMap[keyof FeaturesResultMap] }
-  | { type: 'response'; inReplyTo: number; ok: false; error: string };
+/** The inspections the webview may ask for (of the panel's current image and checkpoint): params and results. */
+export type FeaturesInspections = {
+  activations: { params: { layer: string }; result: LayerActivation };
+  gradcam: { params: { layerName?: string; classIndex?: number }; result: GradCamResult };
+  saliency: { params: { classIndex?: number; samples?: number }; result: SaliencyResult };
+  /** Progress after each step (with the image now and then); aborting the request stops it at its next step. */
+  maximise: {
+    params: { target: MaximiseTarget; steps?: number };
+    result: MaximisationResult;
+    progress: MaximiseProgress;
+  };
+};
 
-/** Webview -> host. */
-export type FromFeaturesWebview =
-  | { type: 'ready' }
-  | { type: 'request'; id: number; request: FeaturesRequest }
-  | { type: 'cancel'; id: number }
-  | { type: 'export'; name: string; dataUrl: string }
-  | { type: 'pickCheckpoint' }
-  | { type: 'pickImage' }
-  /** The webview drew something (for timings in the log): e.g. the gallery of a layer. */
-  | { type: 'rendered'; what: 'gallery'; layer: string; channels: number };
+export type InspectionKind = keyof FeaturesInspections;
+
+/** The host: answers the handshake, the inspections and the buttons; announces the state. */
+export interface FeaturesHost extends Contract {
+  requests: FeaturesInspections & {
+    state: { params: null; result: FeaturesState };
+    /** Saves a view (a PNG data URL) where the user picks. */
+    export: { params: { name: string; dataUrl: string }; result: SaveResult };
+    /** Lets the user pick another checkpoint (or image) and loads it; the new state follows as an event. */
+    pickCheckpoint: { params: null; result: void };
+    pickImage: { params: null; result: void };
+  };
+  events: { state: FeaturesState };
+}
+
+/** The webview: announces what it drew (for timings in the log), e.g. the gallery of a layer. */
+export interface FeaturesView extends Contract {
+  requests: NoRequests;
+  events: { rendered: { what: 'gallery'; layer: string; channels: number } };
+}

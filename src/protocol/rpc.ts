@@ -115,11 +115,20 @@ interface Pending {
 const unwrap = <T>(v: MaybeTransfer<T>): [T, TransferList | undefined] =>
   v instanceof Transfer ? [v.value, v.list] : [v, undefined];
 
+export interface EndpointOptions {
+  /**
+   * The id of the first request (default 1). A side that may be started again while the other side keeps
+   * running (a webview page reloads when its panel is shown again, the host lives on) picks a fresh range, so an
+   * answer to the previous page's request can never settle a request of the new page.
+   */
+  firstId?: number;
+}
+
 /**
  * `Mine` is the contract this side implements (requests it answers, events it sends); `Theirs` the other side's.
  */
 export class RpcEndpoint<Mine extends Contract, Theirs extends Contract> {
-  private nextId = 1;
+  private nextId: number;
   private closed: Error | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly running = new Map<number, AbortController>();
@@ -127,7 +136,11 @@ export class RpcEndpoint<Mine extends Contract, Theirs extends Contract> {
   private readonly listeners = new Map<string, Set<(payload: unknown) => void>>();
   private readonly stopListening: () => void;
 
-  constructor(private readonly pipe: MessagePipe) {
+  constructor(
+    private readonly pipe: MessagePipe,
+    options: EndpointOptions = {},
+  ) {
+    this.nextId = options.firstId ?? 1;
     this.stopListening = pipe.onMessage((m) => {
       if (isRpcMessage(m)) this.receive(m);
     });

@@ -109,4 +109,25 @@ describe('protocol: typed RPC endpoint', () => {
     await tick();
     assert.deepStrictEqual(raw, []);
   });
+
+  it('starts its request ids where it is told, so a restarted side never takes an answer meant for its predecessor', async () => {
+    const [a, b] = pipePair();
+    const server = new RpcEndpoint<Server, Client>(a);
+    server.handle('add', ({ a: x, b: y }) => x + y);
+    // The page before a reload: its request 1 is still running on the host when the page goes away.
+    const old = new RpcEndpoint<Client, Server>(b);
+    let release!: () => void;
+    server.handle('count', () => new Promise<'done'>((resolve) => (release = () => resolve('done'))));
+    void old.request('count', 1).catch(() => undefined);
+    await tick();
+    old.close();
+    // The reloaded page takes a fresh range: the stale answer to request 1 settles nothing of it.
+    const reloaded = new RpcEndpoint<Client, Server>(b, { firstId: 1_000_001 });
+    const sent: number[] = [];
+    a.onMessage((m) => sent.push((m as { id: number }).id));
+    const sum = reloaded.request('add', { a: 2, b: 2 });
+    release();
+    assert.strictEqual(await sum, 4);
+    assert.deepStrictEqual(sent, [1_000_001]);
+  });
 });

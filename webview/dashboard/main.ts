@@ -1,24 +1,21 @@
 /**
  * Training dashboard webview: header (epoch/step, ETA, backend, memory, Stop/Resume), live charts (loss and
  * accuracy per batch with EMA and per epoch, learning rate, images/s), the validation confusion matrix with
- * per-class precision/recall, and the spec's past runs with curve overlays.
+ * per-class precision/recall, and the spec's past runs with curve overlays. Talks to its panel
+ * (src/panels/dashboard.ts) through the contract of src/protocol/dashboard.ts.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from '../../src/protocol/engine';
-import type {
-  DashboardState,
-  DashboardUiState,
-  FromDashboard,
-  HistoryPoint,
-  RunSummary,
-  ToDashboard,
-} from '../../src/protocol/dashboard';
-import { Ema, ema, formatDuration, perClassMetrics } from '../../src/metrics/dashboardMath';
-import { onMessage, post as postAny, vscodeApi } from '../common/vscode';
-import { LineChart, formatNumber, type LineDataset, type Point } from './charts';
+import type { DashboardHost, DashboardState, DashboardUiState, HistoryPoint } from '../../src/protocol/dashboard';
+import { formatDuration } from '../../src/metrics/dashboardMath';
+import { byId as $ } from '../common/dom';
+import { connectToHost, reportedByHost, vscodeApi } from '../common/vscode';
+import { formatNumber } from './charts';
 import { STYLE } from './style';
+import { confusionTable, pct, perClassTable, runsTable, statItems } from './tables';
+import { TrainingCharts } from './trainingCharts';
 
-const post = (m: FromDashboard): void => postAny<FromDashboard>(m);
+const host = connectToHost<DashboardHost>();
 const api = vscodeApi<DashboardUiState>();
 const ui: DashboardUiState = { overlays: [], smoothing: 0.6, ...(api.getState() ?? {}) };
 const saveUi = (): void => api.setState(ui);
@@ -59,7 +56,6 @@ app.innerHTML = `
   <div id="runs" class="muted">No runs yet.</div>
 </section>`;
 
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 const stopBtn = $('stop');
 const resumeBtn = $('resume');
 const trainBtn = $('train');
@@ -72,329 +68,70 @@ const setDisabled = (el: HTMLElement, disabled: boolean): void => {
   el.toggleAttribute('disabled', disabled);
 };
 
-// ---------- charts ----------
-const lossChart = new LineChart($('chart-loss'), 'Loss', 'step');
-const accChart = new LineChart($('chart-acc'), 'Accuracy', 'step');
-const lrChart = new LineChart($('chart-lr'), 'Learning rate', 'step');
-const ipsChart = new LineChart($('chart-ips'), 'Images / s', 'step');
-const charts = [lossChart, accChart, lrChart, ipsChart];
-
-const ds = {
-  lossRaw: lossChart.dataset('train (batch)', { colour: 'blue', alpha: 0.25 }, { borderWidth: 1 }),
-  lossEma: lossChart.dataset('train (smoothed)', { colour: 'blue' }),
-  lossEpoch: lossChart.dataset('train (epoch)', { colour: 'green' }, { pointRadius: 3 }),
-  valLoss: lossChart.dataset('validation', { colour: 'orange' }, { pointRadius: 3 }),
-  accRaw: accChart.dataset('train (batch)', { colour: 'blue', alpha: 0.25 }, { borderWidth: 1 }),
-  accEma: accChart.dataset('train (smoothed)', { colour: 'blue' }),
-  accEpoch: accChart.dataset('train (epoch)', { colour: 'green' }, { pointRadius: 3 }),
-  valAcc: accChart.dataset('validation', { colour: 'orange' }, { pointRadius: 3 }),
-  lr: lrChart.dataset('learning rate', { colour: 'purple' }),
-  ips: ipsChart.dataset('images/s (batch)', { colour: 'yellow' }),
-  ipsEpoch: ipsChart.dataset('images/s (epoch)', { colour: 'green' }, { pointRadius: 3 }),
-};
-for (const c of charts) c.update();
+const charts = new TrainingCharts(ui.smoothing);
 
 // ---------- model ----------
-interface BatchPoint {
-  step: number;
-  loss: number;
-  acc: number;
-  lr?: number;
-  ips?: number;
-}
-interface EpochPoint {
-  epoch: number;
-  step: number;
-  loss: number;
-  acc: number;
-  valLoss?: number;
-  valAcc?: number;
-  lr?: number;
-  ips?: number;
-}
-
 let state: DashboardState | undefined;
 let started: TrainingStarted | undefined;
 let lastBatch: BatchMetrics | undefined;
-let batches: BatchPoint[] = [];
-let epochs: EpochPoint[] = [];
 let liveEpochs: EpochMetrics[] = [];
 let status = '';
 let live = false;
-const lossEma = new Ema(ui.smoothing);
-const accEma = new Ema(ui.smoothing);
-
-function resetSeries(history: HistoryPoint[]): void {
-  batches = history
-    .filter((p) => p.kind === 'batch')
-    .map((p) => ({ step: p.step, loss: p.loss, acc: p.acc, lr: p.lr, ips: p.imagesPerSec }));
-  epochs = history
-    .filter((p) => p.kind === 'epoch')
-    .map((p) => ({
-      epoch: p.epoch,
-      step: p.step,
-      loss: p.loss,
-      acc: p.acc,
-      valLoss: p.valLoss,
-      valAcc: p.valAcc,
-      lr: p.lr,
-      ips: p.imagesPerSec,
-    }));
-  rebuildCharts();
-}
-
-const pts = <T>(items: T[], x: (t: T) => number, y: (t: T) => number | undefined): Point[] =>
-  items.flatMap((t) => {
-    const v = y(t);
-    return v === undefined || !Number.isFinite(v) ? [] : [{ x: x(t), y: v }];
-  });
-
-function setData(d: LineDataset, data: Point[]): void {
-  d.data.length = 0;
-  d.data.push(...data);
-}
-
-function rebuildCharts(): void {
-  setData(
-    ds.lossRaw,
-    pts(
-      batches,
-      (b) => b.step,
-      (b) => b.loss,
-    ),
-  );
-  setData(
-    ds.accRaw,
-    pts(
-      batches,
-      (b) => b.step,
-      (b) => b.acc,
-    ),
-  );
-  rebuildEma();
-  setEpochData();
-  setData(
-    ds.lr,
-    pts(
-      batches,
-      (b) => b.step,
-      (b) => b.lr,
-    ),
-  );
-  setData(
-    ds.ips,
-    pts(
-      batches,
-      (b) => b.step,
-      (b) => b.ips,
-    ),
-  );
-  for (const c of charts) c.update();
-}
-
-function rebuildEma(): void {
-  const lossVals = batches.map((b) => b.loss);
-  const accVals = batches.map((b) => b.acc);
-  setData(
-    ds.lossEma,
-    pts(
-      ema(lossVals, ui.smoothing).map((y, i) => ({ x: batches[i].step, y })),
-      (p) => p.x,
-      (p) => p.y,
-    ),
-  );
-  setData(
-    ds.accEma,
-    pts(
-      ema(accVals, ui.smoothing).map((y, i) => ({ x: batches[i].step, y })),
-      (p) => p.x,
-      (p) => p.y,
-    ),
-  );
-  // Continue the stream from the same state as the arrays.
-  lossEma.reset(ui.smoothing);
-  accEma.reset(ui.smoothing);
-  for (const b of batches) {
-    lossEma.push(b.loss);
-    accEma.push(b.acc);
-  }
-  for (const o of overlays.values()) o.rebuild();
-}
+let overlaysRequested = false;
 
 function addBatch(m: BatchMetrics): void {
   lastBatch = m;
-  const last = batches[batches.length - 1];
-  if (last && m.globalStep <= last.step) return; // already in the history read from disk
-  const b: BatchPoint = {
-    step: m.globalStep,
-    loss: m.loss,
-    acc: m.accuracy,
-    lr: m.learningRate,
-    ips: m.imagesPerSecond,
-  };
-  batches.push(b);
-  ds.lossRaw.data.push({ x: b.step, y: b.loss });
-  ds.accRaw.data.push({ x: b.step, y: b.acc });
-  ds.lossEma.data.push({ x: b.step, y: lossEma.push(b.loss) });
-  ds.accEma.data.push({ x: b.step, y: accEma.push(b.acc) });
-  ds.lr.data.push({ x: b.step, y: m.learningRate });
-  ds.ips.data.push({ x: b.step, y: m.imagesPerSecond });
-  for (const c of charts) c.update();
-}
-
-/** The per-epoch series of the charts from `epochs`. */
-function setEpochData(): void {
-  setData(
-    ds.lossEpoch,
-    pts(
-      epochs,
-      (e) => e.step,
-      (e) => e.loss,
-    ),
-  );
-  setData(
-    ds.valLoss,
-    pts(
-      epochs,
-      (e) => e.step,
-      (e) => e.valLoss,
-    ),
-  );
-  setData(
-    ds.accEpoch,
-    pts(
-      epochs,
-      (e) => e.step,
-      (e) => e.acc,
-    ),
-  );
-  setData(
-    ds.valAcc,
-    pts(
-      epochs,
-      (e) => e.step,
-      (e) => e.valAcc,
-    ),
-  );
-  setData(
-    ds.ipsEpoch,
-    pts(
-      epochs,
-      (e) => e.step,
-      (e) => e.ips,
-    ),
-  );
+  charts.addBatch(m);
 }
 
 function addEpoch(m: EpochMetrics): void {
   liveEpochs = [...liveEpochs.filter((e) => e.epoch !== m.epoch), m];
-  const step = started
-    ? m.epoch * started.stepsPerEpoch
-    : (lastBatch?.globalStep ?? batches[batches.length - 1]?.step ?? m.epoch);
-  epochs = [
-    ...epochs.filter((e) => e.epoch !== m.epoch),
-    {
-      epoch: m.epoch,
-      step,
-      loss: m.loss,
-      acc: m.accuracy,
-      valLoss: m.valAccuracy === undefined ? undefined : m.valLoss,
-      valAcc: m.valAccuracy,
-      lr: m.learningRate,
-      ips: m.imagesPerSecond,
-    },
-  ];
-  setEpochData();
-  for (const c of charts) c.update();
+  const step = started ? m.epoch * started.stepsPerEpoch : (lastBatch?.globalStep ?? charts.lastBatchStep ?? m.epoch);
+  charts.setEpoch({
+    epoch: m.epoch,
+    step,
+    loss: m.loss,
+    acc: m.accuracy,
+    valLoss: m.valAccuracy === undefined ? undefined : m.valLoss,
+    valAcc: m.valAccuracy,
+    lr: m.learningRate,
+    ips: m.imagesPerSecond,
+  });
   renderConfusion();
   renderHeader();
 }
 
 // ---------- overlays of other runs ----------
-const OVERLAY_COLOURS = ['purple', 'red', 'yellow', 'green', 'orange'];
-
-class Overlay {
-  private readonly loss: LineDataset;
-  private readonly val: LineDataset;
-  private readonly acc: LineDataset;
-  private readonly valAcc: LineDataset;
-  constructor(
-    readonly runDir: string,
-    label: string,
-    colour: string,
-    private readonly history: HistoryPoint[],
-  ) {
-    const dash = { borderDash: [4, 3] };
-    this.loss = lossChart.dataset(`${label} train`, { colour, alpha: 0.8 }, dash);
-    this.val = lossChart.dataset(`${label} val`, { colour }, { pointRadius: 2, borderDash: [1, 2] });
-    this.acc = accChart.dataset(`${label} train`, { colour, alpha: 0.8 }, dash);
-    this.valAcc = accChart.dataset(`${label} val`, { colour }, { pointRadius: 2, borderDash: [1, 2] });
-    this.rebuild();
-  }
-  rebuild(): void {
-    const b = this.history.filter((p) => p.kind === 'batch');
-    const e = this.history.filter((p) => p.kind === 'epoch');
-    const sm = (vals: number[]): Point[] =>
-      ema(vals, ui.smoothing).flatMap((y, i) => (Number.isFinite(y) ? [{ x: b[i].step, y }] : []));
-    setData(this.loss, sm(b.map((p) => p.loss)));
-    setData(this.acc, sm(b.map((p) => p.acc)));
-    setData(
-      this.val,
-      pts(
-        e,
-        (p) => p.step,
-        (p) => p.valLoss,
-      ),
-    );
-    setData(
-      this.valAcc,
-      pts(
-        e,
-        (p) => p.step,
-        (p) => p.valAcc,
-      ),
-    );
-  }
-  remove(): void {
-    lossChart.remove(this.loss);
-    lossChart.remove(this.val);
-    accChart.remove(this.acc);
-    accChart.remove(this.valAcc);
-  }
+function loadOverlay(runDir: string): void {
+  host.request('runHistory', { runDir }).then(
+    (history) => showOverlay(runDir, history),
+    () => undefined, // the host reports it
+  );
 }
-const overlays = new Map<string, Overlay>();
-let overlaysRequested = false;
+
+function showOverlay(runDir: string, history: HistoryPoint[]): void {
+  if (!ui.overlays.includes(runDir)) return;
+  const label = runDir.split(/[\\/]/).pop() ?? runDir;
+  charts.overlay(runDir, label.slice(5, 19), ui.overlays.indexOf(runDir), history);
+}
 
 function toggleOverlay(runDir: string, on: boolean): void {
   ui.overlays = ui.overlays.filter((r) => r !== runDir);
   if (on) {
     ui.overlays.push(runDir);
-    post({ type: 'loadRun', runDir });
-  } else {
-    overlays.get(runDir)?.remove();
-    overlays.delete(runDir);
-    lossChart.update();
-    accChart.update();
-  }
+    loadOverlay(runDir);
+  } else charts.removeOverlays([runDir]);
   saveUi();
 }
 
 // ---------- rendering ----------
-const pct = (v: number | undefined): string =>
-  v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`;
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function renderHeader(): void {
-  $('title').textContent = state?.specName ? `Training: ${state.specName}` : 'Training Dashboard';
-  const statusEl = $('status');
-  statusEl.textContent = status ? (live ? status : `${status} (not running)`) : 'no runs';
-  statusEl.dataset.status = status;
+/** The header's `name value` stats of the run shown. */
+function stats(): [string, string][] {
   const cur = state?.current;
-  const totalEpochs = started?.epochs;
   const items: [string, string][] = [];
   if (cur) items.push(['run', cur.runId]);
   if (live && lastBatch) {
-    items.push(['epoch', `${lastBatch.epoch}/${totalEpochs ?? '?'}`]);
+    items.push(['epoch', `${lastBatch.epoch}/${started?.epochs ?? '?'}`]);
     items.push(['step', `${lastBatch.step}/${lastBatch.stepsPerEpoch}`]);
     items.push(['loss', formatNumber(lastBatch.loss)]);
     items.push(['acc', pct(lastBatch.accuracy)]);
@@ -403,7 +140,7 @@ function renderHeader(): void {
     items.push(['memory', `${lastBatch.memoryMB.toFixed(0)} MB`]);
     items.push(['tensors', String(lastBatch.numTensors)]);
   } else if (cur) {
-    const last = epochs[epochs.length - 1];
+    const last = charts.lastEpoch;
     if (last) items.push(['epoch', `${last.epoch}`]);
     if (last?.valAcc !== undefined) items.push(['val acc', pct(last.valAcc)]);
   }
@@ -414,9 +151,15 @@ function renderHeader(): void {
       started?.threads && started.threads > 1 ? `${backend} × ${started.threads} threads` : backend,
     ]);
   if (started && live) items.push(['images', `${started.trainExamples} train / ${started.validationExamples} val`]);
-  $('stats').innerHTML = items
-    .map(([k, v]) => `<span class="stat" data-stat="${esc(k)}"><span class="muted">${esc(k)}</span> ${esc(v)}</span>`)
-    .join('');
+  return items;
+}
+
+function renderHeader(): void {
+  $('title').textContent = state?.specName ? `Training: ${state.specName}` : 'Training Dashboard';
+  const statusEl = $('status');
+  statusEl.textContent = status ? (live ? status : `${status} (not running)`) : 'no runs';
+  statusEl.dataset.status = status;
+  $('stats').replaceChildren(...statItems(stats()));
   setDisabled(stopBtn, !(live && status === 'running'));
   const resumable = (state?.runs ?? []).some((r) => r.resumable);
   setDisabled(resumeBtn, live || !resumable || !!state?.busyElsewhere);
@@ -434,7 +177,7 @@ function renderConfusion(): void {
       live || liveEpochs.length
         ? 'The confusion matrix appears after the first validation.'
         : 'The confusion matrix is shown for trainings watched live (it is not kept on disk).';
-    perClass.innerHTML = '';
+    perClass.replaceChildren();
     $('confusion-title').textContent = 'Validation';
     return;
   }
@@ -443,30 +186,11 @@ function renderConfusion(): void {
   $('confusion-title').textContent =
     `Validation after epoch ${withConfusion.epoch}: accuracy ${pct(withConfusion.valAccuracy)}`;
   box.className = '';
-  let html =
-    '<table class="confusion" data-classes="' + m.length + '"><thead><tr><th class="corner">true \\ predicted</th>';
-  html += names.map((n) => `<th>${esc(n)}</th>`).join('') + '</tr></thead><tbody>';
-  m.forEach((row, i) => {
-    const total = row.reduce((a, b) => a + b, 0);
-    html += `<tr><th>${esc(names[i])}</th>`;
-    row.forEach((v, j) => {
-      const share = total > 0 ? v / total : 0;
-      const colour = i === j ? 'var(--vscode-charts-blue, #3794ff)' : 'var(--vscode-charts-red, #f14c4c)';
-      html += `<td style="background: color-mix(in srgb, ${colour} ${Math.round(share * 85)}%, transparent)" title="${esc(names[i])} predicted as ${esc(names[j])}: ${v} (${pct(share)} of the row)">${v}</td>`;
-    });
-    html += '</tr>';
-  });
-  box.innerHTML = html + '</tbody></table>';
-  const pc = perClassMetrics(m);
-  perClass.innerHTML = `<table class="per-class"><thead><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr></thead><tbody>${pc
-    .map(
-      (c, i) =>
-        `<tr><th>${esc(names[i])}</th><td>${pct(c.precision)}</td><td>${pct(c.recall)}</td><td>${pct(c.f1)}</td><td>${c.support}</td></tr>`,
-    )
-    .join('')}</tbody></table>`;
+  box.replaceChildren(confusionTable(m, names));
+  perClass.replaceChildren(perClassTable(m, names));
 }
 
-function renderRuns(runs: RunSummary[]): void {
+function renderRuns(runs: DashboardState['runs']): void {
   const box = $('runs');
   if (runs.length === 0) {
     box.className = 'muted';
@@ -474,20 +198,7 @@ function renderRuns(runs: RunSummary[]): void {
     return;
   }
   box.className = '';
-  const sorted = [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-  box.innerHTML = `<table class="runs"><thead><tr><th title="Overlay its curves">overlay</th><th>run</th><th>status</th><th>epochs</th><th>best val acc</th><th>backend</th><th></th></tr></thead><tbody>${sorted
-    .map((r) => {
-      const isCurrent = r.runDir === state?.current?.runDir;
-      return `<tr data-run="${esc(r.runDir)}"${isCurrent ? ' class="current"' : ''}>
-        <td><input type="checkbox" class="overlay" ${ui.overlays.includes(r.runDir) ? 'checked' : ''} ${isCurrent ? 'disabled title="Shown above"' : ''}></td>
-        <td>${esc(r.runId)}${isCurrent ? ' <span class="muted">(shown)</span>' : ''}</td>
-        <td>${esc(r.status)}</td>
-        <td>${r.epochsCompleted ?? 0}/${r.epochs}</td>
-        <td>${pct(r.bestValAccuracy)}</td>
-        <td>${esc(r.backend ?? '')}</td>
-        <td>${r.resumable ? '<vscode-button class="resume-run" secondary>Resume</vscode-button>' : ''}</td></tr>`;
-    })
-    .join('')}</tbody></table>`;
+  box.replaceChildren(runsTable(runs, state?.current?.runDir, ui.overlays));
 }
 
 $('runs').addEventListener('change', (e) => {
@@ -498,101 +209,77 @@ $('runs').addEventListener('change', (e) => {
 $('runs').addEventListener('click', (e) => {
   const b = (e.target as HTMLElement).closest('.resume-run');
   const runDir = b?.closest('tr')?.dataset.run;
-  if (runDir && !b?.hasAttribute('disabled')) post({ type: 'resume', runDir });
+  if (runDir && !b?.hasAttribute('disabled')) reportedByHost(host.request('resume', { runDir }));
 });
 stopBtn.addEventListener('click', () => {
-  if (!stopBtn.hasAttribute('disabled')) post({ type: 'stop' });
+  if (stopBtn.hasAttribute('disabled')) return;
+  host.request('stop', null).then(
+    (s) => {
+      if (s === null) return;
+      status = s;
+      renderHeader();
+    },
+    () => undefined, // the host reports it
+  );
 });
 resumeBtn.addEventListener('click', () => {
-  if (!resumeBtn.hasAttribute('disabled')) post({ type: 'resume' });
+  if (!resumeBtn.hasAttribute('disabled')) reportedByHost(host.request('resume', {}));
 });
 trainBtn.addEventListener('click', () => {
-  if (!trainBtn.hasAttribute('disabled')) post({ type: 'train' });
+  if (!trainBtn.hasAttribute('disabled')) reportedByHost(host.request('train', null));
 });
 smoothingInput.addEventListener('input', () => {
   ui.smoothing = Number(smoothingInput.value);
   $('smoothingValue').textContent = ui.smoothing.toFixed(2);
   saveUi();
-  rebuildEma();
-  for (const c of charts) c.update();
+  charts.setSmoothing(ui.smoothing);
 });
 
-// ---------- messages ----------
-onMessage<ToDashboard>((m) => {
-  switch (m.type) {
-    case 'state': {
-      state = m.state;
-      ui.specUri = m.state.specUri;
-      saveUi();
-      const cur = m.state.current;
-      live = !!cur?.live;
-      status = cur?.status ?? '';
-      started = cur?.started;
-      lastBatch = cur?.lastBatch;
-      liveEpochs = cur?.epochs ?? [];
-      resetSeries(cur?.history ?? []);
-      // Live epoch ends not yet in the file: add them.
-      for (const e of liveEpochs) if (!epochs.some((p) => p.epoch === e.epoch)) addEpoch(e);
-      renderRuns(m.state.runs);
-      renderConfusion();
-      renderHeader();
-      // Overlays: drop runs that are gone; load the chosen ones once.
-      const known = new Set(m.state.runs.map((r) => r.runDir));
-      for (const [dir, o] of overlays)
-        if (!known.has(dir)) {
-          o.remove();
-          overlays.delete(dir);
-        }
-      ui.overlays = ui.overlays.filter((r) => known.has(r));
-      if (!overlaysRequested) {
-        overlaysRequested = true;
-        for (const r of ui.overlays) if (!overlays.has(r)) post({ type: 'loadRun', runDir: r });
-      }
-      break;
-    }
-    case 'started':
-      started = m.info;
-      break;
-    case 'batch':
-      if (status === 'starting') status = 'running';
-      addBatch(m.metrics);
-      renderHeader();
-      break;
-    case 'epochEnd':
-      addEpoch(m.metrics);
-      break;
-    case 'status':
-      status = m.status;
-      renderHeader();
-      break;
-    case 'runs':
-      if (state) state.runs = m.runs;
-      renderRuns(m.runs);
-      renderHeader();
-      break;
-    case 'runHistory': {
-      if (!ui.overlays.includes(m.runDir)) break;
-      overlays.get(m.runDir)?.remove();
-      const i = ui.overlays.indexOf(m.runDir);
-      const label = m.runDir.split(/[\\/]/).pop() ?? m.runDir;
-      overlays.set(
-        m.runDir,
-        new Overlay(m.runDir, label.slice(5, 19), OVERLAY_COLOURS[i % OVERLAY_COLOURS.length], m.history),
-      );
-      lossChart.update();
-      accChart.update();
-      break;
-    }
+// ---------- the host ----------
+/** The full state: the handshake's answer, and again whenever what the dashboard shows changes. */
+function applyState(next: DashboardState): void {
+  state = next;
+  ui.specUri = next.specUri;
+  saveUi();
+  const cur = next.current;
+  live = !!cur?.live;
+  status = cur?.status ?? '';
+  started = cur?.started;
+  lastBatch = cur?.lastBatch;
+  liveEpochs = cur?.epochs ?? [];
+  charts.showHistory(cur?.history ?? []);
+  // Live epoch ends not yet in the file: add them.
+  for (const e of liveEpochs) if (!charts.hasEpoch(e.epoch)) addEpoch(e);
+  renderRuns(next.runs);
+  renderConfusion();
+  renderHeader();
+  // Overlays: drop runs that are gone; load the chosen ones once.
+  const known = new Set(next.runs.map((r) => r.runDir));
+  charts.removeOverlays(charts.overlaid().filter((dir) => !known.has(dir)));
+  ui.overlays = ui.overlays.filter((r) => known.has(r));
+  if (!overlaysRequested) {
+    overlaysRequested = true;
+    for (const r of ui.overlays) if (!charts.hasOverlay(r)) loadOverlay(r);
   }
+}
+
+host.on('state', applyState);
+host.on('batch', (m) => {
+  if (status === 'starting') status = 'running';
+  addBatch(m);
+  renderHeader();
+});
+host.on('epochEnd', addEpoch);
+host.on('runs', (runs) => {
+  if (state) state.runs = runs;
+  renderRuns(runs);
+  renderHeader();
 });
 
-// Theme changes: VS Code swaps the body's classes and variables.
-new MutationObserver(() => {
-  for (const c of charts) {
-    c.applyTheme();
-    c.update();
-  }
-}).observe(document.body, { attributes: true, attributeFilter: ['class', 'style'] });
+new MutationObserver(() => charts.applyTheme()).observe(document.body, {
+  attributes: true,
+  attributeFilter: ['class', 'style'],
+});
 
-window.addEventListener('unload', () => charts.forEach((c) => c.destroy()));
-post({ type: 'ready' });
+window.addEventListener('unload', () => charts.destroy());
+host.request('state', null).then(applyState, () => undefined); // the host reports a failure

@@ -1,0 +1,96 @@
+/**
+ * The dashboard's tables and stats, as DOM: the header stats, the validation confusion matrix, the per-class
+ * precision/recall/F1 and the spec's runs. Every value (class names, run ids, statuses, numbers) is text.
+ */
+import type { RunSummary } from '../../src/protocol/dashboard';
+import { perClassMetrics } from '../../src/metrics/dashboardMath';
+import { el } from '../common/dom';
+
+export const pct = (v: number | undefined): string =>
+  v === undefined || !Number.isFinite(v) ? '–' : `${(v * 100).toFixed(1)}%`;
+
+const row = (...cells: Node[]): HTMLTableRowElement => el('tr', {}, ...cells);
+const th = (text: string, attributes: Record<string, string> = {}) => el('th', attributes, text);
+const td = (...children: (Node | string)[]) => el('td', {}, ...children);
+
+/** `name value` items of the header (`data-stat` names each, for tests). */
+export function statItems(items: [string, string][]): HTMLElement[] {
+  return items.map(([k, v]) =>
+    el('span', { class: 'stat', 'data-stat': k }, el('span', { class: 'muted' }, k), ` ${v}`),
+  );
+}
+
+/** The confusion matrix (rows: true class, columns: predicted), each cell shaded by its share of the row. */
+export function confusionTable(m: number[][], names: string[]): HTMLTableElement {
+  const head = row(th('true \\ predicted', { class: 'corner' }), ...names.map((n) => th(n)));
+  const body = m.map((counts, i) => {
+    const total = counts.reduce((a, b) => a + b, 0);
+    const cells = counts.map((v, j) => {
+      const share = total > 0 ? v / total : 0;
+      const colour = i === j ? 'var(--vscode-charts-blue, #3794ff)' : 'var(--vscode-charts-red, #f14c4c)';
+      return el(
+        'td',
+        {
+          style: `background: color-mix(in srgb, ${colour} ${Math.round(share * 85)}%, transparent)`,
+          title: `${names[i]} predicted as ${names[j]}: ${v} (${pct(share)} of the row)`,
+        },
+        String(v),
+      );
+    });
+    return row(th(names[i]), ...cells);
+  });
+  return el(
+    'table',
+    { class: 'confusion', 'data-classes': String(m.length) },
+    el('thead', {}, head),
+    el('tbody', {}, ...body),
+  );
+}
+
+/** Precision, recall, F1 and support of each class, from the confusion matrix. */
+export function perClassTable(m: number[][], names: string[]): HTMLTableElement {
+  const head = row(...['class', 'precision', 'recall', 'F1', 'support'].map((h) => th(h)));
+  const body = perClassMetrics(m).map((c, i) =>
+    row(th(names[i]), td(pct(c.precision)), td(pct(c.recall)), td(pct(c.f1)), td(String(c.support))),
+  );
+  return el('table', { class: 'per-class' }, el('thead', {}, head), el('tbody', {}, ...body));
+}
+
+/**
+ * The spec's runs, newest first: a checkbox to overlay each one's curves (not the run shown above), its status,
+ * epochs, best validation accuracy, backend, and Resume for the runs that can be resumed.
+ */
+export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, overlays: string[]): HTMLTableElement {
+  const head = row(
+    th('overlay', { title: 'Overlay its curves' }),
+    ...['run', 'status', 'epochs', 'best val acc', 'backend', ''].map((h) => th(h)),
+  );
+  const sorted = [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  const body = sorted.map((r) => {
+    const isCurrent = r.runDir === shownRunDir;
+    const box = el('input', {
+      type: 'checkbox',
+      class: 'overlay',
+      checked: overlays.includes(r.runDir) ? '' : undefined,
+      disabled: isCurrent ? '' : undefined,
+      title: isCurrent ? 'Shown above' : undefined,
+    });
+    const resume = document.createElement('vscode-button');
+    resume.className = 'resume-run';
+    resume.setAttribute('secondary', '');
+    resume.textContent = 'Resume';
+    const tr = row(
+      td(box),
+      td(r.runId, ...(isCurrent ? [' ', el('span', { class: 'muted' }, '(shown)')] : [])),
+      td(r.status),
+      td(`${r.epochsCompleted ?? 0}/${r.epochs}`),
+      td(pct(r.bestValAccuracy)),
+      td(r.backend ?? ''),
+      r.resumable ? td(resume) : td(),
+    );
+    tr.dataset.run = r.runDir;
+    if (isCurrent) tr.className = 'current';
+    return tr;
+  });
+  return el('table', { class: 'runs' }, el('thead', {}, head), el('tbody', {}, ...body));
+}

@@ -1,0 +1,105 @@
+/**
+ * The attribution views of the feature maps page: Grad-CAM (a layer's class evidence upsampled over the input)
+ * and saliency (|d score / d input|, vanilla gradients or SmoothGrad).
+ */
+import type { DisplayImage, FeatureLayer } from '../../src/protocol/features';
+import { el } from '../common/dom';
+import { button, exportCanvas, failure, fillClassSelect, fillLayerSelect, host } from './page';
+import { canvas, drawChannel, drawOverlay } from './render';
+
+const camClass = el('select', { id: 'gradcam-class', 'aria-label': 'Class' });
+const camLayer = el('select', { id: 'gradcam-layer', 'aria-label': 'Grad-CAM layer' });
+const camCanvas = canvas(1, 1, 'big');
+camCanvas.id = 'gradcam-canvas';
+const camInfo = el('span', { class: 'muted status', id: 'gradcam-info' });
+
+export const gradCamSection = el(
+  'section',
+  { id: 'gradcam' },
+  el('h2', {}, 'Grad-CAM'),
+  el(
+    'div',
+    { class: 'toolbar' },
+    el('label', {}, 'Class ', camClass),
+    el('label', {}, 'Layer ', camLayer),
+    button('Compute', () => void runGradCam()),
+    button('Export PNG', () => exportCanvas(camCanvas, 'gradcam'), true),
+  ),
+  el('div', { class: 'view' }, camCanvas),
+  camInfo,
+);
+
+const salClass = el('select', { id: 'saliency-class', 'aria-label': 'Class' });
+const salSamples = el('input', { type: 'number', min: '1', max: '64', value: '1', id: 'saliency-samples' });
+const salCanvas = canvas(1, 1, 'big');
+salCanvas.id = 'saliency-canvas';
+const salInfo = el('span', { class: 'muted status' });
+
+export const saliencySection = el(
+  'section',
+  { id: 'saliency' },
+  el('h2', {}, 'Saliency'),
+  el(
+    'div',
+    { class: 'toolbar' },
+    el('label', {}, 'Class ', salClass),
+    el('label', { title: '1 = vanilla gradients; more = SmoothGrad' }, 'Samples ', salSamples),
+    button('Compute', () => void runSaliency()),
+    button('Export PNG', () => exportCanvas(salCanvas, 'saliency'), true),
+  ),
+  el('div', { class: 'view' }, salCanvas),
+  salInfo,
+);
+
+/** The input Grad-CAM draws over: the panel's now (none while a checkpoint or image loads). */
+let input: DisplayImage | undefined;
+
+export function setAttributionInput(next: DisplayImage | undefined): void {
+  input = next;
+}
+
+/**
+ * A new model: Grad-CAM of its last ReLU (else its last layer) and both views of the predicted class, nothing
+ * drawn yet.
+ */
+export function resetAttribution(layers: FeatureLayer[], classNames: string[], predicted: number | undefined): void {
+  const names = new Set(layers.map((l) => l.name));
+  fillLayerSelect(camLayer, layers, names.has('relu') ? 'relu' : (layers[layers.length - 1]?.name ?? ''));
+  fillClassSelect(camClass, classNames, predicted);
+  fillClassSelect(salClass, classNames, predicted);
+  camCanvas.width = salCanvas.width = 1;
+  camInfo.textContent = salInfo.textContent = '';
+}
+
+export async function runGradCam(): Promise<void> {
+  const image = input;
+  if (!image) return;
+  camInfo.textContent = 'Computing Grad-CAM…';
+  try {
+    const r = await host.request('gradcam', {
+      layerName: camLayer.value || undefined,
+      classIndex: Number(camClass.value),
+    });
+    camCanvas.width = r.inputWidth;
+    camCanvas.height = r.inputHeight;
+    drawOverlay(camCanvas, image.display, image.channels, r.upsampled, r.inputHeight, r.inputWidth);
+    camCanvas.dataset.classIndex = String(r.classIndex);
+    camInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(1)}%), gradient of the ${r.score} at ${camLayer.value} (${r.height}×${r.width})`;
+  } catch (e) {
+    camInfo.textContent = `Grad-CAM failed: ${failure(e)}`;
+  }
+}
+
+async function runSaliency(): Promise<void> {
+  salInfo.textContent = 'Computing saliency…';
+  try {
+    const samples = Math.max(1, Math.min(64, Number(salSamples.value) || 1));
+    const r = await host.request('saliency', { classIndex: Number(salClass.value), samples });
+    salCanvas.width = r.width;
+    salCanvas.height = r.height;
+    drawChannel(salCanvas, r.saliency, r.height, r.width, 1, 0, 0, 1, 'viridis');
+    salInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(1)}%): |d ${r.score} / d input|${samples > 1 ? `, SmoothGrad of ${samples}` : ''}`;
+  } catch (e) {
+    salInfo.textContent = `Saliency failed: ${failure(e)}`;
+  }
+}
