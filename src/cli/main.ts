@@ -15,7 +15,7 @@ import {
   validateSpec,
 } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
-import { UsageError } from './usage';
+import { UsageError } from '../protocol/cli';
 import { schemaDiagnostics } from '../core/schemaCheck';
 
 const USAGE = `Usage:

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import type { LayersModel } from '@tensorflow/tfjs';
-import { UsageError } from '../cli/usage';
+import { UsageError } from '../protocol/cli';
 import { formatDuration } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
@@ -284,11 +284,12 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
     options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, top: { type: 'string' } },
   });
   if (positionals.length < 2) throw new UsageError('predict takes a checkpoint and one or more images');
+  const k = values.top === undefined ? 5 : Number(values.top);
+  if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top takes a whole number from 1 (got "${values.top}")`);
   await startBackend(values.backend, err);
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
   const pre = readPreprocessing(runDir);
   const model = await loadCheckpointModel(modelPath);
-  const k = values.top ? Number(values.top) : 5;
   let failures = 0;
   try {
     const results = [];

@@ -91,4 +91,12 @@ describe('densenet-lab analyze', () => {
     assert.strictEqual(run(['analyze', '--preset', 'densenet121', '--input', '64x64']).code, 2);
     assert.strictEqual(run(['frobnicate']).code, 2);
   });
+
+  it('predict --top takes a whole number from 1', () => {
+    for (const top of ['-1', '0', '2.5', 'many']) {
+      const r = run(['predict', dir, 'image.png', '--top', top]);
+      assert.strictEqual(r.code, 2, `--top ${top}: ${r.stderr}`);
+      assert.match(r.stderr, /--top takes a whole number from 1/);
+    }
+  });
 });
