@@ -94,7 +94,7 @@ describe('densenet-lab analyze', () => {
 
   it('predict --top takes a whole number from 1', () => {
     for (const top of ['-1', '0', '2.5', 'many']) {
-      const r = run(['predict', dir, 'image.png', '--top', top]);
+      const r = run(['predict', dir, 'image.png', `--top=${top}`]);
       assert.strictEqual(r.code, 2, `--top ${top}: ${r.stderr}`);
       assert.match(r.stderr, /--top takes a whole number from 1/);
     }
