@@ -233,7 +233,15 @@ export function writePreprocessing(runDir: string, preprocessing: Preprocessing)
   writeJsonAtomicSync(path.join(runDir, PREPROCESSING_JSON), preprocessing);
 }
 
-/** Marks a run failed with the error that ended it. */
+/**
+ * Marks a run failed with the error that ended it. Never throws, so that the error that ended the run is the one
+ * reported: when even run.json cannot be written (a full disk), the run reads `interrupted` once this process
+ * ends (its lock's holder is gone).
+ */
 export function failRun(runDir: string, e: unknown): void {
-  finishRun(runDir, 'failed', { error: e instanceof Error ? e.message : String(e) });
+  try {
+    finishRun(runDir, 'failed', { error: e instanceof Error ? e.message : String(e) });
+  } catch {
+    // see above
+  }
 }
