@@ -4,7 +4,7 @@
  * DENSENET_TEST_FAIL_DIR_WRITES_AFTER, src/runs/atomic.ts). Each prints its figures: tried / handled / lost.
  */
 import * as assert from 'assert';
-import { type ChildProcess, execFileSync, spawn } from 'child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -123,6 +123,7 @@ describe('fault tests: kills, two writers, a full disk (built CLI)', function ()
     let checkpointsTried = 0;
     let checkpointsLoaded = 0;
     let lastEpoch = 0;
+    let duringCheckpointWrite = 0;
     for (let i = 0; i < kills; i++) {
       const t = startTraining(dir, i === 0 ? ['killed.densenet.json'] : ['killed.densenet.json', '--resume', runDir]);
       // The first run is killed after its first checkpoint (before it, there is nothing to resume from).
@@ -131,9 +132,19 @@ describe('fault tests: kills, two writers, a full disk (built CLI)', function ()
       await sleep(random() * 1500);
       t.child.kill('SIGKILL');
       assert.strictEqual(await t.exit, null, 'killed, not finished');
+      // A kill while a checkpoint was replaced leaves a temporary or `.old` folder beside it.
+      if (fs.readdirSync(path.join(runDir, 'checkpoints')).some((n) => n.includes('.tmp-') || n.endsWith('.old')))
+        duringCheckpointWrite++;
       const listing = readRunListing(runDir)!;
       assert.strictEqual(listing.status, 'interrupted', `kill ${i + 1}`);
       assert.ok(isResumable(listing));
+      if (i === 0) {
+        const cliRuns = (args: string[]) =>
+          spawnSync(process.execPath, [cli, 'runs', ...args], { encoding: 'utf8' }).stdout.trim();
+        assert.match(cliRuns([runDir]), /^killed\/\S+ {2}interrupted · \d+\/30 epochs .*train --resume continues/);
+        const [json] = JSON.parse(cliRuns([dir, '--json'])) as { status: string; resumable: boolean }[];
+        assert.deepStrictEqual([json.status, json.resumable], ['interrupted', true]);
+      }
       for (const kind of ['latest', 'best'] as const) {
         if (!resolveCheckpointDir(checkpointDir(runDir, kind))) continue;
         checkpointsTried++;
@@ -153,7 +164,7 @@ describe('fault tests: kills, two writers, a full disk (built CLI)', function ()
     const lost = range(lastEpoch + 1).filter((e) => !logged.includes(e)).length;
     assert.deepStrictEqual(logged, range(lastEpoch + 1), 'metrics.jsonl has every epoch once');
     console.log(
-      `      kills: tried ${kills}, handled ${handled} (interrupted, resumable), lost ${lost} epochs; checkpoints: ${checkpointsTried} tried, ${checkpointsLoaded} loaded`,
+      `      kills: tried ${kills} (${duringCheckpointWrite} during a checkpoint write), handled ${handled} (interrupted, resumable), lost ${lost} epochs; checkpoints: ${checkpointsTried} tried, ${checkpointsLoaded} loaded`,
     );
   });
 
