@@ -17,12 +17,14 @@ import {
 import { nodeFileProbe } from '../core/nodeFs';
 import { UsageError } from '../protocol/cli';
 import { schemaDiagnostics } from '../core/schemaCheck';
+import { runsCommand } from './runs';
 
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
   densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--resume RUN_DIR] [--workspace DIR] [--json]
-  densenet-lab evaluate <checkpoint | run folder> [--backend B] [--threads N] [--json]
+  densenet-lab evaluate <checkpoint | run folder> [--split validation|test] [--backend B] [--threads N] [--json]
   densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--json]
+  densenet-lab runs [run folder | spec's runs folder | workspace] [--json]
 
 Prints the per-layer table (Keras layer names, output shapes, parameters, multiply-adds) and totals.
   --preset NAME   analyse a preset: ${PRESET_NAMES.join(', ')}
@@ -32,12 +34,15 @@ Prints the per-layer table (Keras layer names, output shapes, parameters, multip
   --json          print {"layers":[...],"totals":{...}} instead of the table
 A spec with errors prints its diagnostics and exits with status 1.
 train writes the run under .densenet/runs/<spec name>/<run id>/ (checkpoints, metrics.jsonl, TensorBoard
-files); Ctrl+C stops at the next batch and saves a checkpoint that --resume continues.
+files); Ctrl+C stops at the next batch and saves a checkpoint that --resume continues. A run has one writer at a
+time: a second train --resume of it is refused, naming the process that trains it.
   --threads N     data-parallel training threads (default 0: one per core; 1: single-threaded): each
                   thread's replica computes a share of every batch (batch norm per share); ignored by the
                   native tensorflow backend, which uses every core itself
-evaluate scores a checkpoint (a run folder: its best, else latest) on data.test, else data.validation, sharded over
---threads replicas (default 0: one per core).`;
+evaluate scores a checkpoint (a run folder: its best, else latest) on the examples its run validated on (the
+split the run recorded), or on data.test with --split test (the default when the run has no validation data),
+sharded over --threads replicas (default 0: one per core); it says which split and how many examples.
+runs lists runs with their status: interrupted is a run whose training process died (--resume continues it).`;
 
 function parseInput(s: string): { height: number; width: number; channels: number } {
   const m = /^(\d+)x(\d+)x(\d+)$/i.exec(s.trim());
@@ -142,6 +147,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../engine/cli')).evaluateCommand(rest, out, err);
       case 'predict':
         return await (await import('../engine/cli')).predictCommand(rest, out, err);
+      case 'runs':
+        return runsCommand(rest, out, err);
       case undefined:
       case '-h':
       case '--help':

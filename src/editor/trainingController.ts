@@ -338,7 +338,7 @@ export class TrainingController implements vscode.Disposable {
       const runs = listRuns(runsDirFor(workspaceDir, name)).filter(isResumable);
       if (runs.length === 0) {
         void vscode.window.showInformationMessage(
-          `No run of ${name} to resume: only stopped, failed or early-stopped runs with a checkpoint can be resumed.`,
+          `No run of ${name} to resume: only stopped, failed, early-stopped or interrupted runs with a checkpoint can be resumed.`,
         );
         return undefined;
       }

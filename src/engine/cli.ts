@@ -10,11 +10,13 @@ import { UsageError } from '../protocol/cli';
 import { formatDuration } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
-import { type DataSpec, openData } from './data/open';
+import type { Analysis } from '../core';
+import { type DataPipeline, type DataSpec, type Dataset, openData } from './data/open';
 import { loadImageInput, predictTopK } from './inspection';
 import { locateCheckpoint } from '../runs/checkpointFiles';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
-import { readRunInfo } from '../runs/runFolder';
+import { readRunInfo, SPEC_SNAPSHOT } from '../runs/runFolder';
+import { readRunSplit } from '../runs/runSplit';
 import { loadCheckpointModel } from './checkpoint';
 import { ParallelTrainer } from './parallel/pool';
 import { resolveThreads } from './parallel/threads';
@@ -163,6 +165,75 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   }
 }
 
+type EvalSplit = 'validation' | 'test';
+
+/**
+ * The data `evaluate` scores a run on: the run's own validation examples (its recorded split, or its validation
+ * source) or its test set. Says which in `label`.
+ */
+async function openEvaluationData(
+  runDir: string,
+  pre: Preprocessing,
+  requested: string | undefined,
+  err: Out,
+): Promise<{ data: DataPipeline; dataset: Dataset; split: EvalSplit; label: string; doc: RunSpecDoc }> {
+  if (requested !== undefined && requested !== 'validation' && requested !== 'test')
+    throw new UsageError(`--split must be validation or test (got "${requested}")`);
+  const info = readRunInfo(runDir);
+  const snapshot = path.join(runDir, SPEC_SNAPSHOT);
+  const specFile = info?.specFile && fs.existsSync(info.specFile) ? info.specFile : snapshot;
+  const { validateSpec } = await import('../core');
+  const validated = validateSpec(fs.readFileSync(snapshot, 'utf8'));
+  const doc = validated.parsed.value as RunSpecDoc;
+  doc.analysis = validated.analysis;
+  const dataSpec = doc.data;
+  const split: EvalSplit =
+    (requested as EvalSplit | undefined) ?? (dataSpec?.validation !== undefined ? 'validation' : 'test');
+  if (!dataSpec || dataSpec[split] === undefined)
+    throw new Error(
+      `the run's spec has no data.${split} to evaluate on${split === 'validation' ? '' : ' (without --split test, evaluate uses the validation examples of the run)'}`,
+    );
+  const validation = dataSpec.validation;
+  const isHeldOut =
+    split === 'validation' && typeof validation === 'object' && validation !== null && 'split' in validation;
+  const recorded = readRunSplit(runDir);
+  if (isHeldOut && !recorded?.heldOut)
+    throw new Error(
+      `${runDir} did not record its validation split (split.json): it started before runs recorded them, so its validation examples are unknown; evaluate with --split test, or train a new run`,
+    );
+  const data = await openData(
+    {
+      ...dataSpec,
+      normalize: pre.normalization ?? 'none',
+      augment: undefined,
+      ...(split === 'test' ? { validation: undefined } : {}),
+    },
+    {
+      baseDir: path.dirname(specFile),
+      input: pre.input,
+      classes: pre.classNames.length,
+      seed: recorded?.seed,
+      heldOut: isHeldOut ? (recorded?.heldOut ?? undefined) : undefined,
+      onSkip: (f, r) => err(`skipped ${f}: ${r}`),
+    },
+  );
+  const dataset = split === 'test' ? data.test : data.validation;
+  if (!dataset) {
+    await data.close();
+    throw new Error(`no ${split} data`);
+  }
+  const label = isHeldOut
+    ? `validation (the run's split: ${recorded?.heldOut?.indices.length} of ${recorded?.heldOut?.examples} training examples held out)`
+    : `${split} (${dataset.description})`;
+  return { data, dataset, split, label, doc };
+}
+
+interface RunSpecDoc {
+  data?: DataSpec;
+  training?: unknown;
+  analysis?: Analysis;
+}
+
 export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -172,6 +243,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
       json: { type: 'boolean', default: false },
       batch: { type: 'string' },
       threads: { type: 'string' },
+      split: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('evaluate takes one checkpoint');
@@ -181,40 +253,23 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
   const backend = await startBackend(values.backend, err);
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
   const pre = readPreprocessing(runDir);
-  const info = readRunInfo(runDir);
-  const specFile =
-    info?.specFile && fs.existsSync(info.specFile) ? info.specFile : path.join(runDir, 'spec.densenet.json');
-  const { validateSpec, trainingConfig } = await import('../core');
-  const validated = validateSpec(fs.readFileSync(path.join(runDir, 'spec.densenet.json'), 'utf8'));
-  const doc = validated.parsed.value as { data?: DataSpec; training?: unknown };
-  const dataSpec = doc.data;
-  const split = dataSpec?.test !== undefined ? 'test' : 'validation';
-  const source = dataSpec?.test ?? dataSpec?.validation;
-  if (!dataSpec || source === undefined)
-    throw new Error('the spec has neither data.test nor data.validation to evaluate on');
-  const data = await openData(
-    { ...dataSpec, normalize: pre.normalization ?? 'none', augment: undefined },
-    {
-      baseDir: path.dirname(specFile),
-      input: pre.input,
-      classes: pre.classNames.length,
-      onSkip: (f, r) => err(`skipped ${f}: ${r}`),
-    },
-  );
-  const model = await loadCheckpointModel(modelPath);
+  const { trainingConfig } = await import('../core');
+  const { data, dataset, split, label, doc } = await openEvaluationData(runDir, pre, values.split, err);
+  const model = await loadCheckpointModel(modelPath).catch(async (e: unknown) => {
+    await data.close();
+    throw e;
+  });
   let pool: ParallelTrainer | undefined;
   try {
-    const dataset = split === 'test' ? data.test : data.validation;
-    if (!dataset) throw new Error(`no ${split} data`);
     const batchSize = values.batch ? Number(values.batch) : 64;
     // Sharded over data-parallel replicas of the model (built from the run's spec, weights from the checkpoint).
     const { threads, note } = resolveThreads(requestedThreads, backend, batchSize);
     if (note) err(note);
-    if (threads > 1 && validated.analysis) {
+    if (threads > 1 && doc.analysis) {
       pool = await ParallelTrainer.start({
         threads,
         backend: backend as 'wasm' | 'cpu',
-        analysis: validated.analysis,
+        analysis: doc.analysis,
         config: trainingConfig(doc.training),
         model,
         wasmDir: __dirname,
@@ -240,6 +295,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
         JSON.stringify({
           checkpoint: modelPath,
           split,
+          splitDescription: label,
           examples: r.examples,
           loss: r.loss,
           accuracy: r.accuracy,
@@ -248,7 +304,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
         }),
       );
     else {
-      out(`${split}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
+      out(`${label}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
       for (const c of perClass)
         out(
           `  ${c.class.padEnd(12)} precision ${c.precision === null ? '  –   ' : (c.precision * 100).toFixed(1).padStart(5) + '%'}  recall ${c.recall === null ? '  –   ' : (c.recall * 100).toFixed(1).padStart(5) + '%'}  (${c.support})`,

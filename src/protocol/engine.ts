@@ -20,7 +20,11 @@ import type { NoContract } from './rpc';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped';
+/**
+ * What run.json says, except `interrupted`, which is never written: readers show it for a `running` run whose
+ * writer died (src/runs/runLock.ts), and such a run resumes from its last checkpoint.
+ */
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped' | 'interrupted';
 
 /** The `init` request: how the engine picks its backend. */
 export interface EngineConfig {
@@ -97,7 +101,7 @@ export interface TrainingStarted {
 }
 
 export interface TrainingFinished {
-  status: Exclude<RunStatus, 'running' | 'failed'>;
+  status: Exclude<RunStatus, 'running' | 'failed' | 'interrupted'>;
   runDir: string;
   epochsCompleted: number;
   bestValAccuracy?: number;

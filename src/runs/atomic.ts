@@ -10,7 +10,8 @@
  *
  * A crash anywhere leaves `<target>` complete, or (between 2 and 3) only `<target>.old` complete:
  * `resolveAtomicDir` picks that one up. Leftover temporary folders are ignored by readers and removed by the
- * next write of the same target.
+ * next write of the same target, unless another process named in them (`.tmp-<pid>-…`) is alive: a temporary
+ * folder of a live process may be a write under way.
  *
  * Also the small file helpers the run store shares: writing a whole buffer to a file descriptor, the JSON file
  * format, reading a file that may not exist.
@@ -19,6 +20,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { isPidAlive } from './runLock';
 
 const OLD_SUFFIX = '.old';
 const TMP_MARK = '.tmp-';
@@ -131,11 +133,17 @@ export function readJsonSync<T>(file: string): T | undefined {
   return text === undefined ? undefined : (JSON.parse(text) as T);
 }
 
-function isTempSiblingOf(name: string, base: string): boolean {
-  return name.startsWith(base + TMP_MARK);
+/**
+ * Whether `name` is a temporary sibling of `base` that no write is using: one of this process (which writes a
+ * target once at a time, so it is a leftover) or of a process that is no longer alive.
+ */
+function isDeadTempSiblingOf(name: string, base: string): boolean {
+  if (!name.startsWith(base + TMP_MARK)) return false;
+  const pid = /^(\d+)-/.exec(name.slice(base.length + TMP_MARK.length));
+  return pid === null || Number(pid[1]) === process.pid || !isPidAlive(Number(pid[1]));
 }
 
-/** Removes temporary folders/files left next to `target` by interrupted atomic writes. */
+/** Removes temporary folders/files left next to `target` by interrupted atomic writes of dead processes. */
 export async function removeStaleTemps(target: string): Promise<void> {
   const dir = path.dirname(target);
   const base = path.basename(target);
@@ -146,7 +154,7 @@ export async function removeStaleTemps(target: string): Promise<void> {
     return;
   }
   for (const name of names) {
-    if (isTempSiblingOf(name, base)) await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
+    if (isDeadTempSiblingOf(name, base)) await fs.promises.rm(path.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -173,6 +181,50 @@ const exists = async (p: string): Promise<boolean> =>
     () => false,
   );
 
+/**
+ * Test hook for the fault tests (test/engine/faults.test.ts), read from the environment and unset in normal use:
+ * with DENSENET_TEST_FAIL_DIR_WRITES_AFTER=N, the folder replacements of this process (checkpoints and the run
+ * folder's writability probe) after the first N fail with ENOSPC once their files are written, as on a disk
+ * that has just filled up. Their temporary folders are removed as after a real failure; small file writes
+ * (run.json) are not affected.
+ */
+let dirWrites = 0;
+function failIfTestDiskFull(target: string): void {
+  const limit = process.env.DENSENET_TEST_FAIL_DIR_WRITES_AFTER;
+  if (limit === undefined || limit === '') return;
+  if (++dirWrites > Number(limit)) {
+    const e: NodeJS.ErrnoException = new Error(`ENOSPC: no space left on device, write '${target}'`);
+    e.code = 'ENOSPC';
+    throw e;
+  }
+}
+
+/**
+ * Checks that `dir` can hold `bytes` more (a checkpoint's size): writes them in a folder beside the run's files
+ * through `replaceDirAtomic`, then removes it. Throws an Error that says what to do when it cannot.
+ */
+export async function probeWritable(dir: string, bytes: number): Promise<void> {
+  const probe = path.join(dir, '.write-probe');
+  const chunk = new Uint8Array(Math.min(bytes, 1 << 20));
+  try {
+    await replaceDirAtomic(probe, async (tmp) => {
+      const handle = await fs.promises.open(path.join(tmp, 'probe.bin'), 'w');
+      try {
+        for (let left = bytes; left > 0; left -= chunk.length)
+          await handle.write(chunk, 0, Math.min(left, chunk.length));
+      } finally {
+        await handle.close();
+      }
+    });
+    await fs.promises.rm(probe, { recursive: true, force: true });
+  } catch (e) {
+    await fs.promises.rm(probe, { recursive: true, force: true }).catch(() => undefined);
+    throw new Error(
+      `The run folder ${dir} cannot take a checkpoint of ${bytes} bytes (${(e as Error).message}): free disk space or make the folder writable, then train again.`,
+    );
+  }
+}
+
 /** Test hook: lets a test stop `replaceDirAtomic` after a given step, as a crash would. */
 export type ReplaceDirStep = 'filled' | 'old-moved-away' | 'new-moved-in';
 
@@ -198,6 +250,7 @@ export async function replaceDirAtomic(
   await fs.promises.mkdir(tmp);
   try {
     await fill(tmp);
+    failIfTestDiskFull(target);
     await fsyncTree(tmp);
   } catch (e) {
     await fs.promises.rm(tmp, { recursive: true, force: true });

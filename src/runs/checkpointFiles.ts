@@ -105,7 +105,8 @@ export function locateCheckpoint(arg: string): { modelPath: string; runDir: stri
 
 /**
  * Whether the run can be resumed: it is neither training (`running`) nor finished (`completed`), and it has a
- * checkpoints folder. The one rule behind the resume command and the dashboard's resume buttons.
+ * checkpoints folder. A run whose writer died is `interrupted` in `listRuns` and so resumable. The one rule
+ * behind the resume command and the dashboard's resume buttons.
  */
 export function isResumable(run: Pick<RunInfo, 'status'> & { runDir: string }): boolean {
   return run.status !== 'running' && run.status !== 'completed' && fs.existsSync(checkpointsDir(run.runDir));

@@ -4,6 +4,8 @@
  *   spec.densenet.json   the spec text the run was started with
  *   metrics.jsonl        see metricsLog.ts
  *   preprocessing.json   see preprocessing.ts
+ *   split.json           see runSplit.ts: the effective seed and the validation split, written once
+ *   writer.lock          see runLock.ts: the process training the run, while it does
  *   checkpoints/         see checkpointFiles.ts (the tensors: src/engine/checkpoint.ts)
  *   tensorboard/         see tensorboard.ts
  *
@@ -13,6 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { RunStatus } from '../protocol/engine';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from './atomic';
+import { effectiveStatus } from './runLock';
 
 export const RUN_JSON = 'run.json';
 export const SPEC_SNAPSHOT = 'spec.densenet.json';
@@ -149,7 +152,7 @@ export function updateRunInfo(runDir: string, update: Partial<RunInfo> | ((info:
 /** Sets a final status and `endedAt`. */
 export function finishRun(
   runDir: string,
-  status: Exclude<RunStatus, 'running'>,
+  status: Exclude<RunStatus, 'running' | 'interrupted'>,
   extra: Partial<RunInfo> = {},
 ): RunInfo {
   return updateRunInfo(runDir, { ...extra, status, endedAt: extra.endedAt ?? new Date().toISOString() });
@@ -200,7 +203,17 @@ export function markRunFailed(runDir: string, failure: FailureInfo): RunInfo {
   return updateRunInfo(runDir, patch);
 }
 
-/** The runs of one spec (folders holding a readable run.json), newest first. */
+/**
+ * The run.json of `runDir` with the status a reader should show: `interrupted` for a `running` run whose writer
+ * died. Undefined when run.json is missing or unreadable.
+ */
+export function readRunListing(runDir: string): RunListing | undefined {
+  const info = readRunInfo(runDir);
+  if (!info) return undefined;
+  return { ...info, status: effectiveStatus(runDir, info.status, info.pid), runDir };
+}
+
+/** The runs of one spec (folders holding a readable run.json) as `readRunListing` shows them, newest first. */
 export function listRuns(specRunsFolder: string): RunListing[] {
   let entries: fs.Dirent[];
   try {
@@ -213,8 +226,8 @@ export function listRuns(specRunsFolder: string): RunListing[] {
   for (const entry of entries) {
     if (!entry.isDirectory()) continue;
     const runDir = path.join(specRunsFolder, entry.name);
-    const info = readRunInfo(runDir);
-    if (info) runs.push({ ...info, runDir });
+    const run = readRunListing(runDir);
+    if (run) runs.push(run);
   }
   return runs.sort(newestFirst);
 }

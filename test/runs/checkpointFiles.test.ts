@@ -33,12 +33,12 @@ describe('runs/checkpointFiles', () => {
 
   it('isResumable: a run neither running nor completed, with a checkpoints folder', () => {
     const runDir = temp.make();
-    const all: RunStatus[] = ['running', 'completed', 'cancelled', 'failed', 'early-stopped'];
+    const all: RunStatus[] = ['running', 'completed', 'cancelled', 'failed', 'early-stopped', 'interrupted'];
     for (const status of all) assert.strictEqual(isResumable({ status, runDir }), false, `${status}, no checkpoints`);
     fs.mkdirSync(checkpointsDir(runDir));
     assert.deepStrictEqual(
       all.filter((status) => isResumable({ status, runDir })),
-      ['cancelled', 'failed', 'early-stopped'],
+      ['cancelled', 'failed', 'early-stopped', 'interrupted'],
     );
   });
 

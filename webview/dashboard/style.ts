@@ -7,6 +7,7 @@ canvas { image-rendering: auto; }
 .badge[data-status="running"] { background: var(--vscode-charts-green, #89d185); color: var(--vscode-editor-background); }
 .badge[data-status="stopping"] { background: var(--vscode-charts-orange, #d18616); color: var(--vscode-editor-background); }
 .badge[data-status="failed"] { background: var(--vscode-charts-red, #f14c4c); color: var(--vscode-editor-background); }
+.badge[data-status="interrupted"] { background: var(--vscode-charts-orange, #d18616); color: var(--vscode-editor-background); }
 .dash-stats { display: flex; flex-wrap: wrap; gap: 4px 16px; margin: 4px 0; font-variant-numeric: tabular-nums; }
 .smoothing { display: inline-flex; align-items: center; gap: 6px; margin-left: 12px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 12px; margin-top: 8px; }

@@ -55,15 +55,11 @@ export function subset(dataset: Dataset, indices: Uint32Array, description: stri
 }
 
 /**
- * Holds out `fraction` of `dataset` for validation: stratified (each class gives round(fraction·n) of its n
- * examples, at least one when it has two or more) and seeded, so the same seed gives the same split. Both parts
- * keep the dataset's order.
+ * Which examples of `dataset` to hold out for validation: `fraction` of them, stratified (each class gives
+ * round(fraction·n) of its n examples, at least one when it has two or more) and seeded, so the same seed gives
+ * the same split. Indices ascending.
  */
-export function splitDataset(
-  dataset: Dataset,
-  fraction: number,
-  seed: number,
-): { train: Dataset; validation: Dataset } {
+export function splitIndices(dataset: Dataset, fraction: number, seed: number): Uint32Array {
   if (!(fraction > 0 && fraction < 1)) {
     throw new Error(
       `The validation split is ${fraction}: set data.validation.split to a fraction between 0 and 1 (e.g. 0.1).`,
@@ -72,29 +68,45 @@ export function splitDataset(
   const byClass: number[][] = dataset.classNames.map(() => []);
   for (let i = 0; i < dataset.length; i++) byClass[dataset.label(i)].push(i);
   const rng = new Rng(seed);
-  const held = new Uint8Array(dataset.length);
-  let validationCount = 0;
+  const held: number[] = [];
   for (const members of byClass) {
     const take = members.length < 2 ? 0 : Math.max(1, Math.round(fraction * members.length));
     rng.shuffle(members);
-    for (let k = 0; k < Math.min(take, members.length - 1); k++) {
-      held[members[k]] = 1;
-      validationCount++;
-    }
+    for (let k = 0; k < Math.min(take, members.length - 1); k++) held.push(members[k]);
   }
-  if (validationCount === 0) {
+  if (held.length === 0) {
     throw new Error(
       `${dataset.description} has ${dataset.length} example(s), too few to hold out ${fraction} for validation: add images or give data.validation its own source.`,
     );
   }
-  const train = new Uint32Array(dataset.length - validationCount);
-  const validation = new Uint32Array(validationCount);
-  for (let i = 0, t = 0, v = 0; i < dataset.length; i++) {
-    if (held[i]) validation[v++] = i;
-    else train[t++] = i;
-  }
+  return Uint32Array.from(held).sort();
+}
+
+/**
+ * `dataset` split into the examples at `heldOut` (ascending indices: validation) and the others (training).
+ * Both parts keep the dataset's order.
+ */
+export function splitAt(
+  dataset: Dataset,
+  heldOut: ArrayLike<number>,
+  fraction: number,
+): { train: Dataset; validation: Dataset } {
+  const held = new Uint8Array(dataset.length);
+  for (let k = 0; k < heldOut.length; k++) held[heldOut[k]] = 1;
+  const validation = Uint32Array.from(heldOut);
+  const train = new Uint32Array(dataset.length - validation.length);
+  for (let i = 0, t = 0; i < dataset.length; i++) if (!held[i]) train[t++] = i;
   return {
     train: subset(dataset, train, `${dataset.description}, training part`),
     validation: subset(dataset, validation, `${dataset.description}, validation split ${fraction}`),
   };
+}
+
+/** Holds out `fraction` of `dataset` for validation (`splitIndices`). Both parts keep the dataset's order. */
+export function splitDataset(
+  dataset: Dataset,
+  fraction: number,
+  seed: number,
+): { train: Dataset; validation: Dataset } {
+  return splitAt(dataset, splitIndices(dataset, fraction, seed), fraction);
 }

@@ -8,15 +8,17 @@
  *   for await (const b of data.evalBatches(data.validation!, batchSize)) { ... }
  *   await data.close();
  */
+import { createHash } from 'crypto';
 import type { DataSource, InputShape } from '../../core/types';
+import type { HeldOut } from '../../runs/runSplit';
 import { type BatchIterator, batches } from './batches';
-import { type Dataset, splitDataset } from './dataset';
+import { type Dataset, splitAt, splitIndices } from './dataset';
 import { type Augmentation, type Normalization, computeNormalization } from './preprocess';
 import type { Rng } from './rng';
 import { openSource } from './source';
 
 export { type Batch, type BatchIterator, type BatchOptions, batches } from './batches';
-export { type Dataset, type Pixels, type Size, labelCounts, splitDataset, subset } from './dataset';
+export { type Dataset, type Pixels, type Size, labelCounts, splitDataset, splitIndices, subset } from './dataset';
 export { IMAGE_EXTENSIONS } from './folder';
 export {
   type AugmentParams,
@@ -62,12 +64,19 @@ export interface OpenDataOptions {
   concurrency?: number;
   /** Called for each unreadable image, which is skipped. */
   onSkip?: (file: string, reason: string) => void;
+  /**
+   * The split a run recorded when it started (src/runs/runSplit.ts): used instead of drawing one, after checking
+   * that the training data is the one it was drawn from.
+   */
+  heldOut?: HeldOut;
 }
 
 export interface DataPipeline {
   classNames: readonly string[];
   train: Dataset;
   validation?: Dataset;
+  /** For a `validation: {split}`: which training examples were held out (the one given, or the one drawn). */
+  heldOut?: HeldOut;
   test?: Dataset;
   /** The mean/std applied to every batch (keep it with the model: predictions need it); null for "none". */
   normalization: Normalization | null;
@@ -110,6 +119,25 @@ function checkNormalization(n: Normalization, channels: number): Normalization {
   return { mean: [...n.mean], std: [...n.std] };
 }
 
+/** SHA-256 of the locations and labels of a dataset's examples, in order. */
+export function datasetFingerprint(dataset: Dataset): string {
+  const hash = createHash('sha256');
+  for (let i = 0; i < dataset.length; i++) hash.update(`${dataset.location(i)}\t${dataset.label(i)}\n`);
+  return hash.digest('hex');
+}
+
+/** The examples of `all` to hold out: the recorded ones (checked against `all`), else a split drawn with `seed`. */
+function heldOutOf(all: Dataset, fraction: number, seed: number, recorded: HeldOut | undefined): HeldOut {
+  const fingerprint = datasetFingerprint(all);
+  if (recorded === undefined)
+    return { fraction, examples: all.length, fingerprint, indices: [...splitIndices(all, fraction, seed)] };
+  if (recorded.examples !== all.length || recorded.fingerprint !== fingerprint)
+    throw new Error(
+      `The training data ${all.description} is not the one this run's validation split was drawn from (${recorded.examples} examples then, ${all.length} now, or other files): restore that data, or start a new run.`,
+    );
+  return recorded;
+}
+
 /**
  * Opens the data of a spec: lists the examples (decodes nothing but the "auto" normalisation sample) and
  * throws, before any training, an Error that says what to change for a missing path, an empty class folder,
@@ -142,8 +170,11 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
     }
     let train = all;
     let validation: Dataset | undefined;
+    let heldOut: HeldOut | undefined;
     if (isSplit(data.validation)) {
-      ({ train, validation } = splitDataset(all, data.validation.split, data.validation.seed ?? options.seed ?? 0));
+      const v = data.validation;
+      heldOut = heldOutOf(all, v.split, v.seed ?? options.seed ?? 0, options.heldOut);
+      ({ train, validation } = splitAt(all, heldOut.indices, heldOut.fraction));
     } else if (data.validation !== undefined) {
       validation = await open(data.validation, 'validation', classNames);
     }
@@ -169,6 +200,7 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
       classNames,
       train,
       validation,
+      heldOut,
       test,
       normalization,
       augmentation,

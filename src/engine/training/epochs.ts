@@ -128,9 +128,6 @@ class EpochLoop {
       valAccuracy: val?.accuracy,
     };
     const isBest = this.best.update(epoch, figures);
-    const rngNext: RngCheckpoint = { epochStart: this.rng.state(), stepInEpoch: 0 };
-    await this.save('latest', epoch, rngNext);
-    if (isBest) await this.save('best', epoch, rngNext);
     const metrics: EpochMetrics = {
       epoch,
       epochs: this.o.epochs,
@@ -145,6 +142,11 @@ class EpochLoop {
       classNames,
       best: isBest,
     };
+    // The record first: a kill between it and the checkpoints loses nothing (resume trims it and redoes the epoch).
+    this.o.log.recordEpoch(metrics, this.globalStep);
+    const rngNext: RngCheckpoint = { epochStart: this.rng.state(), stepInEpoch: 0 };
+    await this.save('latest', epoch, rngNext);
+    if (isBest) await this.save('best', epoch, rngNext);
     this.o.log.epoch(metrics, this.globalStep, {
       bestValAccuracy: data.validation && this.best.value !== null ? this.best.value : undefined,
       bestEpoch: this.best.epoch ?? undefined,

@@ -1,7 +1,8 @@
 /**
  * The run folder of a training: a new one with a freshly built model, or an existing one resumed from its
- * latest checkpoint; the position in the training (epochs and steps done, the best epoch, the data RNG) that a
- * resume starts from and that every checkpoint saves.
+ * latest checkpoint; its lock (one writer per run) and what it recorded when it started (seed, split,
+ * preprocessing), which a resume reads back instead of drawing again; the position in the training (epochs and
+ * steps done, the best epoch, the data RNG) that a resume starts from and that every checkpoint saves.
  */
 import * as path from 'path';
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
@@ -9,11 +10,13 @@ import type { Analysis } from '../../core';
 import type { TrainRequest } from '../../protocol/engine';
 import { Rng } from '../data/open';
 import { buildModel } from '../model';
-import { writeJsonAtomicSync } from '../../runs/atomic';
+import { probeWritable, readJsonSync, writeJsonAtomicSync } from '../../runs/atomic';
 import { checkpointDir } from '../../runs/checkpointFiles';
 import { METRICS_FILE, rewriteMetrics } from '../../runs/metricsLog';
 import { PREPROCESSING_JSON, type Preprocessing } from '../../runs/preprocessing';
 import { createRun, finishRun, readRunInfo, updateRunInfo } from '../../runs/runFolder';
+import { acquireRunLock, type RunLock } from '../../runs/runLock';
+import { readRunSplit, type RunSplit, writeRunSplit } from '../../runs/runSplit';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
 
 /** The random state saved with a checkpoint: the data RNG at the start of the epoch, and the batches done. */
@@ -37,11 +40,38 @@ export interface RunPosition {
   skipInFirstEpoch: number;
 }
 
-/** An open run: its folder (run.json says `running`), its model (the caller disposes it), where it starts. */
+/** An open run: its folder (run.json says `running`), its lock and model (the caller releases and disposes them), where it starts. */
 export interface OpenedRun {
   runDir: string;
+  lock: RunLock;
   model: LayersModel;
   position: RunPosition;
+}
+
+/** An existing run this process has locked to resume, and what it recorded when it started. */
+export interface ClaimedRun {
+  runDir: string;
+  lock: RunLock;
+  /** Absent for a run that started before runs recorded them. */
+  split?: RunSplit;
+  preprocessing?: Preprocessing;
+}
+
+/**
+ * Locks the run folder `resumeRunDir` for this process and reads what it recorded. Throws when it is not a run
+ * folder, or when another live process trains it (naming that process).
+ */
+export function claimRun(resumeRunDir: string): ClaimedRun {
+  const runDir = existingRun(resumeRunDir);
+  const lock = acquireRunLock(runDir);
+  try {
+    const split = readRunSplit(runDir);
+    const preprocessing = readJsonSync<Preprocessing>(path.join(runDir, PREPROCESSING_JSON));
+    return { runDir, lock, split, preprocessing };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 }
 
 export interface OpenRunOptions {
@@ -59,20 +89,53 @@ export interface OpenRunOptions {
   info(message: string): void;
 }
 
+/** The most bytes the writability check writes (a checkpoint's size, up to this). */
+const MAX_PROBE_BYTES = 64 * 2 ** 20;
+
 /**
- * Opens the run `req` asks for: `req.resumeRunDir` continued from its latest checkpoint, or a new run under
- * `req.workspaceDir`. A failure once the folder is known marks the run failed.
+ * Opens the run: `claimed` (from `claimRun`) continued from its latest checkpoint, or a new run under
+ * `req.workspaceDir`, locked. Checks that the folder can take a checkpoint before any epoch. A failure once the
+ * folder is known marks the run failed (and releases the lock).
  */
-export async function openRun(req: TrainRequest, o: OpenRunOptions): Promise<OpenedRun> {
-  const runDir = req.resumeRunDir ? existingRun(req.resumeRunDir) : newRun(req, o);
+export async function openRun(
+  req: TrainRequest,
+  claimed: ClaimedRun | undefined,
+  o: OpenRunOptions,
+): Promise<OpenedRun> {
+  const runDir = claimed ? claimed.runDir : newRun(req, o);
+  let lock: RunLock | undefined = claimed?.lock;
+  let model: LayersModel | undefined;
   try {
-    if (req.resumeRunDir) return { runDir, ...(await resumeRun(runDir, o)) };
-    const model = buildModel(o.analysis, { seed: o.modelSeed });
-    return { runDir, model, position: freshPosition(o.seed) };
+    lock ??= acquireRunLock(runDir);
+    let position: RunPosition;
+    if (claimed) ({ model, position } = await resumeRun(runDir, o));
+    else {
+      model = buildModel(o.analysis, { seed: o.modelSeed });
+      position = freshPosition(o.seed);
+    }
+    // weights, and up to two optimizer slots per weight (Adam), in float32
+    await probeWritable(runDir, Math.min(MAX_PROBE_BYTES, model.countParams() * 4 * 3));
+    return { runDir, lock, model, position };
   } catch (e) {
+    model?.dispose();
     failRun(runDir, e);
+    lock?.release();
     throw e;
   }
+}
+
+/**
+ * Writes what the run keeps from its start (split.json, preprocessing.json) unless it has them already: a
+ * resumed run keeps its own, byte for byte.
+ */
+export function recordRunStart(
+  runDir: string,
+  claimed: ClaimedRun | undefined,
+  split: RunSplit,
+  preprocessing: Preprocessing,
+): void {
+  if (!claimed?.split) writeRunSplit(runDir, split);
+  if (!claimed?.preprocessing) writePreprocessing(runDir, preprocessing);
 }
 
 /** The position of a new run: nothing done, the data RNG seeded with `seed`. */
@@ -170,7 +233,15 @@ export function writePreprocessing(runDir: string, preprocessing: Preprocessing)
   writeJsonAtomicSync(path.join(runDir, PREPROCESSING_JSON), preprocessing);
 }
 
-/** Marks a run failed with the error that ended it. */
+/**
+ * Marks a run failed with the error that ended it. Never throws, so that the error that ended the run is the one
+ * reported: when even run.json cannot be written (a full disk), the run reads `interrupted` once this process
+ * ends (its lock's holder is gone).
+ */
 export function failRun(runDir: string, e: unknown): void {
-  finishRun(runDir, 'failed', { error: e instanceof Error ? e.message : String(e) });
+  try {
+    finishRun(runDir, 'failed', { error: e instanceof Error ? e.message : String(e) });
+  } catch {
+    // see above
+  }
 }

@@ -38,6 +38,7 @@ export class RunLog {
   private readonly clock: StepClock;
   private readonly now: () => number;
   private lastMessage = 0;
+  private recordedEpoch: number | undefined;
 
   constructor(
     readonly runDir: string,
@@ -96,10 +97,10 @@ export class RunLog {
   }
 
   /**
-   * A finished epoch (its checkpoints saved): metrics.jsonl and TensorBoard flushed, run.json's progress
-   * (`bestValAccuracy` only with validation data), then the observer.
+   * An epoch's record in metrics.jsonl, flushed: written before the epoch's checkpoints, so that a process killed
+   * between the two loses no record (resume trims records past its checkpoint and trains that epoch again).
    */
-  epoch(m: EpochMetrics, globalStep: number, best: { bestValAccuracy?: number; bestEpoch?: number }): void {
+  recordEpoch(m: EpochMetrics, globalStep: number): void {
     this.metrics.append({
       kind: 'epoch',
       epoch: m.epoch,
@@ -113,6 +114,15 @@ export class RunLog {
       seconds: m.seconds,
     });
     this.metrics.flush();
+    this.recordedEpoch = m.epoch;
+  }
+
+  /**
+   * A finished epoch (its checkpoints saved): its metrics.jsonl record unless `recordEpoch` wrote it,
+   * TensorBoard flushed, run.json's progress (`bestValAccuracy` only with validation data), then the observer.
+   */
+  epoch(m: EpochMetrics, globalStep: number, best: { bestValAccuracy?: number; bestEpoch?: number }): void {
+    if (this.recordedEpoch !== m.epoch) this.recordEpoch(m, globalStep);
     this.tb.addScalar('train', 'epoch_loss', m.loss, m.epoch);
     this.tb.addScalar('train', 'epoch_acc', m.accuracy, m.epoch);
     this.tb.addScalar('train', 'epoch_lr', m.learningRate, m.epoch);

@@ -10,13 +10,13 @@ import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { type Analysis, type TrainingConfig, trainingConfig, validateBuildable } from '../../core';
 import { nodeFileProbe } from '../../core/nodeFs';
 import type { TrainingFinished, TrainingStarted, TrainRequest } from '../../protocol/engine';
-import { type DataSpec, openData } from '../data/open';
+import { type DataPipeline, type DataSpec, openData } from '../data/open';
 import { ParallelTrainer } from '../parallel/pool';
 import { resolveThreads } from '../parallel/threads';
 import { finishRun } from '../../runs/runFolder';
 import { tf } from '../tf';
 import { runEpochs, type Stepper } from './epochs';
-import { failRun, type OpenedRun, openRun, writePreprocessing } from './run';
+import { type ClaimedRun, claimRun, failRun, type OpenedRun, openRun, recordRunStart } from './run';
 import { RunLog, type TrainObserver } from './runLog';
 import {
   disposeOptimizer,
@@ -92,25 +92,72 @@ async function startThreads(
   return pool;
 }
 
-/** Trains the spec of `req` until its last epoch, a cancel (`control.cancelled`) or early stopping. */
-export async function train(req: TrainRequest, obs: TrainObserver, control: TrainControl): Promise<TrainingFinished> {
-  const { resolved, analysis, doc } = checkSpec(req);
-  const c = trainingConfig(doc.training);
-  const epochs = req.epochs ?? c.epochs;
-  const backend = tf.getBackend();
-  const seed = c.seed ?? Math.floor(Math.random() * 2 ** 31);
+/**
+ * The data of a training: a resumed run's recorded split and normalisation (never drawn again), else a split
+ * drawn with `seed`.
+ */
+async function openTrainingData(
+  req: TrainRequest,
+  spec: ReturnType<typeof checkSpec>,
+  seed: number,
+  claimed: ClaimedRun | undefined,
+  obs: TrainObserver,
+): Promise<{ data: DataPipeline; skipped: () => number }> {
   let skipped = 0;
-  const data = await openData(doc.data as DataSpec | undefined, {
+  const dataSpec = spec.doc.data as DataSpec | undefined;
+  const pre = claimed?.preprocessing;
+  const data = await openData(pre && dataSpec ? { ...dataSpec, normalize: pre.normalization ?? 'none' } : dataSpec, {
     baseDir: path.dirname(req.specPath),
-    input: resolved.input,
-    classes: resolved.classes,
+    input: spec.resolved.input,
+    classes: spec.resolved.classes,
     seed,
+    heldOut: claimed?.split?.heldOut ?? undefined,
     onSkip: (file, reason) => {
       skipped++;
       obs.skipped(file, reason, skipped);
     },
   });
+  return { data, skipped: () => skipped };
+}
 
+/** The run's seed: the one it recorded (a resume), else training.seed, else a drawn one. */
+function effectiveSeed(c: TrainingConfig, claimed: ClaimedRun | undefined, obs: TrainObserver): number {
+  const recorded = claimed?.split?.seed;
+  if (recorded !== undefined && c.seed !== undefined && c.seed !== recorded)
+    obs.log('warn', `training.seed is ${c.seed} but the run started with seed ${recorded}: the run keeps its own.`);
+  return recorded ?? c.seed ?? Math.floor(Math.random() * 2 ** 31);
+}
+
+/** Trains the spec of `req` until its last epoch, a cancel (`control.cancelled`) or early stopping. */
+export async function train(req: TrainRequest, obs: TrainObserver, control: TrainControl): Promise<TrainingFinished> {
+  const spec = checkSpec(req);
+  const c = trainingConfig(spec.doc.training);
+  // A resumed run is locked before anything else: a second writer is refused at once.
+  const claimed = req.resumeRunDir ? claimRun(req.resumeRunDir) : undefined;
+  let opened: Awaited<ReturnType<typeof openTrainingData>>;
+  const seed = effectiveSeed(c, claimed, obs);
+  try {
+    opened = await openTrainingData(req, spec, seed, claimed, obs);
+  } catch (e) {
+    claimed?.lock.release();
+    throw e;
+  }
+  return trainOn(req, spec, c, claimed, seed, opened, obs, control);
+}
+
+/** The rest of `train`, once the data is open: the run, the threads, the epochs, the final status. */
+async function trainOn(
+  req: TrainRequest,
+  { resolved, analysis }: ReturnType<typeof checkSpec>,
+  c: TrainingConfig,
+  claimed: ClaimedRun | undefined,
+  seed: number,
+  { data, skipped }: Awaited<ReturnType<typeof openTrainingData>>,
+  obs: TrainObserver,
+  control: TrainControl,
+): Promise<TrainingFinished> {
+  const epochs = req.epochs ?? c.epochs;
+  const backend = tf.getBackend();
   let optimizer: Optimizer | undefined;
   let run: OpenedRun | undefined;
   let log: RunLog | undefined;
@@ -118,7 +165,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
   try {
     optimizer = makeOptimizer(c);
     const info = (message: string) => obs.log('info', message);
-    run = await openRun(req, {
+    run = await openRun(req, claimed, {
       specName: resolved.name,
       analysis,
       epochs,
@@ -130,7 +177,12 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     });
     const { runDir, model, position } = run;
     const classNames = [...data.classNames];
-    writePreprocessing(runDir, { input: resolved.input, classNames, normalization: data.normalization });
+    recordRunStart(
+      runDir,
+      claimed,
+      { seed, drawn: c.seed === undefined, heldOut: data.heldOut ?? null },
+      { input: resolved.input, classNames, normalization: data.normalization },
+    );
     const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
     log = new RunLog(runDir, obs, { epochs, stepsPerEpoch });
     const forward = makeForward(model, analysis, c);
@@ -169,7 +221,7 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     const { status, epochsCompleted, best } = await runEpochs(loop, position);
     const bestValAccuracy = data.validation && best.value !== null ? best.value : undefined;
     finishRun(runDir, status, { epochsCompleted, bestValAccuracy, bestEpoch: best.epoch ?? undefined });
-    return { status, runDir, epochsCompleted, bestValAccuracy, skippedFiles: skipped };
+    return { status, runDir, epochsCompleted, bestValAccuracy, skippedFiles: skipped() };
   } catch (e) {
     if (run) failRun(run.runDir, e);
     throw e;
@@ -178,6 +230,8 @@ export async function train(req: TrainRequest, obs: TrainObserver, control: Trai
     log?.close();
     if (optimizer) disposeOptimizer(optimizer);
     run?.model.dispose();
+    // After the final status: a reader never sees `running` without a live writer.
+    (run?.lock ?? claimed?.lock)?.release();
     await data.close();
   }
 }

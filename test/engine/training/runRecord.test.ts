@@ -1,0 +1,156 @@
+import * as assert from 'assert';
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { evaluateCommand } from '../../../src/engine/cli';
+import { tf } from '../../../src/engine/tf';
+import { train, type TrainObserver } from '../../../src/engine/training/train';
+import { readMetrics } from '../../../src/runs/metricsLog';
+import { readRunInfo } from '../../../src/runs/runFolder';
+import { LOCK_FILE, processStartTime } from '../../../src/runs/runLock';
+import { readRunSplit } from '../../../src/runs/runSplit';
+import { makeDataset } from '../../support/barsDataset';
+
+/** A spec without training.seed: every run draws its own. */
+const SPEC = JSON.stringify({
+  version: 1,
+  name: 'seedless',
+  input: { height: 8, width: 8, channels: 1 },
+  classes: 3,
+  model: {
+    growthRate: 4,
+    blockConfig: [1, 1],
+    bnSize: 2,
+    compression: 0.5,
+    numInitFeatures: 8,
+    stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
+  },
+  data: { train: 'train', validation: { split: 0.25 } },
+  training: { epochs: 1, batchSize: 8, optimizer: 'sgd', learningRate: 0.05 },
+});
+
+const quiet: TrainObserver = {
+  started: () => undefined,
+  batch: () => undefined,
+  epochEnd: () => undefined,
+  skipped: () => undefined,
+  log: () => undefined,
+};
+
+describe('engine: a run is the truth (seed, split, preprocessing, one writer)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let specPath: string;
+  before(async () => {
+    await tf.setBackend('cpu');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'densenet-record-'));
+    await makeDataset(dir, 16);
+    specPath = path.join(dir, 'seedless.densenet.json');
+    fs.writeFileSync(specPath, SPEC);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const trainRun = (resumeRunDir?: string, epochs?: number) =>
+    train({ specPath, specText: SPEC, workspaceDir: dir, resumeRunDir, epochs }, quiet, { cancelled: false });
+
+  let runDir: string;
+  it('a seedless run resumed twice keeps its split and preprocessing byte for byte', async () => {
+    const first = await trainRun();
+    runDir = first.runDir;
+    const files = ['split.json', 'preprocessing.json'];
+    const bytes = () => files.map((f) => fs.readFileSync(path.join(runDir, f)));
+    const before = bytes();
+    const split = readRunSplit(runDir)!;
+    assert.strictEqual(split.drawn, true);
+    assert.strictEqual(split.heldOut?.indices.length, 12);
+    assert.strictEqual(split.heldOut?.examples, 48);
+    for (const epochs of [2, 3]) {
+      const r = await trainRun(runDir, epochs);
+      assert.strictEqual(r.status, 'completed');
+      assert.strictEqual(r.runDir, runDir);
+      assert.deepStrictEqual(bytes(), before, `after the resume to ${epochs} epochs`);
+    }
+    assert.ok(!fs.existsSync(path.join(runDir, LOCK_FILE)), 'the lock is released');
+    assert.ok(!fs.existsSync(path.join(runDir, '.write-probe')), 'the writability probe leaves nothing');
+    assert.strictEqual(readMetrics(path.join(runDir, 'metrics.jsonl')).filter((m) => m.kind === 'epoch').length, 3);
+  });
+
+  it('evaluate on the run scores exactly its validation examples: the last validation accuracy, reproduced', async () => {
+    const lastEpoch = readMetrics(path.join(runDir, 'metrics.jsonl'))
+      .filter((m) => m.kind === 'epoch')
+      .at(-1)!;
+    const out: string[] = [];
+    const code = await evaluateCommand(
+      [path.join(runDir, 'checkpoints', 'latest'), '--backend', 'cpu', '--threads', '1', '--json'],
+      (s) => out.push(s),
+      () => undefined,
+    );
+    assert.strictEqual(code, 0);
+    const r = JSON.parse(out[0]) as {
+      split: string;
+      examples: number;
+      accuracy: number;
+      loss: number;
+      splitDescription: string;
+    };
+    assert.strictEqual(r.split, 'validation');
+    assert.strictEqual(r.examples, 12);
+    assert.strictEqual(r.accuracy, lastEpoch.val_acc);
+    // The accuracy alone could agree by chance on other examples; the mean loss of other examples would not.
+    assert.ok(Math.abs(r.loss - (lastEpoch.val_loss as number)) < 1e-5, `loss ${r.loss} vs ${lastEpoch.val_loss}`);
+    assert.match(r.splitDescription, /the run's split: 12 of 48 training examples held out/);
+
+    const text: string[] = [];
+    await evaluateCommand(
+      [runDir, '--backend', 'cpu', '--threads', '1'],
+      (s) => text.push(s),
+      () => undefined,
+    );
+    assert.match(text[0], /^validation \(the run's split: 12 of 48 .*\): 12 images · loss [\d.]+ · accuracy/);
+    await assert.rejects(
+      evaluateCommand(
+        [runDir, '--backend', 'cpu', '--split', 'test'],
+        () => undefined,
+        () => undefined,
+      ),
+      /has no data\.test to evaluate on/,
+    );
+  });
+
+  it('refuses to evaluate or resume on other data than the split was drawn from', async () => {
+    const extra = path.join(dir, 'train', 'class0', 'extra.png');
+    fs.copyFileSync(path.join(dir, 'train', 'class0', '0.png'), extra);
+    try {
+      await assert.rejects(
+        evaluateCommand(
+          [runDir, '--backend', 'cpu', '--threads', '1'],
+          () => undefined,
+          () => undefined,
+        ),
+        /is not the one this run's validation split was drawn from \(48 examples then, 49 now/,
+      );
+      await assert.rejects(trainRun(runDir, 4), /validation split was drawn from/);
+      assert.ok(!fs.existsSync(path.join(runDir, LOCK_FILE)), 'a refused resume releases the lock');
+    } finally {
+      fs.rmSync(extra);
+    }
+  });
+
+  it('a second writer is refused, naming the holder; the run is untouched', async () => {
+    let holder: ChildProcess | undefined;
+    try {
+      holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+      const pid = holder.pid as number;
+      const lock = { pid, startTime: processStartTime(pid), host: os.hostname(), since: '2026-11-30T12:00:00.000Z' };
+      fs.writeFileSync(path.join(runDir, LOCK_FILE), JSON.stringify(lock));
+      const before = fs.readFileSync(path.join(runDir, 'run.json'), 'utf8');
+      await assert.rejects(trainRun(runDir, 5), new RegExp(`being trained by process ${pid} \\(since 2026-11-30T12`));
+      assert.strictEqual(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'), before);
+    } finally {
+      holder?.kill();
+      fs.rmSync(path.join(runDir, LOCK_FILE), { force: true });
+    }
+    assert.strictEqual(readRunInfo(runDir)?.status, 'completed');
+  });
+});
