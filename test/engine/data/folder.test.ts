@@ -84,6 +84,11 @@ describe('class folders: symbolic links', function () {
     await assert.rejects(openSource('data', { ...base, baseDir: root }), {
       message: `Image "data/dog/a.png" is a symbolic link to "${path.join(root, 'data', 'dog', 'b.png')}", which does not exist: fix the link or remove it.`,
     });
+    fs.symlinkSync(path.join(root, 'loop2'), path.join(root, 'loop1'));
+    fs.symlinkSync(path.join(root, 'loop1'), path.join(root, 'loop2'));
+    await assert.rejects(openData({ train: 'loop1' }, { baseDir: root, input }), {
+      message: `Data path "${path.join(root, 'loop1')}" is a symbolic link in a loop of links (it never leads to a file or folder): fix or remove it.`,
+    });
     fs.rmSync(path.join(root, 'data', 'dog', 'a.png'));
     fs.symlinkSync(path.join(root, 'gone'), path.join(root, 'data', 'bird'));
     await assert.rejects(openData({ train: 'data' }, { baseDir: root, input }), {
