@@ -11,6 +11,21 @@ function entries(dir: string): fs.Dirent[] {
   }
 }
 
+/** What an entry is, a symbolic link followed (to nothing or in a loop: neither). */
+function kindOf(dir: string, e: fs.Dirent): 'file' | 'directory' | undefined {
+  if (!e.isSymbolicLink()) return e.isDirectory() ? 'directory' : e.isFile() ? 'file' : undefined;
+  const st = fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false });
+  return st?.isDirectory() ? 'directory' : st?.isFile() ? 'file' : undefined;
+}
+
+function linkSafeKind(dir: string, e: fs.Dirent): 'file' | 'directory' | undefined {
+  try {
+    return kindOf(dir, e);
+  } catch {
+    return undefined; // a loop of links: the engine refuses it when it opens the data
+  }
+}
+
 export const nodeFileProbe: FileProbe = {
   resolve: (specPath, relative) => path.resolve(path.dirname(specPath), relative),
   kind(p) {
@@ -23,10 +38,10 @@ export const nodeFileProbe: FileProbe = {
   },
   directories: (dir) =>
     entries(dir)
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .filter((e) => !e.name.startsWith('.') && linkSafeKind(dir, e) === 'directory')
       .map((e) => e.name),
   files: (dir) =>
     entries(dir)
-      .filter((e) => e.isFile())
+      .filter((e) => linkSafeKind(dir, e) === 'file')
       .map((e) => e.name),
 };

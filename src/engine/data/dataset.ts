@@ -28,6 +28,8 @@ export interface Dataset {
   label(index: number): number;
   /** Where example `index` comes from: an image file, or `file [record n]` for IDX and CIFAR data. */
   location(index: number): string;
+  /** Where the examples of class `label` are, for messages (class folders: the class's folder). */
+  classFolder?(label: number): string;
   /** Decodes example `index`, resized to `size` (channels as stored: 1 or 3). Rejects for a corrupt image. */
   read(index: number, size: Size): Promise<Pixels>;
   /** Releases open files. Idempotent; a subset closes its parent. */
@@ -49,6 +51,7 @@ export function subset(dataset: Dataset, indices: Uint32Array, description: stri
     length: indices.length,
     label: (i) => dataset.label(indices[i]),
     location: (i) => dataset.location(indices[i]),
+    classFolder: dataset.classFolder && ((label) => dataset.classFolder!(label)),
     read: (i, size) => dataset.read(indices[i], size),
     close: () => dataset.close(),
   };

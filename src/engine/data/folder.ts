@@ -1,6 +1,7 @@
 /**
  * Class folders: one sub-folder per class, classes in plain string order of the folder names (the Keras and
  * DIGITS convention), hidden files and folders ignored, images found at any depth inside a class folder.
+ * Symbolic links to images and folders are followed; a loop of links and a link to nothing are refused.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,19 +16,83 @@ export function isImageFile(name: string): boolean {
   return (IMAGE_EXTENSIONS as readonly string[]).includes(ext);
 }
 
-const byName = (a: fs.Dirent, b: fs.Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+type EntryKind = 'file' | 'directory' | 'other' | 'broken link';
 
-async function visibleEntries(dir: string): Promise<fs.Dirent[]> {
-  const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => !e.name.startsWith('.')).sort(byName);
+interface Entry {
+  name: string;
+  full: string;
+  /** What the entry is, symbolic links followed. */
+  kind: EntryKind;
 }
 
-/** Image files under `dir`, recursively, in a stable order. */
-async function imageFiles(dir: string, out: string[]): Promise<string[]> {
-  for (const entry of await visibleEntries(dir)) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await imageFiles(full, out);
-    else if (entry.isFile() && isImageFile(entry.name)) out.push(full);
+const byName = (a: fs.Dirent, b: fs.Dirent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** What a symbolic link leads to; throws for a loop of links. */
+async function linkKind(full: string, show: (abs: string) => string): Promise<EntryKind> {
+  try {
+    const st = await fs.promises.stat(full);
+    return st.isDirectory() ? 'directory' : st.isFile() ? 'file' : 'other';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'broken link';
+    if (code === 'ELOOP')
+      throw new Error(
+        `"${show(full)}" is a symbolic link in a loop of links (it never leads to a file or folder): fix or remove it.`,
+      );
+    throw e;
+  }
+}
+
+/** The visible entries of `dir`, sorted by name, symbolic links followed. */
+async function visibleEntries(dir: string, show: (abs: string) => string): Promise<Entry[]> {
+  const entries = (await fs.promises.readdir(dir, { withFileTypes: true }))
+    .filter((e) => !e.name.startsWith('.'))
+    .sort(byName);
+  const out: Entry[] = [];
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    const kind: EntryKind = e.isSymbolicLink()
+      ? await linkKind(full, show)
+      : e.isDirectory()
+        ? 'directory'
+        : e.isFile()
+          ? 'file'
+          : 'other';
+    out.push({ name: e.name, full, kind });
+  }
+  return out;
+}
+
+async function brokenLink(full: string, show: (abs: string) => string, what: string): Promise<Error> {
+  const target = await fs.promises.readlink(full);
+  return new Error(
+    `${what} "${show(full)}" is a symbolic link to "${target}", which does not exist: fix the link or remove it.`,
+  );
+}
+
+/** The real path of folder `dir`; throws when it is one of the folders that contain it (a loop of links). */
+async function enter(dir: string, ancestors: ReadonlySet<string>, show: (abs: string) => string): Promise<string> {
+  const real = await fs.promises.realpath(dir);
+  if (ancestors.has(real)) {
+    throw new Error(
+      `Folder "${show(dir)}" leads back to "${real}", which contains it: a loop of symbolic links. Remove the link or point it elsewhere.`,
+    );
+  }
+  return real;
+}
+
+/** Image files under `dir`, recursively, in a stable order, symbolic links followed (a loop refused). */
+async function imageFiles(
+  dir: string,
+  ancestors: ReadonlySet<string>,
+  show: (abs: string) => string,
+  out: string[],
+): Promise<string[]> {
+  const inside = new Set(ancestors).add(await enter(dir, ancestors, show));
+  for (const entry of await visibleEntries(dir, show)) {
+    if (entry.kind === 'directory') await imageFiles(entry.full, inside, show, out);
+    else if (entry.kind === 'file' && isImageFile(entry.name)) out.push(entry.full);
+    else if (entry.kind === 'broken link' && isImageFile(entry.name)) throw await brokenLink(entry.full, show, 'Image');
   }
   return out;
 }
@@ -41,10 +106,13 @@ export interface FolderOptions {
 
 /** Lists the class folders of `dir`; throws an Error that says what to change when they hold no images. */
 export async function openImageFolder(dir: string, options: FolderOptions): Promise<Dataset> {
-  const entries = await visibleEntries(dir);
-  const classDirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const entries = await visibleEntries(dir, options.show);
+  const broken = entries.find((e) => e.kind === 'broken link');
+  if (broken) throw await brokenLink(broken.full, options.show, 'Class folder');
+  const root = new Set([await fs.promises.realpath(dir)]);
+  const classDirs = entries.filter((e) => e.kind === 'directory').map((e) => e.name);
   if (classDirs.length === 0) {
-    const loose = entries.filter((e) => e.isFile() && isImageFile(e.name)).length;
+    const loose = entries.filter((e) => e.kind === 'file' && isImageFile(e.name)).length;
     throw new Error(
       loose > 0
         ? `Data folder "${options.show(dir)}" holds ${loose} image(s) but no class sub-folders: move the images into one sub-folder per class (e.g. ${options.show(path.join(dir, 'cat'))}/1.png).`
@@ -62,7 +130,7 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
         `Class folder "${options.show(path.join(dir, name))}" is not one of the ${classNames.length} training classes (${classNames.join(', ')}): rename or remove it.`,
       );
     }
-    const found = await imageFiles(path.join(dir, name), []);
+    const found = await imageFiles(path.join(dir, name), root, options.show, []);
     if (found.length === 0) empty.push(name);
     for (const file of found) {
       files.push(file);
@@ -89,6 +157,7 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
     length: files.length,
     label: (i) => labelArray[i],
     location: (i) => files[i],
+    classFolder: (label) => options.show(path.join(dir, classNames[label])),
     read: async (i: number, size: Size): Promise<Pixels> => decodeImage(await fs.promises.readFile(files[i]), size),
     close: async () => undefined,
   };

@@ -2,73 +2,49 @@
  * IDX files (the MNIST format, gzip allowed): an images file of unsigned bytes with dimensions
  * [n, rows, cols] or [n, rows, cols, channels] and a labels file [n]. Classes are 0..max label.
  */
-import * as fs from 'fs';
 import type { Dataset, Pixels, Size } from './dataset';
 import { resizePixels } from './decode';
-import { RecordFile, isGzip, readMaybeGzip } from './records';
+import { type IdxExpectation, inflateIdx, plainIdxHeader, readIdx } from './idxFile';
+import { RecordFile, isGzip } from './records';
 
-const UNSIGNED_BYTE = 0x08;
-
-interface IdxHeader {
-  dims: number[];
-  /** Bytes before the data. */
-  size: number;
+/** An images header: [count, rows, columns] or [count, rows, columns, 1 or 3]; the data is count·rows·columns·channels. */
+function imagesExpectation(describe: string): IdxExpectation {
+  return (header) => {
+    const [count, height, width, channels = 1] = header.dims;
+    if (header.dims.length < 3 || header.dims.length > 4 || (channels !== 1 && channels !== 3)) {
+      throw new Error(
+        `${describe} has dimensions [${header.dims.join(', ')}]; an IDX images file has [count, rows, columns] or [count, rows, columns, 1 or 3].`,
+      );
+    }
+    return { bytes: count * height * width * channels, what: `${count} images of ${height}x${width}x${channels}` };
+  };
 }
 
-/** Parses an IDX header from the start of a file; `describe` names the file in errors. */
-export function parseIdxHeader(bytes: Uint8Array, describe: string): IdxHeader {
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new Error(
-      `${describe} is not an IDX file (it does not start with 0x00 0x00): give an MNIST-format images file such as train-images-idx3-ubyte.gz.`,
-    );
-  }
-  if (bytes[2] !== UNSIGNED_BYTE) {
-    throw new Error(
-      `${describe} holds IDX type 0x${bytes[2].toString(16).padStart(2, '0')}; only unsigned bytes (0x08) are supported.`,
-    );
-  }
-  const ndims = bytes[3];
-  const size = 4 + 4 * ndims;
-  if (ndims === 0 || bytes.length < size) throw new Error(`${describe} has a truncated IDX header.`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, size);
-  const dims = Array.from({ length: ndims }, (_, d) => view.getUint32(4 + 4 * d, false));
-  return { dims, size };
+/** A labels header: [count]; the data is one byte a label. */
+function labelsExpectation(describe: string): IdxExpectation {
+  return (header) => {
+    if (header.dims.length !== 1) {
+      throw new Error(
+        `${describe} has dimensions [${header.dims.join(', ')}]; a labels file has one dimension. Did you swap images and labels?`,
+      );
+    }
+    return { bytes: header.dims[0], what: `${header.dims[0]} labels` };
+  };
 }
 
-async function readHead(file: string, bytes: number): Promise<Buffer> {
-  const handle = await fs.promises.open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The images as records: read on demand from a plain file, from memory for a gzip one. */
+/** The images as records: read on demand from a plain file, from memory for a gzip one (inflated as far as its header says). */
 async function imageRecords(
   file: string,
   describe: string,
 ): Promise<{ records: RecordFile; height: number; width: number; channels: number }> {
+  const expect = imagesExpectation(describe);
   const gz = await isGzip(file);
-  const data = gz ? await readMaybeGzip(file) : undefined;
-  const head = data ?? (await readHead(file, 4 + 4 * 255));
-  const header = parseIdxHeader(head, describe);
+  const inflated = gz ? await inflateIdx(file, describe, expect) : undefined;
+  const header = inflated ? inflated.header : (await plainIdxHeader(file, describe, expect)).header;
   const [count, height, width, channels = 1] = header.dims;
-  if (header.dims.length < 3 || header.dims.length > 4 || (channels !== 1 && channels !== 3)) {
-    throw new Error(
-      `${describe} has dimensions [${header.dims.join(', ')}]; an IDX images file has [count, rows, columns] or [count, rows, columns, 1 or 3].`,
-    );
-  }
   const recordSize = height * width * channels;
-  const available = data ? data.length : (await fs.promises.stat(file)).size;
-  if (available < header.size + count * recordSize) {
-    throw new Error(
-      `${describe} is truncated: its header announces ${count} images of ${height}x${width}x${channels} but the file is too short.`,
-    );
-  }
-  const records = data
-    ? RecordFile.inMemory(file, data, header.size, recordSize, count)
+  const records = inflated
+    ? RecordFile.inMemory(file, inflated.bytes, header.size, recordSize, count)
     : RecordFile.onDisk(file, header.size, recordSize, count);
   return { records, height, width, channels };
 }
@@ -82,15 +58,12 @@ export interface IdxOptions {
 export async function openIdx(imagesFile: string, labelsFile: string, options: IdxOptions): Promise<Dataset> {
   const imagesName = `IDX images file "${options.show(imagesFile)}"`;
   const labelsName = `IDX labels file "${options.show(labelsFile)}"`;
-  const labelBytes = await readMaybeGzip(labelsFile);
-  const labelHeader = parseIdxHeader(labelBytes, labelsName);
-  if (labelHeader.dims.length !== 1) {
-    throw new Error(
-      `${labelsName} has dimensions [${labelHeader.dims.join(', ')}]; a labels file has one dimension. Did you swap images and labels?`,
-    );
-  }
+  const { header: labelHeader, bytes: labelBytes } = await readIdx(
+    labelsFile,
+    labelsName,
+    labelsExpectation(labelsName),
+  );
   const labels = labelBytes.subarray(labelHeader.size, labelHeader.size + labelHeader.dims[0]);
-  if (labels.length < labelHeader.dims[0]) throw new Error(`${labelsName} is truncated.`);
   const { records, height, width, channels } = await imageRecords(imagesFile, imagesName);
   if (records.count !== labels.length) {
     throw new Error(

@@ -15,6 +15,7 @@ import { type BatchIterator, batches } from './batches';
 import { type Dataset, splitAt, splitIndices } from './dataset';
 import { type Augmentation, type Normalization, computeNormalization } from './preprocess';
 import type { Rng } from './rng';
+import { SkipLedger, checkClassesReadable } from './skips';
 import { openSource } from './source';
 
 export { type Batch, type BatchIterator, type BatchOptions, batches } from './batches';
@@ -62,7 +63,7 @@ export interface OpenDataOptions {
   normalizationSamples?: number;
   /** Images decoded at once (default 4). */
   concurrency?: number;
-  /** Called for each unreadable image, which is skipped. */
+  /** Called once for each unreadable image (however often it is met), which is skipped. */
   onSkip?: (file: string, reason: string) => void;
   /**
    * The split a run recorded when it started (src/runs/runSplit.ts): used instead of drawing one, after checking
@@ -139,9 +140,10 @@ function heldOutOf(all: Dataset, fraction: number, seed: number, recorded: HeldO
 }
 
 /**
- * Opens the data of a spec: lists the examples (decodes nothing but the "auto" normalisation sample) and
- * throws, before any training, an Error that says what to change for a missing path, an empty class folder,
- * data without images, or a class count that disagrees with `classes`.
+ * Opens the data of a spec: lists the examples (decodes nothing but the "auto" normalisation sample and one
+ * image a class) and throws, before any training, an Error that says what to change for a missing path, an
+ * empty class folder, a class with no readable image, data without images, or a class count that disagrees with
+ * `classes`. Each unreadable file is reported once to `onSkip`, however many times it is met.
  */
 export async function openData(data: DataSpec | undefined, options: OpenDataOptions): Promise<DataPipeline> {
   if (!data?.train)
@@ -149,6 +151,8 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
       'The spec has no data.train: add "data": {"train": "data/train"} (a folder with one sub-folder per class, CIFAR batches or an IDX file).',
     );
   const opened: Dataset[] = [];
+  const skips = new SkipLedger(options.onSkip);
+  const onSkip = (file: string, reason: string): void => skips.add(file, reason);
   const open = async (source: DataSource, role: string, classNames?: readonly string[]): Promise<Dataset> => {
     const dataset = await openSource(source, {
       baseDir: options.baseDir,
@@ -181,6 +185,7 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
     const test = data.test !== undefined ? await open(data.test, 'test', classNames) : undefined;
 
     const { input } = options;
+    for (const dataset of opened) await checkClassesReadable(dataset, input, skips, options.concurrency);
     const normalize = data.normalize ?? 'auto';
     const normalization =
       normalize === 'none'
@@ -190,12 +195,12 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
               samples: options.normalizationSamples,
               seed: options.seed,
               concurrency: options.concurrency,
-              onSkip: options.onSkip,
+              onSkip,
             })
           : checkNormalization(normalize, input.channels);
     const augmentation = resolveAugmentation(data.augment);
     const prefetch = data.prefetch ?? 2;
-    const common = { input, normalization, prefetch, concurrency: options.concurrency, onSkip: options.onSkip };
+    const common = { input, normalization, prefetch, concurrency: options.concurrency, onSkip };
     return {
       classNames,
       train,

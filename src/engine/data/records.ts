@@ -1,9 +1,5 @@
 /** Fixed-size records in a binary file (IDX images, CIFAR batches), read one at a time. */
 import * as fs from 'fs';
-import { promisify } from 'util';
-import * as zlib from 'zlib';
-
-const gunzip = promisify(zlib.gunzip);
 
 /** True when the file starts with the gzip magic bytes. */
 export async function isGzip(file: string): Promise<boolean> {
@@ -14,12 +10,6 @@ export async function isGzip(file: string): Promise<boolean> {
   } finally {
     await handle.close();
   }
-}
-
-/** The whole file, gunzipped when it is gzip. */
-export async function readMaybeGzip(file: string): Promise<Buffer> {
-  const raw = await fs.promises.readFile(file);
-  return raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b ? gunzip(raw) : raw;
 }
 
 /**

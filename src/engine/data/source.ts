@@ -38,11 +38,16 @@ function shower(baseDir: string): (abs: string) => string {
   };
 }
 
+/** What is at `abs`, symbolic links followed; undefined when nothing is. Throws for a loop of links. */
 async function kind(abs: string): Promise<'file' | 'directory' | undefined> {
   try {
     const st = await fs.promises.stat(abs);
     return st.isDirectory() ? 'directory' : 'file';
-  } catch {
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new Error(
+        `Data path "${abs}" is a symbolic link in a loop of links (it never leads to a file or folder): fix or remove it.`,
+      );
     return undefined;
   }
 }

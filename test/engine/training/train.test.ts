@@ -156,16 +156,39 @@ describe('engine: training', function () {
     assert.ok(Math.abs(resumed.epochs.at(-1)!.valLoss! - whole.epochs.at(-1)!.valLoss!) < 1e-5);
   });
 
-  it('skips a corrupt image, names it, and trains on', async () => {
-    const bad = path.join(dir, 'train', 'class1', 'broken.png');
-    fs.writeFileSync(bad, Buffer.from('\x89PNG\r\n\x1a\n this is not a png'));
+  it('skips corrupt images, names and counts each once over 2 epochs, and trains on', async () => {
+    const bad = [
+      path.join(dir, 'train', 'class0', 'broken.png'),
+      path.join(dir, 'train', 'class1', 'broken.png'),
+      path.join(dir, 'train', 'class2', 'deep', 'broken.png'),
+    ];
+    fs.mkdirSync(path.dirname(bad[2]), { recursive: true });
+    for (const f of bad) fs.writeFileSync(f, Buffer.from('\x89PNG\r\n\x1a\n this is not a png'));
     try {
-      const r = await run(dir, SPEC({ epochs: 1 }));
+      const r = await run(dir, SPEC({ epochs: 2 }));
       assert.strictEqual(r.result.status, 'completed');
-      assert.ok(r.skipped.length >= 1 && r.skipped.every((f) => f.endsWith('broken.png')), r.skipped.join(', '));
-      assert.strictEqual(r.result.skippedFiles, r.skipped.length);
+      assert.deepStrictEqual([...r.skipped].sort(), [...bad].sort());
+      assert.strictEqual(r.result.skippedFiles, 3);
     } finally {
-      fs.rmSync(bad);
+      fs.rmSync(bad[0]);
+      fs.rmSync(bad[1]);
+      fs.rmSync(path.dirname(bad[2]), { recursive: true });
+    }
+  });
+
+  it('refuses a class with no readable image before creating a run folder', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'densenet-train-unreadable-'));
+    try {
+      await makeDataset(work, 2);
+      for (const f of fs.readdirSync(path.join(work, 'train', 'class2')))
+        fs.writeFileSync(path.join(work, 'train', 'class2', f), 'not a png');
+      await assert.rejects(
+        run(work, SPEC({ epochs: 1 })),
+        /^Error: Class "class2" has no readable image: none of its 2 image\(s\) in "train\/class2" can be read/,
+      );
+      assert.ok(!fs.existsSync(path.join(work, '.densenet')), 'no run folder');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
     }
   });
 
