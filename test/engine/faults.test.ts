@@ -32,7 +32,9 @@ const spec = (name: string) =>
       stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
     },
     data: { train: 'train', validation: { split: 0.25 } },
-    training: { epochs: 30, batchSize: 4, optimizer: 'sgd', learningRate: 0.05 },
+    // More epochs than any kill window reaches on a fast machine: every run of the kill test is killed, not
+    // finished; the other tests bound their runs with --epochs.
+    training: { epochs: 10000, batchSize: 4, optimizer: 'sgd', learningRate: 0.05 },
   });
 
 /** mulberry32: the kill moments are random but the same on every run of the test. */
@@ -141,7 +143,7 @@ describe('fault tests: kills, two writers, a full disk (built CLI)', function ()
       if (i === 0) {
         const cliRuns = (args: string[]) =>
           spawnSync(process.execPath, [cli, 'runs', ...args], { encoding: 'utf8' }).stdout.trim();
-        assert.match(cliRuns([runDir]), /^killed\/\S+ {2}interrupted · \d+\/30 epochs .*train --resume continues/);
+        assert.match(cliRuns([runDir]), /^killed\/\S+ {2}interrupted · \d+\/10000 epochs .*train --resume continues/);
         const [json] = JSON.parse(cliRuns([dir, '--json'])) as { status: string; resumable: boolean }[];
         assert.deepStrictEqual([json.status, json.resumable], ['interrupted', true]);
       }
