@@ -33,6 +33,8 @@ export interface RunSummary {
   bestValAccuracy?: number;
   /** Has a checkpoint and is neither running nor completed: Resume can continue it. */
   resumable: boolean;
+  /** What was wrong in its run.json (a field of the wrong type, shown replaced: `unknown`, the folder name). */
+  problems?: string[];
 }
 
 /** The run the dashboard shows: the running one (live), else the newest on disk. */
