@@ -10,14 +10,14 @@ import { listRuns, runsDirFor } from '../runs/runFolder';
 import type { CurrentRun, DashboardHost, DashboardState, DashboardView, RunSummary } from '../protocol/dashboard';
 import type { EpochMetrics } from '../protocol/engine';
 import type { TrainingEvent } from '../editor/trainingController';
-import { readHistory, runSummary } from './dashboardData';
+import { readHistory, readSavedEvaluations, runSummary } from './dashboardData';
 import type { PanelDeps } from './deps';
 import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
 
 export const DASHBOARD_VIEW_TYPE = 'densenet.dashboard';
 
 class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardView> {
-  /** Epoch ends seen live, by run folder (the confusion matrices are not on disk). */
+  /** Epoch ends seen live, by run folder (their confusion matrices are also in each run's evaluations.jsonl). */
   private readonly liveEpochs = new Map<string, EpochMetrics[]>();
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -166,6 +166,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
         lastBatch: running.lastBatch,
         epochs: running.epochs,
         history: runDir ? readHistory(runDir) : [],
+        evaluations: runDir ? readSavedEvaluations(runDir) : [],
       };
     } else {
       const latest = [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
@@ -177,6 +178,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
           status: latest.status,
           epochs: this.liveEpochs.get(latest.runDir) ?? [],
           history: readHistory(latest.runDir),
+          evaluations: readSavedEvaluations(latest.runDir),
         };
       }
     }

@@ -1,12 +1,13 @@
 /**
  * What the dashboard shows of a run on disk, checked: its summary from a run listing, its history from
- * metrics.jsonl. Every value has its type checked here (a run.json or a metrics line may hold anything); the
+ * metrics.jsonl, its saved evaluations (confusion matrices) from evaluations.jsonl. Every value has its type checked here (a run.json or a metrics line may hold anything); the
  * webview renders them as text. No vscode here, so it is tested as plain Node code.
  */
 import * as path from 'path';
-import type { HistoryPoint, RunSummary } from '../protocol/dashboard';
+import type { HistoryPoint, RunSummary, SavedEvaluation } from '../protocol/dashboard';
 import { downsample } from '../metrics/dashboardMath';
 import { isResumable } from '../runs/checkpointFiles';
+import { evaluationsToShow, readEvaluations } from '../runs/evaluations';
 import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog';
 import type { RunListing } from '../runs/runFolder';
 
@@ -77,4 +78,13 @@ export function runSummary(r: RunListing): RunSummary {
   if (bestValAccuracy !== undefined) s.bestValAccuracy = bestValAccuracy;
   if (r.problems?.length) s.problems = r.problems.filter((p) => typeof p === 'string');
   return s;
+}
+
+/** The saved evaluations the dashboard shows for the run in `runDir` ([] when they cannot be read). */
+export function readSavedEvaluations(runDir: string): SavedEvaluation[] {
+  try {
+    return evaluationsToShow(readEvaluations(runDir).records);
+  } catch {
+    return [];
+  }
 }

@@ -15,6 +15,7 @@ import { METRICS_FILE, rewriteMetrics } from '../../runs/metricsLog';
 import { PREPROCESSING_JSON, type Preprocessing } from '../../runs/preprocessing';
 import { createRun, finishRun, readRunInfo, updateRunInfo } from '../../runs/runFolder';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
+import { trimLogsAfterCheckpoint } from './runLog';
 
 /** The random state saved with a checkpoint: the data RNG at the start of the epoch, and the batches done. */
 export interface RngCheckpoint {
@@ -118,6 +119,7 @@ async function resumeRun(runDir: string, o: OpenRunOptions): Promise<{ model: La
     };
     // A killed process may have logged batches past its last checkpoint: the curve continues from the checkpoint.
     rewriteMetrics(path.join(runDir, METRICS_FILE), (m) => m.step <= position.globalStep);
+    trimLogsAfterCheckpoint(runDir, position);
     updateRunInfo(runDir, {
       status: 'running',
       epochs: o.epochs,
