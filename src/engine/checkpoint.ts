@@ -13,6 +13,7 @@ import * as path from 'path';
 import type { io, LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { jsonFileText, replaceDirAtomic, type ReplaceDirOptions } from '../runs/atomic';
 import {
+  checkTrainingState,
   MODEL_JSON,
   OPTIMIZER_BIN,
   TRAINING_STATE_JSON,
@@ -22,6 +23,8 @@ import {
   type TrainingState,
   type WeightsGroupJson,
 } from '../runs/checkpointFiles';
+import { JsonObject } from '../runs/jsonCheck';
+import { checkWeightsManifest, readWeightFiles } from '../runs/weightFiles';
 import { tf } from './tf';
 
 type NamedTensor = Awaited<ReturnType<Optimizer['getWeights']>>[number];
@@ -39,6 +42,16 @@ function readFileOrExplain(file: string, what: string): Buffer {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT')
       throw new Error(`${what} ${file} does not exist: loading failed`);
     throw e;
+  }
+}
+
+/** The parsed JSON of `file`; a clear error when it is missing or not JSON. */
+function parseJsonFile(file: string, what: string): unknown {
+  const text = readFileOrExplain(file, what).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message})`);
   }
 }
 
@@ -68,9 +81,19 @@ export function fileSystemSaveHandler(dir: string): io.IOHandler {
   return { save: (artifacts: io.ModelArtifacts) => writeModelArtifacts(dir, artifacts) };
 }
 
+/** The model.json `file`, type-checked: an object with a topology and a weights manifest. */
+function readModelJson(file: string): { modelJSON: io.ModelJSON; manifest: WeightsGroupJson[] } {
+  const o = JsonObject.of(file, parseJsonFile(file, 'Path'));
+  o.object('modelTopology');
+  for (const field of ['format', 'generatedBy', 'convertedBy']) if (o.raw(field) !== null) o.optString(field);
+  const manifest = checkWeightsManifest(file, o.raw('weightsManifest'), 'weightsManifest');
+  return { modelJSON: o.value as unknown as io.ModelJSON, manifest };
+}
+
 /**
  * A load handler reading a layers-format model: `target` is a folder holding model.json, or the model.json
- * file itself; weight files are resolved relative to it, as tfjs-node does.
+ * file itself; weight files are resolved relative to it, as tfjs-node does, but must stay inside its folder and
+ * add up exactly to the bytes the manifest describes (src/runs/weightFiles.ts).
  */
 export function fileSystemLoadHandler(target: string): io.IOHandler {
   return {
@@ -78,16 +101,12 @@ export function fileSystemLoadHandler(target: string): io.IOHandler {
       const jsonPath = fs.statSync(target, { throwIfNoEntry: false })?.isDirectory()
         ? path.join(target, MODEL_JSON)
         : target;
-      const modelJSON = JSON.parse(readFileOrExplain(jsonPath, 'Path').toString('utf8')) as io.ModelJSON;
+      const { modelJSON, manifest } = readModelJson(jsonPath);
       const base = path.dirname(jsonPath);
-      return tf.io.getModelArtifactsForJSON(modelJSON, async (manifest: io.WeightsManifestConfig) => {
-        const buffers: Buffer[] = [];
-        const specs: io.WeightsManifestEntry[] = [];
-        for (const group of manifest) {
-          for (const p of group.paths) buffers.push(readFileOrExplain(path.join(base, p), 'Weight file'));
-          specs.push(...group.weights);
-        }
-        return [specs, toArrayBuffer(Buffer.concat(buffers))];
+      return tf.io.getModelArtifactsForJSON(modelJSON, async () => {
+        const data = readWeightFiles(base, manifest, jsonPath);
+        const specs = manifest.flatMap((g) => g.weights) as unknown as io.WeightsManifestEntry[];
+        return [specs, toArrayBuffer(data)];
       });
     },
   };
@@ -160,13 +179,14 @@ export async function restoreOptimizerState(
   if (optimizer.getClassName() !== state.className) {
     throw new Error(`checkpoint optimizer is ${state.className}, cannot restore it into ${optimizer.getClassName()}`);
   }
-  const buffers: Buffer[] = [];
-  const specs: io.WeightsManifestEntry[] = [];
-  for (const group of state.weightsManifest) {
-    for (const p of group.paths) buffers.push(readFileOrExplain(path.join(dir, p), 'Optimizer weight file'));
-    specs.push(...(group.weights as unknown as io.WeightsManifestEntry[]));
-  }
-  const map = tf.io.decodeWeights(toArrayBuffer(Buffer.concat(buffers)), specs);
+  const manifest = checkWeightsManifest(
+    path.join(dir, TRAINING_STATE_JSON),
+    state.weightsManifest,
+    'optimizer.weightsManifest',
+  );
+  const data = readWeightFiles(dir, manifest, path.join(dir, TRAINING_STATE_JSON));
+  const specs = manifest.flatMap((g) => g.weights) as unknown as io.WeightsManifestEntry[];
+  const map = tf.io.decodeWeights(toArrayBuffer(data), specs);
   const ordered: NamedTensor[] = specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
   try {
     await optimizer.setWeights(ordered);
@@ -234,9 +254,8 @@ export interface LoadedCheckpoint {
 export async function loadCheckpoint(dir: string, options: { optimizer?: Optimizer } = {}): Promise<LoadedCheckpoint> {
   const found = resolveCheckpointDir(dir);
   if (found === undefined) throw new Error(`no checkpoint at ${dir}`);
-  const state = JSON.parse(
-    readFileOrExplain(path.join(found, TRAINING_STATE_JSON), 'Training state').toString('utf8'),
-  ) as TrainingState;
+  const stateFile = path.join(found, TRAINING_STATE_JSON);
+  const state = checkTrainingState(stateFile, parseJsonFile(stateFile, 'Training state'));
   const model = await tf.loadLayersModel(fileSystemLoadHandler(found));
   let optimizerRestored = false;
   if (options.optimizer && state.optimizer) {

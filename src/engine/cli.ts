@@ -13,14 +13,15 @@ import { initBackend } from './backend';
 import type { Analysis } from '../core';
 import { type DataPipeline, type DataSpec, type Dataset, openData } from './data/open';
 import { loadImageInput, predictTopK } from './inspection';
-import { locateCheckpoint } from '../runs/checkpointFiles';
+import { locateCheckpoint, readTrainingState, type TrainingState } from '../runs/checkpointFiles';
+import { appendEvaluation, EVALUATIONS_FILE } from '../runs/evaluations';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
-import { readRunInfo, SPEC_SNAPSHOT } from '../runs/runFolder';
+import { readRunInfo, RUN_JSON, SPEC_SNAPSHOT } from '../runs/runFolder';
 import { readRunSplit } from '../runs/runSplit';
 import { loadCheckpointModel } from './checkpoint';
 import { ParallelTrainer } from './parallel/pool';
 import { resolveThreads } from './parallel/threads';
-import { evaluate } from './training/step';
+import { evaluate, type Evaluation } from './training/step';
 import { train } from './training/train';
 
 type Out = (s: string) => void;
@@ -279,6 +280,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     const r = await (pool
       ? pool.evaluate(model, batches, pre.classNames.length)
       : evaluate(model, batches, pre.classNames.length));
+    saveEvaluation(runDir, modelPath, split, r, pre.classNames, err);
     const perClass = pre.classNames.map((name, i) => {
       const tp = r.confusion[i][i];
       const predicted = r.confusion.reduce((s, row) => s + row[i], 0);
@@ -316,6 +318,33 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     model.dispose();
     await data.close();
   }
+}
+
+/** Saves an evaluate result into the run's evaluations.jsonl (when `runDir` is a run folder) and says where. */
+function saveEvaluation(
+  runDir: string,
+  modelPath: string,
+  split: string,
+  r: Evaluation,
+  classNames: string[],
+  err: Out,
+): void {
+  if (!fs.existsSync(path.join(runDir, RUN_JSON))) {
+    err(`not saved: ${runDir} is not a run folder (no ${RUN_JSON})`);
+    return;
+  }
+  const dir = modelPath.endsWith('.json') ? path.dirname(modelPath) : modelPath;
+  let state: TrainingState | undefined;
+  try {
+    state = readTrainingState(dir);
+  } catch {
+    state = undefined; // a checkpoint without a readable training state: saved without its epoch
+  }
+  const { loss, accuracy, confusion } = r;
+  const checkpoint = path.relative(runDir, dir).split(path.sep).join('/');
+  const at = state ? { epoch: state.epoch, step: state.step } : {};
+  appendEvaluation(runDir, { kind: 'evaluate', split, checkpoint, ...at, loss, accuracy, classNames, confusion });
+  err(`saved in ${path.join(runDir, EVALUATIONS_FILE)}`);
 }
 
 /** Top-k classes of one image file, with the run's preprocessing (the inspection's decoding and prediction). */

@@ -6,81 +6,18 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { listRuns, runsDirFor, type RunListing } from '../runs/runFolder';
-import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog';
-import { isResumable } from '../runs/checkpointFiles';
-import type {
-  CurrentRun,
-  DashboardHost,
-  DashboardState,
-  DashboardView,
-  HistoryPoint,
-  RunSummary,
-} from '../protocol/dashboard';
+import { listRuns, runsDirFor } from '../runs/runFolder';
+import type { CurrentRun, DashboardHost, DashboardState, DashboardView, RunSummary } from '../protocol/dashboard';
 import type { EpochMetrics } from '../protocol/engine';
 import type { TrainingEvent } from '../editor/trainingController';
-import { downsample } from '../metrics/dashboardMath';
+import { readHistory, readSavedEvaluations, runSummary } from './dashboardData';
 import type { PanelDeps } from './deps';
 import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
 
 export const DASHBOARD_VIEW_TYPE = 'densenet.dashboard';
-/** Most batch points sent for one run's history (the charts stay fast on long runs). */
-const MAX_BATCH_POINTS = 3000;
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-/** metrics.jsonl records -> history points (batches downsampled, epochs all kept). */
-export function historyFromRecords(records: readonly MetricRecord[]): HistoryPoint[] {
-  const toPoint = (r: MetricRecord): HistoryPoint => {
-    const p: HistoryPoint = {
-      kind: r.kind,
-      epoch: r.epoch,
-      step: r.step,
-      loss: num(r.loss) ?? NaN,
-      acc: num(r.acc) ?? NaN,
-    };
-    const valLoss = num(r.val_loss);
-    const valAcc = num(r.val_acc);
-    const lr = num(r.lr);
-    const ips = num(r.imagesPerSec);
-    if (valLoss !== undefined) p.valLoss = valLoss;
-    if (valAcc !== undefined) p.valAcc = valAcc;
-    if (lr !== undefined) p.lr = lr;
-    if (ips !== undefined) p.imagesPerSec = ips;
-    return p;
-  };
-  const batches = downsample(
-    records.filter((r) => r.kind === 'batch'),
-    MAX_BATCH_POINTS,
-  ).map(toPoint);
-  const epochs = records.filter((r) => r.kind === 'epoch').map(toPoint);
-  return [...batches, ...epochs].sort((a, b) => a.step - b.step || (a.kind === 'batch' ? -1 : 1));
-}
-
-function readHistory(runDir: string): HistoryPoint[] {
-  try {
-    return historyFromRecords(readMetrics(path.join(runDir, METRICS_FILE)));
-  } catch {
-    return [];
-  }
-}
-
-function summary(r: RunListing): RunSummary {
-  return {
-    runDir: r.runDir,
-    runId: r.runId ?? path.basename(r.runDir),
-    status: r.status,
-    backend: r.backend,
-    startedAt: r.startedAt,
-    epochs: r.epochs,
-    epochsCompleted: r.epochsCompleted,
-    bestValAccuracy: r.bestValAccuracy,
-    resumable: isResumable(r),
-  };
-}
 
 class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardView> {
-  /** Epoch ends seen live, by run folder (the confusion matrices are not on disk). */
+  /** Epoch ends seen live, by run folder (their confusion matrices are also in each run's evaluations.jsonl). */
   private readonly liveEpochs = new Map<string, EpochMetrics[]>();
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -206,7 +143,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
   private runs(): RunSummary[] {
     if (!this.runsDir) return [];
     try {
-      return listRuns(this.runsDir).map(summary);
+      return listRuns(this.runsDir).map(runSummary);
     } catch {
       return [];
     }
@@ -229,6 +166,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
         lastBatch: running.lastBatch,
         epochs: running.epochs,
         history: runDir ? readHistory(runDir) : [],
+        evaluations: runDir ? readSavedEvaluations(runDir) : [],
       };
     } else {
       const latest = [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
@@ -240,6 +178,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
           status: latest.status,
           epochs: this.liveEpochs.get(latest.runDir) ?? [],
           history: readHistory(latest.runDir),
+          evaluations: readSavedEvaluations(latest.runDir),
         };
       }
     }

@@ -2,7 +2,8 @@
  * The feature maps panel (host side): `DenseNet: Visualize Feature Maps` on an image (explorer context menu,
  * image preview title, palette with a file picker) -> pick a run's checkpoint -> a webview showing the input as
  * the model sees it, the top-5 classes, a gallery of every channel of a layer, Grad-CAM, saliency and
- * activation maximisation. All tensor work happens in the inspection engine process (InspectionClient).
+ * activation maximisation. All tensor work happens in the inspection engine process (InspectionClient). In an
+ * untrusted workspace only a spec's untrained model is offered and loaded, never a run's checkpoint (./trust.ts).
  * Contract with the webview: src/protocol/features.ts.
  */
 import * as fs from 'fs';
@@ -23,6 +24,7 @@ import type { SaveResult } from '../protocol/panel';
 import type { HandlerContext } from '../protocol/rpc';
 import type { PanelDeps } from './deps';
 import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
+import { checkpointRefusal, isUntrainedModel, UNTRUSTED_CHECKPOINT } from './trust';
 
 export const FEATURES_VIEW_TYPE = 'densenet.features';
 const LAST_CHECKPOINT_KEY = 'densenet.features.lastCheckpoint';
@@ -44,8 +46,14 @@ const runLabel = (r: RunListing): string => `${r.specName} / ${r.runId}`;
 
 async function pickCheckpoint(context: vscode.ExtensionContext): Promise<CheckpointChoice | undefined> {
   const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-  const runs = runsWithCheckpoints(folders);
+  // In an untrusted workspace no checkpoint is loaded: only the specs' untrained models are offered.
+  const trusted = vscode.workspace.isTrusted;
+  const runs = trusted ? runsWithCheckpoints(folders) : [];
   const specs = await vscode.workspace.findFiles('**/*.densenet.json', '**/{node_modules,.densenet}/**', 200);
+  if (!trusted && specs.length === 0) {
+    void vscode.window.showWarningMessage(UNTRUSTED_CHECKPOINT);
+    return undefined;
+  }
   if (runs.length === 0 && specs.length === 0) {
     const choice = await vscode.window.showWarningMessage(
       'No run with a checkpoint and no *.densenet.json spec in this workspace: create a spec (DenseNet: New Model Spec...) and train it.',
@@ -70,6 +78,13 @@ async function pickCheckpoint(context: vscode.ExtensionContext): Promise<Checkpo
     detail: vscode.workspace.asRelativePath(r.runDir),
     choice: { path: r.runDir, label: runLabel(r) },
   }));
+  if (!trusted) {
+    items.push({
+      label: '$(shield) Trained runs',
+      description: 'their checkpoints load only in a trusted workspace',
+      detail: 'Manage Workspace Trust to inspect them',
+    });
+  }
   if (specs.length > 0) {
     items.push({ label: 'Untrained models', kind: vscode.QuickPickItemKind.Separator });
     for (const uri of specs) {
@@ -87,9 +102,10 @@ async function pickCheckpoint(context: vscode.ExtensionContext): Promise<Checkpo
     placeHolder: "Run (its best checkpoint, else latest), or a spec's untrained model",
     matchOnDetail: true,
   });
+  if (picked && !picked.choice && !trusted) void vscode.window.showWarningMessage(UNTRUSTED_CHECKPOINT);
   if (!picked?.choice) return undefined;
   void context.workspaceState.update(LAST_CHECKPOINT_KEY, picked.choice.path);
-  if (picked.choice.path.endsWith('.densenet.json')) {
+  if (isUntrainedModel(picked.choice.path)) {
     void vscode.window.showInformationMessage(
       `${picked.choice.label}: the weights are random, so the maps show what the architecture does before any training and the predictions mean nothing yet.`,
     );
@@ -162,6 +178,14 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     this.loadAbort.abort();
     this.loadAbort = new AbortController();
     this.panel.title = `Feature Maps: ${path.basename(image)}`;
+    const refusal = checkpointRefusal(checkpoint.path, vscode.workspace.isTrusted);
+    if (refusal) {
+      // A panel restored after a reload, or asked for another image, in a workspace that is not trusted.
+      this.state = { loading: false, image: { path: image, name: path.basename(image) }, checkpoint, error: refusal };
+      this.deps.output.warn(`Feature maps: ${refusal}`);
+      this.postState();
+      return;
+    }
     this.state = { loading: true, image: { path: image, name: path.basename(image) }, checkpoint };
     this.postState();
     try {

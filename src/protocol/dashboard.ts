@@ -33,6 +33,42 @@ export interface RunSummary {
   bestValAccuracy?: number;
   /** Has a checkpoint and is neither running nor completed: Resume can continue it. */
   resumable: boolean;
+  /** What was wrong in its run.json (a field of the wrong type, shown replaced: `unknown`, the folder name). */
+  problems?: string[];
+}
+
+/** Precision, recall and F1 of one class (null where undefined: a class never predicted, or without examples). */
+export interface SavedClassMetrics {
+  class: string;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  support: number;
+}
+
+/**
+ * One evaluation saved in a run's evaluations.jsonl: a validation at the end of an epoch (`kind: 'validation'`)
+ * or a `densenet-lab evaluate` of one of its checkpoints (`kind: 'evaluate'`).
+ */
+export interface SavedEvaluation {
+  kind: 'validation' | 'evaluate';
+  /** The split scored: `validation` or `test`. */
+  split: string;
+  /** Epochs completed by the model scored (the epoch just validated; for evaluate, its checkpoint's, if known). */
+  epoch?: number;
+  /** Global step of the model scored, if known. */
+  step?: number;
+  /** evaluate: the checkpoint scored, relative to the run folder (`checkpoints/best`). */
+  checkpoint?: string;
+  /** ISO time. */
+  time: string;
+  examples: number;
+  loss: number;
+  accuracy: number;
+  classNames: string[];
+  /** confusion[true][predicted]. */
+  confusion: number[][];
+  perClass: SavedClassMetrics[];
 }
 
 /** The run the dashboard shows: the running one (live), else the newest on disk. */
@@ -46,6 +82,11 @@ export interface CurrentRun {
   /** Epoch ends seen live (with the confusion matrix); empty for a run only read from disk. */
   epochs: EpochMetrics[];
   history: HistoryPoint[];
+  /**
+   * From the run's evaluations.jsonl: its last validation, then the last `evaluate` of each split and checkpoint
+   * (what the confusion matrices show after a reload).
+   */
+  evaluations: SavedEvaluation[];
 }
 
 export interface DashboardState {

@@ -9,7 +9,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonSync, resolveAtomicDir } from './atomic';
+import { JsonObject } from './jsonCheck';
 import { listRuns, newestFirst, RUN_JSON, runsRoot, type RunInfo, type RunListing } from './runFolder';
+import { checkWeightsManifest, type WeightsGroupJson } from './weightFiles';
 
 export type CheckpointKind = 'latest' | 'best';
 
@@ -18,18 +20,7 @@ export const WEIGHTS_BIN = 'weights.bin';
 export const OPTIMIZER_BIN = 'optimizer.bin';
 export const TRAINING_STATE_JSON = 'training_state.json';
 
-/** One entry of a tfjs weights manifest (tf.io.WeightsManifestEntry, the JSON part we rely on). */
-export interface WeightSpecJson {
-  name: string;
-  shape: number[];
-  dtype: string;
-  [extra: string]: unknown;
-}
-
-export interface WeightsGroupJson {
-  paths: string[];
-  weights: WeightSpecJson[];
-}
+export type { WeightSpecJson, WeightsGroupJson } from './weightFiles';
 
 export interface OptimizerStateJson {
   /** tfjs class name (`SGDOptimizer`, `MomentumOptimizer`, `AdamOptimizer`, ...). */
@@ -71,10 +62,47 @@ export function resolveCheckpointDir(dir: string): string | undefined {
   return resolveAtomicDir(dir);
 }
 
-/** The training state of the checkpoint `dir` (with the `.old` fallback), or undefined if there is none. */
+/** `value` (the content of `file`) as optimizer state, type-checked; throws naming the field otherwise. */
+function checkOptimizerState(o: JsonObject): OptimizerStateJson {
+  const extra = o.optObject('extra');
+  const state: OptimizerStateJson = {
+    className: o.string('className'),
+    config: o.object('config').value,
+    weightsManifest: checkWeightsManifest(o.file, o.raw('weightsManifest'), o.path('weightsManifest')),
+  };
+  if (extra) state.extra = Object.fromEntries(Object.keys(extra.value).map((k) => [k, extra.number(k)]));
+  return state;
+}
+
+/** `value` (the content of the training_state.json `file`) type-checked; throws naming the field otherwise. */
+export function checkTrainingState(file: string, value: unknown): TrainingState {
+  const o = JsonObject.of(file, value);
+  const state: TrainingState = {
+    epoch: o.int('epoch'),
+    step: o.int('step'),
+    bestMetric: o.numberOrNull('bestMetric'),
+    bestEpoch: o.intOrNull('bestEpoch'),
+    rngState: o.raw('rngState'),
+    time: o.string('time'),
+  };
+  if (o.has('lrScheduleState')) state.lrScheduleState = o.raw('lrScheduleState');
+  const specHash = o.optString('specHash');
+  if (specHash !== undefined) state.specHash = specHash;
+  const optimizer = o.optObject('optimizer');
+  if (optimizer) state.optimizer = checkOptimizerState(optimizer);
+  return state;
+}
+
+/**
+ * The training state of the checkpoint `dir` (with the `.old` fallback), type-checked, or undefined if there is
+ * none. Throws naming the file and the field when it is malformed.
+ */
 export function readTrainingState(dir: string): TrainingState | undefined {
   const found = resolveCheckpointDir(dir);
-  return found === undefined ? undefined : readJsonSync<TrainingState>(path.join(found, TRAINING_STATE_JSON));
+  if (found === undefined) return undefined;
+  const file = path.join(found, TRAINING_STATE_JSON);
+  const value = readJsonSync<unknown>(file);
+  return value === undefined ? undefined : checkTrainingState(file, value);
 }
 
 /** The complete checkpoint of a run folder a prediction should use: its best one, else its latest, else none. */
@@ -104,12 +132,18 @@ export function locateCheckpoint(arg: string): { modelPath: string; runDir: stri
 }
 
 /**
- * Whether the run can be resumed: it is neither training (`running`) nor finished (`completed`), and it has a
- * checkpoints folder. A run whose writer died is `interrupted` in `listRuns` and so resumable. The one rule
+ * Whether the run can be resumed: it is neither training (`running`) nor finished (`completed`) nor of a status
+ * run.json does not state correctly (`unknown` in a listing), and it has a checkpoints folder. A run whose writer
+ * died is `interrupted` in `listRuns` and so resumable. The one rule
  * behind the resume command and the dashboard's resume buttons.
  */
-export function isResumable(run: Pick<RunInfo, 'status'> & { runDir: string }): boolean {
-  return run.status !== 'running' && run.status !== 'completed' && fs.existsSync(checkpointsDir(run.runDir));
+export function isResumable(run: { status: RunInfo['status'] | 'unknown'; runDir: string }): boolean {
+  return (
+    run.status !== 'running' &&
+    run.status !== 'completed' &&
+    run.status !== 'unknown' &&
+    fs.existsSync(checkpointsDir(run.runDir))
+  );
 }
 
 /** The runs of every spec under the base folders (workspace folders) that have a checkpoint, newest first. */

@@ -7,6 +7,7 @@
  */
 import * as path from 'path';
 import { readJsonSync } from './atomic';
+import { JsonObject } from './jsonCheck';
 
 export const PREPROCESSING_JSON = 'preprocessing.json';
 
@@ -17,11 +18,31 @@ export interface Preprocessing {
   normalization: { mean: number[]; std: number[] } | null;
 }
 
-/** The preprocessing of the run in `runDir`; throws with an explanation when the file is missing. */
+/** `value` (the content of the preprocessing.json `file`) type-checked; throws naming the field otherwise. */
+export function checkPreprocessing(file: string, value: unknown): Preprocessing {
+  const o = JsonObject.of(file, value);
+  const input = o.object('input');
+  const pre: Preprocessing = {
+    input: { height: input.int('height', 1), width: input.int('width', 1), channels: input.int('channels', 1) },
+    classNames: o.strings('classNames'),
+    normalization: null,
+  };
+  if (pre.classNames.length === 0) o.fail('classNames', 'a non-empty array of class names', []);
+  if (o.raw('normalization') !== null) {
+    const n = o.object('normalization');
+    const mean = n.numbers('mean');
+    const std = n.numbers('std');
+    if (std.length !== mean.length) n.fail('std', `an array of ${mean.length} numbers (as many as mean)`, std);
+    pre.normalization = { mean, std };
+  }
+  return pre;
+}
+
+/** The preprocessing of the run in `runDir`, type-checked; throws with an explanation when the file is missing or malformed. */
 export function readPreprocessing(runDir: string): Preprocessing {
   const file = path.join(runDir, PREPROCESSING_JSON);
-  const pre = readJsonSync<Preprocessing>(file);
+  const pre = readJsonSync<unknown>(file);
   if (pre === undefined)
     throw new Error(`${file} is missing: a run folder records the input size, class names and normalisation there`);
-  return pre;
+  return checkPreprocessing(file, pre);
 }

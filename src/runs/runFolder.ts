@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { RunStatus } from '../protocol/engine';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from './atomic';
+import { JsonFileError, JsonObject } from './jsonCheck';
 import { effectiveStatus } from './runLock';
 
 export const RUN_JSON = 'run.json';
@@ -51,7 +52,90 @@ export interface RunInfo {
   stderrTail?: string;
 }
 
-export type RunListing = RunInfo & { runDir: string };
+/**
+ * A run as listed: its run.json with each field checked. A field of the wrong type is replaced (`runId` by the
+ * folder's name, `specName` by its parent's, `status` by `unknown`, `startedAt`/`updatedAt` by '', `epochs` by
+ * 0) or dropped (the optional ones), and named in `problems`; one bad field does not hide the run.
+ */
+export type RunListing = Omit<RunInfo, 'status'> & {
+  status: RunStatus | 'unknown';
+  runDir: string;
+  /** The fields of run.json that had the wrong type, with what was wrong. */
+  problems?: string[];
+};
+
+/** Every run status, once (the compiler checks the list is complete). */
+export const RUN_STATUSES = Object.keys({
+  running: true,
+  completed: true,
+  cancelled: true,
+  failed: true,
+  'early-stopped': true,
+  interrupted: true,
+} satisfies Record<RunStatus, true>) as RunStatus[];
+
+type FieldCheck = (o: JsonObject, field: string) => unknown;
+const str: FieldCheck = (o, f) => o.string(f);
+const count: FieldCheck = (o, f) => o.int(f);
+const strOrNull: FieldCheck = (o, f) => (o.raw(f) === null ? null : o.string(f));
+const intOrNull: FieldCheck = (o, f) => (o.raw(f) === null ? null : o.int(f, -(2 ** 31)));
+
+/** The fields of run.json a reader relies on, with their check; required ones have their listing default. */
+const RUN_FIELDS: readonly { field: keyof RunInfo; check: FieldCheck; fallback?: (runDir: string) => unknown }[] = [
+  { field: 'runId', check: str, fallback: (runDir) => path.basename(runDir) },
+  { field: 'specName', check: str, fallback: (runDir) => path.basename(path.dirname(runDir)) },
+  { field: 'status', check: (o, f) => o.oneOf(f, RUN_STATUSES), fallback: () => 'unknown' },
+  { field: 'startedAt', check: str, fallback: () => '' },
+  { field: 'updatedAt', check: str, fallback: () => '' },
+  { field: 'epochs', check: count, fallback: () => 0 },
+  { field: 'specFile', check: str },
+  { field: 'backend', check: str },
+  { field: 'endedAt', check: str },
+  { field: 'epochsCompleted', check: count },
+  { field: 'bestValAccuracy', check: (o, f) => o.number(f) },
+  { field: 'bestEpoch', check: count },
+  { field: 'resumedFrom', check: str },
+  { field: 'pid', check: count },
+  { field: 'error', check: str },
+  { field: 'exitCode', check: intOrNull },
+  { field: 'signal', check: strOrNull },
+  { field: 'stderrTail', check: str },
+];
+
+/** `value` (the content of the run.json `file`) type-checked; throws naming the file and the field otherwise. */
+export function checkRunInfo(file: string, value: unknown): RunInfo {
+  const o = JsonObject.of(file, value);
+  for (const { field, check, fallback } of RUN_FIELDS) {
+    if (fallback !== undefined || o.has(field)) check(o, field);
+  }
+  return o.value as unknown as RunInfo;
+}
+
+/** `value` (the content of `runDir`'s run.json) as a listing: wrong fields replaced or dropped, and named. */
+export function runListing(runDir: string, value: unknown): RunListing | undefined {
+  let o: JsonObject;
+  try {
+    o = JsonObject.of(path.join(runDir, RUN_JSON), value);
+  } catch {
+    return undefined;
+  }
+  const listing: Record<string, unknown> = { ...o.value };
+  const problems: string[] = [];
+  for (const { field, check, fallback } of RUN_FIELDS) {
+    if (fallback === undefined && !o.has(field)) continue;
+    try {
+      check(o, field);
+    } catch (e) {
+      if (!(e instanceof JsonFileError)) throw e;
+      problems.push(e.message);
+      if (fallback) listing[field] = fallback(runDir);
+      else delete listing[field];
+    }
+  }
+  listing.runDir = runDir;
+  if (problems.length) listing.problems = problems;
+  return listing as RunListing;
+}
 
 export const runsRoot = (baseFolder: string): string => path.join(baseFolder, '.densenet', 'runs');
 
@@ -130,19 +214,26 @@ export function createRun(options: CreateRunOptions): CreatedRun {
   }
 }
 
-/** The run.json of `runDir`, or undefined when it is missing or unreadable. */
+/** The run.json of `runDir` type-checked; undefined when it is missing. Throws naming the field when it is malformed. */
+export function readRunInfoChecked(runDir: string): RunInfo | undefined {
+  const file = path.join(runDir, RUN_JSON);
+  const value = readJsonSync<unknown>(file);
+  return value === undefined ? undefined : checkRunInfo(file, value);
+}
+
+/** The run.json of `runDir`, or undefined when it is missing, unreadable or malformed. */
 export function readRunInfo(runDir: string): RunInfo | undefined {
   try {
-    return readJsonSync<RunInfo>(path.join(runDir, RUN_JSON));
+    return readRunInfoChecked(runDir);
   } catch {
     return undefined;
   }
 }
 
-/** Read-modify-write of run.json (atomic replacement). `updatedAt` is set. Throws if there is no run.json. */
+/** Read-modify-write of run.json (atomic replacement). `updatedAt` is set. Throws if there is no valid run.json. */
 export function updateRunInfo(runDir: string, update: Partial<RunInfo> | ((info: RunInfo) => RunInfo)): RunInfo {
-  const current = readRunInfo(runDir);
-  if (!current) throw new Error(`${path.join(runDir, RUN_JSON)} is missing or unreadable`);
+  const current = readRunInfoChecked(runDir);
+  if (!current) throw new Error(`${path.join(runDir, RUN_JSON)} is missing`);
   const next: RunInfo = typeof update === 'function' ? update({ ...current }) : { ...current, ...update };
   next.updatedAt = new Date().toISOString();
   writeJsonAtomicSync(path.join(runDir, RUN_JSON), next);
@@ -204,16 +295,23 @@ export function markRunFailed(runDir: string, failure: FailureInfo): RunInfo {
 }
 
 /**
- * The run.json of `runDir` with the status a reader should show: `interrupted` for a `running` run whose writer
- * died. Undefined when run.json is missing or unreadable.
+ * The run.json of `runDir` as a listing (see `runListing`: wrong fields replaced and named) with the status a
+ * reader should show: `interrupted` for a `running` run whose writer died. Undefined when run.json is missing or
+ * is not a JSON object.
  */
 export function readRunListing(runDir: string): RunListing | undefined {
-  const info = readRunInfo(runDir);
-  if (!info) return undefined;
-  return { ...info, status: effectiveStatus(runDir, info.status, info.pid), runDir };
+  let value: unknown;
+  try {
+    value = readJsonSync<unknown>(path.join(runDir, RUN_JSON));
+  } catch {
+    return undefined; // not JSON (a write in progress never leaves one: run.json is replaced atomically)
+  }
+  const listing = runListing(runDir, value);
+  if (listing && listing.status !== 'unknown') listing.status = effectiveStatus(runDir, listing.status, listing.pid);
+  return listing;
 }
 
-/** The runs of one spec (folders holding a readable run.json) as `readRunListing` shows them, newest first. */
+/** The runs of one spec (folders holding a run.json with a JSON object) as `readRunListing` shows them, newest first. */
 export function listRuns(specRunsFolder: string): RunListing[] {
   let entries: fs.Dirent[];
   try {
@@ -233,6 +331,6 @@ export function listRuns(specRunsFolder: string): RunListing[] {
 }
 
 /** Orders runs newest first: by start time, then by run id (which begins with the start time). */
-export function newestFirst(a: RunInfo, b: RunInfo): number {
+export function newestFirst(a: Pick<RunInfo, 'startedAt' | 'runId'>, b: Pick<RunInfo, 'startedAt' | 'runId'>): number {
   return a.startedAt < b.startedAt ? 1 : a.startedAt > b.startedAt ? -1 : b.runId.localeCompare(a.runId);
 }

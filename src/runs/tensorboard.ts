@@ -8,6 +8,9 @@
  *   Summary { repeated Value value = 1; }
  *   Value   { string tag = 1; float simple_value = 2; }
  *
+ * On resume, `trimTensorBoard` rewrites the run's event files without the events logged after the checkpoint
+ * (TensorBoard reads every file of a folder, so steps trained again would show twice).
+ *
  * Layout like the tfjs-node/Keras callbacks: `<runDir>/tensorboard/train/events.out.tfevents.<secs>.<host>` and
  * `<runDir>/tensorboard/validation/...`, so `tensorboard --logdir <runDir>/tensorboard` shows two runs. Tags
  * follow tfjs-node: `batch_<metric>` at the global batch count, `epoch_<metric>` at the epoch number, and a
@@ -18,7 +21,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeAllSync } from './atomic';
+import { writeAllSync, writeFileAtomicSync } from './atomic';
 
 // ---- CRC32C (Castagnoli) ----
 
@@ -143,6 +146,130 @@ export function encodeEvent(event: EventFields): Buffer {
 }
 
 export const FILE_VERSION = 'brain.Event:2';
+
+// ---- reading (for trimming on resume) ----
+
+/** Reads a protobuf varint at `off`: its value (as a number; steps stay far below 2^53) and the next offset. */
+function readVarint(buf: Uint8Array, off: number): [number, number] {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (off >= buf.length) throw new Error('truncated varint');
+    const b = buf[off++];
+    value += (b & 0x7f) * scale;
+    if (!(b & 0x80)) return [value, off];
+    scale *= 128;
+  }
+  throw new Error('varint too long');
+}
+
+/** The fields of a protobuf message: number -> values (varints as numbers, length-delimited as bytes). */
+function protoFields(buf: Uint8Array): Map<number, (number | Uint8Array)[]> {
+  const fields = new Map<number, (number | Uint8Array)[]>();
+  let off = 0;
+  while (off < buf.length) {
+    let key: number;
+    [key, off] = readVarint(buf, off);
+    const wire = key & 7;
+    let value: number | Uint8Array;
+    if (wire === WIRE_VARINT) [value, off] = readVarint(buf, off);
+    else if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
+      const n = wire === WIRE_FIXED64 ? 8 : 4;
+      value = buf.subarray(off, off + n);
+      off += n;
+    } else if (wire === WIRE_LEN) {
+      let n: number;
+      [n, off] = readVarint(buf, off);
+      value = buf.subarray(off, off + n);
+      off += n;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    if (off > buf.length) throw new Error('truncated field');
+    const field = Math.floor(key / 8);
+    fields.set(field, [...(fields.get(field) ?? []), value]);
+  }
+  return fields;
+}
+
+/** One record of an event file: its bytes (framing included), its event's step and the tags of its scalars. */
+export interface EventRecord {
+  bytes: Buffer;
+  step: number;
+  tags: string[];
+}
+
+/** The whole, intact records of an event file's content; a torn or corrupt record ends the list. */
+export function readEventRecords(buf: Buffer): EventRecord[] {
+  const out: EventRecord[] = [];
+  let off = 0;
+  while (off + 12 <= buf.length) {
+    const len = Number(buf.readBigUInt64LE(off));
+    if (buf.readUInt32LE(off + 8) !== maskCrc(crc32c(buf.subarray(off, off + 8)))) break;
+    const end = off + 12 + len + 4;
+    if (end > buf.length) break;
+    const data = buf.subarray(off + 12, off + 12 + len);
+    if (buf.readUInt32LE(off + 12 + len) !== maskCrc(crc32c(data))) break;
+    try {
+      const event = protoFields(data);
+      const step = (event.get(2)?.[0] as number | undefined) ?? 0;
+      const tags: string[] = [];
+      for (const summary of event.get(5) ?? []) {
+        for (const value of protoFields(summary as Uint8Array).get(1) ?? []) {
+          const tag = protoFields(value as Uint8Array).get(1)?.[0];
+          if (tag instanceof Uint8Array) tags.push(Buffer.from(tag).toString('utf8'));
+        }
+      }
+      out.push({ bytes: buf.subarray(off, end), step, tags });
+    } catch {
+      break;
+    }
+    off = end;
+  }
+  return out;
+}
+
+/** The event files of a run (both streams), in no particular order. */
+export function eventFiles(runDir: string): string[] {
+  const files: string[] = [];
+  for (const stream of ['train', 'validation']) {
+    const dir = path.join(tensorBoardDir(runDir), stream);
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith('events.out.tfevents.')) files.push(path.join(dir, n));
+  }
+  return files;
+}
+
+/** Where a resumed run continues: the checkpoint's global step (batch events) and completed epochs (epoch events). */
+export interface TrimPoint {
+  globalStep: number;
+  epoch: number;
+}
+
+/** Whether an event belongs before `at`: `epoch_` scalars are stepped by epoch, every other event by batch. */
+const beforeTrimPoint = (e: EventRecord, at: TrimPoint): boolean =>
+  e.tags.every((tag) => e.step <= (tag.startsWith('epoch_') ? at.epoch : at.globalStep));
+
+/**
+ * For a resume from a checkpoint: rewrites (atomically) every event file of the run without the events logged
+ * after it, and without a torn last record. Returns how many events were dropped.
+ */
+export function trimTensorBoard(runDir: string, at: TrimPoint): number {
+  let dropped = 0;
+  for (const file of eventFiles(runDir)) {
+    const buf = fs.readFileSync(file);
+    const records = readEventRecords(buf);
+    const kept = records.filter((e) => beforeTrimPoint(e, at));
+    const keptBytes = kept.reduce((n, e) => n + e.bytes.length, 0);
+    if (keptBytes === buf.length) continue;
+    dropped += records.length - kept.length;
+    writeFileAtomicSync(file, Buffer.concat(kept.map((e) => e.bytes)));
+  }
+  return dropped;
+}
 
 // ---- writer ----
 

@@ -215,6 +215,85 @@ describe('engine/checkpoint', function () {
     m.dispose();
   });
 
+  it('refuses weight paths outside the checkpoint, trailing or missing bytes, and a malformed training state', async () => {
+    const model = sequentialModel(6);
+    const opt = tf.train.adam(0.01);
+    model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+    await trainSteps(model, 0, 1, [5]);
+    const runDir = tmpDir();
+    const dir = checkpointDir(runDir, 'latest');
+    await saveCheckpoint(dir, { model, optimizer: opt, state: state() });
+    const modelJsonFile = path.join(dir, 'model.json');
+    const original = fs.readFileSync(modelJsonFile, 'utf8');
+    const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
+    fs.writeFileSync(path.join(runDir, 'outside.bin'), weights);
+
+    // A manifest path leading out of the checkpoint, even to a file of the right size.
+    const json = JSON.parse(original);
+    json.weightsManifest[0].paths = ['../../outside.bin'];
+    fs.writeFileSync(modelJsonFile, JSON.stringify(json));
+    await assert.rejects(loadCheckpointModel(dir), /weight path "\.\.\/\.\.\/outside\.bin" leads out of the folder/);
+    json.weightsManifest[0].paths = [path.join(runDir, 'outside.bin')];
+    fs.writeFileSync(modelJsonFile, JSON.stringify(json));
+    await assert.rejects(loadCheckpointModel(dir), /is absolute or empty/);
+    fs.symlinkSync(path.join(runDir, 'outside.bin'), path.join(dir, 'linked.bin'));
+    json.weightsManifest[0].paths = ['linked.bin'];
+    fs.writeFileSync(modelJsonFile, JSON.stringify(json));
+    await assert.rejects(loadCheckpointModel(dir), /is a link to .*outside\.bin, outside the folder/);
+    fs.writeFileSync(modelJsonFile, original);
+    assertSameWeights(model, await loadCheckpointModel(dir));
+
+    // Trailing bytes, then a truncated file.
+    fs.writeFileSync(path.join(dir, 'weights.bin'), Buffer.concat([weights, Buffer.alloc(3)]));
+    await assert.rejects(
+      loadCheckpointModel(dir),
+      new RegExp(
+        `weights\\.bin in .*: ${weights.length + 3} bytes, but the weights listed in .*model\\.json take ${weights.length} bytes`,
+      ),
+    );
+    fs.writeFileSync(path.join(dir, 'weights.bin'), weights.subarray(0, weights.length - 4));
+    await assert.rejects(loadCheckpointModel(dir), /truncated or corrupt/);
+    fs.writeFileSync(path.join(dir, 'weights.bin'), weights);
+
+    // The optimizer's file is held to the same rules.
+    const optimizerBin = fs.readFileSync(path.join(dir, 'optimizer.bin'));
+    fs.writeFileSync(path.join(dir, 'optimizer.bin'), Buffer.concat([optimizerBin, Buffer.alloc(1)]));
+    await assert.rejects(
+      loadCheckpoint(dir, { optimizer: tf.train.adam(0.01) }),
+      /optimizer\.bin in .*training_state\.json take/,
+    );
+    fs.writeFileSync(path.join(dir, 'optimizer.bin'), optimizerBin);
+
+    // Every field of training_state.json and model.json is type-checked.
+    const stateFile = path.join(dir, 'training_state.json');
+    const savedState = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    fs.writeFileSync(stateFile, JSON.stringify({ ...savedState, step: '20' }));
+    await assert.rejects(
+      loadCheckpoint(dir),
+      /training_state\.json: "step" must be a whole number ≥ 0, found the string "20"/,
+    );
+    assert.throws(() => readTrainingState(dir), /"step" must be a whole number/);
+    const badPaths = {
+      ...savedState,
+      optimizer: { ...savedState.optimizer, weightsManifest: [{ paths: ['../x'], weights: [] }] },
+    };
+    fs.writeFileSync(stateFile, JSON.stringify(badPaths));
+    await assert.rejects(loadCheckpoint(dir, { optimizer: tf.train.adam(0.01) }), /leads out of the folder/);
+    fs.writeFileSync(stateFile, JSON.stringify(savedState));
+    fs.writeFileSync(modelJsonFile, JSON.stringify({ ...json, modelTopology: 'x' }));
+    await assert.rejects(
+      loadCheckpointModel(dir),
+      /model\.json: "modelTopology" must be an object, found the string "x"/,
+    );
+    fs.writeFileSync(modelJsonFile, '{"modelTopology": ');
+    await assert.rejects(loadCheckpointModel(dir), /model\.json is not valid JSON/);
+    fs.writeFileSync(modelJsonFile, original);
+    const loaded = await loadCheckpoint(dir, { optimizer: tf.train.adam(0.01) });
+    assert.ok(loaded.optimizerRestored);
+    loaded.model.dispose();
+    model.dispose();
+  });
+
   it('survives a crash at every step of replacing a checkpoint', async () => {
     const model = sequentialModel(5);
     const runDir = tmpDir();

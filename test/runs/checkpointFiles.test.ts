@@ -21,7 +21,15 @@ const temp = tempFolders('densenet-checkpointfiles-');
 function fakeCheckpoint(dir: string, epoch = 1): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'model.json'), '{}');
-  fs.writeFileSync(path.join(dir, TRAINING_STATE_JSON), JSON.stringify({ epoch }));
+  const state = {
+    epoch,
+    step: epoch * 10,
+    bestMetric: null,
+    bestEpoch: null,
+    rngState: null,
+    time: '2026-01-01T00:00:00Z',
+  };
+  fs.writeFileSync(path.join(dir, TRAINING_STATE_JSON), JSON.stringify(state));
 }
 
 function newRun(base: string, specName: string, startedAt: number): string {

@@ -24,4 +24,27 @@ describe('runs/preprocessing', () => {
     const runDir = temp.make();
     assert.throws(() => readPreprocessing(runDir), /preprocessing\.json is missing: a run folder records/);
   });
+
+  it('type-checks every field, naming the file and the field', () => {
+    const runDir = temp.make();
+    const file = path.join(runDir, PREPROCESSING_JSON);
+    const good = { input: { height: 28, width: 28, channels: 1 }, classNames: ['a', 'b'], normalization: null };
+    const cases: [unknown, RegExp][] = [
+      [[], /preprocessing\.json: the file must be a JSON object, found an array of 0/],
+      [
+        { ...good, input: { height: '28', width: 28, channels: 1 } },
+        /"input\.height" must be a whole number ≥ 1, found the string "28"/,
+      ],
+      [{ ...good, classNames: ['a', 3] }, /"classNames\[1\]" must be a string, found number 3/],
+      [{ ...good, classNames: [] }, /"classNames" must be a non-empty array/],
+      [{ ...good, normalization: { mean: [0.1], std: [] } }, /"normalization\.std" must be an array of 1 numbers/],
+      [{ ...good, normalization: 'none' }, /"normalization" must be an object, found the string "none"/],
+    ];
+    for (const [value, expected] of cases) {
+      fs.writeFileSync(file, JSON.stringify(value));
+      assert.throws(() => readPreprocessing(runDir), expected);
+    }
+    fs.writeFileSync(file, JSON.stringify(good));
+    assert.deepStrictEqual(readPreprocessing(runDir), good);
+  });
 });

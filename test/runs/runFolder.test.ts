@@ -8,6 +8,7 @@ import {
   markRunFailed,
   newRunId,
   readRunInfo,
+  readRunInfoChecked,
   runsDirFor,
   updateRunInfo,
 } from '../../src/runs/runFolder';
@@ -99,6 +100,106 @@ describe('runs/runFolder', () => {
       const info = markRunFailed(dir, { error: 'engine did not start', exitCode: 2 });
       assert.strictEqual(info.status, 'failed');
       assert.deepStrictEqual(readRunInfo(dir), info);
+    });
+  });
+
+  describe('hostile run.json files', () => {
+    /** A run folder of spec `spec` whose run.json is `content` (JSON text). */
+    function hostileRun(base: string, name: string, content: string): string {
+      const dir = path.join(runsDirFor(base, 'spec'), name);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'run.json'), content);
+      return dir;
+    }
+
+    it('lists every run whose run.json is an object, with wrong fields replaced and named', () => {
+      const base = tmpDir();
+      const good = createRun({ baseFolder: base, specName: 'spec', specText: '{}', epochs: 3, now: new Date(0) });
+      const numeric = hostileRun(
+        base,
+        'numeric-status',
+        JSON.stringify({ runId: 'n', specName: 'spec', status: 5, startedAt: '2026-01-02', updatedAt: '', epochs: 2 }),
+      );
+      const noId = hostileRun(
+        base,
+        'no-id',
+        JSON.stringify({ specName: 'spec', status: 'failed', startedAt: '2026-01-01', updatedAt: '', epochs: 2 }),
+      );
+      const html = '<img src=x onerror=alert(1)>';
+      const htmlName = hostileRun(
+        base,
+        'html',
+        JSON.stringify({
+          runId: html,
+          specName: html,
+          status: 'completed',
+          startedAt: { $gt: 1 },
+          updatedAt: 3,
+          epochs: '3',
+          bestValAccuracy: 'high',
+          pid: -1,
+          backend: ['cpu'],
+        }),
+      );
+      hostileRun(base, 'array', '[1, 2]');
+      hostileRun(base, 'null', 'null');
+      hostileRun(base, 'not-json', '{"runId": ');
+      const runs = listRuns(runsDirFor(base, 'spec'));
+      assert.deepStrictEqual(runs.map((r) => r.runDir).sort(), [good.runDir, numeric, noId, htmlName].sort());
+      const byDir = (d: string) => runs.find((r) => r.runDir === d)!;
+      assert.strictEqual(byDir(numeric).status, 'unknown');
+      assert.match(byDir(numeric).problems!.join(), /"status" must be one of running, completed.*found number 5/);
+      assert.strictEqual(byDir(noId).runId, 'no-id');
+      assert.strictEqual(byDir(noId).status, 'failed');
+      const h = byDir(htmlName);
+      assert.strictEqual(h.runId, html, 'a string is kept as it is (the dashboard renders it as text)');
+      assert.strictEqual(h.startedAt, '');
+      assert.strictEqual(h.updatedAt, '');
+      assert.strictEqual(h.epochs, 0);
+      assert.strictEqual(h.bestValAccuracy, undefined);
+      assert.strictEqual(h.pid, undefined);
+      assert.strictEqual(h.backend, undefined);
+      assert.strictEqual(h.problems?.length, 6);
+      assert.strictEqual(byDir(good.runDir).problems, undefined);
+    });
+
+    it('readRunInfo refuses a malformed run.json; updateRunInfo names the field', () => {
+      const dir = hostileRun(
+        tmpDir(),
+        'r',
+        JSON.stringify({
+          runId: 'r',
+          specName: 'spec',
+          status: 'running',
+          startedAt: '',
+          updatedAt: '',
+          epochs: 'ten',
+        }),
+      );
+      assert.strictEqual(readRunInfo(dir), undefined);
+      assert.throws(
+        () => readRunInfoChecked(dir),
+        /run\.json: "epochs" must be a whole number ≥ 0, found the string "ten"/,
+      );
+      assert.throws(() => updateRunInfo(dir, { status: 'failed' }), /"epochs" must be a whole number/);
+      const extra = hostileRun(
+        tmpDir(),
+        'x',
+        JSON.stringify({
+          runId: 'x',
+          specName: 'spec',
+          status: 'running',
+          startedAt: '',
+          updatedAt: '',
+          epochs: 1,
+          seed: 42,
+        }),
+      );
+      assert.strictEqual(
+        (readRunInfo(extra) as unknown as { seed: number }).seed,
+        42,
+        'fields of later versions are kept',
+      );
     });
   });
 });

@@ -1,7 +1,15 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { crc32c, encodeRecord, EventFileWriter, maskCrc, TensorBoardLogger } from '../../src/runs/tensorboard';
+import {
+  crc32c,
+  encodeRecord,
+  eventFiles,
+  EventFileWriter,
+  maskCrc,
+  TensorBoardLogger,
+  trimTensorBoard,
+} from '../../src/runs/tensorboard';
 import { tempFolders } from '../support/tempFolders';
 
 const temp = tempFolders('densenet-tensorboard-');
@@ -195,6 +203,67 @@ describe('runs/tensorboard', () => {
       };
       assert.deepStrictEqual(read('train'), ['epoch_loss@1=0.5', 'epoch_acc@1=0.75']);
       assert.deepStrictEqual(read('validation'), ['epoch_loss@1=0.625', 'epoch_acc@1=0.5']);
+    });
+  });
+
+  describe('resume', () => {
+    /** Every scalar of a run's stream as `tag@step`, over all its files in name order. */
+    const scalars = (run: string, stream: string) =>
+      eventFiles(run)
+        .filter((f) => path.basename(path.dirname(f)) === stream)
+        .sort()
+        .flatMap((f) => readRecords(fs.readFileSync(f)).map(decodeEvent))
+        .flatMap((e) => e.values.map((v) => `${v.tag}@${e.step}`));
+
+    it('drops the events after the checkpoint (batches by step, epochs by epoch), torn tail included', () => {
+      const run = tmpDir();
+      let clock = 1_700_000_000_000;
+      const first = new TensorBoardLogger(run, { hostname: 'h', now: () => clock });
+      for (let step = 1; step <= 10; step++) {
+        first.addScalar('train', 'batch_loss', 1 / step, step);
+        if (step % 4 === 0) {
+          first.addScalar('train', 'epoch_loss', 1 / step, step / 4);
+          first.addScalar('validation', 'epoch_acc', step / 10, step / 4);
+        }
+      }
+      first.close();
+      // A crash in the middle of a write leaves a torn record.
+      const trainFile = eventFiles(run).find((f) => f.includes(`${path.sep}train${path.sep}`))!;
+      fs.appendFileSync(trainFile, encodeRecord(Buffer.from('torn')).subarray(0, 9));
+
+      // Resume from the checkpoint at step 6 (1 epoch completed).
+      assert.strictEqual(trimTensorBoard(run, { globalStep: 6, epoch: 1 }), 6); // batches 7..10, epoch 2 in both streams
+      const batchSteps = (stream: string) => scalars(run, stream).filter((s) => s.startsWith('batch_'));
+      assert.deepStrictEqual(
+        batchSteps('train'),
+        [1, 2, 3, 4, 5, 6].map((s) => `batch_loss@${s}`),
+      );
+      assert.deepStrictEqual(
+        scalars(run, 'train').filter((s) => s.startsWith('epoch_')),
+        ['epoch_loss@1'],
+      );
+      assert.deepStrictEqual(scalars(run, 'validation'), ['epoch_acc@1']);
+      assert.strictEqual(trimTensorBoard(run, { globalStep: 6, epoch: 1 }), 0, 'nothing more to drop');
+
+      // The resumed training writes a new file; together the files hold each step once.
+      clock += 60_000;
+      const second = new TensorBoardLogger(run, { hostname: 'h', now: () => clock });
+      for (let step = 7; step <= 12; step++) second.addScalar('train', 'batch_loss', 1 / step, step);
+      second.addScalar('train', 'epoch_loss', 0.1, 2);
+      second.close();
+      assert.strictEqual(eventFiles(run).filter((f) => f.includes(`${path.sep}train${path.sep}`)).length, 2);
+      assert.deepStrictEqual(
+        batchSteps('train'),
+        Array.from({ length: 12 }, (_, i) => `batch_loss@${i + 1}`),
+      );
+      assert.deepStrictEqual(
+        scalars(run, 'train').filter((s) => s.startsWith('epoch_')),
+        ['epoch_loss@1', 'epoch_loss@2'],
+      );
+    });
+
+    it('leaves a run without TensorBoard files alone', () => {
+      assert.strictEqual(trimTensorBoard(tmpDir(), { globalStep: 0, epoch: 0 }), 0);
     });
   });
 });

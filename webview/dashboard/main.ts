@@ -1,14 +1,20 @@
 /**
  * Training dashboard webview: header (epoch/step, ETA, backend, memory, Stop/Resume), live charts (loss and
  * accuracy per batch with EMA and per epoch, learning rate, images/s), the validation confusion matrix with
- * per-class precision/recall, and the spec's past runs with curve overlays. Talks to its panel
+ * per-class precision/recall (live, else the run's last saved validation) and its saved `evaluate` results, and the spec's past runs with curve overlays. Talks to its panel
  * (src/panels/dashboard.ts) through the contract of src/protocol/dashboard.ts.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from '../../src/protocol/engine';
-import type { DashboardHost, DashboardState, DashboardUiState, HistoryPoint } from '../../src/protocol/dashboard';
+import type {
+  DashboardHost,
+  DashboardState,
+  DashboardUiState,
+  HistoryPoint,
+  SavedEvaluation,
+} from '../../src/protocol/dashboard';
 import { formatDuration } from '../../src/metrics/dashboardMath';
-import { byId as $ } from '../common/dom';
+import { byId as $, el } from '../common/dom';
 import { connectToHost, reportedByHost, vscodeApi } from '../common/vscode';
 import { formatNumber } from './charts';
 import { STYLE } from './style';
@@ -50,6 +56,7 @@ app.innerHTML = `
     <div id="confusion" class="muted">The confusion matrix appears after the first validation.</div>
     <div id="per-class"></div>
   </div>
+  <div id="evaluations"></div>
 </section>
 <section>
   <h3>Runs</h3>
@@ -167,27 +174,57 @@ function renderHeader(): void {
   $('notice').textContent = state?.busyElsewhere ? `Training ${state.busyElsewhere} is running.` : '';
 }
 
+/** The confusion matrix shown: the last one seen live, else the run's last saved validation. */
+function shownValidation():
+  { epoch?: number; accuracy?: number; confusion: number[][]; classNames: string[] } | undefined {
+  const seen = [...liveEpochs].reverse().find((e) => e.confusion && e.confusion.length > 0);
+  if (seen?.confusion)
+    return { epoch: seen.epoch, accuracy: seen.valAccuracy, confusion: seen.confusion, classNames: seen.classNames };
+  return state?.current?.evaluations.find((e) => e.kind === 'validation');
+}
+
+const classNamesFor = (m: number[][], names: string[]): string[] =>
+  names.length === m.length ? names : m.map((_, i) => String(i));
+
 function renderConfusion(): void {
-  const withConfusion = [...liveEpochs].reverse().find((e) => e.confusion && e.confusion.length > 0);
+  const shown = shownValidation();
   const box = $('confusion');
   const perClass = $('per-class');
-  if (!withConfusion?.confusion) {
+  renderEvaluations(state?.current?.evaluations.filter((e) => e.kind === 'evaluate') ?? []);
+  if (!shown) {
     box.className = 'muted';
     box.textContent =
       live || liveEpochs.length
         ? 'The confusion matrix appears after the first validation.'
-        : 'The confusion matrix is shown for trainings watched live (it is not kept on disk).';
+        : 'No validation of this run is saved (a run without validation data, or not yet past its first epoch).';
     perClass.replaceChildren();
     $('confusion-title').textContent = 'Validation';
     return;
   }
-  const m = withConfusion.confusion;
-  const names = withConfusion.classNames.length === m.length ? withConfusion.classNames : m.map((_, i) => String(i));
+  const m = shown.confusion;
+  const names = classNamesFor(m, shown.classNames);
   $('confusion-title').textContent =
-    `Validation after epoch ${withConfusion.epoch}: accuracy ${pct(withConfusion.valAccuracy)}`;
+    `Validation${shown.epoch !== undefined ? ` after epoch ${shown.epoch}` : ''}: accuracy ${pct(shown.accuracy)}`;
   box.className = '';
   box.replaceChildren(confusionTable(m, names));
   perClass.replaceChildren(perClassTable(m, names));
+}
+
+/** The run's saved `densenet-lab evaluate` results, each with its confusion matrix and per-class figures. */
+function renderEvaluations(evaluations: SavedEvaluation[]): void {
+  $('evaluations').replaceChildren(
+    ...evaluations.map((e) => {
+      const names = classNamesFor(e.confusion, e.classNames);
+      const of = [e.checkpoint, e.epoch !== undefined ? `epoch ${e.epoch}` : undefined].filter(Boolean).join(', ');
+      const title = `Evaluate on ${e.split}${of ? ` (${of})` : ''}: accuracy ${pct(e.accuracy)} on ${e.examples} images`;
+      return el(
+        'div',
+        { class: 'evaluation', 'data-split': e.split },
+        el('h3', { title: e.time }, title),
+        el('div', { class: 'validation-grid' }, confusionTable(e.confusion, names), perClassTable(e.confusion, names)),
+      );
+    }),
+  );
 }
 
 function renderRuns(runs: DashboardState['runs']): void {

@@ -82,7 +82,7 @@ export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, o
     const tr = row(
       td(box),
       td(r.runId, ...(isCurrent ? [' ', el('span', { class: 'muted' }, '(shown)')] : [])),
-      td(r.status),
+      r.problems?.length ? el('td', { class: 'problem', title: r.problems.join('\n') }, r.status) : td(r.status),
       td(`${r.epochsCompleted ?? 0}/${r.epochs}`),
       td(pct(r.bestValAccuracy)),
       td(r.backend ?? ''),

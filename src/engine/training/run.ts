@@ -18,6 +18,7 @@ import { createRun, finishRun, readRunInfo, updateRunInfo } from '../../runs/run
 import { acquireRunLock, type RunLock } from '../../runs/runLock';
 import { readRunSplit, type RunSplit, writeRunSplit } from '../../runs/runSplit';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
+import { trimLogsAfterCheckpoint } from './runLog';
 
 /** The random state saved with a checkpoint: the data RNG at the start of the epoch, and the batches done. */
 export interface RngCheckpoint {
@@ -181,6 +182,7 @@ async function resumeRun(runDir: string, o: OpenRunOptions): Promise<{ model: La
     };
     // A killed process may have logged batches past its last checkpoint: the curve continues from the checkpoint.
     rewriteMetrics(path.join(runDir, METRICS_FILE), (m) => m.step <= position.globalStep);
+    trimLogsAfterCheckpoint(runDir, position);
     updateRunInfo(runDir, {
       status: 'running',
       epochs: o.epochs,

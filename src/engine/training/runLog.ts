@@ -1,13 +1,15 @@
 /**
- * Everything a training tells about itself while it runs: each batch and epoch into metrics.jsonl, the
- * TensorBoard scalars, run.json's progress figures, and the observer's messages (the engine process forwards
+ * Everything a training tells about itself while it runs: each batch and epoch into metrics.jsonl, each
+ * validation (confusion matrix, per-class figures) into evaluations.jsonl, the TensorBoard scalars, run.json's
+ * progress figures, and the observer's messages (the engine process forwards
  * them to the dashboard, the CLI prints them). Batch messages are throttled; metrics.jsonl has every batch.
  */
 import * as path from 'path';
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from '../../protocol/engine';
+import { appendEvaluation, trimEvaluations } from '../../runs/evaluations';
 import { METRICS_FILE, MetricsWriter } from '../../runs/metricsLog';
 import { updateRunInfo } from '../../runs/runFolder';
-import { TensorBoardLogger } from '../../runs/tensorboard';
+import { TensorBoardLogger, trimTensorBoard } from '../../runs/tensorboard';
 import { tf } from '../tf';
 import { type EpochProgress, remainingSteps, StepClock } from './progress';
 import type { Step } from './step';
@@ -119,7 +121,7 @@ export class RunLog {
 
   /**
    * A finished epoch (its checkpoints saved): its metrics.jsonl record unless `recordEpoch` wrote it,
-   * TensorBoard flushed, run.json's progress (`bestValAccuracy` only with validation data), then the observer.
+   * TensorBoard flushed, its validation saved (evaluations.jsonl), run.json's progress (`bestValAccuracy` only with validation data), then the observer.
    */
   epoch(m: EpochMetrics, globalStep: number, best: { bestValAccuracy?: number; bestEpoch?: number }): void {
     if (this.recordedEpoch !== m.epoch) this.recordEpoch(m, globalStep);
@@ -131,6 +133,19 @@ export class RunLog {
       this.tb.addScalar('validation', 'epoch_acc', m.valAccuracy, m.epoch);
     }
     this.tb.flush();
+    if (m.confusion && m.valLoss !== undefined && m.valAccuracy !== undefined) {
+      const { epoch, valLoss: loss, valAccuracy: accuracy, classNames, confusion } = m;
+      appendEvaluation(this.runDir, {
+        kind: 'validation',
+        split: 'validation',
+        epoch,
+        step: globalStep,
+        loss,
+        accuracy,
+        classNames,
+        confusion,
+      });
+    }
     updateRunInfo(this.runDir, { epochsCompleted: m.epoch, ...best });
     this.obs.epochEnd(m);
   }
@@ -139,4 +154,14 @@ export class RunLog {
     this.metrics.close();
     this.tb.close();
   }
+}
+
+/**
+ * For a resume from a checkpoint (`globalStep` batches, `epoch` epochs done): drops what a killed process logged
+ * after it from the TensorBoard event files and evaluations.jsonl (metrics.jsonl: `rewriteMetrics`), since
+ * those steps are trained again.
+ */
+export function trimLogsAfterCheckpoint(runDir: string, at: { globalStep: number; epoch: number }): void {
+  trimTensorBoard(runDir, at);
+  trimEvaluations(runDir, at.epoch);
 }

@@ -3,11 +3,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { BatchMetrics, EpochMetrics } from '../../../src/protocol/engine';
+import { readEvaluations } from '../../../src/runs/evaluations';
 import { readMetrics } from '../../../src/runs/metricsLog';
 import { createRun, readRunInfo } from '../../../src/runs/runFolder';
 import { tf } from '../../../src/engine/tf';
 import { EpochProgress } from '../../../src/engine/training/progress';
-import { RunLog, type TrainObserver } from '../../../src/engine/training/runLog';
+import { RunLog, trimLogsAfterCheckpoint, type TrainObserver } from '../../../src/engine/training/runLog';
 
 describe('engine: the run log of a training', () => {
   let dir: string;
@@ -101,5 +102,79 @@ describe('engine: the run log of a training', () => {
     assert.strictEqual(info?.bestEpoch, 1);
     for (const stream of ['train', 'validation'])
       assert.ok(fs.readdirSync(path.join(runDir, 'tensorboard', stream)).length > 0, stream);
+  });
+
+  it('saves each validation with its confusion matrix in evaluations.jsonl; a resume drops the later ones', () => {
+    const { runDir } = createRun({ baseFolder: dir, specName: 'evals', specText: '{}', epochs: 3 });
+    const obs: TrainObserver = {
+      started: () => undefined,
+      batch: () => undefined,
+      epochEnd: () => undefined,
+      skipped: () => undefined,
+      log: () => undefined,
+    };
+    const log = new RunLog(runDir, obs, { epochs: 3, stepsPerEpoch: 2 });
+    const epoch = (n: number, confusion?: number[][]): EpochMetrics => ({
+      epoch: n,
+      epochs: 3,
+      loss: 1,
+      accuracy: 0.5,
+      valLoss: confusion ? 0.7 : undefined,
+      valAccuracy: confusion ? 0.6 : undefined,
+      learningRate: 0.1,
+      imagesPerSecond: 10,
+      seconds: 1,
+      confusion,
+      classNames: ['cat', 'dog'],
+      best: false,
+    });
+    try {
+      log.epoch(
+        epoch(1, [
+          [3, 1],
+          [0, 0],
+        ]),
+        2,
+        {},
+      );
+      log.epoch(epoch(2), 4, {}); // no validation data: nothing saved
+      log.epoch(
+        epoch(3, [
+          [2, 2],
+          [0, 1],
+        ]),
+        6,
+        {},
+      );
+    } finally {
+      log.close();
+    }
+    const { records, problems } = readEvaluations(runDir);
+    assert.deepStrictEqual(problems, []);
+    assert.deepStrictEqual(
+      records.map((r) => [r.kind, r.split, r.epoch, r.step, r.examples]),
+      [
+        ['validation', 'validation', 1, 2, 4],
+        ['validation', 'validation', 3, 6, 5],
+      ],
+    );
+    assert.deepStrictEqual(records[0].confusion, [
+      [3, 1],
+      [0, 0],
+    ]);
+    assert.deepStrictEqual(records[0].perClass[0], {
+      class: 'cat',
+      precision: 1,
+      recall: 0.75,
+      f1: 1.5 / 1.75,
+      support: 4,
+    });
+    assert.deepStrictEqual(records[0].perClass[1], { class: 'dog', precision: 0, recall: null, f1: null, support: 0 });
+
+    trimLogsAfterCheckpoint(runDir, { globalStep: 4, epoch: 2 });
+    assert.deepStrictEqual(
+      readEvaluations(runDir).records.map((r) => r.epoch),
+      [1],
+    );
   });
 });

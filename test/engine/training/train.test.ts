@@ -5,6 +5,8 @@ import * as path from 'path';
 import type { EpochMetrics, TrainingFinished } from '../../../src/protocol/engine';
 import { readMetrics } from '../../../src/runs/metricsLog';
 import { readRunInfo } from '../../../src/runs/runFolder';
+import { appendEvaluation, readEvaluations } from '../../../src/runs/evaluations';
+import { eventFiles, readEventRecords, TensorBoardLogger } from '../../../src/runs/tensorboard';
 import { tf } from '../../../src/engine/tf';
 import { train, type TrainControl, type TrainObserver } from '../../../src/engine/training/train';
 import { makeDataset } from '../../support/barsDataset';
@@ -111,6 +113,12 @@ describe('engine: training', function () {
       5 * 5,
       '36 training images / batch 8 = 5 steps an epoch',
     );
+    const evaluations = readEvaluations(runDir).records;
+    assert.deepStrictEqual(
+      evaluations.map((e) => [e.kind, e.epoch, e.examples]),
+      [1, 2, 3, 4, 5].map((epoch) => ['validation', epoch, 12]),
+    );
+    assert.deepStrictEqual(evaluations[4].confusion, confusion, 'the confusion matrix of each validation is saved');
     for (const stream of ['train', 'validation']) {
       const files = fs.readdirSync(path.join(runDir, 'tensorboard', stream));
       assert.ok(
@@ -136,6 +144,24 @@ describe('engine: training', function () {
     const stopped = await run(dir, SPEC({ epochs: 3 }), { cancelAtStep: 7 });
     assert.strictEqual(stopped.result.status, 'cancelled');
     assert.strictEqual(readRunInfo(stopped.result.runDir)?.status, 'cancelled');
+    // What a process killed after its checkpoint would have logged: dropped by the resume.
+    const stoppedDir = stopped.result.runDir;
+    appendEvaluation(stoppedDir, {
+      kind: 'validation',
+      split: 'validation',
+      epoch: 3,
+      loss: 1,
+      accuracy: 0,
+      classNames: ['a', 'b'],
+      confusion: [
+        [0, 1],
+        [1, 0],
+      ],
+    });
+    const late = new TensorBoardLogger(stoppedDir, { now: () => 0 });
+    late.addScalar('train', 'batch_loss', 9, 99);
+    late.addScalar('train', 'epoch_loss', 9, 2);
+    late.close();
     const resumed = await run(dir, SPEC({ epochs: 3 }), { resumeRunDir: stopped.result.runDir });
     assert.strictEqual(resumed.result.status, 'completed');
     assert.strictEqual(resumed.result.runDir, stopped.result.runDir, 'the same run continues');
@@ -154,6 +180,23 @@ describe('engine: training', function () {
       );
     }
     assert.ok(Math.abs(resumed.epochs.at(-1)!.valLoss! - whole.epochs.at(-1)!.valLoss!) < 1e-5);
+    assert.deepStrictEqual(
+      readEvaluations(stoppedDir).records.map((e) => e.epoch),
+      [1, 2, 3],
+      'one validation per epoch, the stale one dropped',
+    );
+    // TensorBoard: every batch step once across all event files, every epoch once.
+    const events = eventFiles(stoppedDir)
+      .filter((f) => f.includes(`${path.sep}train${path.sep}`))
+      .flatMap((f) => readEventRecords(fs.readFileSync(f)));
+    const at = (prefix: string) =>
+      events
+        .filter((e) => e.tags.some((t) => t.startsWith(prefix)))
+        .map((e) => e.step)
+        .sort((x, y) => x - y);
+    assert.deepStrictEqual(at('batch_loss'), [...new Set(at('batch_loss'))], 'no batch step twice');
+    assert.ok(!at('batch_loss').includes(99), 'the stale batch event is dropped');
+    assert.deepStrictEqual(at('epoch_loss'), [1, 2, 3], 'each epoch once');
   });
 
   it('skips corrupt images, names and counts each once over 2 epochs, and trains on', async () => {

@@ -1,0 +1,148 @@
+/**
+ * `evaluations.jsonl` of a run folder: one JSON object per line (`SavedEvaluation`, src/protocol/dashboard.ts),
+ * appended for every validation at the end of an epoch and for every `densenet-lab evaluate` of one of the run's
+ * checkpoints: the split, the model's epoch and step, loss, accuracy, the class names, the confusion matrix
+ * (`confusion[true][predicted]`) and per-class precision, recall and F1. Each line is written with one write call
+ * and fsynced; a torn last line (a crash mid-write) is ignored by the reader and kept apart from the next line.
+ * A resume drops the validations of epochs after its checkpoint (`trimEvaluations`), as metrics.jsonl does.
+ *
+ * No tfjs here.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { perClassMetrics } from '../metrics/dashboardMath';
+import type { SavedClassMetrics, SavedEvaluation } from '../protocol/dashboard';
+import { readTextIfExists, writeAllSync, writeFileAtomicSync } from './atomic';
+import { countMatrix, JsonObject } from './jsonCheck';
+
+export const EVALUATIONS_FILE = 'evaluations.jsonl';
+
+export type { SavedEvaluation } from '../protocol/dashboard';
+
+const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** Per-class precision, recall and F1 of a confusion matrix, null where undefined. */
+export function savedClassMetrics(confusion: number[][], classNames: readonly string[]): SavedClassMetrics[] {
+  return perClassMetrics(confusion).map((m, i) => ({
+    class: classNames[i] ?? String(i),
+    precision: orNull(m.precision),
+    recall: orNull(m.recall),
+    f1: orNull(m.f1),
+    support: m.support,
+  }));
+}
+
+/** What an evaluation is made of; `appendEvaluation` adds the time, the example count and the per-class figures. */
+export type EvaluationInput = Omit<SavedEvaluation, 'time' | 'examples' | 'perClass'> & { time?: string };
+
+/** Appends one evaluation to the run's evaluations.jsonl (created if needed) and fsyncs it. Returns the record. */
+export function appendEvaluation(runDir: string, input: EvaluationInput): SavedEvaluation {
+  const record: SavedEvaluation = {
+    ...input,
+    time: input.time ?? new Date().toISOString(),
+    examples: input.confusion.reduce((n, row) => n + row.reduce((a, b) => a + b, 0), 0),
+    perClass: savedClassMetrics(input.confusion, input.classNames),
+  };
+  const file = path.join(runDir, EVALUATIONS_FILE);
+  const fd = fs.openSync(file, 'a+');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const last = Buffer.alloc(1);
+    // After a torn last line, start on a new one so the record stays whole.
+    const torn = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    writeAllSync(fd, Buffer.from(`${torn ? '\n' : ''}${JSON.stringify(record)}\n`, 'utf8'));
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return record;
+}
+
+/** One line of evaluations.jsonl type-checked; throws naming the field when it is malformed. */
+export function checkEvaluation(file: string, value: unknown, at: string): SavedEvaluation {
+  const o = JsonObject.of(file, value, at);
+  const classNames = o.strings('classNames');
+  const e: SavedEvaluation = {
+    kind: o.oneOf('kind', ['validation', 'evaluate'] as const),
+    split: o.string('split'),
+    time: o.string('time'),
+    examples: o.int('examples'),
+    loss: o.raw('loss') === null ? NaN : o.number('loss'),
+    accuracy: o.raw('accuracy') === null ? NaN : o.number('accuracy'),
+    classNames,
+    confusion: countMatrix(o, 'confusion', classNames.length),
+    perClass: o.objects('perClass').map((c) => {
+      const n = (f: string) => (c.raw(f) === null ? null : c.number(f));
+      return {
+        class: c.string('class'),
+        precision: n('precision'),
+        recall: n('recall'),
+        f1: n('f1'),
+        support: c.int('support'),
+      };
+    }),
+  };
+  const epoch = o.optInt('epoch');
+  const step = o.optInt('step');
+  const checkpoint = o.optString('checkpoint');
+  if (epoch !== undefined) e.epoch = epoch;
+  if (step !== undefined) e.step = step;
+  if (checkpoint !== undefined) e.checkpoint = checkpoint;
+  return e;
+}
+
+export interface ParsedEvaluations {
+  records: SavedEvaluation[];
+  /** Lines that are not a well-formed evaluation, with what is wrong (a torn last line is not counted). */
+  problems: string[];
+}
+
+/** Parses the text of `file` (evaluations.jsonl); each line is type-checked, bad ones are named and skipped. */
+export function parseEvaluations(text: string, file: string): ParsedEvaluations {
+  const records: SavedEvaluation[] = [];
+  const problems: string[] = [];
+  const lines = text.split('\n');
+  const tornCandidate = lines.pop() ?? '';
+  const parse = (line: string, i: number, isLast: boolean) => {
+    if (line.trim() === '') return;
+    try {
+      records.push(checkEvaluation(file, JSON.parse(line), `line ${i + 1}`));
+    } catch (e) {
+      if (!isLast)
+        problems.push(e instanceof SyntaxError ? `${file}: line ${i + 1} is not JSON` : (e as Error).message);
+    }
+  };
+  lines.forEach((line, i) => parse(line, i, false));
+  parse(tornCandidate, lines.length, true);
+  return { records, problems };
+}
+
+/** The evaluations saved in a run ([] when there are none). */
+export function readEvaluations(runDir: string): ParsedEvaluations {
+  const file = path.join(runDir, EVALUATIONS_FILE);
+  const text = readTextIfExists(file);
+  return text === undefined ? { records: [], problems: [] } : parseEvaluations(text, file);
+}
+
+/**
+ * For a resume from a checkpoint after `epoch` completed epochs: rewrites the file atomically without the
+ * validations of later epochs (they are run again) and without malformed lines. Returns how many were dropped.
+ */
+export function trimEvaluations(runDir: string, epoch: number): number {
+  const file = path.join(runDir, EVALUATIONS_FILE);
+  const text = readTextIfExists(file);
+  if (text === undefined) return 0;
+  const { records } = parseEvaluations(text, file);
+  const kept = records.filter((r) => r.kind !== 'validation' || (r.epoch ?? 0) <= epoch);
+  const out = kept.map((r) => JSON.stringify(r) + '\n').join('');
+  if (out !== text) writeFileAtomicSync(file, out);
+  return records.length - kept.length;
+}
+
+/** What the dashboard shows again after a reload: the last validation, then the last evaluate of each split and checkpoint. */
+export function evaluationsToShow(records: readonly SavedEvaluation[]): SavedEvaluation[] {
+  const lastValidation = [...records].reverse().find((r) => r.kind === 'validation');
+  const evaluates = new Map<string, SavedEvaluation>();
+  for (const r of records) if (r.kind === 'evaluate') evaluates.set(`${r.split}\u0000${r.checkpoint ?? ''}`, r);
+  return [...(lastValidation ? [lastValidation] : []), ...evaluates.values()];
+}
