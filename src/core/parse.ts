@@ -55,7 +55,47 @@ const syntaxHelp: Partial<Record<string, string>> = {
   UnexpectedEndOfComment: 'close the comment with "*/"',
 };
 
+/** Deepest nesting of objects and arrays a spec may have (a spec needs 5; the parser recurses). */
+export const MAX_NESTING = 64;
+
+/** The offset of the first `{` or `[` nested deeper than `max` (outside strings and comments), or -1. */
+export function tooDeepAt(text: string, max: number): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22) {
+      // a string: skip to its closing quote (or the end of the line, where the parser stops it)
+      for (i++; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x5c) i++;
+        else if (c === 0x22 || c === 0x0a) break;
+      }
+    } else if (ch === 0x2f && text.charCodeAt(i + 1) === 0x2f) {
+      const end = text.indexOf('\n', i);
+      i = end < 0 ? text.length : end;
+    } else if (ch === 0x2f && text.charCodeAt(i + 1) === 0x2a) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else if (ch === 0x7b || ch === 0x5b) {
+      if (++depth > max) return i;
+    } else if (ch === 0x7d || ch === 0x5d) {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return -1;
+}
+
 export function parseSpec(text: string): ParsedSpec {
+  const deep = tooDeepAt(text, MAX_NESTING);
+  if (deep >= 0) {
+    const message = `Objects and lists are nested more than ${MAX_NESTING} deep here: a spec needs at most 5 levels; remove the extra nesting.`;
+    return {
+      text,
+      root: undefined,
+      value: undefined,
+      syntaxErrors: [{ offset: deep, length: 1, severity: 'error', message, code: 'nesting-too-deep' }],
+    };
+  }
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: true });
   const syntaxErrors = errors.map((e): SpecDiagnostic => {
