@@ -13,6 +13,9 @@ import { showValue } from './schemaCheck';
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 export const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** Text from the spec as a message shows it: at most `max` characters. */
+export const clip = (text: string, max = 80) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+
 /** A value as a message shows it (cut short). */
 export const show = showValue;
 

@@ -1,5 +1,5 @@
 /** The checks of a spec's data paths and class count against the disk (through a FileProbe). Pure. */
-import { Checker, isObject } from './checker';
+import { Checker, clip, isObject } from './checker';
 import type { JsonPath } from './parse';
 import type { ResolvedSpec } from './types';
 
@@ -45,7 +45,7 @@ export function checkData(
           p,
           'error',
           'data-missing',
-          `Data path "${rel}" does not exist (looked for ${abs}): fix the path; it is relative to this spec's folder.`,
+          `Data path "${clip(rel)}" does not exist (looked for ${clip(abs, 200)}): fix the path; it is relative to this spec's folder.`,
         );
         continue;
       }
@@ -76,16 +76,16 @@ function checkClassCount(
   let what = '';
   if (format === 'cifar10' || (!format && files.includes('data_batch_1.bin'))) {
     found = 10;
-    what = `${rel} holds CIFAR-10 batches (10 classes)`;
+    what = `${clip(rel)} holds CIFAR-10 batches (10 classes)`;
   } else if (format === 'cifar100' || (!format && files.includes('train.bin') && files.includes('test.bin'))) {
     found = 100;
-    what = `${rel} holds CIFAR-100 batches (100 fine classes)`;
+    what = `${clip(rel)} holds CIFAR-100 batches (100 fine classes)`;
   } else if (format === 'folder' || (!format && !files.some((f) => /idx\d-ubyte/.test(f) || f.endsWith('.bin')))) {
     const dirs = fs.directories(abs).sort();
     if (dirs.length === 0) return; // the engine reports an empty dataset before training
     found = dirs.length;
     const list = dirs.length <= 12 ? dirs.join(', ') : `${dirs.slice(0, 10).join(', ')}, ...`;
-    what = `${rel} has ${dirs.length} class folder${dirs.length === 1 ? '' : 's'} (${list})`;
+    what = `${clip(rel)} has ${dirs.length} class folder${dirs.length === 1 ? '' : 's'} (${list})`;
   }
   if (found === undefined || found === r.classes) return;
   const at: JsonPath = doc.classes !== undefined ? ['classes'] : ['data', 'train'];

@@ -4,16 +4,9 @@
  * quick fix, a misspelt enum value the nearest allowed one. Bounded: at most MAX_SCHEMA_DIAGNOSTICS diagnostics,
  * values shown cut short, only short strings compared. Never throws.
  */
+import type { Node } from 'jsonc-parser';
 import { z } from 'zod';
-import {
-  type JsonPath,
-  nodeAt,
-  type ParsedSpec,
-  propertyAt,
-  rangeAt,
-  type SpecDiagnostic,
-  type SpecFix,
-} from './parse';
+import { type JsonPath, nodeAt, type ParsedSpec, rangeAt, type SpecDiagnostic, type SpecFix } from './parse';
 import { editDistance } from './presets';
 import { specSchema } from './specSchema';
 
@@ -29,6 +22,9 @@ export function pathText(p: readonly PropertyKey[]): string {
     .join('.')
     .replace(/\.\[/g, '[');
 }
+
+/** Text from the spec as a message shows it: at most 40 characters. */
+const clip = (text: string) => (text.length > 40 ? `${text.slice(0, 37)}...` : text);
 
 /** A value as the message shows it: JSON, cut to 40 characters. */
 export function showValue(v: unknown): string {
@@ -172,34 +168,35 @@ function flatten(issues: readonly Issue[], prefix: PropertyKey[], out: Issue[]):
   }
 }
 
-function keyFix(parsed: ParsedSpec, at: JsonPath, near: string): SpecFix[] | undefined {
-  const key = propertyAt(parsed, at)?.children?.[0];
-  return key
-    ? [
-        {
-          title: `Change to "${near}"`,
-          edits: [{ offset: key.offset, length: key.length, newText: JSON.stringify(near) }],
-        },
-      ]
-    : undefined;
+/** The key nodes of the object at `p`, by key (the first of duplicates): one pass over its properties. */
+function keyNodes(parsed: ParsedSpec, p: JsonPath, wanted: ReadonlySet<string>): Map<string, Node> {
+  const found = new Map<string, Node>();
+  for (const property of nodeAt(parsed, p)?.children ?? []) {
+    const key = property.children?.[0];
+    if (key && typeof key.value === 'string' && wanted.has(key.value) && !found.has(key.value))
+      found.set(key.value, key);
+  }
+  return found;
 }
 
 function unknownKeys(parsed: ParsedSpec, i: Issue & { code: 'unrecognized_keys' }, p: JsonPath): SpecDiagnostic[] {
   const known = [...new Set(objectsAt(p).flatMap((o) => Object.keys(o.shape)))];
   const where = pathText(p) || 'the spec';
-  return i.keys.slice(0, MAX_SCHEMA_DIAGNOSTICS).map((key) => {
-    const at = [...p, key];
+  const keys = i.keys.slice(0, MAX_SCHEMA_DIAGNOSTICS);
+  const nodes = keyNodes(parsed, p, new Set(keys));
+  return keys.map((key): SpecDiagnostic => {
     const near = nearest(key, known);
-    const shown = key.length > 40 ? `${key.slice(0, 37)}...` : key;
-    const keyNode = propertyAt(parsed, at)?.children?.[0];
+    const node = nodes.get(key);
+    const range = node ? { offset: node.offset, length: node.length } : rangeAt(parsed, [...p, key]);
+    const fix = near && node && { title: `Change to "${near}"`, edits: [{ ...range, newText: JSON.stringify(near) }] };
     return {
-      ...(keyNode ? { offset: keyNode.offset, length: keyNode.length } : rangeAt(parsed, at)),
+      ...range,
       severity: 'error',
       code: CODES.unrecognized_keys as string,
       message: near
-        ? `Unknown field "${shown}" in ${where}: did you mean "${near}"?`
-        : `Unknown field "${shown}" in ${where}: remove it or fix its spelling (known fields: ${known.join(', ')}).`,
-      fixes: near ? keyFix(parsed, at, near) : undefined,
+        ? `Unknown field "${clip(key)}" in ${where}: did you mean "${near}"?`
+        : `Unknown field "${clip(key)}" in ${where}: remove it or fix its spelling (known fields: ${known.join(', ')}).`,
+      fixes: fix ? [fix] : undefined,
     };
   });
 }

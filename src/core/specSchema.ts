@@ -164,12 +164,10 @@ const trainingSection = z
         default: 'sgd',
         enumDescriptions: ['SGD with momentum (the paper: 0.9, Nesterov)', 'Adam', 'Adam with decoupled weight decay'],
       }),
-    learningRate: num(0, 10)
-      .optional()
-      .meta({
-        description: 'In [0, 10] (0 trains nothing but batch-norm statistics); default 0.1 for SGD, 0.001 for Adam(W).',
-        default: 0.1,
-      }),
+    learningRate: num(0, 10).optional().meta({
+      description: 'In [0, 10] (0 trains nothing but batch-norm statistics); default 0.1 for SGD, 0.001 for Adam(W).',
+      default: 0.1,
+    }),
     momentum: num(0, 1).optional().meta({ description: 'SGD momentum, in [0, 1].', default: 0.9 }),
     nesterov: z.boolean().optional().meta({ description: 'Nesterov momentum (SGD).', default: true }),
     weightDecay: num(0, 1)

@@ -6,11 +6,12 @@
  */
 import { analyze, type Analysis, trainingMemory } from './analyze';
 import { formatBytes, formatShape } from './format';
-import { Checker, isInt, isObject, show } from './checker';
+import { Checker, clip, isInt, isObject, show } from './checker';
 import { checkData, type FileProbe } from './dataCheck';
 import { type JsonPath, type ParsedSpec, parseSpec, type SpecDiagnostic } from './parse';
 import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from './presets';
 import { schemaCheck } from './schemaCheck';
+import { SPEC_LIMITS } from './specSchema';
 import type { InputShape, ModelConfig, ResolvedSpec, StemPool } from './types';
 
 export type { FileProbe } from './dataCheck';
@@ -38,6 +39,34 @@ export const DEFAULT_MAX_TRAINING_MEMORY_BYTES = 8192 * 1024 * 1024;
 
 /** Validates spec text. `options.fs` enables the data checks; without it they are skipped. */
 export function validateSpec(text: string, options: ValidationOptions = {}): ValidationResult {
+  try {
+    return validateText(text, options);
+  } catch (e) {
+    return internalErrorResult(text, e);
+  }
+}
+
+/** The one diagnostic of a check that failed inside DenseNet Lab (a bug, not the spec's fault). */
+export function internalErrorDiagnostic(text: string, e: unknown): SpecDiagnostic {
+  const why = String(e instanceof Error ? e.message : e).slice(0, 200);
+  return {
+    offset: 0,
+    length: Math.min(1, text.length),
+    severity: 'error',
+    code: 'internal-error',
+    message: `DenseNet Lab could not check this spec (internal error: ${why}); please report it with the spec.`,
+  };
+}
+
+/** A validation result holding only an internal error (nothing parsed, nothing resolved). */
+export function internalErrorResult(text: string, e: unknown): ValidationResult {
+  return {
+    parsed: { text, root: undefined, value: undefined, syntaxErrors: [] },
+    diagnostics: [internalErrorDiagnostic(text, e)],
+  };
+}
+
+function validateText(text: string, options: ValidationOptions): ValidationResult {
   const parsed = parseSpec(text);
   const c = new Checker(parsed);
   c.diagnostics.push(...parsed.syntaxErrors);
@@ -184,7 +213,7 @@ function resolveModelSection(c: Checker, doc: Record<string, unknown>): ModelSec
           ['model', 'preset'],
           'error',
           'preset-unknown',
-          `Unknown preset "${m.preset}": did you mean "${near}"? Presets: ${PRESET_NAMES.join(', ')}.`,
+          `Unknown preset "${clip(m.preset)}": did you mean "${near}"? Presets: ${PRESET_NAMES.join(', ')}.`,
           c.replaceFix(['model', 'preset'], `Change to "${near}"`, near),
         );
         ok = false;
@@ -270,6 +299,8 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
 function resolveBlockConfig(c: Checker, m: Record<string, unknown>, model: ModelConfig): boolean {
   if (m.blockConfig === undefined) return true;
   const at: JsonPath = ['model', 'blockConfig'];
+  // More blocks than the schema allows: the schema check says so once (not once per block).
+  if (Array.isArray(m.blockConfig) && m.blockConfig.length > SPEC_LIMITS.blocks) return false;
   if (!Array.isArray(m.blockConfig) || m.blockConfig.length === 0) {
     c.report(
       at,
