@@ -31,7 +31,7 @@ export function showValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   let s: string;
   if (typeof v === 'object' && v !== null) s = Array.isArray(v) ? `a list of ${v.length}` : 'an object';
-  else s = JSON.stringify(v) ?? String(v);
+  else s = typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : (JSON.stringify(v) ?? String(v));
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
@@ -226,7 +226,10 @@ export interface SchemaCheck {
 /** Checks a parsed spec against the schema (nothing to report when it did not parse to a value). */
 export function schemaCheck(parsed: ParsedSpec): SchemaCheck {
   if (parsed.value === undefined) return { diagnostics: [], analysable: true };
-  const result = specSchema.safeParse(parsed.value);
+  // Zod's own message for unknown keys lists them all (megabytes for a hostile spec): ours lists none.
+  const result = specSchema.safeParse(parsed.value, {
+    error: (i) => (i.code === 'unrecognized_keys' ? 'Unknown keys' : undefined),
+  });
   if (result.success) return { diagnostics: [], analysable: true };
   const issues: Issue[] = [];
   flatten(result.error.issues, [], issues);

@@ -15,7 +15,9 @@ export const SPEC_LIMITS = {
   classes: 100_000,
   growthRate: 256,
   blocks: 8,
-  layersPerBlock: 256,
+  layersPerBlock: 128,
+  /** Dense layers in all the blocks (the deepest preset, DenseNet-264, has 130). */
+  layers: 256,
   bnSize: 16,
   numInitFeatures: 1024,
   kernelSize: 15,
@@ -258,9 +260,12 @@ const modelSection = z
       .array(int(1, L.layersPerBlock))
       .min(1)
       .max(L.blocks)
+      .refine((blocks) => blocks.reduce((a, b) => a + b, 0) <= L.layers, {
+        message: `must have at most ${L.layers} layers in all (the deepest preset, DenseNet-264, has 130): sizes are bounded so that the spec can be analysed`,
+      })
       .optional()
       .meta({
-        markdownDescription: `Number of layers in each dense block (1 to ${L.blocks} blocks of 1 to ${L.layersPerBlock} layers), e.g. \`[6, 12, 24, 16]\` (DenseNet-121). A transition (1x1 conv + 2x2 average pool) follows every block but the last.`,
+        markdownDescription: `Number of layers in each dense block (1 to ${L.blocks} blocks of 1 to ${L.layersPerBlock} layers, at most ${L.layers} in all), e.g. \`[6, 12, 24, 16]\` (DenseNet-121). A transition (1x1 conv + 2x2 average pool) follows every block but the last.`,
         default: [6, 12, 24, 16],
       }),
     bnSize: int(0, L.bnSize)

@@ -7,7 +7,7 @@
 import * as assert from 'assert';
 import fc from 'fast-check';
 import { performance } from 'perf_hooks';
-import { PRESET_NAMES, type SpecDiagnostic, validateSpec } from '../../src/core';
+import { PRESET_NAMES, SPEC_LIMITS as L, type SpecDiagnostic, validateSpec } from '../../src/core';
 
 const LIMIT_MS = 50;
 
@@ -169,6 +169,19 @@ describe('validation, property-based (fast-check)', function () {
       `{${Array.from({ length: 50_000 }, (_, i) => `"k${i}": ${i}`).join(',')}}`,
       `{"model": {"preset": "densenet121"}, "training": {"lrSchedule": {"milestones": [${Array(200_000).fill('0.5').join(',')}]}}}`,
       `{"model": {"preset": "densenet121"}, "data": {"normalize": {"mean": [${Array(200_000).fill('0').join(',')}], "std": []}}}`,
+      // The largest model within the bounds: analysed, within the time limit too.
+      JSON.stringify({
+        version: 1,
+        input: { height: L.imageSide, width: L.imageSide, channels: L.channels },
+        classes: L.classes,
+        model: {
+          growthRate: L.growthRate,
+          blockConfig: Array(L.layers / L.layersPerBlock).fill(L.layersPerBlock),
+          bnSize: L.bnSize,
+          numInitFeatures: L.numInitFeatures,
+        },
+        training: { batchSize: L.batchSize, optimizer: 'adam', memoryEfficient: true },
+      }),
       '"' + 'x'.repeat(MB) + '"',
       '/*' + ' '.repeat(MB),
       `{"model": {"preset": "densenet121"}${' '.repeat(MB - 40)}}`,
@@ -190,7 +203,7 @@ describe('validation, property-based (fast-check)', function () {
     assert.strictEqual(huge.analysis, undefined);
     assert.ok(
       huge.diagnostics.some((d) =>
-        /model\.blockConfig\[1\] must be at most 256, not 1000000: sizes are bounded/.test(d.message),
+        /model\.blockConfig\[1\] must be at most 128, not 1000000: sizes are bounded/.test(d.message),
       ),
       JSON.stringify(huge.diagnostics),
     );
