@@ -53,7 +53,8 @@ function schemasAt(p: readonly PropertyKey[]): z.ZodType[] {
       if (s instanceof z.ZodOptional) expand(s.unwrap() as z.ZodType);
       else if (s instanceof z.ZodUnion) (s.options as z.ZodType[]).forEach(expand);
       else if (key === undefined) next.push(s);
-      else if (s instanceof z.ZodObject && typeof key === 'string' && key in s.shape) next.push(s.shape[key]);
+      else if (s instanceof z.ZodObject && typeof key === 'string' && Object.hasOwn(s.shape, key))
+        next.push(s.shape[key]);
       else if (s instanceof z.ZodArray && typeof key === 'number') next.push(s.element as z.ZodType);
     };
     current.forEach(expand);
@@ -114,7 +115,7 @@ function bound(i: Issue & { code: 'too_small' | 'too_big' }): string {
   }
 }
 
-/** What the issue says, and a fix when there is an obvious one. */
+/** What an issue says: the field, what it must be, and the value it has. */
 function describe(i: Issue, p: readonly PropertyKey[], value: unknown): string {
   const subject = pathText(p) || 'The spec';
   switch (i.code) {
@@ -124,8 +125,8 @@ function describe(i: Issue, p: readonly PropertyKey[], value: unknown): string {
     }
     case 'too_small':
     case 'too_big': {
-      const why =
-        i.code === 'too_big' && i.origin !== 'string' ? ': sizes are bounded so that the spec can be analysed' : '';
+      const sized = i.code === 'too_big' && ['model', 'input', 'classes'].includes(String(p[0]));
+      const why = sized ? ': sizes are bounded so that the spec can be analysed' : '';
       return `${subject} must ${bound(i)}, not ${showValue(value)}${why}.`;
     }
     case 'invalid_value':
