@@ -10,6 +10,7 @@ import { performance } from 'perf_hooks';
 import { PRESET_NAMES, SPEC_LIMITS as L, type SpecDiagnostic, validateSpec } from '../../src/core';
 
 const LIMIT_MS = 50;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /** The slowest validation so far, and its text (cut short), for the report. */
 const slowest = { ms: 0, text: '' };
@@ -22,6 +23,8 @@ function timedValidate(text: string): SpecDiagnostic[] {
   let best = Infinity;
   let diagnostics: SpecDiagnostic[] = [];
   for (let attempt = 0; attempt < 5 && best > LIMIT_MS; attempt++) {
+    // Before a retry, give the CPU up for a moment: the next attempt starts on a fresh time slice.
+    if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 20);
     const start = performance.now();
     diagnostics = validateSpec(text).diagnostics;
     best = Math.min(best, performance.now() - start);
