@@ -6,6 +6,7 @@
  * closed, unknown keys are errors. Pure.
  */
 import { z } from 'zod';
+import { analyze } from './analyze';
 import { PRESETS } from './presets';
 
 /** The bounds of the spec's sizes: above them a spec is refused before any analysis. */
@@ -362,8 +363,16 @@ export type DataSourceObject = z.infer<typeof sourceObject>;
 export type TrainingSection = z.infer<typeof trainingSection>;
 export { trainingSection as trainingSectionSchema };
 
-/** The JSON schema (draft 7) VS Code uses for `*.densenet.json`, generated from `specSchema`. */
+/**
+ * The JSON schema (draft 7) VS Code uses for `*.densenet.json`, generated from `specSchema`; each preset's
+ * completion entry also gives its trainable parameters, from the analysis.
+ */
 export function specJsonSchema(): Record<string, unknown> {
   const generated = z.toJSONSchema(specSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' });
+  const model = (generated.properties as Record<string, { properties: Record<string, Record<string, unknown>> }>).model;
+  model.properties.preset.enumDescriptions = PRESETS.map((p) => {
+    const params = analyze(p.model, p.input, p.classes).totals.trainableParams;
+    return `${p.description}; ${(params / 1e6).toFixed(2)}M parameters`;
+  });
   return { ...generated, $id: 'https://densenet-lab.invalid/densenet.schema.json' };
 }
