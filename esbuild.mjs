@@ -75,6 +75,10 @@ const common = {
   logLevel: 'info',
 };
 
+// The JSON schema of the spec, generated from its one description (src/core/specSchema.ts).
+const { writeSchema } = await import('./scripts/gen-schema.mjs');
+process.stderr.write(`  media/densenet.schema.json ${(await writeSchema()) ? 'written' : 'up to date'}\n`);
+
 if (watch) {
   const contexts = await Promise.all(targets.map((t) => esbuild.context({ ...common, ...t })));
   await Promise.all(contexts.map((c) => c.watch()));

@@ -16,7 +16,6 @@ import {
 } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 import { UsageError } from '../protocol/cli';
-import { schemaDiagnostics } from '../core/schemaCheck';
 import { runsCommand } from './runs';
 
 const USAGE = `Usage:
@@ -97,12 +96,8 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
   }
   const specPath = values.preset === undefined ? path.resolve(file) : undefined;
   const result = validateSpec(text, { specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity });
-  const diagnostics = [
-    ...result.diagnostics,
-    ...(result.parsed.syntaxErrors.length ? [] : schemaDiagnostics(result.parsed)),
-  ];
-  for (const d of diagnostics) err(formatDiagnostic(file, text, d, true));
-  const check = checkBuildable(result, file, diagnostics);
+  for (const d of result.diagnostics) err(formatDiagnostic(file, text, d, true));
+  const check = checkBuildable(result, file);
   if (!check.ok) {
     err(`densenet-lab: ${check.summary}; fix them and run again.`);
     return 1;

@@ -436,7 +436,13 @@ export interface MemoryEstimate {
  */
 export function storedActivationBytes(a: Analysis, memoryEfficient = false): number {
   const consumers = new Map<string, LayerInfo[]>();
-  for (const l of a.layers) for (const i of l.inputs) consumers.set(i, [...(consumers.get(i) ?? []), l]);
+  for (const l of a.layers) {
+    for (const i of l.inputs) {
+      const list = consumers.get(i);
+      if (list) list.push(l);
+      else consumers.set(i, [l]);
+    }
+  }
   const isRelu = (l: LayerInfo) => l.type === 'Activation' && l.config.activation !== 'softmax';
   let bytes = 0;
   for (const l of a.layers) {

@@ -1,5 +1,6 @@
 /** The spec language: types, parsing with ranges, presets, validation, analysis and descriptions. Pure. */
 export * from './types';
+export * from './specSchema';
 export * from './parse';
 export * from './presets';
 export * from './analyze';

@@ -84,8 +84,13 @@ export function cloneModel(model: ModelConfig): ModelConfig {
   return { ...model, blockConfig: [...model.blockConfig], stem: { ...model.stem } };
 }
 
-/** Levenshtein distance, for "did you mean" suggestions. */
-export function editDistance(a: string, b: string): number {
+/** Only this many first characters of each string are compared by editDistance (bounded time). */
+export const EDIT_DISTANCE_MAX_LENGTH = 64;
+
+/** Levenshtein distance of the first EDIT_DISTANCE_MAX_LENGTH characters, for "did you mean" suggestions. */
+export function editDistance(fullA: string, fullB: string): number {
+  const a = fullA.slice(0, EDIT_DISTANCE_MAX_LENGTH);
+  const b = fullB.slice(0, EDIT_DISTANCE_MAX_LENGTH);
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0];
@@ -105,7 +110,7 @@ export function nearestPreset(name: string): string {
   let best = PRESET_NAMES[0];
   let bestDistance = Infinity;
   for (const candidate of PRESET_NAMES) {
-    const d = editDistance(norm(name), norm(candidate));
+    const d = editDistance(norm(name.slice(0, EDIT_DISTANCE_MAX_LENGTH)), norm(candidate));
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;

@@ -2,10 +2,12 @@
  * The `training` section resolved with defaults, and the learning-rate schedule. Pure, shared by the
  * engine (which applies it) and the webviews (which plot it).
  */
+import { pathText } from './schemaCheck';
+import { type TrainingSection, trainingSectionSchema } from './specSchema';
 
-export type OptimizerName = 'sgd' | 'adam' | 'adamw';
-export type ScheduleType = 'constant' | 'step' | 'cosine';
-export type Monitor = 'val_loss' | 'val_accuracy' | 'loss' | 'accuracy';
+export type OptimizerName = NonNullable<TrainingSection['optimizer']>;
+export type ScheduleType = NonNullable<NonNullable<TrainingSection['lrSchedule']>['type']>;
+export type Monitor = NonNullable<NonNullable<TrainingSection['earlyStopping']>['monitor']>;
 
 export interface TrainingConfig {
   epochs: number;
@@ -21,46 +23,40 @@ export interface TrainingConfig {
   memoryEfficient: boolean;
 }
 
-const obj = (v: unknown): Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-const num = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
-
-/** Reads `training` (already schema-checked by the editor; anything odd falls back to the default). */
+/**
+ * Reads `training` (the spec's section, undefined when absent) with the defaults of what it leaves out. Refuses,
+ * never coerces: a section the schema (specSchema.ts) rejects throws an Error naming the first problem.
+ */
 export function trainingConfig(training: unknown): TrainingConfig {
-  const t = obj(training);
-  const optimizer: OptimizerName = t.optimizer === 'adam' || t.optimizer === 'adamw' ? t.optimizer : 'sgd';
-  const s = obj(t.lrSchedule);
-  const scheduleType: ScheduleType =
-    s.type === 'constant' || s.type === 'cosine' || s.type === 'step'
-      ? s.type
-      : optimizer === 'sgd'
-        ? 'step'
-        : 'constant';
-  const es = t.earlyStopping === undefined ? undefined : obj(t.earlyStopping);
-  const monitors: Monitor[] = ['val_loss', 'val_accuracy', 'loss', 'accuracy'];
+  const checked = trainingSectionSchema.optional().safeParse(training);
+  if (!checked.success) {
+    const problems = checked.error.issues.slice(0, 3).map((i) => {
+      const p = pathText(['training', ...i.path.filter((s) => typeof s !== 'symbol')]);
+      return `${p}: ${i.message}`;
+    });
+    throw new Error(`Invalid training section: ${problems.join('; ')}.`);
+  }
+  const t = checked.data ?? {};
+  const optimizer: OptimizerName = t.optimizer ?? 'sgd';
+  const s = t.lrSchedule ?? {};
+  const es = t.earlyStopping;
   return {
-    epochs: Math.max(1, Math.floor(num(t.epochs, 10))),
-    batchSize: Math.max(1, Math.floor(num(t.batchSize, 32))),
+    epochs: t.epochs ?? 10,
+    batchSize: t.batchSize ?? 32,
     optimizer,
-    learningRate: num(t.learningRate, optimizer === 'sgd' ? 0.1 : 0.001),
-    momentum: num(t.momentum, 0.9),
-    nesterov: typeof t.nesterov === 'boolean' ? t.nesterov : true,
-    weightDecay: num(t.weightDecay, optimizer === 'adamw' ? 0.01 : optimizer === 'sgd' ? 1e-4 : 0),
+    learningRate: t.learningRate ?? (optimizer === 'sgd' ? 0.1 : 0.001),
+    momentum: t.momentum ?? 0.9,
+    nesterov: t.nesterov ?? true,
+    weightDecay: t.weightDecay ?? (optimizer === 'adamw' ? 0.01 : optimizer === 'sgd' ? 1e-4 : 0),
     schedule: {
-      type: scheduleType,
-      milestones: Array.isArray(s.milestones)
-        ? s.milestones.filter((m): m is number => typeof m === 'number')
-        : [0.5, 0.75],
-      gamma: num(s.gamma, 0.1),
-      warmupEpochs: Math.max(0, num(s.warmupEpochs, 0)),
+      type: s.type ?? (optimizer === 'sgd' ? 'step' : 'constant'),
+      milestones: s.milestones ?? [0.5, 0.75],
+      gamma: s.gamma ?? 0.1,
+      warmupEpochs: s.warmupEpochs ?? 0,
     },
-    earlyStopping: es && {
-      monitor: monitors.includes(es.monitor as Monitor) ? (es.monitor as Monitor) : 'val_loss',
-      patience: Math.max(1, Math.floor(num(es.patience, 5))),
-      minDelta: Math.max(0, num(es.minDelta, 0)),
-    },
-    seed: typeof t.seed === 'number' && Number.isInteger(t.seed) ? t.seed : undefined,
-    memoryEfficient: t.memoryEfficient === true,
+    earlyStopping: es && { monitor: es.monitor ?? 'val_loss', patience: es.patience ?? 5, minDelta: es.minDelta ?? 0 },
+    seed: t.seed,
+    memoryEfficient: t.memoryEfficient ?? false,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * The `*.densenet.json` spec, version 1, and the resolved model configuration that the
- * analysis, the engine and the webviews share. Pure: imports neither `vscode` nor tfjs.
+ * The resolved model configuration that the analysis, the engine and the webviews share (the spec as written,
+ * `SpecDocument`, comes from the schema in specSchema.ts). Pure: imports neither `vscode` nor tfjs.
  */
 
 export interface InputShape {
@@ -33,38 +33,6 @@ export interface ModelConfig {
   numInitFeatures: number;
   stem: StemConfig;
   dropRate: number;
-}
-
-export interface DataSourceObject {
-  format?: 'folder' | 'idx' | 'cifar10' | 'cifar100';
-  path?: string;
-  images?: string;
-  labels?: string;
-}
-
-export type DataSource = string | DataSourceObject;
-
-/** The spec as written (every field optional: the validator reports what is missing or wrong). */
-export interface SpecDocument {
-  $schema?: string;
-  version?: number;
-  name?: string;
-  description?: string;
-  input?: Partial<InputShape>;
-  classes?: number;
-  model?: Partial<Omit<ModelConfig, 'stem'>> & { preset?: string; stem?: Partial<StemConfig> };
-  data?: {
-    train?: DataSource;
-    validation?: DataSource | { split?: number };
-    test?: DataSource;
-    [key: string]: unknown;
-  };
-  training?: {
-    batchSize?: number;
-    optimizer?: string;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
 }
 
 /** A spec resolved against its preset and defaults, ready for analysis. */

@@ -1,33 +1,20 @@
 /**
- * Semantic validation of a `*.densenet.json` spec: resolves the preset, checks every model field with a
- * message that says what to change, runs the analysis and checks the input size, the data paths, the class
- * count and the training memory. Never throws: every problem becomes a ranged diagnostic.
+ * Validation of a `*.densenet.json` spec: the schema check (schemaCheck.ts: types, ranges, closed enums, unknown
+ * keys), then what a schema cannot say: resolves the preset with a message for each model field that says what to
+ * change, runs the analysis (only on a spec within the schema's bounds) and checks the input size, the data
+ * paths, the class count and the training memory. Never throws: every problem becomes a ranged diagnostic.
  */
 import { analyze, type Analysis, trainingMemory } from './analyze';
 import { formatBytes, formatShape } from './format';
-import {
-  type JsonPath,
-  nodeAt,
-  type ParsedSpec,
-  parseSpec,
-  rangeAt,
-  type Severity,
-  type SpecDiagnostic,
-  type SpecFix,
-} from './parse';
+import { Checker, clip, isInt, isObject, show } from './checker';
+import { checkData, type FileProbe } from './dataCheck';
+import { type JsonPath, type ParsedSpec, parseSpec, type SpecDiagnostic } from './parse';
 import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from './presets';
+import { schemaCheck } from './schemaCheck';
+import { SPEC_LIMITS } from './specSchema';
 import type { InputShape, ModelConfig, ResolvedSpec, StemPool } from './types';
 
-/** What the validator may ask of the file system; the host and the CLI pass Node's, tests a fake. */
-export interface FileProbe {
-  /** The absolute path of `relative`, read from the folder of the spec at `specPath`. */
-  resolve(specPath: string, relative: string): string;
-  kind(absolutePath: string): 'file' | 'directory' | undefined;
-  /** Names of the sub-directories (not hidden) of a directory. */
-  directories(absolutePath: string): string[];
-  /** Names of the files of a directory. */
-  files(absolutePath: string): string[];
-}
+export type { FileProbe } from './dataCheck';
 
 export interface ValidationOptions {
   /** Absolute path of the spec file: data paths are relative to its folder. */
@@ -50,50 +37,36 @@ const BASE_MODEL: ModelConfig = (findPreset('densenet121') as Preset).model;
 export const DEFAULT_BATCH_SIZE = 32;
 export const DEFAULT_MAX_TRAINING_MEMORY_BYTES = 8192 * 1024 * 1024;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
-const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
-
-class Checker {
-  readonly diagnostics: SpecDiagnostic[] = [];
-  constructor(readonly parsed: ParsedSpec) {}
-
-  report(at: JsonPath, severity: Severity, code: string, message: string, fixes?: SpecFix[]): void {
-    const r = rangeAt(this.parsed, at);
-    this.diagnostics.push({ ...r, severity, code, message, fixes });
-  }
-
-  /** A fix that replaces the value at `at` with `value` (JSON-encoded). */
-  replaceFix(at: JsonPath, title: string, value: unknown): SpecFix[] | undefined {
-    const node = nodeAt(this.parsed, at);
-    return node
-      ? [{ title, edits: [{ offset: node.offset, length: node.length, newText: JSON.stringify(value) }] }]
-      : undefined;
-  }
-
-  /** Reads an integer field: returns it when valid, else reports and returns undefined. */
-  int(
-    obj: Record<string, unknown>,
-    key: string,
-    at: JsonPath,
-    min: number,
-    what: string,
-    hint: string,
-  ): number | undefined {
-    const v = obj[key];
-    if (v === undefined) return undefined;
-    if (!isInt(v) || v < min) {
-      const need =
-        min === 0 ? 'a whole number >= 0' : min === 1 ? 'a positive whole number' : `a whole number >= ${min}`;
-      this.report([...at, key], 'error', `${key}-invalid`, `${what} must be ${need}, not ${show(v)}: ${hint}`);
-      return undefined;
-    }
-    return v;
+/** Validates spec text. `options.fs` enables the data checks; without it they are skipped. */
+export function validateSpec(text: string, options: ValidationOptions = {}): ValidationResult {
+  try {
+    return validateText(text, options);
+  } catch (e) {
+    return internalErrorResult(text, e);
   }
 }
 
-/** Validates spec text. `options.fs` enables the data checks; without it they are skipped. */
-export function validateSpec(text: string, options: ValidationOptions = {}): ValidationResult {
+/** The one diagnostic of a check that failed inside DenseNet Lab (a bug, not the spec's fault). */
+export function internalErrorDiagnostic(text: string, e: unknown): SpecDiagnostic {
+  const why = String(e instanceof Error ? e.message : e).slice(0, 200);
+  return {
+    offset: 0,
+    length: Math.min(1, text.length),
+    severity: 'error',
+    code: 'internal-error',
+    message: `DenseNet Lab could not check this spec (internal error: ${why}); please report it with the spec.`,
+  };
+}
+
+/** A validation result holding only an internal error (nothing parsed, nothing resolved). */
+export function internalErrorResult(text: string, e: unknown): ValidationResult {
+  return {
+    parsed: { text, root: undefined, value: undefined, syntaxErrors: [] },
+    diagnostics: [internalErrorDiagnostic(text, e)],
+  };
+}
+
+function validateText(text: string, options: ValidationOptions): ValidationResult {
   const parsed = parseSpec(text);
   const c = new Checker(parsed);
   c.diagnostics.push(...parsed.syntaxErrors);
@@ -135,18 +108,32 @@ export function validateSpec(text: string, options: ValidationOptions = {}): Val
     );
   }
 
+  const schema = schemaCheck(parsed);
   const resolved = resolve(c, doc);
-  let analysis: Analysis | undefined;
-  if (resolved) {
-    analysis = analyze(resolved.model, resolved.input, resolved.classes);
-    if (analysis.problem) {
-      c.report(['input'], 'error', 'input-too-small', analysis.problem.message);
-    } else {
-      checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
-    }
+  // The schema's diagnostics where the checks above said nothing (theirs say more about a DenseNet).
+  const taken = new Set(c.diagnostics.map((d) => `${d.offset}:${d.length}`));
+  c.diagnostics.push(...schema.diagnostics.filter((d) => !taken.has(`${d.offset}:${d.length}`)));
+  // A model out of the schema's bounds is not analysed (the analysis stays fast: see SPEC_LIMITS).
+  if (!resolved || !schema.analysable) return finish(c, doc, parsed, undefined, options);
+  const analysis = analyze(resolved.model, resolved.input, resolved.classes);
+  if (analysis.problem) {
+    c.report(['input'], 'error', 'input-too-small', analysis.problem.message);
+  } else {
+    checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
   }
-  if (options.fs && options.specPath) checkData(c, doc, resolved, options.fs, options.specPath);
-  return { parsed, diagnostics: c.diagnostics, resolved, analysis };
+  return finish(c, doc, parsed, { resolved, analysis }, options);
+}
+
+/** Adds the data checks (when the options give a file system) and returns the result. */
+function finish(
+  c: Checker,
+  doc: Record<string, unknown>,
+  parsed: ParsedSpec,
+  model: { resolved: ResolvedSpec; analysis: Analysis } | undefined,
+  options: ValidationOptions,
+): ValidationResult {
+  if (options.fs && options.specPath) checkData(c, doc, model?.resolved, options.fs, options.specPath);
+  return { parsed, diagnostics: c.diagnostics, ...model };
 }
 
 /** Resolves the model (preset and fields), input, classes and training settings; undefined on any error. */
@@ -226,7 +213,7 @@ function resolveModelSection(c: Checker, doc: Record<string, unknown>): ModelSec
           ['model', 'preset'],
           'error',
           'preset-unknown',
-          `Unknown preset "${m.preset}": did you mean "${near}"? Presets: ${PRESET_NAMES.join(', ')}.`,
+          `Unknown preset "${clip(m.preset)}": did you mean "${near}"? Presets: ${PRESET_NAMES.join(', ')}.`,
           c.replaceFix(['model', 'preset'], `Change to "${near}"`, near),
         );
         ok = false;
@@ -312,6 +299,8 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
 function resolveBlockConfig(c: Checker, m: Record<string, unknown>, model: ModelConfig): boolean {
   if (m.blockConfig === undefined) return true;
   const at: JsonPath = ['model', 'blockConfig'];
+  // More blocks than the schema allows: the schema check says so once (not once per block).
+  if (Array.isArray(m.blockConfig) && m.blockConfig.length > SPEC_LIMITS.blocks) return false;
   if (!Array.isArray(m.blockConfig) || m.blockConfig.length === 0) {
     c.report(
       at,
@@ -367,7 +356,6 @@ function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig)
   else if (s.stride !== undefined) ok = false;
   if (s.pool !== undefined) {
     if (s.pool === 'max' || s.pool === 'none') model.stem.pool = s.pool as StemPool;
-    else if (s.pool === true || s.pool === false) model.stem.pool = s.pool ? 'max' : 'none';
     else {
       c.report(
         [...sat, 'pool'],
@@ -394,8 +382,8 @@ function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig)
 }
 
 /**
- * The training settings the analysis uses; a missing or unusable value falls back to its default here (the JSON
- * schema, see schemaCheck.ts, reports wrong types).
+ * The training settings the analysis uses; a missing value falls back to its default here (the schema check
+ * reports unusable ones, which then stop training).
  */
 function resolveTraining(
   doc: Record<string, unknown>,
@@ -507,89 +495,5 @@ function checkMemory(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec, 
     'memory-limit',
     `Training needs about ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${formatBytes(mem.activationBytes)} of activations for ${formatShape([r.input.height, r.input.width, r.input.channels])} images), ` +
       `above the limit of ${formatBytes(limit)}: ${advice}`,
-  );
-}
-
-const DATA_KEYS = ['train', 'validation', 'test'] as const;
-
-function checkData(
-  c: Checker,
-  doc: Record<string, unknown>,
-  r: ResolvedSpec | undefined,
-  fs: FileProbe,
-  specPath: string,
-): void {
-  if (!isObject(doc.data)) return;
-  const data = doc.data;
-  for (const key of DATA_KEYS) {
-    const source = data[key];
-    const at: JsonPath = ['data', key];
-    const paths: [JsonPath, string][] = [];
-    let format: string | undefined;
-    if (typeof source === 'string') paths.push([at, source]);
-    else if (isObject(source)) {
-      format = typeof source.format === 'string' ? source.format : undefined;
-      for (const field of ['path', 'images', 'labels']) {
-        if (typeof source[field] === 'string') paths.push([[...at, field], source[field] as string]);
-      }
-    }
-    for (const [p, rel] of paths) {
-      const abs = fs.resolve(specPath, rel);
-      const kind = fs.kind(abs);
-      if (!kind) {
-        c.report(
-          p,
-          'error',
-          'data-missing',
-          `Data path "${rel}" does not exist (looked for ${abs}): fix the path; it is relative to this spec's folder.`,
-        );
-        continue;
-      }
-      if (
-        key === 'train' &&
-        r &&
-        kind === 'directory' &&
-        p[p.length - 1] !== 'images' &&
-        p[p.length - 1] !== 'labels'
-      ) {
-        checkClassCount(c, doc, r, fs, abs, rel, format);
-      }
-    }
-  }
-}
-
-function checkClassCount(
-  c: Checker,
-  doc: Record<string, unknown>,
-  r: ResolvedSpec,
-  fs: FileProbe,
-  abs: string,
-  rel: string,
-  format: string | undefined,
-): void {
-  const files = fs.files(abs);
-  let found: number | undefined;
-  let what = '';
-  if (format === 'cifar10' || (!format && files.includes('data_batch_1.bin'))) {
-    found = 10;
-    what = `${rel} holds CIFAR-10 batches (10 classes)`;
-  } else if (format === 'cifar100' || (!format && files.includes('train.bin') && files.includes('test.bin'))) {
-    found = 100;
-    what = `${rel} holds CIFAR-100 batches (100 fine classes)`;
-  } else if (format === 'folder' || (!format && !files.some((f) => /idx\d-ubyte/.test(f) || f.endsWith('.bin')))) {
-    const dirs = fs.directories(abs).sort();
-    if (dirs.length === 0) return; // the engine reports an empty dataset before training
-    found = dirs.length;
-    const list = dirs.length <= 12 ? dirs.join(', ') : `${dirs.slice(0, 10).join(', ')}, ...`;
-    what = `${rel} has ${dirs.length} class folder${dirs.length === 1 ? '' : 's'} (${list})`;
-  }
-  if (found === undefined || found === r.classes) return;
-  const at: JsonPath = doc.classes !== undefined ? ['classes'] : ['data', 'train'];
-  c.report(
-    at,
-    'error',
-    'classes-mismatch',
-    `classes is ${r.classes} but ${what}: set "classes" to ${found}, or make the dataset match.`,
-    doc.classes !== undefined ? c.replaceFix(['classes'], `Set classes to ${found}`, found) : undefined,
   );
 }

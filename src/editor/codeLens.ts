@@ -19,7 +19,18 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
     this.changed.fire();
   }
 
+  /** The lenses of a spec; one that says so when building them fails (never a throw into VS Code). */
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    try {
+      return this.lenses(doc);
+    } catch (e) {
+      const why = String(e instanceof Error ? e.message : e).slice(0, 200);
+      const title = `$(warning) DenseNet Lab could not build the code lenses (internal error: ${why})`;
+      return [new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title, command: '' })];
+    }
+  }
+
+  private lenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     const config = vscode.workspace.getConfiguration('densenet.codeLens', doc.uri);
     const result = this.specs.get(doc);
     const anchors = lensAnchors(result);

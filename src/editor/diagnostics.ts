@@ -1,6 +1,6 @@
 /** Diagnostics for every open `*.densenet.json`: on open, on change (debounced), on save, on settings change. */
 import * as vscode from 'vscode';
-import type { Severity } from '../core';
+import { internalErrorDiagnostic, type Severity, type SpecDiagnostic } from '../core';
 import { isSpec, type SpecService, toRange } from './specService';
 
 const SEVERITY: Record<Severity, vscode.DiagnosticSeverity> = {
@@ -53,10 +53,15 @@ export class SpecDiagnostics implements vscode.Disposable {
   refresh(doc: vscode.TextDocument): void {
     if (!isSpec(doc) || doc.isClosed) return;
     this.cancel(doc);
-    const result = this.specs.get(doc);
+    let diagnostics: SpecDiagnostic[];
+    try {
+      diagnostics = this.specs.get(doc).diagnostics;
+    } catch (e) {
+      diagnostics = [internalErrorDiagnostic(doc.getText(), e)];
+    }
     this.collection.set(
       doc.uri,
-      result.diagnostics.map((d) => {
+      diagnostics.map((d) => {
         const diagnostic = new vscode.Diagnostic(toRange(doc, d.offset, d.length), d.message, SEVERITY[d.severity]);
         diagnostic.source = 'densenet';
         diagnostic.code = d.code;

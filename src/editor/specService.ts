@@ -1,6 +1,6 @@
 /** Validation results per open spec, cached by document version; settings read here. */
 import * as vscode from 'vscode';
-import { validateSpec, type ValidationResult } from '../core';
+import { internalErrorResult, validateSpec, type ValidationResult } from '../core';
 import { nodeFileProbe } from '../core/nodeFs';
 
 export const SPEC_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.densenet.json' }];
@@ -32,12 +32,19 @@ export class SpecService implements vscode.Disposable {
     const key = doc.uri.toString();
     const hit = this.cache.get(key);
     if (hit && hit.version === doc.version) return hit.result;
-    const config = vscode.workspace.getConfiguration('densenet', doc.uri);
-    const result = validateSpec(doc.getText(), {
-      specPath: doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined,
-      fs: doc.uri.scheme === 'file' ? nodeFileProbe : undefined,
-      maxTrainingMemoryBytes: config.get<number>('validation.maxTrainingMemoryMB', 8192) * 1024 * 1024,
-    });
+    const text = doc.getText();
+    let result: ValidationResult;
+    try {
+      const config = vscode.workspace.getConfiguration('densenet', doc.uri);
+      result = validateSpec(text, {
+        specPath: doc.uri.scheme === 'file' ? doc.uri.fsPath : undefined,
+        fs: doc.uri.scheme === 'file' ? nodeFileProbe : undefined,
+        maxTrainingMemoryBytes: config.get<number>('validation.maxTrainingMemoryMB', 8192) * 1024 * 1024,
+      });
+    } catch (e) {
+      // validateSpec does not throw; a failure around it is still reported as one diagnostic, never thrown.
+      result = internalErrorResult(text, e);
+    }
     this.cache.set(key, { version: doc.version, result });
     return result;
   }

@@ -80,7 +80,7 @@ describe('densenet-lab analyze', () => {
     const r = run(['analyze', file]);
     assert.strictEqual(r.code, 1);
     assert.match(r.stderr, /bad\.densenet\.json:5:20: error: compression must be in \(0, 1\], not 2/);
-    assert.match(r.stderr, /bad\.densenet\.json:6:15: error: Unknown field "colour" in model/);
+    assert.match(r.stderr, /bad\.densenet\.json:6:5: error: Unknown field "colour" in model/);
     assert.strictEqual(r.stdout, '');
   });
 

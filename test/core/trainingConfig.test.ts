@@ -26,15 +26,27 @@ describe('training config and learning-rate schedules', () => {
     assert.ok(Math.abs(learningRateAt(c, 6) - 0.5) < 1e-12);
     assert.ok(learningRateAt(c, 10) < 1e-12);
   });
-  it('early stopping and seed are read; odd values fall back to defaults', () => {
-    const c = trainingConfig({
-      earlyStopping: { monitor: 'val_accuracy', patience: 3 },
-      seed: 42,
-      epochs: -5,
-      batchSize: 'x',
-    });
+  it('early stopping and seed are read; missing values take their defaults', () => {
+    const c = trainingConfig({ earlyStopping: { monitor: 'val_accuracy', patience: 3 }, seed: 42 });
     assert.deepStrictEqual(c.earlyStopping, { monitor: 'val_accuracy', patience: 3, minDelta: 0 });
-    assert.deepStrictEqual([c.seed, c.epochs, c.batchSize], [42, 1, 32]);
+    assert.deepStrictEqual([c.seed, c.epochs, c.batchSize], [42, 10, 32]);
     assert.strictEqual(trainingConfig({}).earlyStopping, undefined);
+    assert.strictEqual(trainingConfig(undefined).optimizer, 'sgd');
+  });
+  it('refuses what the schema refuses instead of coercing it to a default', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ epochs: -5 }, /training\.epochs/],
+      [{ batchSize: 'x' }, /training\.batchSize/],
+      [{ batchSize: 0 }, /training\.batchSize/],
+      [{ epochs: '3' }, /training\.epochs/],
+      [{ optimizer: 'adagrad' }, /training\.optimizer/],
+      [{ learningRate: -0.1 }, /training\.learningRate/],
+      [{ lrSchedul: { type: 'cosine' } }, /lrSchedul/],
+      [{ earlyStopping: { monitor: 'val_acc' } }, /training\.earlyStopping\.monitor/],
+    ];
+    for (const [training, message] of cases) {
+      assert.throws(() => trainingConfig(training), message, JSON.stringify(training));
+    }
+    assert.throws(() => trainingConfig('fast'), /Invalid training section/);
   });
 });

@@ -261,7 +261,7 @@ describe('validation against the file system', () => {
   });
 });
 
-describe("schema check (the CLI runs it; the editor has VS Code's JSON support)", () => {
+describe('schema check (part of validateSpec: the editor, analyze and train all run it)', () => {
   it('reports unknown fields and wrong types with their range', () => {
     const text = spec({ preset: 'densenet121', growthrate: 12 }, { training: { optimizer: 'adagrad', epochs: 'ten' } });
     const found = schemaDiagnostics(validateSpec(text).parsed);

@@ -9,7 +9,8 @@
  *   await data.close();
  */
 import { createHash } from 'crypto';
-import type { DataSource, InputShape } from '../../core/types';
+import type { DataSource, DataSpec } from '../../core/specSchema';
+import type { InputShape } from '../../core/types';
 import type { HeldOut } from '../../runs/runSplit';
 import { type BatchIterator, batches } from './batches';
 import { type Dataset, splitAt, splitIndices } from './dataset';
@@ -41,15 +42,8 @@ export {
   resolveSource,
 } from './source';
 
-/** The spec's `data` section (media/densenet.schema.json). */
-export interface DataSpec {
-  train?: DataSource;
-  validation?: DataSource | { split: number; seed?: number };
-  test?: DataSource;
-  normalize?: 'auto' | 'none' | Normalization;
-  augment?: { randomCrop?: { padding?: number }; horizontalFlip?: boolean };
-  prefetch?: number;
-}
+/** The spec's `data` section, as the schema (src/core/specSchema.ts) describes it. */
+export type { DataSpec };
 
 export interface OpenDataOptions {
   /** The spec's folder: data paths are relative to it. */

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DataSource } from '../../core/types';
+import type { DataSource } from '../../core/specSchema';
 import { type Split, openCifar } from './cifar';
 import type { Dataset } from './dataset';
 import { openImageFolder } from './folder';

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { EpochMetrics, TrainingFinished } from '../../../src/protocol/engine';
+import { checkBuildable, validateSpec } from '../../../src/core';
+import { nodeFileProbe } from '../../../src/core/nodeFs';
 import { readMetrics } from '../../../src/runs/metricsLog';
 import { readRunInfo } from '../../../src/runs/runFolder';
 import { appendEvaluation, readEvaluations } from '../../../src/runs/evaluations';
@@ -240,6 +242,39 @@ describe('engine: training', function () {
       run(dir, SPEC().replace('"compression": 0.5', '"compression": 3')),
       /fix them before training:\n.*compression must be in \(0, 1\]/,
     );
+  });
+
+  it('refuses each spec the editor marks with an error, with its message, before any run folder exists', async () => {
+    const runs = path.join(dir, '.densenet', 'runs');
+    const before = fs.existsSync(runs) ? fs.readdirSync(runs, { recursive: true }).sort() : [];
+    const trainig = SPEC().replace('"training":', '"trainig":');
+    const cases: [string, RegExp][] = [
+      [SPEC({ optimizer: 'adagrad' }), /training\.optimizer must be one of "sgd", "adam", "adamw", not "adagrad"/],
+      [SPEC({ learningRate: -0.1 }), /training\.learningRate must be at least 0, not -0\.1/],
+      [SPEC({ lrSchedul: { type: 'cosine' } }), /Unknown field "lrSchedul" in training: did you mean "lrSchedule"\?/],
+      [trainig, /Unknown field "trainig" in the spec: did you mean "training"\?/],
+      [SPEC({ batchSize: 0 }), /training\.batchSize must be at least 1, not 0/],
+      [SPEC({ epochs: '3' }), /training\.epochs must be a whole number, not "3"/],
+    ];
+    const specPath = path.join(dir, 'tiny.densenet.json');
+    for (const [text, message] of cases) {
+      // What the editor shows: the diagnostics of the same validation, located in the file.
+      const editor = checkBuildable(
+        validateSpec(text, { specPath, fs: nodeFileProbe, maxTrainingMemoryBytes: Infinity }),
+        'tiny.densenet.json',
+      );
+      assert.ok(!editor.ok, `the editor marks an error: ${text}`);
+      assert.ok(
+        editor.errors.some((d) => message.test(d.message)),
+        JSON.stringify(editor.errors),
+      );
+      await assert.rejects(run(dir, text), (e: Error) => {
+        assert.strictEqual(e.message, `${editor.summary}; fix them before training:\n${editor.located.join('\n')}`);
+        return true;
+      });
+    }
+    const after = fs.existsSync(runs) ? fs.readdirSync(runs, { recursive: true }).sort() : [];
+    assert.deepStrictEqual(after, before, 'no run folder created');
   });
 
   it('refuses to resume a folder that is not a run, saying so', async () => {
