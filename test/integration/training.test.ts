@@ -1,10 +1,13 @@
 import * as assert from 'assert';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DenseNetLabApi } from '../../src/extension';
 import type { TrainingFinished } from '../../src/protocol/engine';
 import type { TrainingEvents } from '../../src/editor/trainingController';
+import { isResumable } from '../../src/runs/checkpointFiles';
+import { readRunListing } from '../../src/runs/runFolder';
 import { EXTENSION_ID, waitFor, workspaceRoot } from '../support/vscode';
 
 // Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits, with
@@ -139,5 +142,41 @@ describe('training in a real VS Code', function () {
     assert.strictEqual(info.signal, 'SIGKILL');
     assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'latest', 'model.json')), 'the last checkpoint is kept');
     assert.strictEqual(api.training.state, undefined, 'ready to train again');
+  });
+
+  it('a run whose training process died outside the editor reads interrupted and resumes from the editor', async () => {
+    await open(40);
+    // Train with the command line in the workspace, and kill it (SIGKILL) after its first epoch.
+    const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js');
+    const child = spawn(
+      process.execPath,
+      [cli, 'train', spec.fsPath, '--backend', 'wasm', '--threads', '1', '--json'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    await waitFor(
+      'the first epoch of the command-line training',
+      () => /"epoch":1,/.test(output) || undefined,
+      120_000,
+    );
+    child.kill('SIGKILL');
+    await exited;
+    const runDir = /^run (.+)$/m.exec(output)![1].trim();
+    const listing = readRunListing(runDir)!;
+    assert.strictEqual(listing.status, 'interrupted');
+    assert.ok(isResumable(listing), 'offered by the Resume picker');
+
+    fs.writeFileSync(spec.fsPath, SPEC(listing.epochsCompleted! + 1));
+    const resumedStart = next('training/started');
+    const resumed = await vscode.commands.executeCommand<TrainingFinished>('densenet.resumeTraining', runDir);
+    assert.ok((await resumedStart).startEpoch >= 1, 'starts after the checkpointed epoch');
+    assert.strictEqual(resumed.status, 'completed');
+    assert.strictEqual(readRunListing(runDir)!.status, 'completed');
   });
 });
