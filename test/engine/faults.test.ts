@@ -12,30 +12,14 @@ import { evaluateCommand } from '../../src/engine/cli';
 import { checkpointDir, isResumable, readTrainingState, resolveCheckpointDir } from '../../src/runs/checkpointFiles';
 import { readMetrics } from '../../src/runs/metricsLog';
 import { listRuns, readRunInfo, readRunListing, runsDirFor } from '../../src/runs/runFolder';
-import { makeDataset } from '../support/barsDataset';
+import { barsSpec, makeDataset } from '../support/barsDataset';
 
 const root = path.resolve(__dirname, '../../..');
 const cli = path.join(root, 'dist', 'cli.js');
 
-const spec = (name: string) =>
-  JSON.stringify({
-    version: 1,
-    name,
-    input: { height: 8, width: 8, channels: 1 },
-    classes: 3,
-    model: {
-      growthRate: 4,
-      blockConfig: [1, 1],
-      bnSize: 2,
-      compression: 0.5,
-      numInitFeatures: 8,
-      stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-    },
-    data: { train: 'train', validation: { split: 0.25 } },
-    // More epochs than any kill window reaches on a fast machine: every run of the kill test is killed, not
-    // finished; the other tests bound their runs with --epochs.
-    training: { epochs: 10000, batchSize: 4, optimizer: 'sgd', learningRate: 0.05 },
-  });
+// More epochs than any kill window reaches on a fast machine: every run of the kill test is killed, not
+// finished; the other tests bound their runs with --epochs.
+const spec = (name: string) => JSON.stringify(barsSpec(name, { training: { epochs: 10000, batchSize: 4 } }));
 
 /** mulberry32: the kill moments are random but the same on every run of the test. */
 function seeded(seed: number): () => number {

@@ -28,3 +28,30 @@ export async function makeDataset(dir: string, perClass: number): Promise<void> 
     }
   }
 }
+
+/**
+ * A spec of a small DenseNet for the bars dataset (8x8x1, 3 classes, `train/` with a 25% validation split);
+ * `model` and `training` fields override the defaults, `seed` is left out unless given.
+ */
+export function barsSpec(
+  name: string,
+  overrides: { model?: Record<string, unknown>; training?: Record<string, unknown> } = {},
+): Record<string, unknown> {
+  return {
+    version: 1,
+    name,
+    input: { height: 8, width: 8, channels: 1 },
+    classes: 3,
+    model: {
+      growthRate: 4,
+      blockConfig: [1, 1],
+      bnSize: 2,
+      compression: 0.5,
+      numInitFeatures: 8,
+      stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
+      ...overrides.model,
+    },
+    data: { train: 'train', validation: { split: 0.25 } },
+    training: { epochs: 1, batchSize: 8, optimizer: 'sgd', learningRate: 0.05, ...overrides.training },
+  };
+}

@@ -10,25 +10,10 @@ import { readMetrics } from '../../../src/runs/metricsLog';
 import { readRunInfo } from '../../../src/runs/runFolder';
 import { LOCK_FILE, processStartTime } from '../../../src/runs/runLock';
 import { readRunSplit } from '../../../src/runs/runSplit';
-import { makeDataset } from '../../support/barsDataset';
+import { barsSpec, makeDataset } from '../../support/barsDataset';
 
 /** A spec without training.seed: every run draws its own. */
-const SPEC = JSON.stringify({
-  version: 1,
-  name: 'seedless',
-  input: { height: 8, width: 8, channels: 1 },
-  classes: 3,
-  model: {
-    growthRate: 4,
-    blockConfig: [1, 1],
-    bnSize: 2,
-    compression: 0.5,
-    numInitFeatures: 8,
-    stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-  },
-  data: { train: 'train', validation: { split: 0.25 } },
-  training: { epochs: 1, batchSize: 8, optimizer: 'sgd', learningRate: 0.05 },
-});
+const SPEC = JSON.stringify(barsSpec('seedless'));
 
 const quiet: TrainObserver = {
   started: () => undefined,
