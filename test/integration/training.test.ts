@@ -8,7 +8,7 @@ import type { TrainingFinished } from '../../src/protocol/engine';
 import type { TrainingEvents } from '../../src/editor/trainingController';
 import { isResumable } from '../../src/runs/checkpointFiles';
 import { readRunListing } from '../../src/runs/runFolder';
-import { EXTENSION_ID, waitFor, workspaceRoot } from '../support/vscode';
+import { densenetDiagnostics, EXTENSION_ID, waitFor, workspaceRoot } from '../support/vscode';
 
 // Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits, with
 // the tiny spec the UI tests train too (test/fixtures/digits.densenet.json).
@@ -178,5 +178,36 @@ describe('training in a real VS Code', function () {
     assert.ok((await resumedStart).startEpoch >= 1, 'starts after the checkpointed epoch');
     assert.strictEqual(resumed.status, 'completed');
     assert.strictEqual(readRunListing(runDir)!.status, 'completed');
+  });
+
+  it('a spec the editor marks with an error never trains', async () => {
+    const base = JSON.parse(SPEC(1));
+    const broken: [string, (s: Record<string, Record<string, unknown>>) => void][] = [
+      ['optimizer adagrad', (s) => (s.training.optimizer = 'adagrad')],
+      ['a negative learning rate', (s) => (s.training.learningRate = -0.1)],
+      ['a misspelt lrSchedule', (s) => (s.training.lrSchedul = { type: 'cosine' })],
+      ['a misspelt training section', (s) => ((s.trainig = s.training), delete s.training)],
+      ['batchSize 0', (s) => (s.training.batchSize = 0)],
+      ['epochs as a string', (s) => (s.training.epochs = '3')],
+    ];
+    for (const [what, breakIt] of broken) {
+      const name = `broken-${what.replace(/\W+/g, '-')}`;
+      const doc = structuredClone(base) as Record<string, Record<string, unknown>>;
+      (doc as Record<string, unknown>).name = name;
+      breakIt(doc);
+      const text = JSON.stringify(doc, null, 2);
+      fs.writeFileSync(spec.fsPath, text);
+      const opened = await vscode.workspace.openTextDocument(spec);
+      await vscode.window.showTextDocument(opened);
+      await waitFor(`the editor to read the spec with ${what}`, () => (opened.getText() === text ? true : undefined));
+      await waitFor(`an error diagnostic for ${what}`, () =>
+        densenetDiagnostics(spec).some((d) => d.severity === vscode.DiagnosticSeverity.Error) ? true : undefined,
+      );
+      const result = await vscode.commands.executeCommand<TrainingFinished | undefined>('densenet.train', spec);
+      assert.strictEqual(result, undefined, `${what}: not trained`);
+      for (const folder of [dir, workspaceRoot().fsPath])
+        assert.ok(!fs.existsSync(path.join(folder, '.densenet', 'runs', name)), `${what}: no run folder`);
+    }
+    assert.strictEqual(api.training.state, undefined);
   });
 });
