@@ -40,7 +40,7 @@ try {
   const summary = lines.at(-1);
   if (trained.status !== 0 || summary.status !== 'completed')
     throw new Error(`training ended with status ${trained.status}: ${JSON.stringify(summary)}`);
-  const evaluated = cli('evaluate', summary.runDir, '--backend', 'wasm', '--json');
+  const evaluated = cli('evaluate', summary.runDir, '--split', 'test', '--backend', 'wasm', '--json');
   if (evaluated.status !== 0) throw new Error(`evaluate failed with status ${evaluated.status}`);
   const result = JSON.parse(evaluated.stdout);
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
