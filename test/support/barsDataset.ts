@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
+import { type Analysis, validateSpec } from '../../src/core';
 
 export async function makeDataset(dir: string, perClass: number): Promise<void> {
   let seed = 3;
@@ -54,4 +55,11 @@ export function barsSpec(
     data: { train: 'train', validation: { split: 0.25 } },
     training: { epochs: 1, batchSize: 8, optimizer: 'sgd', learningRate: 0.05, ...overrides.training },
   };
+}
+
+/** The analysis of `barsSpec`'s model (with `model` overrides), for tests that build replicas or steps of it. */
+export function barsAnalysis(model: Record<string, unknown> = {}): Analysis {
+  const v = validateSpec(JSON.stringify(barsSpec('bars', { model })));
+  if (!v.analysis) throw new Error(`the bars spec does not analyse: ${v.diagnostics.map((d) => d.message).join('; ')}`);
+  return v.analysis;
 }

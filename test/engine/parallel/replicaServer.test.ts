@@ -4,7 +4,7 @@
  */
 import * as assert from 'assert';
 import type { LayersModel, Variable } from '@tensorflow/tfjs';
-import { type Analysis, trainingConfig, validateSpec } from '../../../src/core';
+import { type Analysis, trainingConfig } from '../../../src/core';
 import { buildModel } from '../../../src/engine/model';
 import { serveReplica } from '../../../src/engine/parallel/replicaServer';
 import { readAllWeights, readFlat, shapesOf, writeFlat } from '../../../src/engine/parallel/replica';
@@ -12,30 +12,10 @@ import { tf } from '../../../src/engine/tf';
 import { computeGradients, evaluateBatch, makeForward } from '../../../src/engine/training/step';
 import { pipePair, RpcEndpoint } from '../../../src/protocol/rpc';
 import type { TrainerContract, WorkerContract, WorkerInit } from '../../../src/protocol/worker';
+import { barsAnalysis } from '../../support/barsDataset';
 import { relError, values } from '../../support/backends';
 
 const CLASSES = 3;
-
-function tinyAnalysis(): Analysis {
-  const v = validateSpec(
-    JSON.stringify({
-      version: 1,
-      name: 'replica',
-      input: { height: 8, width: 8, channels: 1 },
-      classes: CLASSES,
-      model: {
-        growthRate: 4,
-        blockConfig: [2],
-        bnSize: 2,
-        compression: 0.5,
-        numInitFeatures: 8,
-        stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-      },
-    }),
-  );
-  assert.ok(v.analysis);
-  return v.analysis;
-}
 
 describe('engine: a data-parallel worker (replicaServer)', function () {
   this.timeout(60_000);
@@ -45,7 +25,7 @@ describe('engine: a data-parallel worker (replicaServer)', function () {
   before(async () => {
     previous = tf.getBackend();
     await tf.setBackend('cpu');
-    analysis = tinyAnalysis();
+    analysis = barsAnalysis({ blockConfig: [2] });
     main = buildModel(analysis, { seed: 1 });
   });
   after(async () => {

@@ -4,7 +4,7 @@
  */
 import * as assert from 'assert';
 import type { Variable } from '@tensorflow/tfjs';
-import { type Analysis, trainingConfig, validateSpec } from '../../../src/core';
+import { type Analysis, trainingConfig } from '../../../src/core';
 import type { Batch } from '../../../src/engine/data/open';
 import { buildModel } from '../../../src/engine/model';
 import { tf } from '../../../src/engine/tf';
@@ -19,30 +19,10 @@ import {
   setLearningRate,
   trainStep,
 } from '../../../src/engine/training/step';
+import { barsAnalysis } from '../../support/barsDataset';
 import { values } from '../../support/backends';
 
 const CLASSES = 3;
-
-function tinyAnalysis(): Analysis {
-  const v = validateSpec(
-    JSON.stringify({
-      version: 1,
-      name: 'step',
-      input: { height: 8, width: 8, channels: 1 },
-      classes: CLASSES,
-      model: {
-        growthRate: 4,
-        blockConfig: [2],
-        bnSize: 2,
-        compression: 0.5,
-        numInitFeatures: 8,
-        stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-      },
-    }),
-  );
-  assert.ok(v.analysis, 'the spec analyses');
-  return v.analysis;
-}
 
 /** `size` 8x8 images whose class is the row band that is bright (learnable), plus noise. */
 function makeBatch(size: number, seed: number): Batch {
@@ -59,7 +39,7 @@ describe('engine: the training step', function () {
   before(async () => {
     previous = tf.getBackend();
     await tf.setBackend('cpu');
-    analysis = tinyAnalysis();
+    analysis = barsAnalysis({ blockConfig: [2] });
   });
   after(async () => {
     if (previous) await tf.setBackend(previous);
