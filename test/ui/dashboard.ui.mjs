@@ -1,4 +1,4 @@
-// Train a tiny spec (3 MNIST digits, 3 epochs) from the palette: the training dashboard opens by itself, its
+// Train a tiny spec (3 MNIST digits, 90 images each, 3 epochs) from the palette: the training dashboard opens by itself, its
 // charts fill live, the confusion matrix and per-class precision/recall appear after validation, and the run is
 // listed. Then close the dashboard and reopen it from the palette: the finished run's curves come from disk.
 import fs from 'node:fs';
@@ -17,7 +17,9 @@ export default async function ({ page, workspace, assert, ui }) {
   assert.ok(fs.existsSync(mnist), 'the example MNIST data is built (node scripts/make-mnist-example.mjs)');
   for (const digit of ['0', '1', '2']) {
     fs.mkdirSync(path.join(dir, 'data', 'train', digit), { recursive: true });
-    for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 24))
+    // Enough images that the training outlasts the dashboard's opening on a fast idle machine: the live header is
+    // checked while it trains.
+    for (const f of fs.readdirSync(path.join(mnist, digit)).slice(0, 90))
       fs.copyFileSync(path.join(mnist, digit, f), path.join(dir, 'data', 'train', digit, f));
   }
   fs.writeFileSync(path.join(dir, 'digits.densenet.json'), JSON.stringify(SPEC, null, 2));
@@ -53,7 +55,7 @@ export default async function ({ page, workspace, assert, ui }) {
   const confusion = frame.locator('table.confusion');
   assert.strictEqual(await confusion.getAttribute('data-classes'), '3');
   assert.strictEqual(await confusion.locator('tbody tr').count(), 3);
-  // Validation split 0.2 of 72 images: the matrix sums to the validation set.
+  // Validation split 0.2 of 270 images: the matrix sums to the validation set.
   const cells = await confusion.locator('tbody td').allTextContents();
   const total = cells.map(Number).reduce((a, b) => a + b, 0);
   assert.ok(total > 0, `confusion matrix counts (${total})`);
