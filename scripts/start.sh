@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ ! -d node_modules ]]; then
   echo "[start] installing npm dependencies"
+  export ONNXRUNTIME_NODE_INSTALL=skip # its postinstall only fetches optional GPU files from outside the registry
   if [[ -f package-lock.json ]]; then npm ci; else npm install; fi
 fi
 bash scripts/setup-vscode.sh

@@ -9,6 +9,8 @@ root=$(pwd)
 step() { printf '\n=== %s ===\n' "$*"; }
 
 step "install"
+# onnxruntime-node's postinstall only fetches optional GPU files from outside the registry: skip it.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
