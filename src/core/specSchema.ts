@@ -250,6 +250,16 @@ const modelSection = z
         markdownDescription: 'Start from a published DenseNet; explicit fields override it.',
         enumDescriptions: PRESETS.map((p) => p.description),
       }),
+    weights: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .meta({
+        markdownDescription:
+          "Start from pretrained weights: a file (PyTorch `.pth`, `.safetensors`, Keras `.h5`, `.onnx`; a path relative to this spec), a DenseNet Lab run or checkpoint folder, or a known name such as `torchvision:densenet121` or `keras:densenet121` (downloaded once). When `classes` differs from the weights', the classifier is replaced.",
+        examples: ['torchvision:densenet121', 'keras:densenet121', 'weights/densenet121.pth'],
+      }),
     growthRate: int(1, L.growthRate)
       .optional()
       .meta({

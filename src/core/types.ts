@@ -42,6 +42,11 @@ export interface ResolvedSpec {
   classes: number;
   model: ModelConfig;
   preset?: string;
+  /**
+   * `model.weights` as written: a weights file (relative to the spec), a run or checkpoint folder, or a known
+   * pretrained name (`torchvision:densenet121`). The model starts from these weights.
+   */
+  weights?: string;
   batchSize: number;
   optimizer: string;
   /** training.memoryEfficient: the dense blocks recompute instead of storing (lower training memory). */

@@ -159,6 +159,7 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
     classes,
     model,
     preset: preset?.name,
+    weights: typeof m.weights === 'string' ? m.weights : undefined,
     batchSize: training.batchSize,
     optimizer: training.optimizer,
     memoryEfficient: training.memoryEfficient,

@@ -10,6 +10,8 @@ import { tf } from './tf';
 export interface BuildOptions {
   /** Seeds the initialisers and dropout so that a run is reproducible on the same backend. */
   seed?: number;
+  /** Batch-norm epsilon of the weights the model will hold (torchvision 1e-5); the analysis' (Keras') otherwise. */
+  batchNormEpsilon?: number;
 }
 
 /** A different, deterministic seed per layer (initialisers of equal shape must not draw equal weights). */
@@ -17,9 +19,9 @@ function layerSeed(base: number | undefined, index: number): number | undefined 
   return base === undefined ? undefined : (base * 1000003 + index * 7919) % 2147483647;
 }
 
-function makeLayer(l: LayerInfo, index: number, seed: number | undefined) {
+function makeLayer(l: LayerInfo, index: number, options: BuildOptions) {
   const c = l.config;
-  const s = layerSeed(seed, index);
+  const s = layerSeed(options.seed, index);
   switch (l.type) {
     case 'ZeroPadding2D':
       return tf.layers.zeroPadding2d({ name: l.name, padding: c.padding as number });
@@ -37,7 +39,12 @@ function makeLayer(l: LayerInfo, index: number, seed: number | undefined) {
     case 'BatchNormalization':
       // Moving statistics with PyTorch's momentum (0.1, Keras 0.9): they track the weights within a few
       // hundred steps, so short trainings validate on settled statistics.
-      return tf.layers.batchNormalization({ name: l.name, axis: -1, epsilon: c.epsilon, momentum: 0.9 });
+      return tf.layers.batchNormalization({
+        name: l.name,
+        axis: -1,
+        epsilon: options.batchNormEpsilon ?? c.epsilon,
+        momentum: 0.9,
+      });
     case 'Activation':
       return tf.layers.activation({ name: l.name, activation: c.activation === 'softmax' ? 'softmax' : 'relu' });
     case 'MaxPooling2D':
@@ -87,7 +94,7 @@ export function buildModel(a: Analysis, options: BuildOptions = {}): LayersModel
       if (!t) throw new Error(`Layer ${l.name}: input ${name} is not built yet`);
       return t;
     });
-    const out = makeLayer(l, i, options.seed).apply(inbound.length === 1 ? inbound[0] : inbound) as SymbolicTensor;
+    const out = makeLayer(l, i, options).apply(inbound.length === 1 ? inbound[0] : inbound) as SymbolicTensor;
     outputs.set(l.name, out);
   });
   const last = a.layers[a.layers.length - 1];
