@@ -84,3 +84,39 @@ np.concatenate(values).astype('<f4').tofile(sys.argv[2])
 print(json.dumps({'layers': layers, 'weights': out, 'backend': dec(f.attrs['backend']),
                   'keras_version': dec(f.attrs['keras_version'])}))
 `;
+
+/**
+ * A torchvision DenseNet with seeded random weights and batch-norm statistics, exported to ONNX (opset 13, eval
+ * mode) with torch's logits on a fixed input: `densenet.onnx`, `input.bin` (NCHW float32), `logits.bin`.
+ */
+export const TORCH_DENSENET_ONNX = String.raw`
+import sys, os, json, torch, torchvision
+out = sys.argv[1]
+cfg = json.loads(sys.argv[2])
+torch.manual_seed(11)
+m = torchvision.models.DenseNet(growth_rate=cfg['growth'], block_config=tuple(cfg['blocks']),
+                                num_init_features=cfg['init'], bn_size=cfg['bn_size'], num_classes=cfg['classes'])
+with torch.no_grad():
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.weight.uniform_(0.5, 1.5); mod.bias.uniform_(-0.3, 0.3)
+            mod.running_mean.uniform_(-0.3, 0.3); mod.running_var.uniform_(0.5, 1.5)
+    m.classifier.bias.uniform_(-0.2, 0.2)
+m.eval()
+x = torch.rand(2, 3, cfg['size'], cfg['size'])
+with torch.no_grad():
+    logits = m(x)
+torch.onnx.export(m, x, os.path.join(out, 'densenet.onnx'), opset_version=13, input_names=['input'],
+                  output_names=['logits'], dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
+x.numpy().astype('<f4').tofile(os.path.join(out, 'input.bin'))
+logits.numpy().astype('<f4').tofile(os.path.join(out, 'logits.bin'))
+`;
+
+/** onnx.checker.check_model (full check, shape inference included) on a file; prints the outputs' names. */
+export const ONNX_CHECK = String.raw`
+import sys, json, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+print(json.dumps({'outputs': [o.name for o in m.graph.output], 'producer': m.producer_name,
+                  'opset': m.opset_import[0].version, 'meta': {p.key: p.value for p in m.metadata_props}}))
+`;
