@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import * as path from 'path';
 import { analyze, type Analysis } from '../../src/core/analyze';
+import { findPreset } from '../../src/core/presets';
 import type { ModelConfig } from '../../src/core/types';
 import { onnxLayerWeights, readOnnxModel, writeOnnxModel } from '../../src/interchange/onnx';
 import { TORCH_BN_EPSILON, type LayerWeights } from '../../src/interchange/tensors';
@@ -24,10 +25,15 @@ const SIZE = 64;
 const INPUT = { height: SIZE, width: SIZE, channels: 3 };
 const CLASSES = 5;
 
-async function runOrt(model: Uint8Array, input: Float32Array, batch: number): Promise<Record<string, Float32Array>> {
+async function runOrt(
+  model: Uint8Array,
+  input: Float32Array,
+  batch: number,
+  size = SIZE,
+): Promise<Record<string, Float32Array>> {
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1 });
   try {
-    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [batch, 3, SIZE, SIZE]) };
+    const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [batch, 3, size, size]) };
     const out = await session.run(feeds);
     return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
   } finally {
@@ -164,6 +170,47 @@ describe('interchange: ONNX models', function () {
       2,
     );
     assert.ok(maxAbsDiff(out.logits, torchLogits) <= 1e-4);
+  });
+
+  it("resolves weights given by Constant nodes and Identity, whatever the nodes' order in the file", () => {
+    const expected = readOnnxModel(torchOnnx).ops;
+    const model = onnx.ModelProto.decode(torchOnnx);
+    const g = model.graph!;
+    const stem = g.node![0];
+    const at = g.initializer!.findIndex((t) => t.name === stem.input![1]);
+    const [tensor] = g.initializer!.splice(at, 1);
+    const attr = { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: tensor };
+    // Listed last: the reader orders the graph before it walks it.
+    g.node!.push(
+      onnx.NodeProto.create({ opType: 'Identity', name: 'alias', input: ['stem_w'], output: [tensor.name!] }),
+      onnx.NodeProto.create({ opType: 'Constant', name: 'stem_w', output: ['stem_w'], attribute: [attr] }),
+    );
+    const ops = readOnnxModel(onnx.ModelProto.encode(model).finish()).ops;
+    assert.deepStrictEqual(ops, expected);
+  });
+
+  it("reproduces a torchvision DenseNet-121's logits (seeded random weights, 64x64) through ONNX", async function () {
+    this.timeout(300000);
+    const dir121 = temp.make();
+    runPython(TORCH_DENSENET_ONNX, [dir121, JSON.stringify({ arch: 'densenet121', classes: 1000, size: 64 })]);
+    const preset = findPreset('densenet121')!;
+    const a121 = analyze(preset.model, { height: 64, width: 64, channels: 3 }, 1000);
+    const { weights, epsilon } = onnxLayerWeights(
+      readOnnxModel(fs.readFileSync(path.join(dir121, 'densenet.onnx'))).ops,
+      a121,
+    );
+    assert.strictEqual(
+      weights.size,
+      a121.layers.filter((l) => ['Conv2D', 'BatchNormalization', 'Dense'].includes(l.type)).length,
+    );
+    const out = await runOrt(
+      writeOnnxModel(a121, weights, { epsilon }),
+      readFloat32(path.join(dir121, 'input.bin')),
+      2,
+      64,
+    );
+    const diff = maxAbsDiff(out.logits, readFloat32(path.join(dir121, 'logits.bin')));
+    assert.ok(diff <= 1e-4, `max |Δ logits| = ${diff}`);
   });
 
   it('reads a dense layer stored as MatMul + Add, and a Gemm without transB', () => {

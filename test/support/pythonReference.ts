@@ -86,7 +86,8 @@ print(json.dumps({'layers': layers, 'weights': out, 'backend': dec(f.attrs['back
 `;
 
 /**
- * A torchvision DenseNet with seeded random weights and batch-norm statistics, exported to ONNX (opset 13, eval
+ * A torchvision DenseNet (`arch`: a torchvision constructor such as densenet121, or growth/blocks/init/bn_size)
+ * with seeded random weights and batch-norm statistics, exported to ONNX (opset 13, eval
  * mode) with torch's logits on a fixed input: `densenet.onnx`, `input.bin` (NCHW float32), `logits.bin`.
  */
 export const TORCH_DENSENET_ONNX = String.raw`
@@ -94,8 +95,11 @@ import sys, os, json, torch, torchvision
 out = sys.argv[1]
 cfg = json.loads(sys.argv[2])
 torch.manual_seed(11)
-m = torchvision.models.DenseNet(growth_rate=cfg['growth'], block_config=tuple(cfg['blocks']),
-                                num_init_features=cfg['init'], bn_size=cfg['bn_size'], num_classes=cfg['classes'])
+if 'arch' in cfg:
+    m = getattr(torchvision.models, cfg['arch'])(num_classes=cfg['classes'])
+else:
+    m = torchvision.models.DenseNet(growth_rate=cfg['growth'], block_config=tuple(cfg['blocks']),
+                                    num_init_features=cfg['init'], bn_size=cfg['bn_size'], num_classes=cfg['classes'])
 with torch.no_grad():
     for mod in m.modules():
         if isinstance(mod, torch.nn.BatchNorm2d):
