@@ -143,13 +143,13 @@ export async function readKerasH5(source: Uint8Array | string): Promise<TensorDi
     try {
       opened = new h5.File(file, 'r');
     } catch (e) {
-      throw new Error(`${label} could not be opened as HDF5 (it may be truncated or damaged): ${firstLine(e)}`);
+      throw new Error(`${label} could not be opened as HDF5 (it may be truncated or damaged): ${hdf5Reason(e)}`);
     }
     try {
       return readOpenFile(h5, opened);
     } catch (e) {
       if (e instanceof Error && !/HDF5-DIAG/.test(e.message)) throw e;
-      throw new Error(`${label} could not be read as HDF5 (it may be truncated or damaged): ${firstLine(e)}`);
+      throw new Error(`${label} could not be read as HDF5 (it may be truncated or damaged): ${hdf5Reason(e)}`);
     } finally {
       opened.close();
     }
@@ -158,10 +158,13 @@ export async function readKerasH5(source: Uint8Array | string): Promise<TensorDi
   }
 }
 
-function firstLine(e: unknown): string {
+function hdf5Reason(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   const lines = text.split('\n').map((l) => l.trim());
-  return lines.find((l) => /minor:|truncated|signature/.test(l)) ?? lines[0];
+  // HDF5 prints its error stack outermost first: the deepest `minor:` line says most.
+  const truncated = lines.find((l) => /truncated/.test(l));
+  if (truncated) return truncated.replace(/^.*\): /, '');
+  return (lines.filter((l) => l.startsWith('minor:')).pop() ?? lines[0]).replace(/^minor: /, '');
 }
 
 /** The analysis' layer name for a Keras layer name of either generation (`conv1/conv` → `conv1_conv`). */
