@@ -12,6 +12,7 @@ import * as path from 'path';
 import type { Analysis } from '../core/analyze';
 import { loadH5wasm, type H5wasm } from './h5wasmLoader';
 import { checkLayerWeights, paramLayers } from './layerShapes';
+import type { MappingOptions } from './layout';
 import {
   elementCount,
   shapeText,
@@ -167,6 +168,9 @@ function hdf5Reason(e: unknown): string {
   return (lines.filter((l) => l.startsWith('minor:')).pop() ?? lines[0]).replace(/^minor: /, '');
 }
 
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
 /** The analysis' layer name for a Keras layer name of either generation (`conv1/conv` → `conv1_conv`). */
 export function kerasLayerName(stored: string): string {
   const name = stored.replace(/\//g, '_');
@@ -175,9 +179,10 @@ export function kerasLayerName(stored: string): string {
 
 /**
  * Keras-named weights → the analysis' layers (tfjs order). Missing, extra or differently shaped tensors are
- * errors naming the first mismatching layer and both shapes.
+ * errors naming the first mismatching layer and both shapes. With `replaceClassifier`, a classifier of other
+ * classes, or none (Keras' `include_top=False` files), is left out: the result has no `predictions`.
  */
-export function kerasLayerWeights(dict: TensorDict, analysis: Analysis): LayerWeights {
+export function kerasLayerWeights(dict: TensorDict, analysis: Analysis, options: MappingOptions = {}): LayerWeights {
   const byLayer = new Map<string, Map<string, [string, ForeignTensor]>>();
   for (const [key, tensor] of dict) {
     const slash = key.lastIndexOf('/');
@@ -190,6 +195,13 @@ export function kerasLayerWeights(dict: TensorDict, analysis: Analysis): LayerWe
   const fix = 'Make the spec match the weights (preset, growth rate, blocks, bottleneck, input channels, classes).';
   for (const p of paramLayers(analysis)) {
     const stored = byLayer.get(p.layer.name);
+    if (p.layer.name === 'predictions' && options.replaceClassifier) {
+      const fits = p.names.every((n, i) => sameShape(stored?.get(n)?.[1].shape ?? [], p.shapes[i]));
+      if (!fits) {
+        byLayer.delete(p.layer.name);
+        continue;
+      }
+    }
     const tensors: LayerTensor[] = p.names.map((name, i) => {
       const found = stored?.get(name);
       if (!found)
@@ -199,7 +211,7 @@ export function kerasLayerWeights(dict: TensorDict, analysis: Analysis): LayerWe
         );
       const [key, t] = found;
       stored!.delete(name);
-      if (t.shape.length !== p.shapes[i].length || t.shape.some((d, j) => d !== p.shapes[i][j]))
+      if (!sameShape(t.shape, p.shapes[i]))
         throw new Error(
           `Layer ${p.layer.name} (${p.type}): the Keras file's ${key} has shape ${shapeText(t.shape)} but the ` +
             `model needs ${shapeText(p.shapes[i])}. ${fix}`,

@@ -9,13 +9,13 @@
 import { onnx } from 'onnx-proto';
 import type { Analysis } from '../core/analyze';
 import { paramLayers, type ParamLayer } from './layerShapes';
+import { oihwToHwio, transpose2d, type MappedWeights, type MappingOptions } from './layout';
 import {
   TORCH_BN_EPSILON,
   elementCount,
   halfToFloat,
   shapeText,
   type ForeignTensor,
-  type LayerTensor,
   type LayerWeights,
   type ParamOp,
 } from './tensors';
@@ -149,13 +149,12 @@ const floatAttr = (node: onnx.INodeProto, name: string, fallback: number) => {
   return a ? (a.f ?? fallback) : fallback;
 };
 
-/** Transposes a 2-D tensor. */
-function transpose2d(t: ForeignTensor): ForeignTensor {
-  const [r, c] = t.shape;
-  const values = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) values[j * r + i] = t.values[i * c + j];
-  return { shape: [c, r], dtype: t.dtype, values };
-}
+/** A 2-D tensor transposed. */
+const transposed = (t: ForeignTensor): ForeignTensor => ({
+  shape: [t.shape[1], t.shape[0]],
+  dtype: t.dtype,
+  values: transpose2d(t.values, t.shape),
+});
 
 /** Walks the ordered nodes and collects the parametrised operations with their constant inputs. */
 function collectOps(graph: onnx.IGraphProto, order: onnx.INodeProto[]): ParamOp[] {
@@ -225,7 +224,7 @@ function collectOps(graph: onnx.IGraphProto, order: onnx.INodeProto[]): ParamOp[
           bias = constant(add, biasAt, 'bias');
           skip.add(add);
         }
-        ops.push({ op: 'dense', node, weight: transpose2d(w), bias });
+        ops.push({ op: 'dense', node, weight: transposed(w), bias });
         break;
       }
     }
@@ -243,7 +242,7 @@ function gemmOp(
   const b = constant(n, 1, 'weight');
   if (b.shape.length !== 2)
     throw new Error(`ONNX node ${node} (Gemm) has a weight of shape ${shapeText(b.shape)}, not 2-D.`);
-  const weight = intAttr(n, 'transB', 0) ? b : transpose2d(b);
+  const weight = intAttr(n, 'transB', 0) ? b : transposed(b);
   const alpha = floatAttr(n, 'alpha', 1);
   const beta = floatAttr(n, 'beta', 1);
   if (alpha !== 1) weight.values = weight.values.map((v) => v * alpha);
@@ -276,17 +275,6 @@ export function readOnnxModel(bytes: Uint8Array): OnnxModelInfo {
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
-/** OIHW → HWIO. */
-function oihwToHwio(t: ForeignTensor): LayerTensor {
-  const [o, i, h, w] = t.shape;
-  const values = new Float32Array(t.values.length);
-  for (let a = 0; a < o; a++)
-    for (let b = 0; b < i; b++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) values[((y * w + x) * i + b) * o + a] = t.values[((a * i + b) * h + y) * w + x];
-  return { shape: [h, w, i, o], values };
-}
-
 const FIX = 'Make the spec match the ONNX model (preset, growth rate, blocks, bottleneck, input channels, classes).';
 
 function mismatch(p: ParamLayer, op: ParamOp, what: string, has: number[], needs: number[]): Error {
@@ -306,10 +294,16 @@ const OP_FOR: Record<ParamLayer['type'], ParamOp['op']> = {
  * Matches the parametrised operations, in order, to the analysis' Conv2D, BatchNormalization and Dense layers.
  * A convolution with a bias stands for a Conv2D and the batch norm that follows it: that batch norm becomes
  * gamma 1, beta = bias, mean 0, variance 1 − ε, so that it adds the bias exactly. Returns the batch norms'
- * epsilon (they must agree; torchvision's when the graph has none).
+ * epsilon (they must agree; torchvision's when the graph has none). With `replaceClassifier`, a classifier of
+ * other classes is left out (no `predictions`) and reported as torchvision reports it ([out, in] shapes).
  */
-export function onnxLayerWeights(ops: ParamOp[], analysis: Analysis): { weights: LayerWeights; epsilon: number } {
+export function onnxLayerWeights(
+  ops: ParamOp[],
+  analysis: Analysis,
+  options: MappingOptions = {},
+): { weights: LayerWeights; epsilon: number; replacedClassifier?: MappedWeights['replacedClassifier'] } {
   const layers = paramLayers(analysis);
+  let replacedClassifier: MappedWeights['replacedClassifier'];
   const weights: LayerWeights = new Map();
   const fused: { name: string; bias: Float32Array }[] = [];
   const epsilons: number[] = [];
@@ -331,7 +325,7 @@ export function onnxLayerWeights(ops: ParamOp[], analysis: Analysis): { weights:
       const [h, w, cin, cout] = p.shapes[0];
       if (!sameShape(op.weight.shape, [cout, cin, h, w]))
         throw mismatch(p, op, 'weight (OIHW)', op.weight.shape, [cout, cin, h, w]);
-      weights.set(p.layer.name, [oihwToHwio(op.weight)]);
+      weights.set(p.layer.name, [{ shape: [h, w, cin, cout], values: oihwToHwio(op.weight.values, op.weight.shape) }]);
       if (op.bias) {
         const next = layers[i + 1];
         if (!next || next.type !== 'BatchNormalization' || next.layer.inputs[0] !== p.layer.name)
@@ -354,12 +348,16 @@ export function onnxLayerWeights(ops: ParamOp[], analysis: Analysis): { weights:
       epsilons.push(op.epsilon);
     } else {
       const [cin, units] = p.shapes[0];
+      const fits = sameShape(op.weight.shape, [units, cin]) && (!op.bias || sameShape(op.bias.shape, [units]));
+      if (!fits && p.layer.name === 'predictions' && options.replaceClassifier) {
+        replacedClassifier = { fileShape: [...op.weight.shape], modelShape: [units, cin] };
+        continue;
+      }
       if (!sameShape(op.weight.shape, [units, cin]))
         throw mismatch(p, op, 'weight ([out, in])', op.weight.shape, [units, cin]);
       if (op.bias && !sameShape(op.bias.shape, [units])) throw mismatch(p, op, 'bias', op.bias.shape, [units]);
-      const kernel = transpose2d(op.weight);
       weights.set(p.layer.name, [
-        { shape: kernel.shape, values: kernel.values },
+        { shape: [cin, units], values: transpose2d(op.weight.values, op.weight.shape) },
         { shape: [units], values: op.bias ? op.bias.values : new Float32Array(units) },
       ]);
     }
@@ -385,5 +383,7 @@ export function onnxLayerWeights(ops: ParamOp[], analysis: Analysis): { weights:
     ]);
   }
   // Model order, as paramLayers lists them.
-  return { weights: new Map(layers.map((p) => [p.layer.name, weights.get(p.layer.name)!])), epsilon };
+  const ordered: LayerWeights = new Map();
+  for (const p of layers) if (weights.has(p.layer.name)) ordered.set(p.layer.name, weights.get(p.layer.name)!);
+  return { weights: ordered, epsilon, replacedClassifier };
 }

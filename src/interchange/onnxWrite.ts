@@ -6,7 +6,8 @@
 import { onnx } from 'onnx-proto';
 import type { Analysis, LayerInfo } from '../core/analyze';
 import { checkLayerWeights } from './layerShapes';
-import type { LayerTensor, LayerWeights } from './tensors';
+import { hwioToOihw, transpose2d } from './layout';
+import type { LayerWeights } from './tensors';
 
 export interface OnnxWriteOptions {
   /** The batch norms' epsilon (the weights' source: torchvision 1e-5, Keras 1.001e-5). */
@@ -53,25 +54,6 @@ function int64Tensor(name: string, values: number[]): onnx.ITensorProto {
   return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: raw };
 }
 
-/** HWIO → OIHW. */
-function hwioToOihw(t: LayerTensor): { shape: number[]; values: Float32Array } {
-  const [h, w, i, o] = t.shape;
-  const values = new Float32Array(t.values.length);
-  for (let a = 0; a < o; a++)
-    for (let b = 0; b < i; b++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) values[((a * i + b) * h + y) * w + x] = t.values[((y * w + x) * i + b) * o + a];
-  return { shape: [o, i, h, w], values };
-}
-
-/** [in, out] → [out, in]. */
-function transposed(t: LayerTensor): { shape: number[]; values: Float32Array } {
-  const [r, c] = t.shape;
-  const values = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) values[j * r + i] = t.values[i * c + j];
-  return { shape: [c, r], values };
-}
-
 class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
@@ -111,8 +93,9 @@ class GraphBuilder {
         `Layer ${layer.name}: 'same' padding with stride ${stride} and kernel ${k} has no ONNX equivalent.`,
       );
     const p = (layer.config.padding === 'same' ? (k - 1) / 2 : 0) + s.pad;
-    const w = hwioToOihw(this.weights.get(layer.name)![0]);
-    this.initializers.push(floatTensor(`${layer.name}/kernel`, w.shape, w.values));
+    const kernel = this.weights.get(layer.name)![0];
+    const [h, w, i, o] = kernel.shape;
+    this.initializers.push(floatTensor(`${layer.name}/kernel`, [o, i, h, w], hwioToOihw(kernel.values, kernel.shape)));
     this.node(
       'Conv',
       layer.name,
@@ -151,8 +134,10 @@ class GraphBuilder {
 
   dense(layer: LayerInfo, output: string): void {
     const [kernel, bias] = this.weights.get(layer.name)!;
-    const w = transposed(kernel);
-    this.initializers.push(floatTensor(`${layer.name}/kernel`, w.shape, w.values));
+    const [inputs, units] = kernel.shape;
+    this.initializers.push(
+      floatTensor(`${layer.name}/kernel`, [units, inputs], transpose2d(kernel.values, kernel.shape)),
+    );
     this.initializers.push(floatTensor(`${layer.name}/bias`, bias.shape, bias.values));
     this.node(
       'Gemm',

@@ -189,6 +189,26 @@ describe('interchange: Keras .h5 weights', function () {
     );
   });
 
+  it('leaves out a classifier of other classes, or a missing one (include_top=False), with replaceClassifier', async () => {
+    const file = path.join(temp.make(), 'w.h5');
+    const weights = randomWeights(analysis, 4);
+    await writeKerasH5(file, weights, analysis, { naming: 'keras2' });
+    const dict = await readKerasH5(file);
+    const fourClasses = analyze(MODEL, INPUT, 4);
+    const other = kerasLayerWeights(dict, fourClasses, { replaceClassifier: true });
+    assert.ok(!other.has('predictions'));
+    assert.strictEqual(other.size, weights.size - 1);
+    assert.deepStrictEqual(other.get('bn'), weights.get('bn'));
+    const notop = new Map([...dict].filter(([k]) => !k.startsWith('predictions/')));
+    assert.throws(() => kerasLayerWeights(notop, analysis), /Layer predictions \(Dense\) has no kernel/);
+    assert.ok(!kerasLayerWeights(notop, analysis, { replaceClassifier: true }).has('predictions'));
+    // Same classes: the classifier is kept.
+    assert.deepStrictEqual(
+      kerasLayerWeights(dict, analysis, { replaceClassifier: true }).get('predictions'),
+      weights.get('predictions'),
+    );
+  });
+
   it('maps both Keras naming generations to the analysis names', () => {
     assert.strictEqual(kerasLayerName('conv1/conv'), 'conv1_conv');
     assert.strictEqual(kerasLayerName('conv1_bn'), 'conv1_bn');

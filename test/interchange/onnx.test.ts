@@ -277,6 +277,17 @@ describe('interchange: ONNX models', function () {
     assert.throws(() => onnxLayerWeights(ops, noStemNorm), /Layer conv1_conv \(Conv2D\): ONNX node .* has a bias, but/);
   });
 
+  it('leaves out a classifier of other classes with replaceClassifier, and says so', () => {
+    const { ops } = readOnnxModel(torchOnnx);
+    const tenClasses = onnxLayerWeights(ops, analyze(MODEL, INPUT, 10), { replaceClassifier: true });
+    assert.deepStrictEqual(tenClasses.replacedClassifier, { fileShape: [5, 32], modelShape: [10, 32] });
+    assert.ok(!tenClasses.weights.has('predictions'));
+    assert.deepStrictEqual(tenClasses.weights.get('bn'), imported.weights.get('bn'));
+    const same = onnxLayerWeights(ops, analysis, { replaceClassifier: true });
+    assert.strictEqual(same.replacedClassifier, undefined);
+    assert.deepStrictEqual(same.weights.get('predictions'), imported.weights.get('predictions'));
+  });
+
   it('refuses bytes that are not ONNX, truncated files and external data, with clear errors', () => {
     assert.throws(() => readOnnxModel(new TextEncoder().encode('\u0089HDF\r\n\u001a\n not onnx')), /not an ONNX model/);
     assert.throws(() => readOnnxModel(new Uint8Array(0)), /not an ONNX model/);
