@@ -12,7 +12,6 @@ import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
-import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { PretrainedChecksum, PretrainedEntry } from './pretrained';
 
@@ -36,7 +35,7 @@ export interface DownloadOptions {
 }
 
 /** Why a download failed, for callers that react differently (e.g. offer the import command when `offline`). */
-export type DownloadErrorKind = 'offline' | 'http' | 'checksum' | 'cancelled';
+export type DownloadErrorKind = 'offline' | 'http' | 'checksum' | 'cancelled' | 'busy';
 
 /** A download failure; its message says what failed and what to do. */
 export class DownloadError extends Error {
@@ -78,7 +77,7 @@ export function defaultCacheDir(
 
 /** The command (and the spec alternative) that imports a file downloaded elsewhere. */
 export function importHint(entry: Pick<DownloadEntry, 'fileName' | 'preset'>): string {
-  return `densenet-lab import ${entry.fileName} --preset ${entry.preset} ` + `(or set "weights" to the file's path)`;
+  return `densenet-lab import ${entry.fileName} --preset ${entry.preset} (or set "weights" to the file's path)`;
 }
 
 /**
@@ -89,15 +88,30 @@ export function importHint(entry: Pick<DownloadEntry, 'fileName' | 'preset'>): s
  * deleted and downloaded again. A download goes to `<file>.part` (resumed with a Range request when one exists:
  * a 206 answer is appended, a 200 answer restarts it), is checked (SHA-256 prefix or MD5) and only then renamed
  * into place; a file that fails the check is deleted.
+ * One download of a file at a time: `<file>.lock` holds the downloading process's id (a lock of a process that is
+ * gone is taken over).
  * @throws DownloadError — `offline` (unreachable, timed out, connection lost: the message names the host and the
  *   reason and says how to import the file instead), `http` (an error status, too many redirects), `checksum`
- *   (expected vs got), `cancelled` (`o.signal` aborted; the `.part` is kept for resuming).
+ *   (expected vs got), `cancelled` (`o.signal` aborted; the `.part` is kept for resuming), `busy` (another
+ *   download of the same file is under way).
  */
 export async function downloadToCache(entry: DownloadEntry, o: DownloadOptions): Promise<string> {
   checkEntry(entry);
   await fs.promises.mkdir(o.cacheDir, { recursive: true });
   const target = path.join(o.cacheDir, entry.fileName);
   if (await reuseCached(entry, target)) return target;
+  const lock = await acquireLock(target, entry);
+  try {
+    // Another process may have finished it since the first look.
+    if (await reuseCached(entry, target)) return target;
+    await downloadAndVerify(entry, target, o);
+    return target;
+  } finally {
+    await fs.promises.rm(lock, { force: true });
+  }
+}
+
+async function downloadAndVerify(entry: DownloadEntry, target: string, o: DownloadOptions): Promise<void> {
   const part = `${target}.part`;
   const url = sourceUrl(entry, o.fetchUrl);
   const trace = { host: url.host };
@@ -107,11 +121,8 @@ export async function downloadToCache(entry: DownloadEntry, o: DownloadOptions):
   } catch (e) {
     if (o.signal?.aborted) {
       const kept = await fileSize(part);
-      throw new DownloadError(
-        'cancelled',
-        `Download of ${entry.fileName} cancelled; ${kept} bytes are kept in ${part} and the next download resumes ` +
-          `from there.`,
-      );
+      const resume = kept > 0 ? `; ${kept} bytes are kept in ${part} and the next download resumes from there` : '';
+      throw new DownloadError('cancelled', `Download of ${entry.fileName} cancelled${resume}.`);
     }
     if (e instanceof DownloadError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -130,7 +141,62 @@ export async function downloadToCache(entry: DownloadEntry, o: DownloadOptions):
   }
   await fs.promises.rename(part, target);
   await writeRecord(target, entry.checksum, digest);
-  return target;
+}
+
+/** Whether a process of this id runs (EPERM: it runs as another user). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Creates `file` holding this process's id, atomically (a hard link of a finished temporary file, so no one reads
+ * it empty); false when it exists.
+ */
+async function createWithPid(file: string): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  await fs.promises.writeFile(tmp, `${process.pid}\n`);
+  try {
+    await fs.promises.link(tmp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw e;
+    // No hard links on this file system: exclusive creation instead.
+    try {
+      await fs.promises.writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e2;
+    }
+  } finally {
+    await fs.promises.rm(tmp, { force: true });
+  }
+}
+
+/** Creates `<target>.lock` holding this process's id; takes over the lock of a process that is gone. */
+async function acquireLock(target: string, entry: DownloadEntry): Promise<string> {
+  const lock = `${target}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    if (await createWithPid(lock)) return lock;
+    const holder = Number.parseInt(await fs.promises.readFile(lock, 'utf8').catch(() => ''), 10);
+    if (attempt === 0 && !(Number.isInteger(holder) && holder > 0 && processRuns(holder))) {
+      await fs.promises.rm(lock, { force: true }); // left by a process that is gone
+      continue;
+    }
+    throw new DownloadError(
+      'busy',
+      `Another download of ${entry.fileName} is under way` +
+        (Number.isInteger(holder) ? ` (process ${holder})` : '') +
+        `; wait for it to finish, or delete ${lock} if no download is running.`,
+    );
+  }
 }
 
 /** Whether a file's hex digest (of the checksum's algorithm) satisfies the checksum. */
@@ -349,7 +415,11 @@ async function fetchIntoPart(
   await receive(opened.res, part, offset, total, o);
 }
 
-/** Streams a response into `part` (appending after `offset` bytes, or from the start when 0). */
+/**
+ * Streams a response into `part` (appending after `offset` bytes, or from the start when 0). Every byte received
+ * reaches the file, also when the connection breaks or the download is cancelled: the file is then ended, not
+ * dropped, so the next call resumes after all of them.
+ */
 async function receive(
   res: http.IncomingMessage,
   part: string,
@@ -359,19 +429,38 @@ async function receive(
 ): Promise<void> {
   let received = offset;
   o.onProgress?.(received, total);
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      o.onProgress?.(received, total);
-      done(null, chunk);
-    },
-  });
   const out = fs.createWriteStream(part, { flags: offset > 0 ? 'a' : 'w' });
+  let failure: unknown;
+  const fail = (e: unknown) => {
+    if (failure !== undefined) return;
+    failure = e;
+    res.destroy();
+    out.end();
+  };
+  const onAbort = () => fail(o.signal?.reason);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await pipeline(res, counter, out, o.signal ? { signal: o.signal } : {});
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (chunk: Buffer) => {
+        if (failure !== undefined) return;
+        received += chunk.length;
+        if (!out.write(chunk)) res.pause();
+        o.onProgress?.(received, total);
+      });
+      out.on('drain', () => res.resume());
+      res.on('end', () => out.end());
+      res.on('error', fail);
+      res.on('close', () => {
+        if (!res.complete) fail(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      });
+      out.on('error', (e) => {
+        failure ??= e;
+        res.destroy();
+      });
+      out.on('close', () => (failure === undefined ? resolve() : reject(failure)));
+    });
   } finally {
-    // The next attempt appends to this file: let every write of this one land first.
-    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    o.signal?.removeEventListener('abort', onAbort);
   }
   if (total !== undefined && received !== total) {
     throw Object.assign(new Error(`the connection closed after ${received} of ${total} bytes`), {

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
@@ -123,7 +124,10 @@ describe('interchange/download', () => {
     });
     assert.strictEqual(file, path.join(cacheDir, torchEntry.fileName));
     assert.ok(fs.readFileSync(file).equals(data));
-    assert.ok(!fs.existsSync(`${file}.part`));
+    assert.deepStrictEqual(fs.readdirSync(cacheDir).sort(), [
+      torchEntry.fileName,
+      `${torchEntry.fileName}.verified.json`,
+    ]);
     assert.ok(progress.length >= 2);
     assert.deepStrictEqual(progress[0], [0, data.length]);
     assert.deepStrictEqual(progress.at(-1), [data.length, data.length]);
@@ -194,7 +198,7 @@ describe('interchange/download', () => {
     );
     assert.strictEqual(err.kind, 'cancelled');
     const kept = fs.statSync(part).size;
-    assert.ok(kept > 0 && kept <= half, `kept ${kept} bytes`);
+    assert.strictEqual(kept, half);
     assert.ok(fs.readFileSync(part).equals(data.subarray(0, kept)));
     assert.ok(err.message.includes(`${kept} bytes are kept`), err.message);
     assert.ok(!fs.existsSync(path.join(cacheDir, torchEntry.fileName)));
@@ -225,12 +229,15 @@ describe('interchange/download', () => {
       }),
     );
     assert.strictEqual(err.kind, 'offline');
-    const kept = fs.statSync(path.join(cacheDir, `${torchEntry.fileName}.part`)).size;
+    // Every byte received is kept, those still queued for the disk when the connection broke included.
+    const part = path.join(cacheDir, `${torchEntry.fileName}.part`);
+    const kept = fs.statSync(part).size;
     assert.strictEqual(kept, half);
-    assert.ok(err.message.includes(`(the connection was lost). The ${half} bytes received are kept`), err.message);
+    assert.ok(fs.readFileSync(part).equals(data.subarray(0, kept)));
+    assert.ok(err.message.includes(`(the connection was lost). The ${kept} bytes received are kept`), err.message);
     seen.length = 0;
     const file = await downloadToCache(torchEntry, { cacheDir, fetchUrl: `${base}/file` });
-    assert.deepStrictEqual(seen, [{ url: '/file', range: `bytes=${half}-` }]);
+    assert.deepStrictEqual(seen, [{ url: '/file', range: `bytes=${kept}-` }]);
     assert.ok(fs.readFileSync(file).equals(data));
   });
 
@@ -307,6 +314,29 @@ describe('interchange/download', () => {
     assert.strictEqual(err.kind, 'offline');
     assert.match(err.message, /\(no data for 0\.3 s\)/);
     assert.match(err.message, /densenet-lab import densenet169_weights_tf_dim_ordering_tf_kernels\.h5 --preset/);
+  });
+
+  it('one download of a file at a time: a live lock is refused, the lock of a dead process taken over', async () => {
+    const cacheDir = temp.make();
+    const lock = path.join(cacheDir, `${torchEntry.fileName}.lock`);
+    fs.writeFileSync(lock, `${process.pid}\n`);
+    const busy = await rejection(downloadToCache(torchEntry, { cacheDir, fetchUrl: `${base}/file` }));
+    assert.strictEqual(busy.kind, 'busy');
+    assert.ok(busy.message.includes(`(process ${process.pid})`) && busy.message.includes(lock), busy.message);
+    assert.deepStrictEqual(seen, []);
+    // Two downloads at once in one process: one gets the file, the other is told to wait.
+    fs.rmSync(lock);
+    const both = await Promise.allSettled([
+      downloadToCache(torchEntry, { cacheDir, fetchUrl: `${base}/file` }),
+      downloadToCache(torchEntry, { cacheDir, fetchUrl: `${base}/file` }),
+    ]);
+    assert.deepStrictEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    fs.rmSync(path.join(cacheDir, torchEntry.fileName));
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    fs.writeFileSync(lock, `${gone}\n`);
+    const file = await downloadToCache(torchEntry, { cacheDir, fetchUrl: `${base}/file` });
+    assert.ok(fs.readFileSync(file).equals(data));
+    assert.ok(!fs.existsSync(lock));
   });
 
   it('refuses entries whose file name has folders or whose checksum is malformed', async () => {
