@@ -445,7 +445,11 @@ async function receive(
         if (failure !== undefined) return;
         received += chunk.length;
         if (!out.write(chunk)) res.pause();
-        o.onProgress?.(received, total);
+        try {
+          o.onProgress?.(received, total);
+        } catch (e) {
+          fail(e); // a throwing callback ends the download like an error, the bytes kept
+        }
       });
       out.on('drain', () => res.resume());
       res.on('end', () => out.end());
