@@ -86,6 +86,7 @@ const CALLABLE_GLOBALS = new Set([
   'torch._utils._rebuild_parameter_with_state',
   'torch.Size',
   'torch.device',
+  '_codecs.encode', // how protocol 2 writes bytes: _codecs.encode(text, 'latin1'); read as those bytes
 ]);
 
 /** Every global a pickle may name. */
@@ -243,8 +244,9 @@ class Unpickler {
     return this.bytes.subarray(at, at + n);
   }
   private text(n: number): string {
+    const raw = this.raw(n);
     try {
-      return utf8.decode(this.raw(n));
+      return utf8.decode(raw);
     } catch {
       return this.fail('a string that is not valid UTF-8');
     }
@@ -318,6 +320,16 @@ class Unpickler {
     if (!CALLABLE_GLOBALS.has(callable.qualified))
       this.fail(`the pickle calls ${callable.qualified}: refused; ${REFUSAL_HINT}`);
     if (!(args instanceof PickleTuple)) this.fail(`REDUCE with ${kind(args)} as arguments, not a tuple`);
+    if (callable.qualified === '_codecs.encode') {
+      const [text, encoding] = args.items;
+      if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1'))
+        this.fail("_codecs.encode called with something else than (text, 'latin1')");
+      const codes = Uint8Array.from(text as string, (c) => c.charCodeAt(0));
+      if ((text as string).length !== codes.length || [...(text as string)].some((c) => c.charCodeAt(0) > 0xff))
+        this.fail('_codecs.encode of text that is not latin-1');
+      this.push(codes);
+      return;
+    }
     if (callable.qualified === 'collections.OrderedDict') {
       const dict = new PickleDict(true);
       this.push(dict);
