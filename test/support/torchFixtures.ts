@@ -5,10 +5,12 @@
  * Made once per set of options into test-artifacts/torch-fixtures/<arch>-<hash of script and options> and re-used
  * while complete (expected.json is written last). Throws, never skips, when python3 with torch is missing.
  */
+import * as assert from 'assert';
 import { execFile, execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { TensorDict } from '../../src/interchange/tensors';
 
 const root = path.resolve(__dirname, '../../..');
 const script = path.join(root, 'scripts/fixtures/torchvision_fixtures.py');
@@ -124,4 +126,29 @@ export function variantTorchFixtures(): Promise<string> {
 
 export function readExpected(dir: string): TorchExpected {
   return JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as TorchExpected;
+}
+
+/** Every tensor as python saved it: names in order, shape, dtype, float64 sum, sum of |x|, values at picks. */
+export function assertMatchesPython(tensors: TensorDict, expected: TorchExpected, dtypeOf = (d: string) => d): void {
+  assert.deepStrictEqual([...tensors.keys()], Object.keys(expected.tensors));
+  for (const [name, want] of Object.entries(expected.tensors)) {
+    const t = tensors.get(name)!;
+    assert.deepStrictEqual(t.shape, want.shape, name);
+    assert.strictEqual(t.dtype, dtypeOf(want.dtype), name);
+    assert.strictEqual(
+      t.values.length,
+      want.shape.reduce((a, b) => a * b, 1),
+      name,
+    );
+    let sum = 0;
+    let sumAbs = 0;
+    for (const v of t.values) {
+      sum += v;
+      sumAbs += Math.abs(v);
+    }
+    const tolerance = 1e-9 * Math.max(1, want.sumAbs);
+    assert.ok(Math.abs(sum - want.sum) <= tolerance, `${name}: sum ${sum}, python ${want.sum}`);
+    assert.ok(Math.abs(sumAbs - want.sumAbs) <= tolerance, `${name}: sum of |x| ${sumAbs}, python ${want.sumAbs}`);
+    for (const [i, v] of want.at) assert.strictEqual(t.values[i], Math.fround(v), `${name}[${i}]`);
+  }
 }
