@@ -55,15 +55,14 @@ function parseHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<st
     return fail(`the header is not JSON (${(e as Error).message})`);
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) return fail('the header is not a JSON object');
-  const metadata: Record<string, string> = {};
+  let metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (!info || typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ is not an object');
-      for (const [k, v] of Object.entries(info as object)) {
+      for (const [k, v] of Object.entries(info as object))
         if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`);
-        metadata[k] = v as string;
-      }
+      metadata = Object.fromEntries(Object.entries(info as Record<string, string>)); // own keys, __proto__ too
       continue;
     }
     const { dtype, shape, data_offsets: offsets } = (info ?? {}) as Record<string, unknown>;
@@ -129,19 +128,19 @@ export interface TensorToWrite {
 
 /** A safetensors file of float32 (`F32`) tensors, in the given order, with optional string metadata. */
 export function writeSafetensors(tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
+  const header = new Map<string, unknown>(); // a Map: any name, `__proto__` included, is a plain key
+  if (metadata && Object.keys(metadata).length) header.set('__metadata__', metadata);
   let offset = 0;
   for (const t of tensors) {
-    if (t.name === '__metadata__' || t.name in header)
+    if (t.name === '__metadata__' || header.has(t.name))
       throw new Error(`safetensors: the tensor name ${t.name} is taken`);
     if (!t.shape.every(isIndex)) throw new Error(`safetensors: tensor ${t.name} has shape ${shapeText(t.shape)}`);
     if (elementCount(t.shape) !== t.values.length)
       throw new Error(`safetensors: tensor ${t.name} has ${t.values.length} values for shape ${shapeText(t.shape)}`);
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.values.length * 4] };
+    header.set(t.name, { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.values.length * 4] });
     offset += t.values.length * 4;
   }
-  let json = new TextEncoder().encode(JSON.stringify(header));
+  let json = new TextEncoder().encode(JSON.stringify(Object.fromEntries(header)));
   const padded = Math.ceil(json.length / 8) * 8; // the data starts 8-byte aligned, as the library writes it
   json = Uint8Array.from({ length: padded }, (_, i) => (i < json.length ? json[i] : 0x20));
   const out = new Uint8Array(8 + padded + offset);
