@@ -33,6 +33,9 @@ interface Storage {
 }
 
 type StorageLookup = (id: PersistentId) => Storage;
+interface Budget {
+  left: number;
+}
 
 const fail = (message: string): never => {
   throw new Error(`PyTorch file: ${message}`);
@@ -78,7 +81,7 @@ function elementReader(s: Storage): (i: number) => number {
 }
 
 /** A tensor from `_rebuild_tensor_v2(storage, offset, size, stride, ...)`: its elements gathered by stride. */
-function rebuildTensor(call: PickleCall, name: string, storageOf: StorageLookup): ForeignTensor {
+function rebuildTensor(call: PickleCall, name: string, storageOf: StorageLookup, budget: Budget): ForeignTensor {
   const [storageId, offset, size, stride] = call.args;
   if (!(storageId instanceof PersistentId)) return fail(`tensor ${name} has no storage`);
   if (!isIndex(offset)) return fail(`tensor ${name} has a storage offset that is not a size`);
@@ -89,6 +92,9 @@ function rebuildTensor(call: PickleCall, name: string, storageOf: StorageLookup)
     fail(`tensor ${name} has shape ${shapeText(shape)} but ${strides.length} strides`);
   const count = elementCount(shape);
   if (count > MAX_TENSOR_ELEMENTS) fail(`tensor ${name} of shape ${shapeText(shape)} is too large to read`);
+  if (count > budget.left)
+    fail(`tensor ${name} of shape ${shapeText(shape)} takes the tensors past the elements the file can hold`);
+  budget.left -= count;
   const available = storage.bytes.length / storage.size;
   const last = offset + shape.reduce((sum, n, d) => sum + (n > 0 ? (n - 1) * strides[d] : 0), 0);
   if (count > 0 && last >= available)
@@ -119,12 +125,19 @@ function rebuildTensor(call: PickleCall, name: string, storageOf: StorageLookup)
 }
 
 /** The tensor a pickled value stands for (tensor or nn.Parameter), or undefined when it is something else. */
-function tensorOf(v: PickleValue, name: string, storageOf: StorageLookup): ForeignTensor | undefined {
+function tensorOf(v: PickleValue, name: string, storageOf: StorageLookup, budget: Budget): ForeignTensor | undefined {
   if (!(v instanceof PickleCall)) return undefined;
   const callee = v.callable.qualified;
-  if (callee === 'torch._utils._rebuild_tensor_v2') return rebuildTensor(v, name, storageOf);
-  if (callee === 'torch._utils._rebuild_parameter' || callee === 'torch._utils._rebuild_parameter_with_state')
-    return tensorOf(v.args[0], name, storageOf);
+  if (callee === 'torch._utils._rebuild_tensor_v2') return rebuildTensor(v, name, storageOf, budget);
+  const parameter =
+    callee === 'torch._utils._rebuild_parameter' || callee === 'torch._utils._rebuild_parameter_with_state';
+  // A parameter wraps a tensor once; nothing deeper is a tensor.
+  if (
+    parameter &&
+    v.args[0] instanceof PickleCall &&
+    v.args[0].callable.qualified === 'torch._utils._rebuild_tensor_v2'
+  )
+    return rebuildTensor(v.args[0], name, storageOf, budget);
   return undefined;
 }
 
@@ -140,7 +153,10 @@ function findStateDict(root: PickleValue): PickleDict {
 }
 
 /** The tensors of the state dict, in file order, without a leading `module.` (DataParallel's prefix). */
-function collectTensors(root: PickleValue, storageOf: StorageLookup): TensorDict {
+function collectTensors(root: PickleValue, storageOf: StorageLookup, fileSize: number): TensorDict {
+  // Tensors hold at most as many elements as the file has bytes (each stored element takes one byte or more),
+  // with room for weights shared between names; more means strides that repeat elements (a memory bomb?).
+  const budget: Budget = { left: fileSize + 2 ** 24 };
   const dict = findStateDict(root);
   const tensors: TensorDict = new Map();
   const keys = [...dict.entries.keys()];
@@ -148,7 +164,7 @@ function collectTensors(root: PickleValue, storageOf: StorageLookup): TensorDict
   for (const [key, value] of dict.entries) {
     if (typeof key !== 'string') continue;
     const name = strip ? key.slice('module.'.length) : key;
-    const tensor = tensorOf(value, name, storageOf);
+    const tensor = tensorOf(value, name, storageOf, budget);
     if (tensor) tensors.set(name, tensor);
   }
   if (!tensors.size) fail(`the pickle holds no tensors (keys: ${keys.slice(0, 5).join(', ') || 'none'}); ${HINT}`);
@@ -218,7 +234,7 @@ function readZip(bytes: Uint8Array, limits: UnpickleLimits): TensorDict {
   } catch (e) {
     return fail(`${pickles[0]}: ${(e as Error).message}`);
   }
-  return collectTensors(root, storageOf);
+  return collectTensors(root, storageOf, bytes.length);
 }
 
 /** The persistent ids inside a state dict's values (tensors and parameters nest them a few levels deep). */
@@ -291,13 +307,14 @@ function readLegacy(bytes: Uint8Array, limits: UnpickleLimits): TensorDict {
     pos += 8 + length;
   }
   if (pos !== bytes.length) fail(`legacy format: ${bytes.length - pos} bytes after the last storage`);
-  return collectTensors(main.value, (id) => {
+  const storageOf: StorageLookup = (id) => {
     const { key, offset, numel } = views.get(id) ?? fail('a storage seen only once');
     const s = storages.get(key) ?? fail(`storage ${key} is used but not in the file's storage list`);
     if ((offset + numel) * s.size > s.bytes.length)
       fail(`a view of storage ${key} reaches past its ${s.bytes.length / s.size} elements`);
     return { ...s, bytes: s.bytes.subarray(offset * s.size, (offset + numel) * s.size) };
-  });
+  };
+  return collectTensors(main.value, storageOf, bytes.length);
 }
 
 /**

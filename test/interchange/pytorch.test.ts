@@ -15,6 +15,25 @@ import {
 
 const read = (dir: string, file: string) => readPytorchFile(new Uint8Array(fs.readFileSync(path.join(dir, file))));
 
+/** A zip like torch.save's holding {name: tensor(size, stride, offset)} over a 1-element float32 storage "0". */
+function oneTensorZip(size: number[], stride: number[], offset = 0): Uint8Array {
+  const int = (n: number) => [0x4a, ...new Uint8Array(new Int32Array([n]).buffer)]; // BININT
+  const text = (t: string) => [0x58, ...new Uint8Array(new Uint32Array([t.length]).buffer), ...Buffer.from(t)];
+  const tuple = (ns: number[]) => [0x28, ...ns.flatMap(int), 0x74];
+  const pickle = [
+    ...[0x80, 2, 0x7d], // PROTO 2, EMPTY_DICT
+    ...text('w'),
+    ...Buffer.from('ctorch._utils\n_rebuild_tensor_v2\n('),
+    ...[0x28, ...text('storage'), ...Buffer.from('ctorch\nFloatStorage\n'), ...text('0'), ...text('cpu'), ...int(1)],
+    ...[0x74, 0x51], // TUPLE, BINPERSID
+    ...int(offset),
+    ...tuple(size),
+    ...tuple(stride),
+    ...[0x89, 0x4e, 0x74, 0x52, 0x73, 0x2e], // False, None, TUPLE, REDUCE, SETITEM, STOP
+  ];
+  return zipSync({ 'archive/data.pkl': Uint8Array.from(pickle), 'archive/data/0': new Uint8Array(4) });
+}
+
 /** A clean refusal: an Error whose message says it is about a PyTorch file. */
 function tryRead(bytes: Uint8Array): void {
   try {
@@ -127,6 +146,19 @@ describe('PyTorch files (torch.save, zip and legacy)', function () {
     assert.throws(() => readPytorchFile(zipSync(rest)), /storage 0 is missing from the archive/);
     const short = zipSync({ ...files, [storage]: files[storage].subarray(0, 4) });
     assert.throws(() => readPytorchFile(short), /storage 0 has 4 bytes; the pickle says 6 elements of float32/);
+  });
+
+  it('checks every tensor against its storage and the file: offsets, strides, sizes', () => {
+    assert.deepStrictEqual(readPytorchFile(oneTensorZip([3], [0])).get('w')!.values, new Float32Array(3));
+    assert.throws(
+      () => readPytorchFile(oneTensorZip([10], [1])),
+      /tensor w \(shape \[10\], offset 0, strides \[1\]\) reaches element 9 of storage 0, which has 1 elements/,
+    );
+    assert.throws(() => readPytorchFile(oneTensorZip([1], [1], 1)), /reaches element 1 of storage 0/);
+    assert.throws(() => readPytorchFile(oneTensorZip([2], [1, 1])), /shape \[2\] but 2 strides/);
+    // Stride 0 repeats one stored float 2^27 times: refused before anything that large is allocated.
+    assert.throws(() => readPytorchFile(oneTensorZip([2 ** 27], [0])), /past the elements the file can hold/);
+    assert.throws(() => readPytorchFile(oneTensorZip([2 ** 15, 2 ** 15], [0, 0])), /is too large to read/);
   });
 
   it('gives a clean Error, never a hang or a crash, for truncated or bit-flipped files', async () => {
