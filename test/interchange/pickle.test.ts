@@ -162,9 +162,19 @@ print(json.dumps({"json": to_json(value), "pickles": [pickle.dumps(value, protoc
     assert.throws(() => unpickle(many('N', 50), 0, { maxStack: 10 }), /more than 10 values on the stack/);
     assert.throws(() => unpickle(many('(', 50), 0, { maxMarks: 10 }), /more than 10 open marks/);
     assert.throws(() => unpickle(bytes([0x80, 4], 'N', [0x94].concat(...Array(20).fill([0x94]))), 0, { maxMemo: 5 }));
-    assert.throws(() => unpickle(bytes([0x80, 2], 'K', [1], 'K', [2], 'K', [3], 's.')), /SETITEM\(S\) on a number, not a dict/);
+    assert.throws(
+      () => unpickle(bytes([0x80, 2], 'K', [1], 'K', [2], 'K', [3], 's.')),
+      /SETITEM\(S\) on a number, not a dict/,
+    );
     assert.throws(() => unpickle(bytes([0x80, 2], '}]N', [0x85], 's.')), /a dict key that is a list/);
     assert.throws(() => unpickle(bytes([0x80, 2], 'N}b.')), /BUILD on None/);
+  });
+
+  it('says how to install the Python references when python3 with torch is missing', () => {
+    assert.throws(
+      () => torchPython(['/nonexistent/python3']),
+      /need python3 with torch and torchvision .*scripts\/setup-python\.sh.*Tried: \/nonexistent\/python3/,
+    );
   });
 
   it('lists only tensor and state-dict globals as allowed', () => {

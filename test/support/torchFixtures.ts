@@ -43,9 +43,10 @@ export interface TorchExpected {
 let python: string | undefined;
 
 /** A python3 that imports torch and torchvision: $DENSENET_PYTHON, Debian's /usr/bin/python3, or python3. */
-export function torchPython(): string {
-  if (python) return python;
-  const candidates = [process.env.DENSENET_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
+export function torchPython(
+  candidates = [process.env.DENSENET_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c),
+): string {
+  if (python && candidates.includes(python)) return python;
   const tried: string[] = [];
   for (const candidate of candidates) {
     try {
