@@ -28,7 +28,8 @@ function plain(v: PickleValue): unknown {
 
 const REFUSED = /refused; only tensors and state dicts are read \(what torch\.load\(weights_only=True\) allows\)/;
 
-describe('restricted unpickler', () => {
+describe('restricted unpickler', function () {
+  this.timeout(120_000); // python3 with torch starts slowly on a busy machine
   it('reads what Python pickles with protocols 2 to 5 exactly as Python sees it', () => {
     // Python writes each pickle and the JSON of the same value; big integers as strings, bytes as hex.
     const code = `
