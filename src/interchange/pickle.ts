@@ -324,10 +324,9 @@ class Unpickler {
       const [text, encoding] = args.items;
       if (typeof text !== 'string' || (encoding !== 'latin1' && encoding !== 'latin-1'))
         this.fail("_codecs.encode called with something else than (text, 'latin1')");
-      const codes = Uint8Array.from(text as string, (c) => c.charCodeAt(0));
-      if ((text as string).length !== codes.length || [...(text as string)].some((c) => c.charCodeAt(0) > 0xff))
+      if ([...(text as string)].some((c) => c.charCodeAt(0) > 0xff))
         this.fail('_codecs.encode of text that is not latin-1');
-      this.push(codes);
+      this.push(Uint8Array.from(text as string, (c) => c.charCodeAt(0)));
       return;
     }
     if (callable.qualified === 'collections.OrderedDict') {

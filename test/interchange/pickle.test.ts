@@ -129,6 +129,23 @@ print(json.dumps({"json": to_json(value), "pickles": [pickle.dumps(value, protoc
     }
   });
 
+  it("reads protocol 2's bytes (_codecs.encode(text, 'latin1')) and nothing else through _codecs.encode", () => {
+    const encode = (text: string, encoding: string) =>
+      bytes(
+        [0x80, 2],
+        'c_codecs\nencode\n',
+        [0x8c, Buffer.byteLength(text)],
+        [...Buffer.from(text)],
+        [0x8c, encoding.length],
+        encoding,
+        [0x86],
+        'R.',
+      );
+    assert.deepStrictEqual(unpickle(encode('\u00ff\u0000a', 'latin1')).value, Uint8Array.from([255, 0, 97]));
+    assert.throws(() => unpickle(encode('\u20ac', 'latin1')), /_codecs\.encode of text that is not latin-1/);
+    assert.throws(() => unpickle(encode('a', 'utf-8')), /_codecs\.encode called with something else/);
+  });
+
   it('refuses to call an allowed global that is not a constructor of tensors or dicts (a storage class)', () => {
     assert.throws(() => unpickle(bytes([0x80, 2], 'ctorch\nFloatStorage\n)R.')), /calls torch\.FloatStorage: refused/);
     assert.throws(() => unpickle(bytes([0x80, 2], 'K', [1], ')R.')), /REDUCE calls a number/);
