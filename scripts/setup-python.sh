@@ -16,10 +16,11 @@ for p in "${APT_PACKAGES[@]}"; do
 done
 
 if ((${#missing[@]})); then
-  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  if command -v apt-get >/dev/null && { [[ -z $SUDO ]] || command -v sudo >/dev/null; }; then
     log "installing apt packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
       { log "ERROR: apt-get could not install ${missing[*]}" >&2; exit 1; }
   else
     log "missing Debian packages: ${missing[*]}" >&2
