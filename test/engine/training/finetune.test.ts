@@ -13,6 +13,7 @@ import { type Analysis, trainingConfig, validateSpec } from '../../../src/core';
 import { loadCheckpointModel } from '../../../src/engine/checkpoint';
 import { openData, Rng, type Batch } from '../../../src/engine/data/open';
 import { loadInitialWeights } from '../../../src/engine/initialWeights';
+import { loadForInspection } from '../../../src/engine/inspection/service';
 import { buildModel } from '../../../src/engine/model';
 import { tf } from '../../../src/engine/tf';
 import { cacheFeatures, headStepper } from '../../../src/engine/training/featureCache';
@@ -150,6 +151,20 @@ describe('engine: fine-tuning from weights with a frozen backbone', function () 
     } finally {
       before.dispose();
       after.dispose();
+    }
+  });
+
+  it('the inspection of the spec shows the pretrained model, not random weights', async () => {
+    const base = await modelOf(baseRun);
+    const { model } = await loadForInspection(ftSpecPath);
+    try {
+      const b = bytesOf(base, ['predictions']);
+      const m = bytesOf(model, ['predictions']);
+      for (const [name, ts] of b) ts.forEach((t, i) => assert.ok(t.equals(m.get(name)![i]), `${name}[${i}]`));
+      assert.strictEqual(model.getLayer('predictions').getWeights()[0].shape[1], 2);
+    } finally {
+      base.dispose();
+      model.dispose();
     }
   });
 
