@@ -154,6 +154,37 @@ describe('engine: fine-tuning from weights with a frozen backbone', function () 
     }
   });
 
+  it('with data.augment the features are not cached (each epoch has new images), and the log says so', async () => {
+    const spec = JSON.parse(ftText) as {
+      data: Record<string, unknown>;
+      name: string;
+      training: Record<string, unknown>;
+    };
+    spec.name = 'ft-augmented';
+    spec.data.augment = { horizontalFlip: true };
+    spec.training.epochs = 1;
+    const text = JSON.stringify(spec);
+    const specPath = path.join(dir, 'ft', 'ft-augmented.densenet.json');
+    fs.writeFileSync(specPath, text);
+    const obs = recorder();
+    const r = await train({ specPath, specText: text, workspaceDir: path.join(dir, 'ft'), threads: 1 }, obs, {
+      cancelled: false,
+    });
+    assert.strictEqual(r.status, 'completed');
+    assert.ok(obs.lines.some((l) => l.startsWith('Frozen backbone, but data.augment draws new images every epoch')));
+    assert.ok(!obs.lines.some((l) => l.startsWith('Frozen backbone: the pooled features')));
+    const before = await modelOf(baseRun);
+    const after = await modelOf(r.runDir);
+    try {
+      const b = bytesOf(before, ['predictions']);
+      const a = bytesOf(after, ['predictions']);
+      for (const [name, ts] of b) ts.forEach((t, i) => assert.ok(t.equals(a.get(name)![i]), `${name}[${i}] changed`));
+    } finally {
+      before.dispose();
+      after.dispose();
+    }
+  });
+
   it('the inspection of the spec shows the pretrained model, not random weights', async () => {
     const base = await modelOf(baseRun);
     const { model } = await loadForInspection(ftSpecPath);
