@@ -122,7 +122,10 @@ export function applyGradients(
 ): void {
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
   const scale = backboneScale(c);
-  const head = new Set(model.getLayer(CLASSIFIER_LAYER).trainableWeights.map((w) => (w.read() as Variable).name));
+  const head =
+    scale === undefined
+      ? new Set<string>()
+      : new Set(model.getLayer(CLASSIFIER_LAYER).trainableWeights.map((w) => (w.read() as Variable).name));
   const backbone = scale === undefined ? [] : variables.filter((v) => !head.has(v.name));
   tf.tidy(() => {
     const g = { ...grads };
