@@ -6,6 +6,7 @@ import { findNodeAtOffset, getNodePath } from 'jsonc-parser';
 import { type Analysis, type GroupInfo, type LayerInfo, trainingMemory } from './analyze';
 import { formatBytes, formatCount, formatInt, formatMacs, formatShape } from './format';
 import { type JsonPath, nodeAt } from './parse';
+import { freezePlan } from './freeze';
 import { findPreset } from './presets';
 import type { ModelConfig, ResolvedSpec } from './types';
 import type { ValidationResult } from './validate';
@@ -17,9 +18,26 @@ export function blocksOf(a: Analysis): GroupInfo[] {
   return a.groups.filter((g) => g.kind === 'block');
 }
 
-/** `7.98M params · 2.88 GMACs · 224x224x3 -> 1000` */
-export function modelLensTitle(a: Analysis): string {
-  return `${formatCount(a.totals.trainableParams)} params · ${formatMacs(a.totals.macs)} · ${formatShape([a.input.height, a.input.width, a.input.channels])} -> ${a.classes}`;
+/** `7.98M params · 2.88 GMACs · 224x224x3 -> 1000`, then `· 5.1k trainable, 7.0M frozen` when `training.freeze` freezes some. */
+export function modelLensTitle(a: Analysis, r?: Pick<ResolvedSpec, 'freeze'>): string {
+  const frozen = frozenCounts(a, r);
+  return (
+    `${formatCount(a.totals.trainableParams)} params · ${formatMacs(a.totals.macs)} · ${formatShape([a.input.height, a.input.width, a.input.channels])} -> ${a.classes}` +
+    (frozen ? ` · ${formatCount(frozen.trainableParams)} trainable, ${formatCount(frozen.frozenParams)} frozen` : '')
+  );
+}
+
+/** The trainable and frozen parameter counts under `training.freeze`; undefined when nothing is frozen or it is unusable. */
+export function frozenCounts(
+  a: Analysis,
+  r: Pick<ResolvedSpec, 'freeze'> | undefined,
+): { trainableParams: number; frozenParams: number; freeze: string } | undefined {
+  if (!r?.freeze || r.freeze === 'none') return undefined;
+  try {
+    return freezePlan(a, r.freeze);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `block 2: 12 layers · 28x28 · 128->512 ch · 0.22M params` */
@@ -59,9 +77,13 @@ function groupTable(groups: GroupInfo[], batch: number): string {
 
 function totalsLine(a: Analysis, r: ResolvedSpec): string {
   const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
+  const frozen = frozenCounts(a, r);
   return (
     `**Model:** ${formatInt(a.totals.trainableParams)} trainable + ${formatInt(a.totals.nonTrainableParams)} non-trainable = ${formatInt(a.totals.params)} parameters · ` +
-    `${formatMacs(a.totals.macs)} per image · training memory ≈ ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${r.optimizer})`
+    `${formatMacs(a.totals.macs)} per image · training memory ≈ ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${r.optimizer})` +
+    (frozen
+      ? ` · **training.freeze "${frozen.freeze}":** ${formatInt(frozen.trainableParams)} parameters train, ${formatInt(frozen.frozenParams)} are frozen`
+      : '')
   );
 }
 
@@ -356,6 +378,11 @@ export function summaryTable(a: Analysis, r: ResolvedSpec): string {
   out.push(`Total params: ${formatInt(a.totals.params)}`);
   out.push(`Trainable params: ${formatInt(a.totals.trainableParams)}`);
   out.push(`Non-trainable params: ${formatInt(a.totals.nonTrainableParams)}`);
+  const frozen = frozenCounts(a, r);
+  if (frozen)
+    out.push(
+      `training.freeze "${frozen.freeze}": ${formatInt(frozen.trainableParams)} params train, ${formatInt(frozen.frozenParams)} frozen`,
+    );
   out.push(
     `Total mult-adds: ${formatMacs(a.totals.macs)} (convolutions and dense layers: ${formatMacs(a.totals.convMacs)})`,
   );

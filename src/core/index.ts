@@ -10,3 +10,4 @@ export * from './specErrors';
 export * from './explain';
 export * from './template';
 export * from './trainingConfig';
+export * from './freeze';

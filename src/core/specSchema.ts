@@ -200,6 +200,21 @@ const trainingSection = z
         'Recompute batch-norm and concatenation outputs in the backward pass instead of storing them (Pleiss et al. 2017).',
       default: false,
     }),
+    freeze: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({
+        markdownDescription:
+          'Layers that keep their weights (fine-tuning): `"none"`, `"backbone"` (all but the classifier `predictions`; the pooled features are then computed once and cached), or a part (`"conv1"` the stem, `"conv2"`.. the dense blocks, `"pool2"`.. the transitions) or layer name, frozen with everything before it. Frozen batch norms use their moving statistics and do not update them.',
+        default: 'none',
+        examples: ['none', 'backbone', 'conv3', 'pool3'],
+      }),
+    backboneLearningRate: num(0, 10).optional().meta({
+      description:
+        'Learning rate of the layers that are not frozen and not the classifier, in [0, 10] (the classifier uses learningRate); it follows the same schedule. Default: learningRate.',
+    }),
   })
   .meta({ description: 'How the model is trained.' });
 

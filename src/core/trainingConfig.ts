@@ -21,6 +21,13 @@ export interface TrainingConfig {
   earlyStopping?: { monitor: Monitor; patience: number; minDelta: number };
   seed?: number;
   memoryEfficient: boolean;
+  /** `training.freeze`: "none", "backbone", or a part or layer name (resolved against a model by ./freeze). */
+  freeze: string;
+  /**
+   * Learning rate of the trainable layers other than the classifier, at the schedule's start (the classifier's is
+   * `learningRate`); undefined: the same.
+   */
+  backboneLearningRate?: number;
 }
 
 /**
@@ -57,6 +64,8 @@ export function trainingConfig(training: unknown): TrainingConfig {
     earlyStopping: es && { monitor: es.monitor ?? 'val_loss', patience: es.patience ?? 5, minDelta: es.minDelta ?? 0 },
     seed: t.seed,
     memoryEfficient: t.memoryEfficient ?? false,
+    freeze: t.freeze ?? 'none',
+    backboneLearningRate: t.backboneLearningRate,
   };
 }
 

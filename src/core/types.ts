@@ -51,4 +51,6 @@ export interface ResolvedSpec {
   optimizer: string;
   /** training.memoryEfficient: the dense blocks recompute instead of storing (lower training memory). */
   memoryEfficient: boolean;
+  /** training.freeze as written (a string), if any: see ./freeze. */
+  freeze?: string;
 }

@@ -5,6 +5,7 @@
  * paths, the class count and the training memory. Never throws: every problem becomes a ranged diagnostic.
  */
 import { analyze, type Analysis, trainingMemory } from './analyze';
+import { freezePlan, freezeProblem, nearestFreezeNames } from './freeze';
 import { formatBytes, formatShape } from './format';
 import { Checker, clip, isInt, isObject, show } from './checker';
 import { checkData, type FileProbe } from './dataCheck';
@@ -121,6 +122,7 @@ function validateText(text: string, options: ValidationOptions): ValidationResul
     c.report(['input'], 'error', 'input-too-small', analysis.problem.message);
   } else {
     checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
+    checkFreeze(c, doc, resolved, analysis);
   }
   return finish(c, doc, parsed, { resolved, analysis }, options);
 }
@@ -205,6 +207,7 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
     batchSize: training.batchSize,
     optimizer: training.optimizer,
     memoryEfficient: training.memoryEfficient,
+    freeze: training.freeze,
   };
 }
 
@@ -430,11 +433,12 @@ function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig)
  */
 function resolveTraining(
   doc: Record<string, unknown>,
-): Pick<ResolvedSpec, 'batchSize' | 'optimizer' | 'memoryEfficient'> {
+): Pick<ResolvedSpec, 'batchSize' | 'optimizer' | 'memoryEfficient' | 'freeze'> {
   const training = isObject(doc.training) ? doc.training : {};
   const batchSize = isInt(training.batchSize) && training.batchSize > 0 ? training.batchSize : DEFAULT_BATCH_SIZE;
   const optimizer = typeof training.optimizer === 'string' ? training.optimizer : 'sgd';
-  return { batchSize, optimizer, memoryEfficient: training.memoryEfficient === true };
+  const freeze = typeof training.freeze === 'string' ? training.freeze : undefined;
+  return { batchSize, optimizer, memoryEfficient: training.memoryEfficient === true, freeze };
 }
 
 function resolveInput(
@@ -539,4 +543,31 @@ function checkMemory(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec, 
     `Training needs about ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${formatBytes(mem.activationBytes)} of activations for ${formatShape([r.input.height, r.input.width, r.input.channels])} images), ` +
       `above the limit of ${formatBytes(limit)}: ${advice}`,
   );
+}
+
+/** `training.freeze` names a part or layer of this model; `backboneLearningRate` has layers to act on. */
+function checkFreeze(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec, a: Analysis): void {
+  const training = isObject(doc.training) ? doc.training : {};
+  if (r.freeze !== undefined) {
+    const problem = freezeProblem(a, r.freeze);
+    if (problem) {
+      const near = nearestFreezeNames(a, r.freeze)[0];
+      const fix = r.freeze === 'predictions' || r.freeze === 'head' ? 'backbone' : near;
+      c.report(
+        ['training', 'freeze'],
+        'error',
+        'freeze-unknown',
+        problem,
+        c.replaceFix(['training', 'freeze'], `Freeze "${fix}"`, fix),
+      );
+      return;
+    }
+  }
+  if (training.backboneLearningRate !== undefined && r.freeze !== undefined && freezePlan(a, r.freeze).backbone)
+    c.report(
+      ['training', 'backboneLearningRate'],
+      'warning',
+      'backbone-lr-unused',
+      `training.freeze "${r.freeze}" freezes the whole backbone, so backboneLearningRate changes nothing: remove it, or freeze less (e.g. a block name such as "conv3").`,
+    );
 }

@@ -46,7 +46,7 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       if (a && !a.problem) {
         lenses.push(
           new vscode.CodeLens(range, {
-            title: modelLensTitle(a),
+            title: modelLensTitle(a, result.resolved),
             command: 'densenet.showSummary',
             arguments: [doc.uri],
             tooltip: 'Show the per-layer summary',

@@ -48,6 +48,11 @@ export interface ForwardOptions {
    * layers' concatenation → bn → ReLU, the bottleneck's and the transitions' bn → ReLU) instead of storing it.
    */
   memoryEfficient: boolean;
+  /**
+   * Layers frozen by `training.freeze` (a prefix of the model): their batch norms run in inference mode (moving
+   * statistics used, not updated), their dropout is off, and no gradient flows into them.
+   */
+  frozen?: ReadonlySet<string>;
 }
 
 /** A batch-norm layer's variables and settings. */
@@ -58,6 +63,12 @@ interface BnParams {
   movingVariance: LayerVariable;
   epsilon: number;
   momentum: number;
+}
+
+interface DenseParams {
+  kernel: LayerVariable;
+  bias?: LayerVariable;
+  activation: string;
 }
 
 interface ConvParams {
@@ -173,6 +184,30 @@ function checkpointedBnReluConv(pieces: Tensor[], bn: BnParams, conv: ConvParams
   return conv.bias ? tf.add(out, conv.bias.read()) : out;
 }
 
+function denseParams(model: LayersModel, name: string): DenseParams {
+  const w = weightsOf(model, name);
+  return {
+    kernel: weight(w, name, 'kernel'),
+    bias: w.get('bias'),
+    activation: String(model.getLayer(name).getConfig().activation ?? 'linear'),
+  };
+}
+
+/** Batch norm (+ ReLU) in inference mode, as the layer's own inference: the moving statistics, not updated. */
+function frozenBatchNorm(x: Tensor, bn: BnParams, relu: boolean): Tensor {
+  return tf.tidy(() => {
+    const y = tf.batchNorm(
+      x,
+      bn.movingMean.read(),
+      bn.movingVariance.read(),
+      bn.beta.read(),
+      bn.gamma.read(),
+      bn.epsilon,
+    );
+    return relu ? tf.relu(y) : y;
+  });
+}
+
 /** A concatenation not yet materialised: its parts along the channel axis (memory-efficient mode). */
 interface Pieces {
   pieces: Tensor[];
@@ -246,7 +281,15 @@ class Values {
 /** One step of the forward pass: a layer, or a batch norm with the ReLU (and convolution) it absorbs. */
 type Step =
   | { kind: 'layer'; layer: LayerInfo }
-  | { kind: 'bn'; bn: LayerInfo; params: BnParams; relu?: LayerInfo; conv?: { layer: LayerInfo; params: ConvParams } };
+  | {
+      kind: 'bn';
+      bn: LayerInfo;
+      params: BnParams;
+      relu?: LayerInfo;
+      conv?: { layer: LayerInfo; params: ConvParams };
+      /** A frozen batch norm: inference mode. */
+      frozen?: boolean;
+    };
 
 function isRelu(l: LayerInfo | undefined, from: string): l is LayerInfo {
   return (
@@ -255,7 +298,7 @@ function isRelu(l: LayerInfo | undefined, from: string): l is LayerInfo {
 }
 
 /** The steps of the forward pass, with the fusions the layer wiring allows. */
-function plan(model: LayersModel, analysis: Analysis, memoryEfficient: boolean): Step[] {
+function plan(model: LayersModel, analysis: Analysis, options: ForwardOptions): Step[] {
   const consumers = new Map<string, LayerInfo[]>();
   for (const l of analysis.layers) for (const i of l.inputs) consumers.set(i, [...(consumers.get(i) ?? []), l]);
   const only = (name: string): LayerInfo | undefined => {
@@ -270,13 +313,14 @@ function plan(model: LayersModel, analysis: Analysis, memoryEfficient: boolean):
       steps.push({ kind: 'layer', layer: l });
       continue;
     }
-    const step: Step = { kind: 'bn', bn: l, params: bnParams(model, l.name) };
+    const frozen = options.frozen?.has(l.name) === true;
+    const step: Step = { kind: 'bn', bn: l, params: bnParams(model, l.name), frozen };
     const relu = only(l.name);
     if (isRelu(relu, l.name)) {
       step.relu = relu;
       absorbed.add(relu.name);
       const conv = only(relu.name);
-      if (memoryEfficient && conv && conv.type === 'Conv2D' && conv.inputs.length === 1) {
+      if (!frozen && options.memoryEfficient && conv && conv.type === 'Conv2D' && conv.inputs.length === 1) {
         step.conv = { layer: conv, params: convParams(model, conv) };
         absorbed.add(conv.name);
       }
@@ -293,20 +337,13 @@ function plan(model: LayersModel, analysis: Analysis, memoryEfficient: boolean):
  */
 export function trainingForward(model: LayersModel, analysis: Analysis, options: ForwardOptions): Forward {
   if (analysis.problem) throw new Error(analysis.problem.message);
-  const steps = plan(model, analysis, options.memoryEfficient);
+  const steps = plan(model, analysis, options);
   const convs = new Map<string, ConvParams>();
-  const dense = new Map<string, { kernel: LayerVariable; bias?: LayerVariable; activation: string }>();
+  const dense = new Map<string, DenseParams>();
   const layersByName = new Map<string, ReturnType<LayersModel['getLayer']>>();
   for (const l of analysis.layers) {
     if (l.type === 'Conv2D') convs.set(l.name, convParams(model, l));
-    if (l.type === 'Dense') {
-      const w = weightsOf(model, l.name);
-      dense.set(l.name, {
-        kernel: weight(w, l.name, 'kernel'),
-        bias: w.get('bias'),
-        activation: String(model.getLayer(l.name).getConfig().activation ?? 'linear'),
-      });
-    }
+    if (l.type === 'Dense') dense.set(l.name, denseParams(model, l.name));
     if (l.type === 'Dropout') layersByName.set(l.name, model.getLayer(l.name));
   }
   const uses = new Map<string, number>();
@@ -343,6 +380,7 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
         return { pieces: l.inputs.flatMap((i) => tensorsOf(v.get(i))) };
       }
       case 'Dropout': {
+        if (options.frozen?.has(l.name)) return tf.clone(x());
         // tfjs-layers' Dropout with a seed draws the same mask on every call, so a seeded model.apply would
         // drop the same units at every step. Here the seed advances with the step: the first call draws
         // model.apply's mask, the next ones fresh masks, reproducibly for a seeded run.
@@ -353,7 +391,7 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
       case 'GlobalAveragePooling2D':
         return tf.mean(x(), [1, 2]);
       case 'Dense': {
-        const d = dense.get(l.name) as { kernel: LayerVariable; bias?: LayerVariable; activation: string };
+        const d = dense.get(l.name) as DenseParams;
         return tf.tidy(() => {
           let y: Tensor = tf.matMul(x() as Tensor2D, d.kernel.read() as Tensor2D);
           if (d.bias) y = tf.add(y, d.bias.read());
@@ -384,7 +422,10 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
       } else {
         const { bn, params, relu, conv } = step;
         from = bn.inputs;
-        if (conv) {
+        if (step.frozen) {
+          name = relu ? relu.name : bn.name;
+          value = frozenBatchNorm(v.tensor(from[0]), params, !!relu);
+        } else if (conv) {
           name = conv.layer.name;
           value = checkpointedBnReluConv(tensorsOf(v.get(from[0])), params, conv.params);
         } else {

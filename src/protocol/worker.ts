@@ -27,6 +27,8 @@ export interface WorkerInit {
   /** Shapes of the main replica's trainable weights, then of its non-trainable ones. */
   trainableShapes: number[][];
   nonTrainableShapes: number[][];
+  /** The main model's batch-norm epsilon (that of the weights it started from); the analysis' when absent. */
+  batchNormEpsilon?: number;
 }
 
 /** A shard of a batch, on the weights of `version`. */

@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { RunStatus } from '../protocol/engine';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from './atomic';
+import type { WeightsOrigin } from '../core/weightsOrigin';
 import { JsonFileError, JsonObject } from './jsonCheck';
 import { effectiveStatus } from './runLock';
 
@@ -50,6 +51,8 @@ export interface RunInfo {
   signal?: string | null;
   /** Last lines the engine wrote to stderr before it died. */
   stderrTail?: string;
+  /** Where the model's weights came from when the run started (`model.weights`); absent: random initialisation. */
+  initialWeights?: WeightsOrigin;
 }
 
 /**
@@ -100,7 +103,22 @@ const RUN_FIELDS: readonly { field: keyof RunInfo; check: FieldCheck; fallback?:
   { field: 'exitCode', check: intOrNull },
   { field: 'signal', check: strOrNull },
   { field: 'stderrTail', check: str },
+  { field: 'initialWeights', check: (o, f) => checkWeightsOrigin(o.object(f)) },
 ];
+
+const WEIGHTS_FORMATS = ['pytorch', 'safetensors', 'keras-h5', 'onnx', 'tfjs'] as const;
+
+/** A WeightsOrigin read back from a file, checked field by field. */
+export function checkWeightsOrigin(o: JsonObject): WeightsOrigin {
+  o.string('ref');
+  o.oneOf('format', WEIGHTS_FORMATS);
+  o.string('path');
+  o.optString('sha256');
+  o.optString('pretrained');
+  o.number('batchNormEpsilon', 0);
+  o.optInt('replacedClassifierClasses', 1);
+  return o.value as unknown as WeightsOrigin;
+}
 
 /** `value` (the content of the run.json `file`) type-checked; throws naming the file and the field otherwise. */
 export function checkRunInfo(file: string, value: unknown): RunInfo {

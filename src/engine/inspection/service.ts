@@ -20,7 +20,10 @@ import {
 } from '.';
 import { validateBuildable } from '../../core';
 import { nodeFileProbe } from '../../core/nodeFs';
+import { CLASSIFIER_LAYER } from '../../core/freeze';
+import { loadInitialWeights } from '../initialWeights';
 import { buildModel } from '../model';
+import { applyLayerWeights } from '../weights';
 import { locateCheckpoint } from '../../runs/checkpointFiles';
 import { readPreprocessing, type Preprocessing } from '../../runs/preprocessing';
 import { loadCheckpointModel } from '../checkpoint';
@@ -32,10 +35,12 @@ interface Loaded {
 }
 
 /**
- * An untrained model of a spec (random weights, seed 0): what the architecture does before training. Class
- * names come from the training folder's class folders when there are some, else they are the indices.
+ * The model of a spec before training: its `model.weights` when it names some (a pretrained model, its
+ * classifier new when the classes differ), else random weights (seed 0): what the architecture does before
+ * training. Class names come from the training folder's class folders when there are some, else they are the
+ * indices.
  */
-function untrainedModel(specPath: string): Loaded {
+async function untrainedModel(specPath: string): Promise<Loaded> {
   const v = validateBuildable(fs.readFileSync(specPath, 'utf8'), {
     specPath,
     fs: nodeFileProbe,
@@ -48,16 +53,23 @@ function untrainedModel(specPath: string): Loaded {
   const dirs = folder ? nodeFileProbe.directories(folder).sort() : [];
   const classNames =
     dirs.length === v.resolved.classes ? dirs : Array.from({ length: v.resolved.classes }, (_, i) => String(i));
-  return {
-    model: buildModel(v.analysis, { seed: 0 }),
-    pre: { input: v.resolved.input, classNames, normalization: null },
-    modelPath: specPath,
-  };
+  const weights = v.resolved.weights
+    ? await loadInitialWeights(v.resolved.weights, path.dirname(specPath), v.analysis)
+    : undefined;
+  const model = buildModel(v.analysis, { seed: 0, batchNormEpsilon: weights?.batchNormEpsilon });
+  try {
+    if (weights)
+      applyLayerWeights(model, weights.weights, { keep: weights.replacedClassifier ? [CLASSIFIER_LAYER] : [] });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, pre: { input: v.resolved.input, classNames, normalization: null }, modelPath: specPath };
 }
 
 /** `checkpoint`: a run folder, a checkpoint folder, a model.json, or a spec (*.densenet.json: its untrained model). */
 export async function loadForInspection(checkpoint: string): Promise<Loaded> {
-  if (checkpoint.endsWith('.densenet.json')) return untrainedModel(path.resolve(checkpoint));
+  if (checkpoint.endsWith('.densenet.json')) return await untrainedModel(path.resolve(checkpoint));
   const { modelPath, runDir } = locateCheckpoint(checkpoint);
   return { model: await loadCheckpointModel(modelPath), pre: readPreprocessing(runDir), modelPath };
 }

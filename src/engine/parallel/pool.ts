@@ -33,6 +33,7 @@ import {
   type Step,
   type TrainControl,
 } from '../training/step';
+import { modelBatchNormEpsilon } from '../training/freeze';
 import { readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
 import { type Shard, shardBatch } from './shards';
 import { findWorkerScript, WorkerGroup } from './workers';
@@ -85,6 +86,7 @@ export class ParallelTrainer {
         config: o.config,
         trainableShapes,
         nonTrainableShapes,
+        batchNormEpsilon: modelBatchNormEpsilon(o.model),
       }),
     });
     const trainer = new ParallelTrainer(workers, o.model);

@@ -9,6 +9,7 @@ import type { LayersModel, Variable } from '@tensorflow/tfjs';
 import { type RpcEndpoint, Transfer } from '../../protocol/rpc';
 import type { ShardGradients, ShardParams, TrainerContract, WorkerContract, WorkerInit } from '../../protocol/worker';
 import { buildModel } from '../model';
+import { applyFreeze } from '../training/freeze';
 import { tf } from '../tf';
 import { computeGradients, evaluateBatch, type Forward, makeForward } from '../training/step';
 import { readFlat, shapesOf, writeAllWeights } from './replica';
@@ -89,7 +90,11 @@ export function serveReplica(
       await startBackend();
       // A seed of its own (dropout masks must not repeat the main replica's); the weights come from the main thread.
       const seed = init.config.seed === undefined ? undefined : init.config.seed + init.index;
-      replica = new Replica(buildModel(init.analysis, { seed }), init);
+      // The main model's epsilon and freeze, so that the weight lists agree; the weights themselves (pretrained
+      // ones too) come with the first `weights` request.
+      const model = buildModel(init.analysis, { seed, batchNormEpsilon: init.batchNormEpsilon });
+      applyFreeze(model, init.analysis, init.config);
+      replica = new Replica(model, init);
     } catch (e) {
       throw new Error(`start failed: ${e instanceof Error ? e.message : String(e)}`);
     }

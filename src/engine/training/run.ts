@@ -9,7 +9,11 @@ import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import type { Analysis } from '../../core';
 import type { TrainRequest } from '../../protocol/engine';
 import { Rng } from '../data/open';
+import { CLASSIFIER_LAYER } from '../../core/freeze';
+import { describeWeightsOrigin } from '../../core/weightsOrigin';
+import { type InitialWeights, loadInitialWeights } from '../initialWeights';
 import { buildModel } from '../model';
+import { applyLayerWeights } from '../weights';
 import { probeWritable, readJsonSync, writeJsonAtomicSync } from '../../runs/atomic';
 import { checkpointDir } from '../../runs/checkpointFiles';
 import { METRICS_FILE, rewriteMetrics } from '../../runs/metricsLog';
@@ -87,6 +91,8 @@ export interface OpenRunOptions {
   modelSeed: number | undefined;
   /** The optimizer of the training: a resume restores its state from the checkpoint. */
   optimizer: Optimizer;
+  /** `model.weights` and the spec's folder (paths in it are relative to that): a new run starts from them. */
+  weights?: { ref: string; baseDir: string };
   info(message: string): void;
 }
 
@@ -103,6 +109,10 @@ export async function openRun(
   claimed: ClaimedRun | undefined,
   o: OpenRunOptions,
 ): Promise<OpenedRun> {
+  // Read and checked before a new run's folder exists: weights that do not fit leave no failed run behind.
+  // A resume never applies them again: its checkpoint holds the weights it reached.
+  const initial =
+    !claimed && o.weights ? await loadInitialWeights(o.weights.ref, o.weights.baseDir, o.analysis) : undefined;
   const runDir = claimed ? claimed.runDir : newRun(req, o);
   let lock: RunLock | undefined = claimed?.lock;
   let model: LayersModel | undefined;
@@ -111,7 +121,8 @@ export async function openRun(
     let position: RunPosition;
     if (claimed) ({ model, position } = await resumeRun(runDir, o));
     else {
-      model = buildModel(o.analysis, { seed: o.modelSeed });
+      model = buildModel(o.analysis, { seed: o.modelSeed, batchNormEpsilon: initial?.batchNormEpsilon });
+      if (initial) startFromWeights(runDir, model, initial, o);
       position = freshPosition(o.seed);
     }
     // weights, and up to two optimizer slots per weight (Adam), in float32
@@ -137,6 +148,20 @@ export function recordRunStart(
 ): void {
   if (!claimed?.split) writeRunSplit(runDir, split);
   if (!claimed?.preprocessing) writePreprocessing(runDir, preprocessing);
+}
+
+/** Applies the initial weights to a new run's model, says so (and whether the classifier starts new), records them. */
+function startFromWeights(runDir: string, model: LayersModel, initial: InitialWeights, o: OpenRunOptions): void {
+  applyLayerWeights(model, initial.weights, { keep: initial.replacedClassifier ? [CLASSIFIER_LAYER] : [] });
+  o.info(`Starting from the weights of ${describeWeightsOrigin(initial.origin, o.analysis.classes)}`);
+  const r = initial.replacedClassifier;
+  if (r) o.info(replacedClassifierMessage(r.fileShape, r.modelShape));
+  updateRunInfo(runDir, { initialWeights: initial.origin });
+}
+
+/** "The weights have 1000 classes, the spec 5: the classifier `predictions` starts new (1024×5)". */
+export function replacedClassifierMessage(fileShape: number[], modelShape: number[]): string {
+  return `The weights have ${fileShape[1]} classes, the spec ${modelShape[1]}: the classifier \`${CLASSIFIER_LAYER}\` starts new (${modelShape.join('×')})`;
 }
 
 /** The position of a new run: nothing done, the data RNG seeded with `seed`. */

@@ -6,7 +6,7 @@
  * nothing of runs, logs or threads.
  */
 import type { LayersModel, Optimizer, Scalar, Tensor, Variable } from '@tensorflow/tfjs';
-import type { Analysis, TrainingConfig } from '../../core';
+import { type Analysis, CLASSIFIER_LAYER, freezePlan, type TrainingConfig } from '../../core';
 import type { Batch } from '../data/open';
 import { type Forward, trainingForward } from '../forward';
 import { tf } from '../tf';
@@ -57,7 +57,25 @@ export function layersForward(model: LayersModel): Forward {
  * `c.memoryEfficient` chooses between storing and recomputing the dense blocks' intermediates.
  */
 export function makeForward(model: LayersModel, analysis: Analysis, c: TrainingConfig): Forward {
-  return trainingForward(model, analysis, { memoryEfficient: c.memoryEfficient });
+  const frozen = c.freeze === 'none' ? undefined : freezePlan(analysis, c.freeze).layers;
+  return trainingForward(model, analysis, { memoryEfficient: c.memoryEfficient, frozen });
+}
+
+/**
+ * The factor of the backbone's updates (`backboneLearningRate / learningRate`), undefined when the backbone
+ * trains at the classifier's rate. One optimizer steps every trainable weight at the classifier's rate; the
+ * backbone's step is then scaled by this factor. SGD, momentum (Nesterov too) and Adam(W) keep a state (velocity,
+ * moments) that does not depend on the learning rate and make a step proportional to it, so the scaled step is
+ * exactly the step of a second optimizer at `backboneLearningRate` (as PyTorch's parameter groups), with one
+ * optimizer state to checkpoint.
+ */
+export function backboneScale(c: TrainingConfig): number | undefined {
+  if (c.backboneLearningRate === undefined || c.backboneLearningRate === c.learningRate) return undefined;
+  if (c.learningRate === 0)
+    throw new Error(
+      'training.backboneLearningRate needs a training.learningRate above 0 (the classifier does not train at 0): raise learningRate, or remove backboneLearningRate.',
+    );
+  return c.backboneLearningRate / c.learningRate;
 }
 
 /** Loss, correct predictions and the gradient of every trainable weight (by variable name) of one batch. */
@@ -103,16 +121,27 @@ export function applyGradients(
   lr: number,
 ): void {
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
+  const scale = backboneScale(c);
+  const head =
+    scale === undefined
+      ? new Set<string>()
+      : new Set(model.getLayer(CLASSIFIER_LAYER).trainableWeights.map((w) => (w.read() as Variable).name));
+  const backbone = scale === undefined ? [] : variables.filter((v) => !head.has(v.name));
   tf.tidy(() => {
     const g = { ...grads };
     if (c.weightDecay > 0 && c.optimizer !== 'adamw') {
       // L2 weight decay coupled to the gradient, as PyTorch's SGD(weight_decay) and the paper.
       for (const v of variables) g[v.name] = tf.add(g[v.name], tf.mul(v, c.weightDecay));
     }
+    const before = backbone.map((v) => tf.clone(v));
     optimizer.applyGradients(g);
+    // The backbone's step at its own rate: w = before + scale·(after - before) (see backboneScale).
+    backbone.forEach((v, i) => v.assign(tf.add(before[i], tf.mul(tf.sub(v, before[i]), scale as number))));
     if (c.weightDecay > 0 && c.optimizer === 'adamw') {
       // Decoupled weight decay (Loshchilov & Hutter): w -= lr·wd·w after the Adam step.
-      for (const v of variables) v.assign(tf.sub(v, tf.mul(v, lr * c.weightDecay)));
+      const scaled = new Set(backbone);
+      for (const v of variables)
+        v.assign(tf.sub(v, tf.mul(v, lr * (scaled.has(v) ? (scale as number) : 1) * c.weightDecay)));
     }
   });
   tf.dispose(grads);

@@ -16,6 +16,8 @@ import { resolveThreads } from '../parallel/threads';
 import { finishRun } from '../../runs/runFolder';
 import { tf } from '../tf';
 import { runEpochs, type Stepper } from './epochs';
+import { cacheFeatures, headStepper } from './featureCache';
+import { applyFreeze, freezeMessage } from './freeze';
 import { type ClaimedRun, claimRun, failRun, type OpenedRun, openRun, recordRunStart } from './run';
 import { RunLog, type TrainObserver } from './runLog';
 import {
@@ -120,6 +122,21 @@ async function openTrainingData(
   return { data, skipped: () => skipped };
 }
 
+/**
+ * Whether only the classifier trains, on cached features: the backbone is frozen whole and the images are the
+ * same every epoch (augmentation draws new ones: then the frozen backbone runs on every batch, and the log says why).
+ */
+function headOnly(backbone: boolean, data: DataPipeline, log: RunLog): boolean {
+  if (!backbone) return false;
+  if (data.augmentation) {
+    log.info(
+      'Frozen backbone, but data.augment draws new images every epoch: the features are not cached, the backbone runs (in inference mode) on every batch. Remove data.augment to train the classifier on cached features.',
+    );
+    return false;
+  }
+  return true;
+}
+
 /** The run's seed: the one it recorded (a resume), else training.seed, else a drawn one. */
 function effectiveSeed(c: TrainingConfig, claimed: ClaimedRun | undefined, obs: TrainObserver): number {
   const recorded = claimed?.split?.seed;
@@ -173,9 +190,11 @@ async function trainOn(
       seed,
       modelSeed: c.seed,
       optimizer,
+      weights: resolved.weights ? { ref: resolved.weights, baseDir: path.dirname(req.specPath) } : undefined,
       info,
     });
     const { runDir, model, position } = run;
+    const frozen = applyFreeze(model, analysis, c);
     const classNames = [...data.classNames];
     recordRunStart(
       runDir,
@@ -186,7 +205,12 @@ async function trainOn(
     const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
     log = new RunLog(runDir, obs, { epochs, stepsPerEpoch });
     const forward = makeForward(model, analysis, c);
-    const { threads, note } = resolveThreads(req.threads, backend, c.batchSize);
+    const freezeNote = freezeMessage(frozen);
+    if (freezeNote) log.info(freezeNote);
+    const head = headOnly(frozen.backbone, data, log);
+    const { threads, note } = head
+      ? { threads: 1, note: undefined }
+      : resolveThreads(req.threads, backend, c.batchSize);
     if (note) log.info(note);
     pool = await startThreads(threads, { backend, analysis, config: c, model, log });
     log.started({
@@ -204,12 +228,16 @@ async function trainOn(
     });
 
     const s: StepContext = { model, forward, optimizer, classes: classNames.length, config: c };
-    const stepper = pool ? poolStepper(pool, s) : localStepper(s);
+    const stepper = head
+      ? headStepper(model, optimizer, classNames.length, c)
+      : pool
+        ? poolStepper(pool, s)
+        : localStepper(s);
     const loop = {
       config: c,
       epochs,
       stepsPerEpoch,
-      data,
+      data: head ? await cacheFeatures(model, analysis, data, c.batchSize, (m) => log?.info(m)) : data,
       classNames,
       runDir,
       model,

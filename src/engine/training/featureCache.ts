@@ -1,0 +1,186 @@
+/**
+ * Training with a fully frozen backbone (`training.freeze: "backbone"`): the backbone's output for an image —
+ * the pooled features that feed the classifier — never changes, so it is computed once per image (inference
+ * mode, no augmentation), kept in memory, and only the classifier `predictions` trains on it: an epoch is a few
+ * matrix products. The epoch loop (./epochs) is unchanged: it gets a data pipeline whose batches are feature
+ * rows (shuffled with the same draws as the images would be) and a stepper that trains and evaluates the
+ * classifier alone; the checkpoints still hold the whole model.
+ */
+import type { LayersModel, Optimizer, Scalar, SymbolicTensor, Tensor, Variable } from '@tensorflow/tfjs';
+import { type Analysis, CLASSIFIER_LAYER, type TrainingConfig } from '../../core';
+import type { Batch, BatchIterator } from '../data/batches';
+import type { DataPipeline } from '../data/open';
+import type { Dataset } from '../data/dataset';
+import type { Rng } from '../data/rng';
+import { tf } from '../tf';
+import type { Stepper } from './epochs';
+import { applyGradients, crossEntropy, type Evaluation, EvaluationTally } from './step';
+
+/** The pooled features of a dataset's readable images, in its order, and their labels. */
+export interface FeatureSet {
+  features: Float32Array;
+  labels: Int32Array;
+  /** Images. */
+  n: number;
+  /** Features per image. */
+  dim: number;
+}
+
+/** The name of the layer whose output the classifier takes (`avg_pool`). */
+export function featureLayerName(analysis: Analysis): string {
+  const head = analysis.layers.find((l) => l.name === CLASSIFIER_LAYER);
+  if (!head || head.inputs.length !== 1)
+    throw new Error(`The model has no single-input classifier ${CLASSIFIER_LAYER}`);
+  return head.inputs[0];
+}
+
+/** The features of every batch (inference mode: batch norms on their moving statistics, no dropout). */
+export async function computeFeatures(
+  model: LayersModel,
+  analysis: Analysis,
+  batches: AsyncIterable<Batch>,
+): Promise<FeatureSet> {
+  // Shares the model's layers and weights (never disposed: that would dispose them).
+  const extractor = tf.model({
+    inputs: model.inputs,
+    outputs: model.getLayer(featureLayerName(analysis)).output as SymbolicTensor,
+  });
+  const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
+  const parts: Float32Array[] = [];
+  const labels: number[] = [];
+  let dim = 0;
+  for await (const b of batches) {
+    const f = tf.tidy(() => extractor.predict(tf.tensor4d(b.x, [b.size, h, w, ch])) as Tensor);
+    dim = f.shape[1] as number;
+    parts.push(f.dataSync() as Float32Array);
+    f.dispose();
+    for (let i = 0; i < b.size; i++) labels.push(b.y[i]);
+  }
+  const features = new Float32Array(labels.length * dim);
+  let offset = 0;
+  for (const p of parts) {
+    features.set(p, offset);
+    offset += p.length;
+  }
+  return { features, labels: Int32Array.from(labels), n: labels.length, dim };
+}
+
+/** Batches of feature rows, in `order`. */
+function featureBatches(set: FeatureSet, order: Uint32Array, batchSize: number): BatchIterator {
+  const expectedBatches = Math.ceil(order.length / batchSize);
+  async function* generate(): AsyncGenerator<Batch, void, undefined> {
+    for (let start = 0; start < order.length; start += batchSize) {
+      const size = Math.min(batchSize, order.length - start);
+      const x = new Float32Array(size * set.dim);
+      const y = new Int32Array(size);
+      for (let i = 0; i < size; i++) {
+        const k = order[start + i];
+        x.set(set.features.subarray(k * set.dim, (k + 1) * set.dim), i * set.dim);
+        y[i] = set.labels[k];
+      }
+      yield { x, y, size };
+    }
+  }
+  const generator = generate();
+  return {
+    skipped: 0,
+    expectedBatches,
+    next: () => generator.next(),
+    return: async () => generator.return(undefined),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/**
+ * `data` with its training and validation batches served from the cached features: a training epoch draws its
+ * permutation from `rng` exactly as the image batches do (so a resume and the image path see the same order).
+ */
+export function cachedPipeline(data: DataPipeline, train: FeatureSet, validation?: FeatureSet): DataPipeline {
+  return {
+    ...data,
+    trainBatches: (batchSize: number, rng: Rng) => {
+      const order = Uint32Array.from({ length: train.n }, (_, i) => i);
+      rng.shuffle(order);
+      return featureBatches(train, order, batchSize);
+    },
+    evalBatches: (dataset: Dataset, batchSize: number) => {
+      if (dataset !== data.validation || !validation)
+        throw new Error(`The features of ${dataset.description} are not cached: evaluate it with the whole model`);
+      return featureBatches(
+        validation,
+        Uint32Array.from({ length: validation.n }, (_, i) => i),
+        batchSize,
+      );
+    },
+  };
+}
+
+/** The classifier's output for feature rows `x` ([n, dim]). */
+function headProbs(model: LayersModel, x: Tensor): Tensor {
+  return model.getLayer(CLASSIFIER_LAYER).apply(x) as Tensor;
+}
+
+/** Trains and evaluates only the classifier of `model` on feature batches. */
+export function headStepper(model: LayersModel, optimizer: Optimizer, classes: number, c: TrainingConfig): Stepper {
+  const layer = model.getLayer(CLASSIFIER_LAYER);
+  const dim = (layer.getWeights()[0].shape as number[])[0];
+  return {
+    step: (batch, lr) => {
+      const variables = layer.trainableWeights.map((v) => v.read() as Variable);
+      let correct: Scalar | undefined;
+      const { value, grads } = tf.tidy(() => {
+        const x = tf.tensor2d(batch.x, [batch.size, dim]);
+        const labels = tf.tensor1d(batch.y, 'int32');
+        return tf.variableGrads(() => {
+          const probs = headProbs(model, x);
+          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32'))) as Scalar;
+          return crossEntropy(probs, tf.oneHot(labels, classes)) as Scalar;
+        }, variables);
+      });
+      applyGradients(model, optimizer, grads as Record<string, Tensor>, c, lr);
+      const result = { loss: value.dataSync()[0], correct: (correct as Scalar).dataSync()[0] };
+      tf.dispose([value, correct as Scalar]);
+      return result;
+    },
+    evaluate: async (batches): Promise<Evaluation> => {
+      const tally = new EvaluationTally(classes);
+      for await (const b of batches) {
+        const { loss, predicted } = tf.tidy(() => {
+          const probs = headProbs(model, tf.tensor2d(b.x, [b.size, dim]));
+          const ys = tf.oneHot(tf.tensor1d(b.y, 'int32'), classes);
+          return {
+            loss: crossEntropy(probs, ys).dataSync()[0],
+            predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()),
+          };
+        });
+        tally.add(b.y.subarray(0, b.size), predicted, loss);
+      }
+      return tally.result();
+    },
+  };
+}
+
+/**
+ * The features of the training and validation data, computed once with `model`, and the pipeline that serves
+ * them; `say` reports what was cached and how long it took.
+ */
+export async function cacheFeatures(
+  model: LayersModel,
+  analysis: Analysis,
+  data: DataPipeline,
+  batchSize: number,
+  say: (message: string) => void,
+): Promise<DataPipeline> {
+  const started = Date.now();
+  const train = await computeFeatures(model, analysis, data.evalBatches(data.train, batchSize));
+  const validation = data.validation
+    ? await computeFeatures(model, analysis, data.evalBatches(data.validation, batchSize))
+    : undefined;
+  const images = train.n + (validation?.n ?? 0);
+  say(
+    `Frozen backbone: the pooled features (${featureLayerName(analysis)}, ${train.dim} per image) of ${images} images computed once in ${((Date.now() - started) / 1000).toFixed(1)} s and cached (${((images * train.dim * 4) / 2 ** 20).toFixed(1)} MB); only the classifier ${CLASSIFIER_LAYER} trains on them.`,
+  );
+  return cachedPipeline(data, train, validation);
+}
