@@ -53,6 +53,7 @@ export function engineConfig(context: vscode.ExtensionContext): EngineConfig {
     backend: vscode.workspace.getConfiguration('densenet.engine').get<BackendPreference>('backend', 'auto'),
     nativeSearchPaths: [path.join(context.globalStorageUri.fsPath, 'native')],
     wasmDir: context.asAbsolutePath('dist'),
+    weightsCacheDir: path.join(context.globalStorageUri.fsPath, 'weights'),
   };
 }
 

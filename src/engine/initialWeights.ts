@@ -37,6 +37,16 @@ export interface InitialWeightsOptions {
   onDownloadProgress?(receivedBytes: number, totalBytes: number | undefined): void;
 }
 
+let weightsCacheDir: string | undefined;
+
+/** Where this process downloads known pretrained models (the engine of VS Code: its global storage). */
+export function setWeightsCacheDir(dir: string): void {
+  weightsCacheDir = dir;
+}
+
+/** The download cache of known pretrained models: the one set for this process, else the user's cache folder. */
+export const currentWeightsCacheDir = (): string => weightsCacheDir ?? defaultCacheDir();
+
 /** Whether `ref` names a known pretrained model (`torchvision:…`, `keras:…`) rather than a path. */
 export const isPretrainedName = (ref: string): boolean => /^(torchvision|keras):/i.test(ref);
 
@@ -137,7 +147,7 @@ export async function loadInitialWeights(
   if (isPretrainedName(ref)) {
     const entry = parsePretrainedName(ref);
     const file = await downloadToCache(entry, {
-      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      cacheDir: options.cacheDir ?? currentWeightsCacheDir(),
       signal: options.signal,
       onProgress: options.onDownloadProgress,
     });

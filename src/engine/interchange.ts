@@ -11,7 +11,7 @@ import { nodeFileProbe } from '../core/nodeFs';
 import { findPreset, PRESET_NAMES } from '../core/presets';
 import { validateBuildable } from '../core/specErrors';
 import { WEIGHTS_FORMAT_TITLES, type WeightsOrigin } from '../core/weightsOrigin';
-import { defaultCacheDir, downloadToCache } from '../interchange/download';
+import { downloadToCache } from '../interchange/download';
 import { loadImagenetClasses } from '../interchange/imagenetClasses';
 import {
   guessPreset,
@@ -34,7 +34,7 @@ import { newRunId, RUN_JSON, runsDirFor, SPEC_SNAPSHOT, type RunInfo } from '../
 import { initBackend } from './backend';
 import { loadCheckpointModel, saveModel } from './checkpoint';
 import { buildModel } from './model';
-import { isPretrainedName } from './initialWeights';
+import { currentWeightsCacheDir, isPretrainedName } from './initialWeights';
 import { applyLayerWeights, readLayerWeights } from './weights';
 import { createHash } from 'crypto';
 
@@ -99,7 +99,7 @@ async function weightsFileOf(
   if (!isPretrainedName(ref)) return { file: path.resolve(ref) };
   const entry = parsePretrainedName(ref);
   const file = await downloadToCache(entry, {
-    cacheDir: o.cacheDir ?? defaultCacheDir(),
+    cacheDir: o.cacheDir ?? currentWeightsCacheDir(),
     signal: o.signal,
     onProgress: o.onDownloadProgress,
   });

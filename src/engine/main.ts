@@ -8,6 +8,7 @@ import type { EngineContract, HostContract } from '../protocol/engine';
 import { ipcPipe, RpcEndpoint } from '../protocol/rpc';
 import { initBackend } from './backend';
 import { InspectionService } from './inspection/service';
+import { setWeightsCacheDir } from './initialWeights';
 import { exportModel, importWeights } from './interchange';
 import { train, type TrainControl } from './training/train';
 
@@ -17,6 +18,7 @@ const inspection = new InspectionService();
 let control: TrainControl | undefined;
 
 host.handle('init', async (config) => {
+  if (config.weightsCacheDir) setWeightsCacheDir(config.weightsCacheDir);
   const choice = await initBackend(config.backend, {
     nativeSearchPaths: config.nativeSearchPaths,
     wasmDir: config.wasmDir ?? __dirname,

@@ -33,6 +33,8 @@ export interface EngineConfig {
   nativeSearchPaths: string[];
   /** Folder of the .wasm files. */
   wasmDir?: string;
+  /** Where known pretrained models (`torchvision:densenet121`) are downloaded (VS Code's global storage). */
+  weightsCacheDir?: string;
 }
 
 export interface TrainRequest {
