@@ -11,7 +11,7 @@ import { InspectionService } from './inspection/service';
 import { train, type TrainControl } from './training/train';
 
 const host = new RpcEndpoint<EngineContract, HostContract>(ipcPipe(process));
-const inspection = new InspectionService();
+const inspection = new InspectionService((message) => host.notify('log', { level: 'info', message }));
 /** The running training's control (cancelled by its request's signal, or by shutdown). */
 let control: TrainControl | undefined;
 

@@ -245,7 +245,11 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     const request = { kind, ...params } as WebviewInspection;
     // Only maximisation reports progress.
     const onProgress = (p: MaximiseProgress) => context.progress(p as MaximiseProgressOf<K>);
-    return (await this.answer(request, checkpoint, image, signal, onProgress)) as FeaturesInspections[K]['result'];
+    const started = Date.now();
+    const result = await this.answer(request, checkpoint, image, signal, onProgress);
+    const what = describeInspection(request);
+    this.deps.output.info(`Feature maps: ${what} answered by the engine in ${Date.now() - started} ms`);
+    return result as FeaturesInspections[K]['result'];
   }
 
   /** The engine's answer to one inspection of the webview (on the panel's checkpoint and image). */
@@ -310,6 +314,18 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
 type MaximiseProgressOf<K extends InspectionKind> = K extends 'maximise'
   ? FeaturesInspections['maximise']['progress']
   : never;
+
+/** One inspection as the log names it. */
+function describeInspection(r: WebviewInspection): string {
+  switch (r.kind) {
+    case 'activations':
+      return `activations of ${r.layer}`;
+    case 'maximise':
+      return 'maximisation';
+    default:
+      return `${r.kind} of class ${r.classIndex ?? 'predicted'}`;
+  }
+}
 
 /** One of the webview's inspections with its parameters, tagged by its kind. */
 type WebviewInspection = {

@@ -1,14 +1,34 @@
 /**
- * The gallery of the feature maps page: every channel of a layer (per-channel or per-layer normalisation,
- * viridis/gray, sorted by mean or not), and the zoom of one channel with its value scale and values under the
- * pointer. Times the first gallery after a checkpoint was picked (for the log and tests).
+ * The gallery of the feature maps page: the channels of a layer, the first GALLERY_PAGE and more on demand (a
+ * DenseNet-121 layer has up to 1024), per-channel or per-layer normalisation, viridis/gray, sorted by mean or
+ * not; the layer picker grouped by block and searchable; the zoom of one channel with its value scale and values
+ * under the pointer. Times the first gallery after a checkpoint was picked, and each layer from its pick to its
+ * gallery drawn (for the log and tests).
  */
 import type { FeatureLayer, LayerActivation } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { button, exportCanvas, exportPng, failure, fillLayerSelect, host, saveUi, setMessage, ui } from './page';
+import {
+  button,
+  clearSearch,
+  exportCanvas,
+  exportPng,
+  failure,
+  fillLayerSelect,
+  host,
+  saveUi,
+  searchBox,
+  setMessage,
+  ui,
+} from './page';
 import { canvas, type Colormap, drawChannel, drawColorbar, gridPngOf } from './render';
 
+/** Channels drawn at first, and added by each "Show more". */
+export const GALLERY_PAGE = 128;
+
 const layerSelect = el('select', { id: 'layer', 'aria-label': 'Layer' });
+const layerSearch = searchBox(layerSelect, 'layer-search', 'layers', {
+  onPick: () => void loadLayer(layerSelect.value),
+});
 const colormapSelect = el(
   'select',
   { id: 'colormap', 'aria-label': 'Colormap' },
@@ -24,6 +44,12 @@ const normaliseSelect = el(
 const sortBox = el('input', { type: 'checkbox', id: 'sort' });
 const galleryInfo = el('span', { class: 'muted', id: 'gallery-info' });
 const gallery = el('div', { id: 'gallery' });
+const moreButton = button('Show more', () => {
+  shown += GALLERY_PAGE;
+  renderGallery();
+});
+moreButton.id = 'gallery-more';
+moreButton.hidden = true;
 
 export const gallerySection = el(
   'section',
@@ -33,6 +59,7 @@ export const gallerySection = el(
     'div',
     { class: 'toolbar' },
     el('label', {}, 'Layer ', layerSelect),
+    layerSearch,
     el('label', {}, 'Colormap ', colormapSelect),
     el('label', {}, 'Normalise ', normaliseSelect),
     el('label', {}, sortBox, ' sort by mean activation'),
@@ -40,6 +67,7 @@ export const gallerySection = el(
   ),
   galleryInfo,
   gallery,
+  el('div', { class: 'toolbar' }, moreButton),
 );
 
 const zoomCanvas = canvas(1, 1, 'zoomed');
@@ -71,6 +99,8 @@ export const zoom = el(
 let activation: LayerActivation | undefined;
 let galleryToken = 0;
 let zoomChannel = 0;
+/** How many channels the gallery draws (GALLERY_PAGE more per "Show more"). */
+let shown = GALLERY_PAGE;
 /** When the checkpoint was picked (host time), until the first gallery after it is shown. */
 let commandT0: number | undefined;
 let galleryTimed = false;
@@ -90,6 +120,7 @@ export function onLayerChannels(listener: (channels: number) => void): void {
 
 /** A new model: its layers in the picker, the display choices as kept. */
 export function showLayers(layers: FeatureLayer[], layer: string): void {
+  clearSearch(layerSearch);
   fillLayerSelect(layerSelect, layers, layer);
   colormapSelect.value = ui.colormap;
   normaliseSelect.value = ui.normalise;
@@ -99,14 +130,21 @@ export function showLayers(layers: FeatureLayer[], layer: string): void {
 /** Asks for the activations of `layer` and shows them (a later call wins). */
 export async function loadLayer(layer: string): Promise<void> {
   const token = ++galleryToken;
+  const picked = performance.now();
   ui.layer = layer;
   saveUi();
   galleryInfo.textContent = `Computing ${layer}…`;
   try {
     const result = await host.request('activations', { layer });
     if (token !== galleryToken) return;
+    const received = performance.now();
     activation = result;
+    shown = GALLERY_PAGE;
     renderGallery();
+    const drawn = performance.now();
+    gallery.dataset.computeMs = String(Math.round(received - picked));
+    gallery.dataset.drawMs = String(Math.round(drawn - received));
+    galleryInfo.textContent += ` · ${Math.round(drawn - picked)} ms (${Math.round(received - picked)} to compute, ${Math.round(drawn - received)} to draw)`;
   } catch (e) {
     if (token !== galleryToken) return;
     galleryInfo.textContent = '';
@@ -151,10 +189,14 @@ function renderGallery(): void {
   const [h, w, c] = mapShape(a);
   const order = Array.from({ length: c }, (_, k) => k);
   if (ui.sort) order.sort((x, y) => a.stats.channelMean[y] - a.stats.channelMean[x]);
-  gallery.replaceChildren(...order.map((k) => tile(a, k)));
+  const drawn = order.slice(0, Math.min(c, shown));
+  gallery.replaceChildren(...drawn.map((k) => tile(a, k)));
   gallery.dataset.layer = a.name;
   gallery.dataset.channels = String(c);
-  galleryInfo.textContent = `${a.name}: ${c} channels of ${h}×${w} · layer range [${a.stats.min.toPrecision(3)}, ${a.stats.max.toPrecision(3)}], mean ${a.stats.mean.toPrecision(3)}`;
+  gallery.dataset.shown = String(drawn.length);
+  moreButton.hidden = drawn.length >= c;
+  moreButton.textContent = `Show ${Math.min(GALLERY_PAGE, c - drawn.length)} more (${drawn.length} of ${c} shown)`;
+  galleryInfo.textContent = `${a.name}: ${c} channels of ${h}×${w}${drawn.length < c ? ` (${ui.sort ? 'the most active ' : 'the first '}${drawn.length} drawn)` : ''} · layer range [${a.stats.min.toPrecision(3)}, ${a.stats.max.toPrecision(3)}], mean ${a.stats.mean.toPrecision(3)}`;
   onChannels(c);
   if (!galleryTimed && commandT0 !== undefined) {
     galleryTimed = true;

@@ -5,7 +5,7 @@
  */
 import type { DisplayImage } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { button, exportCanvas, failure, fillClassSelect, host, ui } from './page';
+import { button, clearSearch, exportCanvas, failure, fillClassSelect, host, searchBox, ui } from './page';
 import { canvas, drawImage } from './render';
 
 const maxKind = el(
@@ -16,6 +16,7 @@ const maxKind = el(
 );
 const maxChannel = el('input', { type: 'number', min: '0', value: '0', id: 'max-channel', 'aria-label': 'Channel' });
 const maxClass = el('select', { id: 'max-class', 'aria-label': 'Class' });
+const maxClassSearch = searchBox(maxClass, 'max-class-search', 'classes', { selectWhileTyping: true });
 const maxSteps = el('input', {
   type: 'number',
   min: '1',
@@ -41,6 +42,7 @@ export const maximiseSection = el(
     el('label', {}, 'Maximise ', maxKind),
     el('label', {}, 'channel ', maxChannel),
     el('label', {}, 'class ', maxClass),
+    maxClassSearch,
     el('label', {}, 'steps ', maxSteps),
     maxStart,
     maxCancel,
@@ -61,6 +63,7 @@ export function setMaximiseInput(next: DisplayImage | undefined): void {
 
 /** A new model: its classes, the predicted one chosen, nothing drawn yet. */
 export function resetMaximise(classNames: string[], predicted: number | undefined): void {
+  clearSearch(maxClassSearch);
   fillClassSelect(maxClass, classNames, predicted);
   maxCanvas.width = 1;
   maxInfo.textContent = '';
