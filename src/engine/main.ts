@@ -50,6 +50,7 @@ host.handle('train', async (request, { signal }) => {
 host.handle('describe', (p) => inspection.describe(p));
 host.handle('predict', (p) => inspection.predict(p));
 host.handle('activations', (p) => inspection.activations(p));
+host.handle('activationCodes', (p) => inspection.activationCodes(p));
 host.handle('gradcam', (p) => inspection.gradcam(p));
 host.handle('saliency', (p) => inspection.saliency(p));
 host.handle('maximise', (p, context) => inspection.maximise(p, context));

@@ -262,9 +262,13 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
   ): Promise<FeaturesInspections[InspectionKind]['result']> {
     switch (req.kind) {
       case 'activations': {
-        // The engine answers the activations of a list of layers: the webview asks for one.
+        // The engine answers the activations of a list of layers: the webview asks for one, as 8-bit codes.
         const layers = [req.layer];
-        const [activation] = await this.inspection.inspect('activations', { checkpoint, image, layers }, { signal });
+        const [activation] = await this.inspection.inspect(
+          'activationCodes',
+          { checkpoint, image, layers },
+          { signal },
+        );
         return activation;
       }
       case 'gradcam': {

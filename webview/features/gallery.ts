@@ -5,7 +5,7 @@
  * under the pointer. Times the first gallery after a checkpoint was picked, and each layer from its pick to its
  * gallery drawn (for the log and tests).
  */
-import type { FeatureLayer, LayerActivation } from '../../src/protocol/features';
+import type { EncodedActivation, FeatureLayer, LayerActivation } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import {
   button,
@@ -138,7 +138,7 @@ export async function loadLayer(layer: string): Promise<void> {
     const result = await host.request('activations', { layer });
     if (token !== galleryToken) return;
     const received = performance.now();
-    activation = result;
+    activation = decodeActivation(result);
     shown = GALLERY_PAGE;
     renderGallery();
     const drawn = performance.now();
@@ -150,6 +150,17 @@ export async function loadLayer(layer: string): Promise<void> {
     galleryInfo.textContent = '';
     setMessage(`Feature maps of ${layer}: ${failure(e)}`, true);
   }
+}
+
+/** The values of an encoded activation (each to within 1/510 of its channel's range). */
+function decodeActivation(e: EncodedActivation): LayerActivation {
+  const { channelMin, channelMax } = e.stats;
+  const channels = channelMin.length;
+  const step = Float32Array.from(channelMin, (lo, k) => (channelMax[k] - lo) / 255);
+  const data = new Float32Array(e.codes.length);
+  for (let i = 0, k = 0; i < data.length; i++, k = k + 1 === channels ? 0 : k + 1)
+    data[i] = channelMin[k] + e.codes[i] * step[k];
+  return { name: e.name, shape: e.shape, data, stats: e.stats };
 }
 
 function mapShape(a: LayerActivation): [number, number, number] {
@@ -241,7 +252,7 @@ zoomCanvas.addEventListener('mousemove', (e) => {
   const r = zoomCanvas.getBoundingClientRect();
   const x = Math.min(w - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * w)));
   const y = Math.min(h - 1, Math.max(0, Math.floor(((e.clientY - r.top) / r.height) * h)));
-  zoomValue.textContent = `(${y}, ${x}) = ${a.data[(y * w + x) * c + zoomChannel].toPrecision(4)}`;
+  zoomValue.textContent = `(${y}, ${x}) ≈ ${a.data[(y * w + x) * c + zoomChannel].toPrecision(3)}`;
 });
 zoom.addEventListener('click', (e) => {
   if (e.target === zoom) closeZoom();

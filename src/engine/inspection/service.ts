@@ -13,6 +13,7 @@ import type { LayerActivation } from '../../protocol/features';
 import type { HandlerContext } from '../../protocol/rpc';
 import {
   activationMaximisation,
+  encodeActivation,
   featureLayers,
   gradCam,
   layerActivations,
@@ -157,6 +158,11 @@ export class InspectionService {
         this.activationCache.delete(this.activationCache.keys().next().value as string);
       return answer;
     });
+  }
+
+  /** The activations as 8-bit codes per channel: a quarter of the bytes to send (what the gallery draws). */
+  async activationCodes(p: Params<'activationCodes'>): Result<'activationCodes'> {
+    return (await this.activations(p)).map(encodeActivation);
   }
 
   async gradcam(p: Params<'gradcam'>): Result<'gradcam'> {

@@ -76,6 +76,28 @@ describe('engine/inspection: InspectionService caches', function () {
     }
   });
 
+  it('sends activations as 8-bit codes over each channel range, to within 1/510 of it', async () => {
+    await writeImage(image, 3, new Date(2020, 0, 1));
+    const layer = 'conv1_relu';
+    const [a] = await service.activations({ checkpoint: spec, image, layers: [layer] });
+    const [e] = await service.activationCodes({ checkpoint: spec, image, layers: [layer] });
+    assert.ok(e.codes instanceof Uint8Array);
+    assert.deepStrictEqual([e.name, e.shape, e.codes.length], [a.name, a.shape, a.data.length]);
+    const { channelMin, channelMax } = a.stats;
+    const c = channelMin.length;
+    const seen = new Set<number>();
+    for (let i = 0; i < a.data.length; i++) {
+      const k = i % c;
+      const range = channelMax[k] - channelMin[k];
+      const decoded = channelMin[k] + (e.codes[i] / 255) * range;
+      assert.ok(Math.abs(decoded - a.data[i]) <= range / 510 + 1e-6, `value ${i}`);
+      if (a.data[i] === channelMin[k]) assert.strictEqual(e.codes[i], 0);
+      if (a.data[i] === channelMax[k] && range > 0) assert.strictEqual(e.codes[i], 255);
+      seen.add(e.codes[i]);
+    }
+    assert.ok(seen.size > 32, 'the codes use the 8-bit range');
+  });
+
   it('decodes and computes again when the image file changes', async () => {
     await writeImage(image, 1, new Date(2020, 0, 1));
     await service.describe({ checkpoint: spec });
