@@ -76,6 +76,21 @@ describe('module boundaries', () => {
       }
     }
   });
+  it('src/interchange imports neither vscode nor tfjs, nor src/engine, src/editor or src/panels', () => {
+    const files = sources('src/interchange');
+    assert.ok(files.length >= 1);
+    for (const f of files) {
+      for (const i of imports(f)) {
+        const to = target(f, i);
+        assert.ok(
+          i !== 'vscode' &&
+            !i.startsWith('@tensorflow/') &&
+            !['src/engine', 'src/editor', 'src/panels'].some((d) => isUnder(to, d)),
+          `${path.relative(root, f)} imports ${i}`,
+        );
+      }
+    }
+  });
   it('the core modules a webview may use need no Node built-ins', () => {
     for (const f of sources('src/core').filter((f) => !f.endsWith('nodeFs.ts'))) {
       for (const i of imports(f))

@@ -298,16 +298,18 @@ function layerTable(layers: LayerInfo[], batch: number): string {
  * Where the lenses go: the `model` property, and for each block its blockConfig entry (or, when the
  * blocks come from a preset, the `preset` property).
  */
-export function lensAnchors(v: ValidationResult): { model?: number; blocks: number[] } {
+export function lensAnchors(v: ValidationResult): { model?: number; blocks: number[]; weights?: number } {
   const modelNode = nodeAt(v.parsed, ['model']);
   const blocksNode = nodeAt(v.parsed, ['model', 'blockConfig']);
+  const weights = nodeAt(v.parsed, ['model', 'weights'])?.parent?.offset;
   if (blocksNode?.type === 'array')
-    return { model: modelNode?.parent?.offset, blocks: (blocksNode.children ?? []).map((n) => n.offset) };
+    return { model: modelNode?.parent?.offset, blocks: (blocksNode.children ?? []).map((n) => n.offset), weights };
   const presetProperty = nodeAt(v.parsed, ['model', 'preset'])?.parent;
   const count = v.analysis ? blocksOf(v.analysis).length : 0;
   return {
     model: modelNode?.parent?.offset,
     blocks: presetProperty ? new Array<number>(count).fill(presetProperty.offset) : [],
+    weights,
   };
 }
 

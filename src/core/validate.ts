@@ -9,6 +9,7 @@ import { formatBytes, formatShape } from './format';
 import { Checker, clip, isInt, isObject, show } from './checker';
 import { checkData, type FileProbe } from './dataCheck';
 import { type JsonPath, type ParsedSpec, parseSpec, type SpecDiagnostic } from './parse';
+import { findPretrainedName, looksPretrained, nearestPretrainedName, PRETRAINED_NAMES } from './pretrainedNames';
 import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from './presets';
 import { schemaCheck } from './schemaCheck';
 import { SPEC_LIMITS } from './specSchema';
@@ -132,8 +133,49 @@ function finish(
   model: { resolved: ResolvedSpec; analysis: Analysis } | undefined,
   options: ValidationOptions,
 ): ValidationResult {
+  if (model) checkWeightsRef(c, model.resolved, options);
   if (options.fs && options.specPath) checkData(c, doc, model?.resolved, options.fs, options.specPath);
   return { parsed, diagnostics: c.diagnostics, ...model };
+}
+
+/**
+ * `model.weights`: a known pretrained name must exist and fit the model's preset; a path must exist (when the
+ * options give a file system).
+ */
+function checkWeightsRef(c: Checker, r: ResolvedSpec, options: ValidationOptions): void {
+  const ref = r.weights;
+  if (ref === undefined) return;
+  const at = ['model', 'weights'];
+  if (looksPretrained(ref)) {
+    const known = findPretrainedName(ref);
+    if (!known) {
+      const near = nearestPretrainedName(ref);
+      c.report(
+        at,
+        'error',
+        'unknown-pretrained',
+        `Unknown pretrained model "${ref}": did you mean "${near}"? Known: ${PRETRAINED_NAMES.map((p) => p.name).join(', ')}.`,
+        c.replaceFix(at, `Change to "${near}"`, near),
+      );
+    } else if (r.preset !== known.preset) {
+      c.report(
+        at,
+        'error',
+        'pretrained-preset',
+        `${known.name} holds the weights of ${known.preset}: set "preset": "${known.preset}" (and no fields that change its layers), or choose the weights of ${r.preset ?? 'this model'}.`,
+      );
+    }
+    return;
+  }
+  if (!options.fs || !options.specPath) return;
+  const abs = options.fs.resolve(options.specPath, ref);
+  if (options.fs.kind(abs) === undefined)
+    c.report(
+      at,
+      'error',
+      'weights-missing',
+      `The weights ${ref} do not exist (${abs}): give a weights file (.pth, .safetensors, .h5, .onnx), a run folder, or a known name such as torchvision:densenet121.`,
+    );
 }
 
 /** Resolves the model (preset and fields), input, classes and training settings; undefined on any error. */

@@ -39,3 +39,34 @@ export function describeWeightsOrigin(o: WeightsOrigin, classes?: number): strin
       : '';
   return `${name} (${WEIGHTS_FORMAT_TITLES[o.format]})${replaced}`;
 }
+
+/** The format a weights path names by its extension (a folder: a DenseNet Lab run or checkpoint). */
+export function formatOfPath(ref: string): WeightsFormat | undefined {
+  const ext = /\.([a-z0-9]+)$/i.exec(ref)?.[1]?.toLowerCase();
+  if (ext === 'pth' || ext === 'pt' || ext === 'bin') return 'pytorch';
+  if (ext === 'safetensors') return 'safetensors';
+  if (ext === 'h5' || ext === 'hdf5' || ext === 'keras') return 'keras-h5';
+  if (ext === 'onnx') return 'onnx';
+  if (ext === 'json' || ext === undefined) return 'tfjs';
+  return undefined;
+}
+
+/**
+ * The code lens over `model.weights`: where the model starts from, e.g. "$(cloud-download) Starts from
+ * torchvision:densenet121 (ImageNet, 1000 classes; downloaded once) · classifier replaced: 1000 → 5 classes".
+ * `pretrainedClasses`: the classes of a known pretrained model (1000); `bytes`: the size of a weights file.
+ */
+export function weightsLensTitle(
+  ref: string,
+  classes: number,
+  o: { pretrained: boolean; exists?: boolean; bytes?: number },
+): string {
+  if (o.pretrained) {
+    const replaced = classes !== 1000 ? ` · classifier replaced: 1000 → ${classes} classes` : '';
+    return `$(cloud-download) Starts from ${ref} (ImageNet, 1000 classes; downloaded once)${replaced}`;
+  }
+  if (o.exists === false) return `$(warning) Weights not found: ${ref}`;
+  const format = formatOfPath(ref);
+  const size = o.bytes !== undefined ? `, ${(o.bytes / 2 ** 20).toFixed(1)} MB` : '';
+  return `$(file-binary) Starts from ${ref} (${format ? WEIGHTS_FORMAT_TITLES[format] : 'weights'}${size})`;
+}

@@ -2,7 +2,11 @@
  * Code lenses: above `model` the totals (params, multiply-adds, input -> classes) and actions; above each
  * blockConfig entry that block's figures. Each kind has a setting `densenet.codeLens.*`.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
+import { looksPretrained } from '../core/pretrainedNames';
+import { weightsLensTitle } from '../core/weightsOrigin';
 import { blockLensTitle, blocksOf, lensAnchors, modelLensTitle } from '../core';
 import type { SpecService } from './specService';
 
@@ -84,6 +88,12 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
         );
       }
     }
+    const ref = result.resolved?.weights;
+    if (config.get<boolean>('weights', true) && anchors.weights !== undefined && ref !== undefined && a) {
+      lenses.push(
+        new vscode.CodeLens(at(anchors.weights), { title: this.weightsTitle(doc, ref, a.classes), command: '' }),
+      );
+    }
     if (config.get<boolean>('blocks', true) && a && !a.problem) {
       blocksOf(a).forEach((g, i) => {
         const offset = anchors.blocks[i];
@@ -99,6 +109,22 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       });
     }
     return lenses;
+  }
+
+  /** Where the model starts from: a known pretrained model, or a weights file (its format and size). */
+  private weightsTitle(doc: vscode.TextDocument, ref: string, classes: number): string {
+    if (looksPretrained(ref)) return weightsLensTitle(ref, classes, { pretrained: true });
+    if (doc.uri.scheme !== 'file') return weightsLensTitle(ref, classes, { pretrained: false });
+    try {
+      const stat = fs.statSync(path.resolve(path.dirname(doc.uri.fsPath), ref));
+      return weightsLensTitle(ref, classes, {
+        pretrained: false,
+        exists: true,
+        bytes: stat.isFile() ? stat.size : undefined,
+      });
+    } catch {
+      return weightsLensTitle(ref, classes, { pretrained: false, exists: false });
+    }
   }
 
   dispose(): void {
