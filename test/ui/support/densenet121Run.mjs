@@ -12,28 +12,6 @@ import sharp from 'sharp';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..', '..');
 
-/** The 1000 ImageNet class names: the extension's own list, else torchvision's (python3-torchvision). */
-function imagenetClassNames(tmp) {
-  const shipped = path.join(ROOT, 'media', 'imagenet-classes.json');
-  if (fs.existsSync(shipped)) return shipped;
-  const file = path.join(tmp, 'imagenet-classes.json');
-  const r = spawnSync(
-    fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3',
-    [
-      '-c',
-      'import json,sys\nfrom torchvision.models import DenseNet121_Weights as W\n' +
-        'json.dump(W.IMAGENET1K_V1.meta["categories"], open(sys.argv[1], "w"))',
-      file,
-    ],
-    { encoding: 'utf8', timeout: 120_000 },
-  );
-  if (r.status !== 0)
-    throw new Error(
-      `No media/imagenet-classes.json and python3-torchvision could not list the ImageNet classes: ${r.stderr}`,
-    );
-  return file;
-}
-
 /**
  * Writes the run into `<workspace>/.densenet/runs/densenet121/<run id>` and returns { runId, runDir, ms }.
  */
@@ -54,7 +32,7 @@ export async function writeDenseNet121Run(workspace, { runId = '2026-01-01T00-00
       nodePaths: [path.join(ROOT, 'node_modules')],
       logLevel: 'error',
     });
-    const classNames = imagenetClassNames(tmp);
+    const classNames = path.join(ROOT, 'media', 'imagenet-classes.json');
     const runDir = path.join(workspace, '.densenet', 'runs', 'densenet121', runId);
     fs.mkdirSync(runDir, { recursive: true });
     const r = spawnSync(process.execPath, [bundle, runDir, classNames], {

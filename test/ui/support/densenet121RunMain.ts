@@ -3,7 +3,7 @@
  * pretrained weights lays it out: run.json (completed), spec.densenet.json, preprocessing.json (the 1000 class
  * names and ImageNet's mean/std) and checkpoints/best/{model.json,weights.bin}, saved by the engine's own code.
  *
- * Bundled and run by densenet121Run.mjs: `node <bundle> <run folder> <class names JSON file>`.
+ * Bundled and run by densenet121Run.mjs: `node <bundle> <run folder> <media/imagenet-classes.json>`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,6 +12,7 @@ import { nodeFileProbe } from '../../../src/core/nodeFs';
 import { initBackend } from '../../../src/engine/backend';
 import { saveModel } from '../../../src/engine/checkpoint';
 import { buildModel } from '../../../src/engine/model';
+import { loadImagenetClasses } from '../../../src/interchange/imagenetClasses';
 import { checkpointDir } from '../../../src/runs/checkpointFiles';
 import { PREPROCESSING_JSON, type Preprocessing } from '../../../src/runs/preprocessing';
 import { RUN_JSON, SPEC_SNAPSHOT, type RunInfo } from '../../../src/runs/runFolder';
@@ -26,9 +27,7 @@ export const SPEC_TEXT = `{
 `;
 
 async function main(runDir: string, classNamesFile: string): Promise<void> {
-  const classNames = JSON.parse(fs.readFileSync(classNamesFile, 'utf8')) as unknown;
-  if (!Array.isArray(classNames) || classNames.length !== 1000 || classNames.some((n) => typeof n !== 'string'))
-    throw new Error(`${classNamesFile} must hold an array of 1000 class names`);
+  const classNames = loadImagenetClasses(classNamesFile);
   await initBackend('cpu');
   const v = validateBuildable(SPEC_TEXT, {
     fs: nodeFileProbe,
@@ -45,7 +44,7 @@ async function main(runDir: string, classNamesFile: string): Promise<void> {
   }
   const pre: Preprocessing = {
     input: v.resolved.input,
-    classNames: classNames as string[],
+    classNames: [...classNames],
     normalization: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
   };
   const time = new Date().toISOString();
