@@ -90,6 +90,10 @@ export const zoom = el(
     el(
       'div',
       { class: 'toolbar' },
+      button('Maximise this channel', () => {
+        closeZoom();
+        if (activation) onMaximise(activation.name, zoomChannel);
+      }),
       button('Export PNG', () => exportCanvas(zoomCanvas, zoomTitle.textContent ?? 'channel'), true),
       button('Close', () => closeZoom(), true),
     ),
@@ -116,6 +120,13 @@ export function timeFrom(commandStartedAt: number | undefined): void {
 
 export function onLayerChannels(listener: (channels: number) => void): void {
   onChannels = listener;
+}
+
+/** Told when the zoom's "Maximise this channel" is clicked. */
+let onMaximise: (layer: string, channel: number) => void = () => undefined;
+
+export function onMaximiseChannel(listener: (layer: string, channel: number) => void): void {
+  onMaximise = listener;
 }
 
 /** A new model: its layers in the picker, the display choices as kept. */

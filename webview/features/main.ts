@@ -9,8 +9,8 @@
 import type { FeatureLayer, FeaturesState } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import { gradCamSection, resetAttribution, runGradCam, saliencySection, setAttributionInput } from './attribution';
-import { gallerySection, loadLayer, onLayerChannels, showLayers, timeFrom, zoom } from './gallery';
-import { maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
+import { gallerySection, loadLayer, onLayerChannels, onMaximiseChannel, showLayers, timeFrom, zoom } from './gallery';
+import { maximiseChannel, maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
 import { header, overviewSection, showInput, showSource } from './overview';
 import { host, message, saveUi, setMessage, ui } from './page';
 import { STYLE } from './style';
@@ -29,6 +29,7 @@ app.append(
   zoom,
 );
 onLayerChannels(setChannels);
+onMaximiseChannel(maximiseChannel);
 
 /**
  * The layer shown first: `relu`, the last feature maps (after the head's batch-norm + ReLU), what the classifier

@@ -81,13 +81,22 @@ function drawMaxImage(image: Float32Array): void {
   drawImage(maxCanvas, image, input.height, input.width, input.channels);
 }
 
-async function runMaximise(): Promise<void> {
+/** Maximises channel `channel` of `layer` (the zoom's "Maximise this channel"), and scrolls to it. */
+export function maximiseChannel(layer: string, channel: number): void {
+  maxKind.value = 'channel';
+  maxChannel.value = String(channel);
+  maximiseSection.scrollIntoView({ block: 'nearest' });
+  void runMaximise(layer);
+}
+
+/** Maximises the class chosen, or the channel chosen of `layer` (default: the layer shown). */
+async function runMaximise(layer = ui.layer ?? ''): Promise<void> {
   if (running) return;
   const steps = Math.max(1, Math.min(2000, Number(maxSteps.value) || 128));
   const target =
     maxKind.value === 'class'
       ? { classIndex: Number(maxClass.value) }
-      : { layerName: ui.layer ?? '', channel: Math.max(0, Number(maxChannel.value) || 0) };
+      : { layerName: layer, channel: Math.max(0, Number(maxChannel.value) || 0) };
   const what =
     'classIndex' in target
       ? `class ${maxClass.selectedOptions[0]?.textContent ?? target.classIndex}`
