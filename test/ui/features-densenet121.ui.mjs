@@ -106,6 +106,9 @@ export default async function ({ page, workspace, server, assert, ui }) {
   await frame.locator('#gallery-more').click();
   await frame.locator('#gallery[data-shown="256"]').waitFor({ timeout: 10_000 });
   assert.equal(await tiles.count(), 256, '"Show more" draws 128 more');
+  await frame.locator('#gallery-all').click();
+  await frame.locator('#gallery[data-shown="1024"]').waitFor({ timeout: 20_000 });
+  assert.ok(await frame.locator('#gallery-more').isHidden(), 'nothing more to show');
   // The automatic Grad-CAM of the predicted class at `relu`.
   await frame.locator('#gradcam-info', { hasText: /p=/ }).waitFor({ timeout: 60_000 });
   console.log(`    open: top-5 ${openMs} ms, first gallery ${firstGalleryMs} ms after the run was picked`);

@@ -50,6 +50,16 @@ const moreButton = button('Show more', () => {
 });
 moreButton.id = 'gallery-more';
 moreButton.hidden = true;
+const allButton = button(
+  'Show all',
+  () => {
+    shown = Infinity;
+    renderGallery();
+  },
+  true,
+);
+allButton.id = 'gallery-all';
+allButton.hidden = true;
 
 export const gallerySection = el(
   'section',
@@ -67,7 +77,7 @@ export const gallerySection = el(
   ),
   galleryInfo,
   gallery,
-  el('div', { class: 'toolbar' }, moreButton),
+  el('div', { class: 'toolbar' }, moreButton, allButton),
 );
 
 const zoomCanvas = canvas(1, 1, 'zoomed');
@@ -216,7 +226,8 @@ function renderGallery(): void {
   gallery.dataset.layer = a.name;
   gallery.dataset.channels = String(c);
   gallery.dataset.shown = String(drawn.length);
-  moreButton.hidden = drawn.length >= c;
+  moreButton.hidden = allButton.hidden = drawn.length >= c;
+  allButton.textContent = `Show all ${c}`;
   moreButton.textContent = `Show ${Math.min(GALLERY_PAGE, c - drawn.length)} more (${drawn.length} of ${c} shown)`;
   galleryInfo.textContent = `${a.name}: ${c} channels of ${h}×${w}${drawn.length < c ? ` (${ui.sort ? 'the most active ' : 'the first '}${drawn.length} drawn)` : ''} · layer range [${a.stats.min.toPrecision(3)}, ${a.stats.max.toPrecision(3)}], mean ${a.stats.mean.toPrecision(3)}`;
   onChannels(c);

@@ -30,7 +30,7 @@ input[type=checkbox] { width: auto; }
 .scale canvas { width: 100%; height: 12px; }
 .status { min-height: 1.3em; }
 input[type=search] { width: 10em; color: var(--vscode-input-foreground); background: var(--vscode-input-background); }
-#gallery-more[hidden] { display: none; }
+#gallery-more[hidden], #gallery-all[hidden] { display: none; }
 .analyses > section { flex: 1 1 300px; min-width: 260px; margin-top: 0; }
 .analyses .toolbar { gap: 6px; }
 `;
