@@ -15,6 +15,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund || exit 1
 fi
 bash scripts/setup-vscode.sh || { echo "setting up VS Code (code-server) failed"; echo "0 passed, 1 failed"; exit 1; }
+bash scripts/setup-python.sh || { echo "setting up the Python references (torch) failed"; echo "0 passed, 1 failed"; exit 1; }
 
 step "build"
 npm run typecheck && npm run build:dev && npm run compile-tests || { echo "0 passed, 1 failed"; exit 1; }
