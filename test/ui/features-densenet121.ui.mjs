@@ -202,6 +202,12 @@ export default async function ({ page, workspace, server, assert, ui }) {
   t0 = Date.now();
   await frame.locator('#zoom button', { hasText: 'Maximise this channel' }).click();
   assert.equal(await frame.locator('#max-channel').inputValue(), '5');
+  // Every step reported at this size, with the time left.
+  await frame
+    .locator('#max-info', {
+      hasText: /^conv3_block12_concat channel 5: step [123]\/4, objective \S+, about \d+ s left$/,
+    })
+    .waitFor({ timeout: 60_000 });
   await frame
     .locator('#max-info', { hasText: /^conv3_block12_concat channel 5: done, 4 steps/ })
     .waitFor({ timeout: 120_000 });

@@ -106,6 +106,7 @@ async function runMaximise(layer = ui.layer ?? ''): Promise<void> {
   maxStart.disabled = true;
   maxCancel.disabled = false;
   maxInfo.textContent = `${what}: starting…`;
+  const started = performance.now();
   try {
     const r = await host.request(
       'maximise',
@@ -114,7 +115,8 @@ async function runMaximise(layer = ui.layer ?? ''): Promise<void> {
         signal: abort.signal,
         onProgress: (p) => {
           if (p.image) drawMaxImage(p.image);
-          maxInfo.textContent = `${what}: step ${p.step}/${steps}, objective ${p.value.toPrecision(4)}`;
+          const left = ((performance.now() - started) / p.step) * (steps - p.step);
+          maxInfo.textContent = `${what}: step ${p.step}/${steps}, objective ${p.value.toPrecision(4)}${p.step < steps ? `, about ${formatSeconds(left)} left` : ''}`;
         },
       },
     );
@@ -128,6 +130,12 @@ async function runMaximise(layer = ui.layer ?? ''): Promise<void> {
     maxStart.disabled = false;
     maxCancel.disabled = true;
   }
+}
+
+/** `12 s`, `3 min 05 s`. */
+function formatSeconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
 function cancelMaximise(): void {

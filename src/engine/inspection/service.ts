@@ -69,6 +69,9 @@ export async function loadForInspection(checkpoint: string): Promise<Loaded> {
 type Params<K extends keyof InspectionRequests> = InspectionRequests[K]['params'];
 type Result<K extends keyof InspectionRequests> = Promise<InspectionRequests[K]['result']>;
 
+/** Inputs of at least this many pixels (e.g. 224×224) report maximisation progress after every step. */
+const LARGE_INPUT_PIXELS = 96 * 96;
+
 /** Layers whose activations are kept for the current image (the most recently asked last). */
 const CACHED_ACTIVATIONS = 6;
 
@@ -185,9 +188,12 @@ export class InspectionService {
     context: HandlerContext<InspectionRequests['maximise']['progress']>,
   ): Result<'maximise'> {
     const { model, pre } = await this.load(p.checkpoint);
+    const { height, width } = pre.input;
     return activationMaximisation(model, pre, p.target, {
       steps: p.steps,
       seed: p.seed,
+      // A step at ImageNet sizes takes seconds: show each one (small inputs, every 8th).
+      progressEvery: height * width >= LARGE_INPUT_PIXELS ? 1 : undefined,
       onProgress: (step, value, image) => context.progress({ step, value, image }),
       shouldCancel: () => context.signal.aborted,
     });

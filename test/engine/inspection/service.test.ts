@@ -4,6 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import { InspectionService } from '../../../src/engine/inspection/service';
+import type { MaximiseProgress } from '../../../src/protocol/features';
+import type { HandlerContext } from '../../../src/protocol/rpc';
 import { tf } from '../../../src/engine/tf';
 
 const SIZE = 16;
@@ -111,5 +113,24 @@ describe('engine/inspection: InspectionService caches', function () {
     const prediction = await service.predict({ checkpoint: spec, image, k: 2 });
     assert.strictEqual(prediction.predictions.length, 2);
     assert.strictEqual(logs.filter((l) => /decoded/.test(l)).length, 2, 'predict reuses the decoded image');
+  });
+
+  it('reports maximisation progress every step for large inputs, every 8th for small ones', async () => {
+    const stepsReported = async (size: number, steps: number): Promise<number[]> => {
+      const file = path.join(tmp, `tiny${size}.densenet.json`);
+      // A strided stem keeps the large input's steps quick.
+      const model = { ...SPEC.model, stem: { kernelSize: 3, stride: 2, pool: 'max', norm: true } };
+      fs.writeFileSync(file, JSON.stringify({ ...SPEC, input: { height: size, width: size, channels: 1 }, model }));
+      const reported: number[] = [];
+      const context: HandlerContext<MaximiseProgress> = {
+        signal: new AbortController().signal,
+        progress: (p) => void reported.push((p as MaximiseProgress).step),
+      };
+      const r = await service.maximise({ checkpoint: file, target: { classIndex: 1 }, steps }, context);
+      assert.strictEqual(r.values.length, steps);
+      return reported;
+    };
+    assert.deepStrictEqual(await stepsReported(16, 9), [8, 9]);
+    assert.deepStrictEqual(await stepsReported(96, 3), [1, 2, 3]);
   });
 });
