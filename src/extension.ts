@@ -10,6 +10,8 @@ import { isSpec, SPEC_SELECTOR, SpecService } from './editor/specService';
 import { SpecStatusBar } from './editor/statusBar';
 import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
 import { TrainingController } from './editor/trainingController';
+import { InspectionClient } from './editor/inspectionClient';
+import { exportModelCommand, importWeightsCommand } from './editor/weightsCommands';
 import { registerPanels } from './panels';
 
 /** What activate returns: for other extensions and the integration tests. */
@@ -25,7 +27,16 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
     const codeLenses = new SpecCodeLensProvider(specs);
     const summaries = new SummaryProvider(specs);
     const training = new TrainingController(context, specs, output);
+    // The engine process that imports and exports weights (started on first use).
+    const interchange = new InspectionClient(context, output);
     context.subscriptions.push(
+      interchange,
+      vscode.commands.registerCommand('densenet.importWeights', () =>
+        reportErrors(output, 'Import Pretrained Weights', () => importWeightsCommand(context, interchange, output)),
+      ),
+      vscode.commands.registerCommand('densenet.exportModel', (arg?: unknown) =>
+        reportErrors(output, 'Export Model', () => exportModelCommand(interchange, output, arg)),
+      ),
       specs,
       new SpecDiagnostics(specs),
       codeLenses,

@@ -23,6 +23,8 @@ const USAGE = `Usage:
   densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--resume RUN_DIR] [--workspace DIR] [--json]
   densenet-lab evaluate <checkpoint | run folder> [--split validation|test] [--backend B] [--threads N] [--json]
   densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--json]
+  densenet-lab import <weights file | torchvision:densenet121 | keras:densenet121> [--preset NAME | --spec FILE] [--out DIR] [--workspace DIR] [--json]
+  densenet-lab export <checkpoint | run folder> --format onnx|safetensors|h5|tfjs --out FILE [--naming keras2|keras3] [--json]
   densenet-lab runs [run folder | spec's runs folder | workspace] [--json]
 
 Prints the per-layer table (Keras layer names, output shapes, parameters, multiply-adds) and totals.
@@ -41,6 +43,11 @@ time: a second train --resume of it is refused, naming the process that trains i
 evaluate scores a checkpoint (a run folder: its best, else latest) on the examples its run validated on (the
 split the run recorded), or on data.test with --split test (the default when the run has no validation data),
 sharded over --threads replicas (default 0: one per core); it says which split and how many examples.
+import reads PyTorch .pth (without running any code in it), .safetensors, Keras .h5 or .onnx weights of a
+DenseNet (or downloads a known pretrained one into the user's cache) and writes a run folder (default
+.densenet/runs/<preset>/<run id>) that predict, evaluate, the panels and "model.weights" accept; a mismatch
+names the first layer that differs and writes nothing. export writes a run's model: ONNX (opset 13, outputs
+logits and probabilities), safetensors with torchvision's names, Keras .h5 (legacy weights layout), or tfjs.
 runs lists runs with their status: interrupted is a run whose training process died (--resume continues it).`;
 
 function parseInput(s: string): { height: number; width: number; channels: number } {
@@ -142,6 +149,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../engine/cli')).evaluateCommand(rest, out, err);
       case 'predict':
         return await (await import('../engine/cli')).predictCommand(rest, out, err);
+      case 'import':
+        return await (await import('../engine/interchange')).importCommand(rest, out, err);
+      case 'export':
+        return await (await import('../engine/interchange')).exportCommand(rest, out, err);
       case 'runs':
         return runsCommand(rest, out, err);
       case undefined:

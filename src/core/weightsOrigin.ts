@@ -52,21 +52,30 @@ export function formatOfPath(ref: string): WeightsFormat | undefined {
 }
 
 /**
- * The code lens over `model.weights`: where the model starts from, e.g. "$(cloud-download) Starts from
- * torchvision:densenet121 (ImageNet, 1000 classes; downloaded once) · classifier replaced: 1000 → 5 classes".
- * `pretrainedClasses`: the classes of a known pretrained model (1000); `bytes`: the size of a weights file.
+ * Where the model starts from, in words, e.g. "Starts from torchvision:densenet121 (ImageNet, 1000 classes;
+ * downloaded once) · classifier replaced: 1000 → 5 classes". `bytes`: the size of a weights file.
  */
-export function weightsLensTitle(
+export function describeWeightsRef(
   ref: string,
   classes: number,
   o: { pretrained: boolean; exists?: boolean; bytes?: number },
 ): string {
   if (o.pretrained) {
     const replaced = classes !== 1000 ? ` · classifier replaced: 1000 → ${classes} classes` : '';
-    return `$(cloud-download) Starts from ${ref} (ImageNet, 1000 classes; downloaded once)${replaced}`;
+    return `Starts from ${ref} (ImageNet, 1000 classes; downloaded once)${replaced}`;
   }
-  if (o.exists === false) return `$(warning) Weights not found: ${ref}`;
+  if (o.exists === false) return `Weights not found: ${ref}`;
   const format = formatOfPath(ref);
   const size = o.bytes !== undefined ? `, ${(o.bytes / 2 ** 20).toFixed(1)} MB` : '';
-  return `$(file-binary) Starts from ${ref} (${format ? WEIGHTS_FORMAT_TITLES[format] : 'weights'}${size})`;
+  return `Starts from ${ref} (${format ? WEIGHTS_FORMAT_TITLES[format] : 'weights'}${size})`;
+}
+
+/** The code lens over `model.weights`: `describeWeightsRef` with an icon. */
+export function weightsLensTitle(
+  ref: string,
+  classes: number,
+  o: { pretrained: boolean; exists?: boolean; bytes?: number },
+): string {
+  const icon = o.pretrained ? '$(cloud-download)' : o.exists === false ? '$(warning)' : '$(file-binary)';
+  return `${icon} ${describeWeightsRef(ref, classes, o)}`;
 }

@@ -16,8 +16,8 @@ import {
   type EngineReady,
   ENGINE_EVENTS,
   type HostContract,
-  type InspectionKind,
-  type InspectionRequests,
+  type ServiceKind,
+  type ServiceRequests,
   type TrainingFinished,
   type TrainRequest,
 } from '../protocol/engine';
@@ -32,9 +32,7 @@ export interface EngineExit {
 }
 
 /** The progress values of an inspection kind (none but maximise's). */
-export type InspectionProgress<K extends InspectionKind> = InspectionRequests[K] extends { progress: infer P }
-  ? P
-  : never;
+export type InspectionProgress<K extends ServiceKind> = ServiceRequests[K] extends { progress: infer P } ? P : never;
 
 const STDERR_LINES = 40;
 const GRACE_MS = 5000;
@@ -150,11 +148,11 @@ export class EngineProcess implements vscode.Disposable {
   }
 
   /** One inspection; its result type is the contract's for `kind`. */
-  inspect<K extends InspectionKind>(
+  inspect<K extends ServiceKind>(
     kind: K,
-    params: InspectionRequests[K]['params'],
+    params: ServiceRequests[K]['params'],
     options: RequestOptions<InspectionProgress<K>> = {},
-  ): Promise<InspectionRequests[K]['result']> {
+  ): Promise<ServiceRequests[K]['result']> {
     return this.endpoint.request(kind, params, options);
   }
 

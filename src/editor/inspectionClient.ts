@@ -6,10 +6,10 @@
  * by the contract of src/protocol/engine.ts.
  */
 import * as vscode from 'vscode';
-import type { InspectionKind, InspectionRequests } from '../protocol/engine';
+import type { ServiceKind, ServiceRequests } from '../protocol/engine';
 import { describeExit, engineConfig, EngineProcess, enginePath, type InspectionProgress } from './engineProcess';
 
-export interface InspectOptions<K extends InspectionKind> {
+export interface InspectOptions<K extends ServiceKind> {
   /** Progress values (maximise's). */
   onProgress?: (progress: InspectionProgress<K>) => void;
   /** Aborting it cancels the request (maximise stops at its next step and answers what it has). */
@@ -71,11 +71,11 @@ export class InspectionClient implements vscode.Disposable {
   }
 
   /** One inspection request (the engine starts if it is not running); its result type is the contract's. */
-  async inspect<K extends InspectionKind>(
+  async inspect<K extends ServiceKind>(
     kind: K,
-    params: InspectionRequests[K]['params'],
+    params: ServiceRequests[K]['params'],
     options: InspectOptions<K> = {},
-  ): Promise<InspectionRequests[K]['result']> {
+  ): Promise<ServiceRequests[K]['result']> {
     const proc = await this.ensure();
     return proc.inspect(kind, params, options);
   }

@@ -12,7 +12,7 @@ import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
 import type { Analysis } from '../core';
 import { type DataPipeline, type DataSpec, type Dataset, openData } from './data/open';
-import { loadImageInput, predictTopK } from './inspection';
+import { inputTensor, loadImageInput, logits, predictTopK } from './inspection';
 import { locateCheckpoint, readTrainingState, type TrainingState } from '../runs/checkpointFiles';
 import { appendEvaluation, EVALUATIONS_FILE } from '../runs/evaluations';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
@@ -353,12 +353,20 @@ export async function predictImage(
   pre: Preprocessing,
   file: string,
   k = 5,
-): Promise<{ class: string; index: number; probability: number }[]> {
+): Promise<{ class: string; index: number; probability: number; logit: number }[]> {
   const { input } = await loadImageInput(file, pre);
+  const batch = inputTensor(model, input);
+  let z: Float32Array;
+  try {
+    z = logits(model, batch);
+  } finally {
+    batch.dispose();
+  }
   return predictTopK(model, input, pre, k).map((p) => ({
     class: p.className,
     index: p.index,
     probability: p.probability,
+    logit: z[p.index],
   }));
 }
 

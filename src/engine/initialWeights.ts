@@ -1,14 +1,19 @@
 /**
  * The weights a model starts from (`model.weights` of a spec, or `densenet-lab import`): read, mapped onto the
  * analysis' layers and checked, before any model is changed. Sources: a DenseNet Lab run or checkpoint folder
- * (tfjs layers format, by layer name).
+ * (tfjs layers format, by layer name); a weights file (PyTorch, safetensors, Keras .h5, ONNX; src/interchange);
+ * a known pretrained model by name (`torchvision:densenet121`), downloaded once into a cache.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Analysis } from '../core/analyze';
 import { BN_EPSILON } from '../core/analyze';
 import type { WeightsOrigin } from '../core/weightsOrigin';
 import { locateCheckpoint } from '../runs/checkpointFiles';
+import { mapSource, readWeightsFile } from '../interchange/importer';
+import { defaultCacheDir, downloadToCache } from '../interchange/download';
+import { parsePretrainedName, type PretrainedEntry } from '../interchange/pretrained';
 import { shapeText, type LayerWeights } from '../interchange/tensors';
 import { loadCheckpointModel } from './checkpoint';
 import { readLayerWeights } from './weights';
@@ -25,6 +30,45 @@ export interface InitialWeights {
 export interface InitialWeightsOptions {
   /** Leave a classifier of another class count out (fine-tuning) instead of failing. Default true. */
   replaceClassifier?: boolean;
+  /** Where known pretrained models are downloaded to (default: the user's cache folder). */
+  cacheDir?: string;
+  /** Cancels a download (the partial file is kept for resuming). */
+  signal?: AbortSignal;
+  onDownloadProgress?(receivedBytes: number, totalBytes: number | undefined): void;
+}
+
+/** Whether `ref` names a known pretrained model (`torchvision:…`, `keras:…`) rather than a path. */
+export const isPretrainedName = (ref: string): boolean => /^(torchvision|keras):/i.test(ref);
+
+/** A weights file read and mapped onto the analysis. */
+export async function fileWeights(
+  ref: string,
+  file: string,
+  analysis: Analysis,
+  options: InitialWeightsOptions,
+  pretrained?: PretrainedEntry,
+): Promise<InitialWeights> {
+  const bytes = await fs.promises.readFile(file);
+  const source = await readWeightsFile(bytes, file);
+  const mapped = mapSource(source, analysis, options.replaceClassifier !== false);
+  const features = analysis.layers.find((l) => l.type === 'GlobalAveragePooling2D')?.outputShape[0] ?? 0;
+  return {
+    weights: mapped.weights,
+    batchNormEpsilon: mapped.batchNormEpsilon,
+    replacedClassifier: mapped.replacedClassifier && {
+      fileShape: [features, mapped.replacedClassifier.fromClasses],
+      modelShape: [features, mapped.replacedClassifier.toClasses],
+    },
+    origin: {
+      ref,
+      format: source.format,
+      path: file,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      pretrained: pretrained?.name,
+      batchNormEpsilon: mapped.batchNormEpsilon,
+      replacedClassifierClasses: mapped.replacedClassifier?.fromClasses,
+    },
+  };
 }
 
 /** Resolves `ref` (a path relative to `baseDir`) to an absolute path. */
@@ -90,8 +134,24 @@ export async function loadInitialWeights(
   analysis: Analysis,
   options: InitialWeightsOptions = {},
 ): Promise<InitialWeights> {
+  if (isPretrainedName(ref)) {
+    const entry = parsePretrainedName(ref);
+    const file = await downloadToCache(entry, {
+      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      signal: options.signal,
+      onProgress: options.onDownloadProgress,
+    });
+    return fileWeights(ref, file, analysis, options, entry);
+  }
   const abs = resolveWeightsPath(ref, baseDir);
-  if (!fs.existsSync(abs))
-    throw new Error(`model.weights: ${ref} does not exist (looked at ${abs}); give a weights file or a run folder`);
-  return checkpointWeights(ref, abs, analysis, options);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw new Error(
+      `The weights ${ref} do not exist (looked at ${abs}): give a weights file (.pth, .safetensors, .h5, .onnx), a run folder, or a known name such as torchvision:densenet121`,
+    );
+  }
+  if (stat.isDirectory() || abs.endsWith('.json')) return checkpointWeights(ref, abs, analysis, options);
+  return fileWeights(ref, abs, analysis, options);
 }

@@ -8,6 +8,7 @@ import type { EngineContract, HostContract } from '../protocol/engine';
 import { ipcPipe, RpcEndpoint } from '../protocol/rpc';
 import { initBackend } from './backend';
 import { InspectionService } from './inspection/service';
+import { exportModel, importWeights } from './interchange';
 import { train, type TrainControl } from './training/train';
 
 const host = new RpcEndpoint<EngineContract, HostContract>(ipcPipe(process));
@@ -54,6 +55,14 @@ host.handle('activationCodes', (p) => inspection.activationCodes(p));
 host.handle('gradcam', (p) => inspection.gradcam(p));
 host.handle('saliency', (p) => inspection.saliency(p));
 host.handle('maximise', (p, context) => inspection.maximise(p, context));
+host.handle('importWeights', (p, { signal, progress }) =>
+  importWeights({
+    ...p,
+    signal,
+    onDownloadProgress: (receivedBytes, totalBytes) => progress({ receivedBytes, totalBytes }),
+  }),
+);
+host.handle('exportModel', (p) => exportModel(p));
 
 host.handle('shutdown', async () => {
   if (control) control.cancelled = true;

@@ -6,6 +6,8 @@
  * keeps in its state.
  */
 import * as vscode from 'vscode';
+import { looksPretrained } from '../core/pretrainedNames';
+import { describeWeightsRef } from '../core/weightsOrigin';
 import type {
   ArchitectureHost,
   ArchitectureRendered,
@@ -75,7 +77,7 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
     }, DEBOUNCE_MS);
   }
 
-  private modelOf(doc: vscode.TextDocument): Pick<ArchitectureState, 'model' | 'problem'> {
+  private modelOf(doc: vscode.TextDocument): Pick<ArchitectureState, 'model' | 'problem' | 'weights'> {
     const result: ValidationResult = this.deps.specs.get(doc);
     const a = result.analysis;
     if (!a) {
@@ -86,7 +88,10 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
           : 'The model could not be resolved.',
       };
     }
-    return { model: diagramModel(a), problem: a.problem?.message };
+    const ref = result.resolved?.weights;
+    const weights =
+      ref === undefined ? undefined : describeWeightsRef(ref, a.classes, { pretrained: looksPretrained(ref) });
+    return { model: diagramModel(a), problem: a.problem?.message, weights };
   }
 
   private async sendModel(): Promise<void> {

@@ -15,6 +15,8 @@ export interface ArchitectureState {
   /** Undefined when the spec has errors that stop the analysis; `problem` says why. */
   model?: DiagramModel;
   problem?: string;
+  /** Where the model's weights come from (`model.weights`), in words. */
+  weights?: string;
   /** Document version the model is of. */
   version: number;
   /** Groups whose spec text holds the cursor. */
@@ -33,6 +35,7 @@ export interface ArchitectureModel {
   /** Undefined while the spec is broken: the webview keeps drawing the last good model under the problem. */
   model?: DiagramModel;
   problem?: string;
+  weights?: string;
   version: number;
   sentAt: number;
   changedAt?: number;

@@ -161,6 +161,69 @@ export type InspectionRequests = {
 
 export type InspectionKind = keyof InspectionRequests;
 
+/* ------------------------------------------------------------------------------------------------------------
+ * Weight interchange: pretrained weights into a run folder, a run's model out to other frameworks.
+ * ---------------------------------------------------------------------------------------------------------- */
+
+export type WeightsFileFormat = 'pytorch' | 'safetensors' | 'keras-h5' | 'onnx' | 'tfjs';
+export type ExportFormat = 'onnx' | 'safetensors' | 'h5' | 'tfjs';
+
+export interface ImportWeightsParams {
+  /** A weights file (absolute path), or a known name such as `torchvision:densenet121`. */
+  ref: string;
+  /** The preset the weights are for; neither preset nor spec: the preset they fit. */
+  preset?: string;
+  /** A spec file whose model the weights must fit exactly. */
+  spec?: string;
+  /** The run folder goes under `<workspace>/.densenet/runs/<name>/`. */
+  workspace: string;
+  /** Where known pretrained models are downloaded to. */
+  cacheDir?: string;
+}
+
+export interface ImportWeightsResult {
+  runDir: string;
+  /** The weights file read (the cached download for a known name). */
+  file: string;
+  format: WeightsFileFormat;
+  preset: string | null;
+  classes: number;
+  input: { height: number; width: number; channels: number };
+  batchNormEpsilon: number;
+  parameters: number;
+  sha256: string;
+}
+
+export interface ExportModelParams {
+  /** A run folder (its best, else latest checkpoint), a checkpoint folder or its model.json. */
+  from: string;
+  format: ExportFormat;
+  outFile: string;
+  /** Keras layer names in an .h5: `keras3` (conv1_conv, the default) or `keras2` (conv1/conv). */
+  naming?: 'keras2' | 'keras3';
+}
+
+export interface ExportModelResult {
+  file: string;
+  format: ExportFormat;
+  classes: number;
+  bytes: number;
+}
+
+export type InterchangeRequests = {
+  /** Streams download progress for a known name; cancelling stops the download (the partial file is kept). */
+  importWeights: {
+    params: ImportWeightsParams;
+    result: ImportWeightsResult;
+    progress: { receivedBytes: number; totalBytes?: number };
+  };
+  exportModel: { params: ExportModelParams; result: ExportModelResult };
+};
+
+/** What the long-lived engine process answers besides training: inspections and weight interchange. */
+export type ServiceRequests = InspectionRequests & InterchangeRequests;
+export type ServiceKind = keyof ServiceRequests;
+
 /** What the engine announces while it trains (and its log lines). */
 export type EngineEvents = {
   log: { level: 'info' | 'warn' | 'error'; message: string };
@@ -185,17 +248,18 @@ export type EngineEvent = { [K in keyof EngineEvents]: { type: K; payload: Engin
 
 /** The engine process's side of the channel. */
 export interface EngineContract {
-  requests: InspectionRequests & {
-    /** First request: start the backend. */
-    init: { params: EngineConfig; result: EngineReady };
-    /**
-     * One training at a time. Cancelling (the request's signal) stops it at the next batch boundary, after
-     * saving a checkpoint: the result then has status `cancelled`.
-     */
-    train: { params: TrainRequest; result: TrainingFinished };
-    /** Stop the training at its next batch boundary and exit: answered by the process's exit. */
-    shutdown: { params: null; result: never };
-  };
+  requests: InspectionRequests &
+    InterchangeRequests & {
+      /** First request: start the backend. */
+      init: { params: EngineConfig; result: EngineReady };
+      /**
+       * One training at a time. Cancelling (the request's signal) stops it at the next batch boundary, after
+       * saving a checkpoint: the result then has status `cancelled`.
+       */
+      train: { params: TrainRequest; result: TrainingFinished };
+      /** Stop the training at its next batch boundary and exit: answered by the process's exit. */
+      shutdown: { params: null; result: never };
+    };
   events: EngineEvents;
 }
 

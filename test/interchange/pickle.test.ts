@@ -11,7 +11,10 @@ import {
   type PickleValue,
   unpickle,
 } from '../../src/interchange/pickle';
-import { torchPython } from '../support/torchFixtures';
+import { unzipSync } from 'fflate';
+import * as fs from 'fs';
+import * as path from 'path';
+import { torchPython, variantTorchFixtures } from '../support/torchFixtures';
 
 const bytes = (...parts: (string | number[])[]): Uint8Array =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
@@ -198,6 +201,29 @@ print(json.dumps({"json": to_json(value), "pickles": [pickle.dumps(value, protoc
   it('lists only tensor and state-dict globals as allowed', () => {
     for (const g of ALLOWED_GLOBALS) assert.match(g, /^(torch\.|collections\.OrderedDict$|_codecs\.encode$)/);
     assert.ok(ALLOWED_GLOBALS.has('torch._utils._rebuild_tensor_v2'));
+  });
+
+  it("never throws anything but an Error on truncated or bit-flipped copies of torch.save's data.pkl", async () => {
+    const files = unzipSync(new Uint8Array(fs.readFileSync(path.join(await variantTorchFixtures(), 'variants.pth'))));
+    const good = files[Object.keys(files).find((n) => n.endsWith('/data.pkl'))!];
+    assert.ok(unpickle(good).value instanceof PickleDict);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: good.length - 1 }),
+        fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 7 })), { maxLength: 4 }),
+        (cut, flips) => {
+          const bad = good.slice(0, flips.length ? good.length : cut);
+          for (const [at, bit] of flips) bad[at] ^= 1 << bit;
+          try {
+            unpickle(bad);
+            assert.ok(flips.length, 'a truncated pickle was read');
+          } catch (e) {
+            assert.ok(e instanceof Error && e.message.startsWith('pickle at byte '), String(e));
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('never throws anything but an Error, and ends, on random bytes after a protocol header', () => {

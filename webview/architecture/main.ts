@@ -37,12 +37,14 @@ app.innerHTML = `
   <vscode-button id="export-svg" secondary>Export SVG</vscode-button>
   <vscode-button id="export-png" secondary>Export PNG</vscode-button>
 </div>
+<div id="weights" class="muted" hidden></div>
 <div id="problem" class="error" hidden></div>
 <div id="diagram"></div>`;
 const diagram = document.getElementById('diagram') as HTMLElement;
 const problemEl = document.getElementById('problem') as HTMLElement;
 const titleEl = document.getElementById('title') as HTMLElement;
 const summaryEl = document.getElementById('summary') as HTMLElement;
+const weightsEl = document.getElementById('weights') as HTMLElement;
 
 function persist(): void {
   api.setState({ specUri: state?.specUri ?? saved.specUri, expanded });
@@ -52,6 +54,8 @@ function render(latencyFrom?: number): void {
   const t0 = performance.now();
   if (!state) return;
   titleEl.textContent = `Architecture: ${state.specName}`;
+  weightsEl.hidden = !state.weights;
+  weightsEl.textContent = state.weights ?? '';
   problemEl.hidden = !state.problem;
   problemEl.textContent = state.problem ?? '';
   const model = state.model;
@@ -156,7 +160,7 @@ document.getElementById('export-png')?.addEventListener('click', () => void doEx
 host.on('model', (m) => {
   if (!state) return;
   // While the spec is broken (mid-edit), keep drawing the last good model under the problem.
-  state = { ...state, model: m.model ?? state.model, problem: m.problem, version: m.version };
+  state = { ...state, model: m.model ?? state.model, problem: m.problem, weights: m.weights, version: m.version };
   render(m.changedAt ?? m.sentAt);
 });
 host.on('highlight', (m) => {

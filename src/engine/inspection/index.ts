@@ -10,8 +10,8 @@
  */
 export { encodeActivation, featureLayers, layerActivations } from './activations';
 export { gradCam, type GradCamOptions } from './gradCam';
-export { type ImageInput, loadImageInput } from './inputs';
+export { type ImageInput, inputTensor, loadImageInput } from './inputs';
 export { releaseInspection } from './layerGraph';
 export { activationMaximisation, type MaximisationOptions } from './maximise';
-export { predictTopK } from './predict';
+export { logits, predictTopK } from './predict';
 export { saliency, type SaliencyOptions } from './saliency';
