@@ -1,9 +1,10 @@
-// Feature maps panel on a real-size DenseNet: a DenseNet-121 run (224x224x3, 1000 ImageNet classes, seeded random
-// weights, written by test/ui/support/densenet121Run.mjs) and two RGB photos, 224x224 and 500x375 (resized by the
-// panel). Right-click a photo -> "Visualize Feature Maps" -> pick the run; check the top-5 ImageNet classes, the
-// galleries of layers across the network, the searchable layer and class pickers (all 1000 classes), Grad-CAM,
-// saliency and the activation maximisation of a channel; and time, as a person waits for them, a layer's gallery
-// after its pick and Grad-CAM after its request (targets on 2 cores: < 3 s each, medians of 3).
+// Feature maps panel on a real-size DenseNet: a DenseNet-121 run (224x224x3, 1000 ImageNet classes; torchvision's
+// model with seeded random weights, imported by `densenet-lab import`: test/ui/support/densenet121Run.mjs) and two
+// RGB photos, 224x224 and 500x375 (resized by the panel). Right-click a photo -> "Visualize Feature Maps" -> pick
+// the run; check the top-5 ImageNet classes, the galleries of layers across the network, the searchable layer and
+// class pickers (all 1000 classes), Grad-CAM, saliency and the activation maximisation of a channel; and time, as a
+// person waits for them, a layer's gallery after its pick and Grad-CAM after its request (targets on 2 cores:
+// < 3 s each, medians of 3).
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeDenseNet121Run, writeTestImage } from './support/densenet121Run.mjs';
@@ -73,10 +74,10 @@ function nonBlankCount(tiles) {
 }
 
 export default async function ({ page, workspace, server, assert, ui }) {
-  const { runId, runDir, ms: setupMs } = await writeDenseNet121Run(workspace);
+  const { runId, runDir, source, ms: setupMs } = await writeDenseNet121Run(workspace);
   await writeTestImage(path.join(workspace, 'photos', 'square224.png'), 224, 224);
   await writeTestImage(path.join(workspace, 'photos', 'wide500x375.png'), 500, 375);
-  console.log(`    DenseNet-121 run written in ${setupMs} ms`);
+  console.log(`    DenseNet-121 run written in ${setupMs} ms (${source})`);
   const classNames = JSON.parse(fs.readFileSync(path.join(runDir, 'preprocessing.json'), 'utf8')).classNames;
   assert.equal(classNames.length, 1000);
 

@@ -1,6 +1,11 @@
 // Test set-up for the UI tests of a real-size DenseNet: a DenseNet-121 run folder (224x224x3, 1000 ImageNet
-// classes, seeded random weights) in a workspace's .densenet/runs/densenet121/<run id>/, written by the project's
-// own code (densenet121RunMain.ts, bundled with esbuild and run with node), and RGB test images made with sharp.
+// classes) in a workspace's .densenet/runs/densenet121/<run id>/, and RGB test images made with sharp.
+//
+// The run is what a user gets from torchvision: scripts/fixtures/torchvision_fixtures.py (Debian's python3-torch
+// and python3-torchvision) saves a torchvision DenseNet-121 with seeded random weights as model.pth, and
+// `densenet-lab import model.pth --preset densenet121 --out <run>` (dist/cli.js) writes the run. Without
+// python3-torch, outside CI (CI=true fails instead), the run is written by the project's own model builder with
+// seeded random weights (densenet121RunMain.ts, bundled with esbuild and run with node).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,36 +16,82 @@ import sharp from 'sharp';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..', '..', '..');
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+function run(command, args, what) {
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}): ${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+/** True when python3 can import torch and torchvision. */
+function hasTorch() {
+  return spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { timeout: 120_000 }).status === 0;
+}
+
+/** torchvision's DenseNet-121 (seeded random weights) as model.pth, imported by `densenet-lab import`. */
+function importTorchvision(runDir, tmp) {
+  const fixtures = path.join(tmp, 'torchvision');
+  run(
+    PYTHON,
+    [
+      path.join(ROOT, 'scripts/fixtures/torchvision_fixtures.py'),
+      '--arch',
+      'densenet121',
+      '--out',
+      fixtures,
+      '--formats',
+      'pth',
+    ],
+    'torchvision_fixtures.py',
+  );
+  const cli = path.join(ROOT, 'dist', 'cli.js');
+  run(
+    process.execPath,
+    [cli, 'import', path.join(fixtures, 'model.pth'), '--preset', 'densenet121', '--out', runDir, '--json'],
+    'densenet-lab import',
+  );
+}
+
+/** The run written by the project's model builder (seeded random weights), for machines without torch. */
+async function buildRandom(runDir, tmp) {
+  const bundle = path.join(tmp, 'densenet121Run.js');
+  await esbuild.build({
+    entryPoints: [path.join(HERE, 'densenet121RunMain.ts')],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    external: ['@tensorflow/tfjs-node', 'sharp'],
+    nodePaths: [path.join(ROOT, 'node_modules')],
+    logLevel: 'error',
+  });
+  fs.mkdirSync(runDir, { recursive: true });
+  run(process.execPath, [bundle, runDir, path.join(ROOT, 'media', 'imagenet-classes.json')], 'writing the run');
+}
 
 /**
- * Writes the run into `<workspace>/.densenet/runs/densenet121/<run id>` and returns { runId, runDir, ms }.
+ * Writes the run into `<workspace>/.densenet/runs/densenet121/<run id>` and returns { runId, runDir, source, ms }
+ * (`source`: 'torchvision import' or 'random weights').
  */
 export async function writeDenseNet121Run(workspace, { runId = '2026-01-01T00-00-00-d121' } = {}) {
   const started = Date.now();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'd121-'));
+  const runDir = path.join(workspace, '.densenet', 'runs', 'densenet121', runId);
   try {
-    const bundle = path.join(tmp, 'densenet121Run.js');
-    await esbuild.build({
-      entryPoints: [path.join(HERE, 'densenet121RunMain.ts')],
-      outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      mainFields: ['module', 'main'],
-      external: ['@tensorflow/tfjs-node', 'sharp'],
-      nodePaths: [path.join(ROOT, 'node_modules')],
-      logLevel: 'error',
-    });
-    const classNames = path.join(ROOT, 'media', 'imagenet-classes.json');
-    const runDir = path.join(workspace, '.densenet', 'runs', 'densenet121', runId);
-    fs.mkdirSync(runDir, { recursive: true });
-    const r = spawnSync(process.execPath, [bundle, runDir, classNames], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    if (r.status !== 0) throw new Error(`writing the DenseNet-121 run failed (${r.status}): ${r.stderr}\n${r.stdout}`);
-    return { runId, runDir, ms: Date.now() - started };
+    let source = 'torchvision import';
+    if (hasTorch()) importTorchvision(runDir, tmp);
+    else if (process.env.CI === 'true')
+      throw new Error(
+        'python3 with torch and torchvision is needed (apt-get install python3-torch python3-torchvision)',
+      );
+    else {
+      source = 'random weights';
+      await buildRandom(runDir, tmp);
+    }
+    return { runId, runDir, source, ms: Date.now() - started };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
