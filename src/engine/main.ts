@@ -13,7 +13,7 @@ import { exportModel, importWeights } from './interchange';
 import { train, type TrainControl } from './training/train';
 
 const host = new RpcEndpoint<EngineContract, HostContract>(ipcPipe(process));
-const inspection = new InspectionService();
+const inspection = new InspectionService((message) => host.notify('log', { level: 'info', message }));
 /** The running training's control (cancelled by its request's signal, or by shutdown). */
 let control: TrainControl | undefined;
 
@@ -53,6 +53,7 @@ host.handle('train', async (request, { signal }) => {
 host.handle('describe', (p) => inspection.describe(p));
 host.handle('predict', (p) => inspection.predict(p));
 host.handle('activations', (p) => inspection.activations(p));
+host.handle('activationCodes', (p) => inspection.activationCodes(p));
 host.handle('gradcam', (p) => inspection.gradcam(p));
 host.handle('saliency', (p) => inspection.saliency(p));
 host.handle('maximise', (p, context) => inspection.maximise(p, context));

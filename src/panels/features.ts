@@ -245,7 +245,11 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     const request = { kind, ...params } as WebviewInspection;
     // Only maximisation reports progress.
     const onProgress = (p: MaximiseProgress) => context.progress(p as MaximiseProgressOf<K>);
-    return (await this.answer(request, checkpoint, image, signal, onProgress)) as FeaturesInspections[K]['result'];
+    const started = Date.now();
+    const result = await this.answer(request, checkpoint, image, signal, onProgress);
+    const what = describeInspection(request);
+    this.deps.output.info(`Feature maps: ${what} answered by the engine in ${Date.now() - started} ms`);
+    return result as FeaturesInspections[K]['result'];
   }
 
   /** The engine's answer to one inspection of the webview (on the panel's checkpoint and image). */
@@ -258,9 +262,13 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
   ): Promise<FeaturesInspections[InspectionKind]['result']> {
     switch (req.kind) {
       case 'activations': {
-        // The engine answers the activations of a list of layers: the webview asks for one.
+        // The engine answers the activations of a list of layers: the webview asks for one, as 8-bit codes.
         const layers = [req.layer];
-        const [activation] = await this.inspection.inspect('activations', { checkpoint, image, layers }, { signal });
+        const [activation] = await this.inspection.inspect(
+          'activationCodes',
+          { checkpoint, image, layers },
+          { signal },
+        );
         return activation;
       }
       case 'gradcam': {
@@ -310,6 +318,18 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
 type MaximiseProgressOf<K extends InspectionKind> = K extends 'maximise'
   ? FeaturesInspections['maximise']['progress']
   : never;
+
+/** One inspection as the log names it. */
+function describeInspection(r: WebviewInspection): string {
+  switch (r.kind) {
+    case 'activations':
+      return `activations of ${r.layer}`;
+    case 'maximise':
+      return 'maximisation';
+    default:
+      return `${r.kind} of class ${r.classIndex ?? 'predicted'}`;
+  }
+}
 
 /** One of the webview's inspections with its parameters, tagged by its kind. */
 type WebviewInspection = {

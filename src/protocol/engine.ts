@@ -7,6 +7,7 @@
  */
 import type {
   DisplayImage,
+  EncodedActivation,
   GradCamResult,
   LayerActivation,
   MaximisationResult,
@@ -148,6 +149,8 @@ export type InspectionRequests = {
   predict: { params: ImageParams & { k?: number }; result: PredictResult };
   /** The outputs of the named layers, in the order asked. */
   activations: { params: ImageParams & { layers: string[] }; result: LayerActivation[] };
+  /** The same, each value as an 8-bit code over its channel's range (what the feature-map page draws). */
+  activationCodes: { params: ImageParams & { layers: string[] }; result: EncodedActivation[] };
   gradcam: { params: ImageParams & { layerName?: string; classIndex?: number }; result: GradCamResult };
   saliency: { params: ImageParams & { classIndex?: number; samples?: number }; result: SaliencyResult };
   /** Streams progress; cancelling (the request's signal) stops it at its next step with `cancelled: true`. */

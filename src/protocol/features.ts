@@ -72,6 +72,21 @@ export interface LayerActivation {
   stats: ActivationStats;
 }
 
+/**
+ * A layer's activations as the feature-map page gets them: each value as an 8-bit code over its channel's own
+ * range, value ≈ channelMin + code / 255 × (channelMax − channelMin) (a flat channel is all 0). A quarter of the
+ * float32 bytes (a DenseNet-121's stem alone is 112×112×64 values), and as fine as the 256-colour gallery draws
+ * with per-channel normalisation.
+ */
+export interface EncodedActivation {
+  name: string;
+  /** [H, W, C] for feature maps, [C] after global pooling (no batch axis). */
+  shape: number[];
+  /** Row-major (HWC) codes. */
+  codes: Uint8Array;
+  stats: ActivationStats;
+}
+
 export interface GradCamResult {
   /** H' x W' (the layer's spatial size), ReLU'd, scaled to [0, 1] by its maximum (all zero if no evidence). */
   heatmap: Float32Array;
@@ -139,7 +154,7 @@ export interface FeaturesState {
 
 /** The inspections the webview may ask for (of the panel's current image and checkpoint): params and results. */
 export type FeaturesInspections = {
-  activations: { params: { layer: string }; result: LayerActivation };
+  activations: { params: { layer: string }; result: EncodedActivation };
   gradcam: { params: { layerName?: string; classIndex?: number }; result: GradCamResult };
   saliency: { params: { classIndex?: number; samples?: number }; result: SaliencyResult };
   /** Progress after each step (with the image now and then); aborting the request stops it at its next step. */

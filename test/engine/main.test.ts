@@ -135,6 +135,9 @@ describe('engine process: protocol, training and inspection across the process b
       ],
     );
     assert.strictEqual(acts[0].data.length, 16 * 16 * 8);
+    const codes = await engine.rpc.request('activationCodes', { checkpoint: runDir, image: image(), layers: ['relu'] });
+    assert.ok(codes[0].codes instanceof Uint8Array, 'the codes cross as a Uint8Array');
+    assert.deepStrictEqual([codes[0].shape, codes[0].codes.length], [acts[1].shape, acts[1].data.length]);
 
     const cam = await engine.rpc.request('gradcam', { checkpoint: runDir, image: image() });
     assert.strictEqual(cam.heatmap.length, cam.height * cam.width);

@@ -4,11 +4,16 @@
  */
 import type { DisplayImage, FeatureLayer } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { button, exportCanvas, failure, fillClassSelect, fillLayerSelect, host } from './page';
+import { button, clearSearch, exportCanvas, failure, fillClassSelect, fillLayerSelect, host, searchBox } from './page';
 import { canvas, drawChannel, drawOverlay } from './render';
 
 const camClass = el('select', { id: 'gradcam-class', 'aria-label': 'Class' });
 const camLayer = el('select', { id: 'gradcam-layer', 'aria-label': 'Grad-CAM layer' });
+const camClassSearch = searchBox(camClass, 'gradcam-class-search', 'classes', {
+  selectWhileTyping: true,
+  onPick: () => void runGradCam(),
+});
+const camLayerSearch = searchBox(camLayer, 'gradcam-layer-search', 'layers', { selectWhileTyping: true });
 const camCanvas = canvas(1, 1, 'big');
 camCanvas.id = 'gradcam-canvas';
 const camInfo = el('span', { class: 'muted status', id: 'gradcam-info' });
@@ -21,7 +26,9 @@ export const gradCamSection = el(
     'div',
     { class: 'toolbar' },
     el('label', {}, 'Class ', camClass),
+    camClassSearch,
     el('label', {}, 'Layer ', camLayer),
+    camLayerSearch,
     button('Compute', () => void runGradCam()),
     button('Export PNG', () => exportCanvas(camCanvas, 'gradcam'), true),
   ),
@@ -30,10 +37,14 @@ export const gradCamSection = el(
 );
 
 const salClass = el('select', { id: 'saliency-class', 'aria-label': 'Class' });
+const salClassSearch = searchBox(salClass, 'saliency-class-search', 'classes', {
+  selectWhileTyping: true,
+  onPick: () => void runSaliency(),
+});
 const salSamples = el('input', { type: 'number', min: '1', max: '64', value: '1', id: 'saliency-samples' });
 const salCanvas = canvas(1, 1, 'big');
 salCanvas.id = 'saliency-canvas';
-const salInfo = el('span', { class: 'muted status' });
+const salInfo = el('span', { class: 'muted status', id: 'saliency-info' });
 
 export const saliencySection = el(
   'section',
@@ -43,6 +54,7 @@ export const saliencySection = el(
     'div',
     { class: 'toolbar' },
     el('label', {}, 'Class ', salClass),
+    salClassSearch,
     el('label', { title: '1 = vanilla gradients; more = SmoothGrad' }, 'Samples ', salSamples),
     button('Compute', () => void runSaliency()),
     button('Export PNG', () => exportCanvas(salCanvas, 'saliency'), true),
@@ -64,6 +76,7 @@ export function setAttributionInput(next: DisplayImage | undefined): void {
  */
 export function resetAttribution(layers: FeatureLayer[], classNames: string[], predicted: number | undefined): void {
   const names = new Set(layers.map((l) => l.name));
+  for (const s of [camClassSearch, camLayerSearch, salClassSearch]) clearSearch(s);
   fillLayerSelect(camLayer, layers, names.has('relu') ? 'relu' : (layers[layers.length - 1]?.name ?? ''));
   fillClassSelect(camClass, classNames, predicted);
   fillClassSelect(salClass, classNames, predicted);
@@ -75,6 +88,7 @@ export async function runGradCam(): Promise<void> {
   const image = input;
   if (!image) return;
   camInfo.textContent = 'Computing Grad-CAM…';
+  const started = performance.now();
   try {
     const r = await host.request('gradcam', {
       layerName: camLayer.value || undefined,
@@ -83,8 +97,10 @@ export async function runGradCam(): Promise<void> {
     camCanvas.width = r.inputWidth;
     camCanvas.height = r.inputHeight;
     drawOverlay(camCanvas, image.display, image.channels, r.upsampled, r.inputHeight, r.inputWidth);
+    const ms = Math.round(performance.now() - started);
     camCanvas.dataset.classIndex = String(r.classIndex);
-    camInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(1)}%), gradient of the ${r.score} at ${camLayer.value} (${r.height}×${r.width})`;
+    camCanvas.dataset.ms = String(ms);
+    camInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(2)}%), gradient of the ${r.score} at ${camLayer.value} (${r.height}×${r.width}) · ${ms} ms`;
   } catch (e) {
     camInfo.textContent = `Grad-CAM failed: ${failure(e)}`;
   }
@@ -92,13 +108,17 @@ export async function runGradCam(): Promise<void> {
 
 async function runSaliency(): Promise<void> {
   salInfo.textContent = 'Computing saliency…';
+  const started = performance.now();
   try {
     const samples = Math.max(1, Math.min(64, Number(salSamples.value) || 1));
     const r = await host.request('saliency', { classIndex: Number(salClass.value), samples });
     salCanvas.width = r.width;
     salCanvas.height = r.height;
     drawChannel(salCanvas, r.saliency, r.height, r.width, 1, 0, 0, 1, 'viridis');
-    salInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(1)}%): |d ${r.score} / d input|${samples > 1 ? `, SmoothGrad of ${samples}` : ''}`;
+    const ms = Math.round(performance.now() - started);
+    salCanvas.dataset.classIndex = String(r.classIndex);
+    salCanvas.dataset.ms = String(ms);
+    salInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(2)}%): |d ${r.score} / d input|${samples > 1 ? `, SmoothGrad of ${samples}` : ''} · ${ms} ms`;
   } catch (e) {
     salInfo.textContent = `Saliency failed: ${failure(e)}`;
   }

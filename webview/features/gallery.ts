@@ -1,14 +1,34 @@
 /**
- * The gallery of the feature maps page: every channel of a layer (per-channel or per-layer normalisation,
- * viridis/gray, sorted by mean or not), and the zoom of one channel with its value scale and values under the
- * pointer. Times the first gallery after a checkpoint was picked (for the log and tests).
+ * The gallery of the feature maps page: the channels of a layer, the first GALLERY_PAGE and more on demand (a
+ * DenseNet-121 layer has up to 1024), per-channel or per-layer normalisation, viridis/gray, sorted by mean or
+ * not; the layer picker grouped by block and searchable; the zoom of one channel with its value scale and values
+ * under the pointer. Times the first gallery after a checkpoint was picked, and each layer from its pick to its
+ * gallery drawn (for the log and tests).
  */
-import type { FeatureLayer, LayerActivation } from '../../src/protocol/features';
+import type { EncodedActivation, FeatureLayer, LayerActivation } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { button, exportCanvas, exportPng, failure, fillLayerSelect, host, saveUi, setMessage, ui } from './page';
+import {
+  button,
+  clearSearch,
+  exportCanvas,
+  exportPng,
+  failure,
+  fillLayerSelect,
+  host,
+  saveUi,
+  searchBox,
+  setMessage,
+  ui,
+} from './page';
 import { canvas, type Colormap, drawChannel, drawColorbar, gridPngOf } from './render';
 
+/** Channels drawn at first, and added by each "Show more". */
+export const GALLERY_PAGE = 128;
+
 const layerSelect = el('select', { id: 'layer', 'aria-label': 'Layer' });
+const layerSearch = searchBox(layerSelect, 'layer-search', 'layers', {
+  onPick: () => void loadLayer(layerSelect.value),
+});
 const colormapSelect = el(
   'select',
   { id: 'colormap', 'aria-label': 'Colormap' },
@@ -24,6 +44,22 @@ const normaliseSelect = el(
 const sortBox = el('input', { type: 'checkbox', id: 'sort' });
 const galleryInfo = el('span', { class: 'muted', id: 'gallery-info' });
 const gallery = el('div', { id: 'gallery' });
+const moreButton = button('Show more', () => {
+  shown += GALLERY_PAGE;
+  renderGallery();
+});
+moreButton.id = 'gallery-more';
+moreButton.hidden = true;
+const allButton = button(
+  'Show all',
+  () => {
+    shown = Infinity;
+    renderGallery();
+  },
+  true,
+);
+allButton.id = 'gallery-all';
+allButton.hidden = true;
 
 export const gallerySection = el(
   'section',
@@ -33,6 +69,7 @@ export const gallerySection = el(
     'div',
     { class: 'toolbar' },
     el('label', {}, 'Layer ', layerSelect),
+    layerSearch,
     el('label', {}, 'Colormap ', colormapSelect),
     el('label', {}, 'Normalise ', normaliseSelect),
     el('label', {}, sortBox, ' sort by mean activation'),
@@ -40,6 +77,7 @@ export const gallerySection = el(
   ),
   galleryInfo,
   gallery,
+  el('div', { class: 'toolbar' }, moreButton, allButton),
 );
 
 const zoomCanvas = canvas(1, 1, 'zoomed');
@@ -62,6 +100,10 @@ export const zoom = el(
     el(
       'div',
       { class: 'toolbar' },
+      button('Maximise this channel', () => {
+        closeZoom();
+        if (activation) onMaximise(activation.name, zoomChannel);
+      }),
       button('Export PNG', () => exportCanvas(zoomCanvas, zoomTitle.textContent ?? 'channel'), true),
       button('Close', () => closeZoom(), true),
     ),
@@ -71,6 +113,8 @@ export const zoom = el(
 let activation: LayerActivation | undefined;
 let galleryToken = 0;
 let zoomChannel = 0;
+/** How many channels the gallery draws (GALLERY_PAGE more per "Show more"). */
+let shown = GALLERY_PAGE;
 /** When the checkpoint was picked (host time), until the first gallery after it is shown. */
 let commandT0: number | undefined;
 let galleryTimed = false;
@@ -88,8 +132,16 @@ export function onLayerChannels(listener: (channels: number) => void): void {
   onChannels = listener;
 }
 
+/** Told when the zoom's "Maximise this channel" is clicked. */
+let onMaximise: (layer: string, channel: number) => void = () => undefined;
+
+export function onMaximiseChannel(listener: (layer: string, channel: number) => void): void {
+  onMaximise = listener;
+}
+
 /** A new model: its layers in the picker, the display choices as kept. */
 export function showLayers(layers: FeatureLayer[], layer: string): void {
+  clearSearch(layerSearch);
   fillLayerSelect(layerSelect, layers, layer);
   colormapSelect.value = ui.colormap;
   normaliseSelect.value = ui.normalise;
@@ -99,19 +151,37 @@ export function showLayers(layers: FeatureLayer[], layer: string): void {
 /** Asks for the activations of `layer` and shows them (a later call wins). */
 export async function loadLayer(layer: string): Promise<void> {
   const token = ++galleryToken;
+  const picked = performance.now();
   ui.layer = layer;
   saveUi();
   galleryInfo.textContent = `Computing ${layer}…`;
   try {
     const result = await host.request('activations', { layer });
     if (token !== galleryToken) return;
-    activation = result;
+    const received = performance.now();
+    activation = decodeActivation(result);
+    shown = GALLERY_PAGE;
     renderGallery();
+    const drawn = performance.now();
+    gallery.dataset.computeMs = String(Math.round(received - picked));
+    gallery.dataset.drawMs = String(Math.round(drawn - received));
+    galleryInfo.textContent += ` · ${Math.round(drawn - picked)} ms (${Math.round(received - picked)} to compute, ${Math.round(drawn - received)} to draw)`;
   } catch (e) {
     if (token !== galleryToken) return;
     galleryInfo.textContent = '';
     setMessage(`Feature maps of ${layer}: ${failure(e)}`, true);
   }
+}
+
+/** The values of an encoded activation (each to within 1/510 of its channel's range). */
+function decodeActivation(e: EncodedActivation): LayerActivation {
+  const { channelMin, channelMax } = e.stats;
+  const channels = channelMin.length;
+  const step = Float32Array.from(channelMin, (lo, k) => (channelMax[k] - lo) / 255);
+  const data = new Float32Array(e.codes.length);
+  for (let i = 0, k = 0; i < data.length; i++, k = k + 1 === channels ? 0 : k + 1)
+    data[i] = channelMin[k] + e.codes[i] * step[k];
+  return { name: e.name, shape: e.shape, data, stats: e.stats };
 }
 
 function mapShape(a: LayerActivation): [number, number, number] {
@@ -151,10 +221,15 @@ function renderGallery(): void {
   const [h, w, c] = mapShape(a);
   const order = Array.from({ length: c }, (_, k) => k);
   if (ui.sort) order.sort((x, y) => a.stats.channelMean[y] - a.stats.channelMean[x]);
-  gallery.replaceChildren(...order.map((k) => tile(a, k)));
+  const drawn = order.slice(0, Math.min(c, shown));
+  gallery.replaceChildren(...drawn.map((k) => tile(a, k)));
   gallery.dataset.layer = a.name;
   gallery.dataset.channels = String(c);
-  galleryInfo.textContent = `${a.name}: ${c} channels of ${h}×${w} · layer range [${a.stats.min.toPrecision(3)}, ${a.stats.max.toPrecision(3)}], mean ${a.stats.mean.toPrecision(3)}`;
+  gallery.dataset.shown = String(drawn.length);
+  moreButton.hidden = allButton.hidden = drawn.length >= c;
+  allButton.textContent = `Show all ${c}`;
+  moreButton.textContent = `Show ${Math.min(GALLERY_PAGE, c - drawn.length)} more (${drawn.length} of ${c} shown)`;
+  galleryInfo.textContent = `${a.name}: ${c} channels of ${h}×${w}${drawn.length < c ? ` (${ui.sort ? 'the most active ' : 'the first '}${drawn.length} drawn)` : ''} · layer range [${a.stats.min.toPrecision(3)}, ${a.stats.max.toPrecision(3)}], mean ${a.stats.mean.toPrecision(3)}`;
   onChannels(c);
   if (!galleryTimed && commandT0 !== undefined) {
     galleryTimed = true;
@@ -199,7 +274,7 @@ zoomCanvas.addEventListener('mousemove', (e) => {
   const r = zoomCanvas.getBoundingClientRect();
   const x = Math.min(w - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * w)));
   const y = Math.min(h - 1, Math.max(0, Math.floor(((e.clientY - r.top) / r.height) * h)));
-  zoomValue.textContent = `(${y}, ${x}) = ${a.data[(y * w + x) * c + zoomChannel].toPrecision(4)}`;
+  zoomValue.textContent = `(${y}, ${x}) ≈ ${a.data[(y * w + x) * c + zoomChannel].toPrecision(3)}`;
 });
 zoom.addEventListener('click', (e) => {
   if (e.target === zoom) closeZoom();

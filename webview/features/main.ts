@@ -6,11 +6,11 @@
  * This module lays the page out and follows the panel's state (src/panels/features.ts); the views are in
  * overview.ts, gallery.ts, attribution.ts and maximise.ts, what they share in page.ts.
  */
-import type { FeaturesState } from '../../src/protocol/features';
+import type { FeatureLayer, FeaturesState } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import { gradCamSection, resetAttribution, runGradCam, saliencySection, setAttributionInput } from './attribution';
-import { gallerySection, loadLayer, onLayerChannels, showLayers, timeFrom, zoom } from './gallery';
-import { maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
+import { gallerySection, loadLayer, onLayerChannels, onMaximiseChannel, showLayers, timeFrom, zoom } from './gallery';
+import { maximiseChannel, maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
 import { header, overviewSection, showInput, showSource } from './overview';
 import { host, message, saveUi, setMessage, ui } from './page';
 import { STYLE } from './style';
@@ -29,6 +29,17 @@ app.append(
   zoom,
 );
 onLayerChannels(setChannels);
+onMaximiseChannel(maximiseChannel);
+
+/**
+ * The layer shown first: `relu`, the last feature maps (after the head's batch-norm + ReLU), what the classifier
+ * sees; when they are smaller than 7×7 (small inputs), the stem's `conv1_relu`; else the first layer.
+ */
+function defaultLayer(layers: FeatureLayer[]): string | undefined {
+  const relu = layers.find((l) => l.name === 'relu');
+  if (relu && Math.min(relu.outputShape[0], relu.outputShape[1]) >= 7) return relu.name;
+  return (layers.find((l) => l.name === 'conv1_relu') ?? relu ?? layers[0])?.name;
+}
 
 /** The image, checkpoint and model the views show now (a new one resets them). */
 let loadedKey = '';
@@ -55,8 +66,7 @@ function applyState(next: FeaturesState): void {
 
   showInput(input, predictions);
   const names = new Set(model.layers.map((l) => l.name));
-  const layer =
-    ui.layer && names.has(ui.layer) ? ui.layer : names.has('conv1_relu') ? 'conv1_relu' : model.layers[0]?.name;
+  const layer = ui.layer && names.has(ui.layer) ? ui.layer : defaultLayer(model.layers);
   showLayers(model.layers, layer ?? '');
   const predicted = predictions[0]?.index;
   resetAttribution(model.layers, model.classNames, predicted);

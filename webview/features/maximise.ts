@@ -5,7 +5,7 @@
  */
 import type { DisplayImage } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { button, exportCanvas, failure, fillClassSelect, host, ui } from './page';
+import { button, clearSearch, exportCanvas, failure, fillClassSelect, host, searchBox, ui } from './page';
 import { canvas, drawImage } from './render';
 
 const maxKind = el(
@@ -16,6 +16,7 @@ const maxKind = el(
 );
 const maxChannel = el('input', { type: 'number', min: '0', value: '0', id: 'max-channel', 'aria-label': 'Channel' });
 const maxClass = el('select', { id: 'max-class', 'aria-label': 'Class' });
+const maxClassSearch = searchBox(maxClass, 'max-class-search', 'classes', { selectWhileTyping: true });
 const maxSteps = el('input', {
   type: 'number',
   min: '1',
@@ -41,6 +42,7 @@ export const maximiseSection = el(
     el('label', {}, 'Maximise ', maxKind),
     el('label', {}, 'channel ', maxChannel),
     el('label', {}, 'class ', maxClass),
+    maxClassSearch,
     el('label', {}, 'steps ', maxSteps),
     maxStart,
     maxCancel,
@@ -61,6 +63,7 @@ export function setMaximiseInput(next: DisplayImage | undefined): void {
 
 /** A new model: its classes, the predicted one chosen, nothing drawn yet. */
 export function resetMaximise(classNames: string[], predicted: number | undefined): void {
+  clearSearch(maxClassSearch);
   fillClassSelect(maxClass, classNames, predicted);
   maxCanvas.width = 1;
   maxInfo.textContent = '';
@@ -78,13 +81,22 @@ function drawMaxImage(image: Float32Array): void {
   drawImage(maxCanvas, image, input.height, input.width, input.channels);
 }
 
-async function runMaximise(): Promise<void> {
+/** Maximises channel `channel` of `layer` (the zoom's "Maximise this channel"), and scrolls to it. */
+export function maximiseChannel(layer: string, channel: number): void {
+  maxKind.value = 'channel';
+  maxChannel.value = String(channel);
+  maximiseSection.scrollIntoView({ block: 'nearest' });
+  void runMaximise(layer);
+}
+
+/** Maximises the class chosen, or the channel chosen of `layer` (default: the layer shown). */
+async function runMaximise(layer = ui.layer ?? ''): Promise<void> {
   if (running) return;
   const steps = Math.max(1, Math.min(2000, Number(maxSteps.value) || 128));
   const target =
     maxKind.value === 'class'
       ? { classIndex: Number(maxClass.value) }
-      : { layerName: ui.layer ?? '', channel: Math.max(0, Number(maxChannel.value) || 0) };
+      : { layerName: layer, channel: Math.max(0, Number(maxChannel.value) || 0) };
   const what =
     'classIndex' in target
       ? `class ${maxClass.selectedOptions[0]?.textContent ?? target.classIndex}`
@@ -94,6 +106,7 @@ async function runMaximise(): Promise<void> {
   maxStart.disabled = true;
   maxCancel.disabled = false;
   maxInfo.textContent = `${what}: starting…`;
+  const started = performance.now();
   try {
     const r = await host.request(
       'maximise',
@@ -102,7 +115,8 @@ async function runMaximise(): Promise<void> {
         signal: abort.signal,
         onProgress: (p) => {
           if (p.image) drawMaxImage(p.image);
-          maxInfo.textContent = `${what}: step ${p.step}/${steps}, objective ${p.value.toPrecision(4)}`;
+          const left = ((performance.now() - started) / p.step) * (steps - p.step);
+          maxInfo.textContent = `${what}: step ${p.step}/${steps}, objective ${p.value.toPrecision(4)}${p.step < steps ? `, about ${formatSeconds(left)} left` : ''}`;
         },
       },
     );
@@ -116,6 +130,12 @@ async function runMaximise(): Promise<void> {
     maxStart.disabled = false;
     maxCancel.disabled = true;
   }
+}
+
+/** `12 s`, `3 min 05 s`. */
+function formatSeconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
 function cancelMaximise(): void {

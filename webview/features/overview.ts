@@ -64,9 +64,9 @@ export function showInput(input: DisplayImage, predictions: Prediction[]): void 
       return el(
         'div',
         { class: i === 0 ? 'pred top' : 'pred', 'data-class': String(p.index) },
-        el('span', {}, p.className),
+        el('span', { class: 'name', title: `${p.index}: ${p.className}` }, p.className),
         el('div', {}, bar),
-        el('span', { class: 'pct' }, `${(p.probability * 100).toFixed(1)}%`),
+        el('span', { class: 'pct' }, `${(p.probability * 100).toFixed(p.probability < 0.1 ? 2 : 1)}%`),
       );
     }),
   );

@@ -75,6 +75,55 @@ const blockTitle = (l: FeatureLayer): string => {
   }
 };
 
+/**
+ * A search box for a long `select` (1000 classes, 400+ layers): typing hides the options (and groups left empty)
+ * whose text lacks one of the words typed; with `selectWhileTyping` the first match becomes the selection as
+ * soon as the selected option is hidden. Enter selects the first match and calls `onPick` (if the selection
+ * changed). The number of matches is in the box's `data-matches`.
+ */
+export function searchBox(
+  select: HTMLSelectElement,
+  id: string,
+  what: string,
+  options: { selectWhileTyping?: boolean; onPick?: () => void } = {},
+): HTMLInputElement {
+  const input = el('input', { type: 'search', id, placeholder: `Search ${what}…`, 'aria-label': `Search ${what}` });
+  const apply = (pick: boolean): void => {
+    const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let first: HTMLOptionElement | undefined;
+    let matches = 0;
+    for (const o of Array.from(select.options)) {
+      const text = `${o.value} ${o.textContent ?? ''}`.toLowerCase();
+      o.hidden = !words.every((w) => text.includes(w));
+      if (!o.hidden) {
+        matches++;
+        first ??= o;
+      }
+    }
+    for (const g of Array.from(select.querySelectorAll('optgroup')))
+      g.hidden = !Array.from(g.querySelectorAll('option')).some((o) => !o.hidden);
+    input.dataset.matches = String(matches);
+    input.title = `${matches} of ${select.options.length} match`;
+    const current = select.selectedOptions[0];
+    if (!first || first === current) return;
+    if (pick || (options.selectWhileTyping && (!current || current.hidden))) {
+      select.value = first.value;
+      if (pick) options.onPick?.();
+    }
+  };
+  input.addEventListener('input', () => apply(false));
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') apply(true);
+  });
+  return input;
+}
+
+/** Empties a search box and shows every option of its select again. */
+export function clearSearch(input: HTMLInputElement): void {
+  input.value = '';
+  input.dispatchEvent(new Event('input'));
+}
+
 /** The model's layers, grouped by stem, dense block, transition and head. */
 export function fillLayerSelect(select: HTMLSelectElement, layers: FeatureLayer[], selected: string): void {
   const groups = new Map<string, HTMLOptGroupElement>();

@@ -12,9 +12,10 @@ input[type=checkbox] { width: auto; }
 .row { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }
 .view canvas.big { width: 224px; height: 224px; border: 1px solid var(--vscode-widget-border, #8884); }
 .preds { min-width: 240px; }
-.pred { display: grid; grid-template-columns: 8em 1fr 4.5em; gap: 6px; align-items: center; margin: 3px 0; }
+.pred { display: grid; grid-template-columns: minmax(8em, 16em) minmax(60px, 1fr) 4.5em; gap: 6px; align-items: center; margin: 3px 0; }
 .pred .bar { height: 10px; background: var(--vscode-progressBar-background); }
 .pred.top { font-weight: 600; }
+.pred .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .pred .pct { text-align: right; font-variant-numeric: tabular-nums; }
 #gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(72px, 1fr)); gap: 6px; }
 .tile { margin: 0; cursor: zoom-in; text-align: center; }
@@ -28,6 +29,8 @@ input[type=checkbox] { width: auto; }
 .scale { display: grid; grid-template-columns: auto 1fr auto; gap: 6px; align-items: center; margin-top: 6px; font-variant-numeric: tabular-nums; }
 .scale canvas { width: 100%; height: 12px; }
 .status { min-height: 1.3em; }
+input[type=search] { width: 10em; color: var(--vscode-input-foreground); background: var(--vscode-input-background); }
+#gallery-more[hidden], #gallery-all[hidden] { display: none; }
 .analyses > section { flex: 1 1 300px; min-width: 260px; margin-top: 0; }
 .analyses .toolbar { gap: 6px; }
 `;

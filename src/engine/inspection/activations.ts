@@ -3,7 +3,13 @@
  * per-channel statistics), and the layers the gallery offers (4D outputs, grouped by their Keras name).
  */
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { ActivationStats, FeatureGroup, FeatureLayer, LayerActivation } from '../../protocol/features';
+import type {
+  ActivationStats,
+  EncodedActivation,
+  FeatureGroup,
+  FeatureLayer,
+  LayerActivation,
+} from '../../protocol/features';
 import { inputTensor } from './inputs';
 import { subModel } from './layerGraph';
 import { read, tidyPlain } from './tensors';
@@ -45,6 +51,22 @@ export function layerActivations(model: LayersModel, input: Float32Array, layerN
       return { name: layerNames[i], shape, data, stats: activationStats(data, shape[shape.length - 1] ?? 1) };
     });
   });
+}
+
+/** `a` with each value as an 8-bit code over its channel's range (src/protocol/features.ts: EncodedActivation). */
+export function encodeActivation(a: LayerActivation): EncodedActivation {
+  const { channelMin, channelMax } = a.stats;
+  const channels = channelMin.length;
+  const scale = Float32Array.from(channelMin, (lo, k) => {
+    const range = channelMax[k] - lo;
+    return range > 0 && Number.isFinite(range) ? 255 / range : 0;
+  });
+  const codes = new Uint8Array(a.data.length);
+  for (let i = 0, k = 0; i < codes.length; i++, k = k + 1 === channels ? 0 : k + 1) {
+    const code = Math.round((a.data[i] - channelMin[k]) * scale[k]);
+    codes[i] = code > 0 ? (code < 255 ? code : 255) : 0; // NaN -> 0
+  }
+  return { name: a.name, shape: a.shape, codes, stats: a.stats };
 }
 
 function groupOf(name: string): { block: string; group: FeatureGroup; blockLayer?: number } {

@@ -8,7 +8,7 @@
  * matter) and plain inputs, and returns plain typed arrays and objects: no tensor leaves these modules and
  * none is left behind (everything runs in `tf.tidy`, or is disposed in `finally`).
  */
-export { featureLayers, layerActivations } from './activations';
+export { encodeActivation, featureLayers, layerActivations } from './activations';
 export { gradCam, type GradCamOptions } from './gradCam';
 export { type ImageInput, inputTensor, loadImageInput } from './inputs';
 export { releaseInspection } from './layerGraph';

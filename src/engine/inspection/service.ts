@@ -1,15 +1,19 @@
 /**
  * The engine process's side of inspection requests: loads checkpoints (cached, with their run's
  * preprocessing) and runs the inference API of this folder on image files, one method per request of the
- * contract (src/protocol/engine.ts), each with its own result type.
+ * contract (src/protocol/engine.ts), each with its own result type. The image decoded for the model and the last
+ * few layers' activations are cached while the checkpoint and the image file stay the same (a DenseNet-121 at
+ * 224×224 takes a second a layer on two cores: picking a layer again answers at once).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { LayersModel } from '@tensorflow/tfjs';
-import type { InspectionRequests } from '../../protocol/engine';
+import type { ImageInput, InspectionRequests } from '../../protocol/engine';
+import type { LayerActivation } from '../../protocol/features';
 import type { HandlerContext } from '../../protocol/rpc';
 import {
   activationMaximisation,
+  encodeActivation,
   featureLayers,
   gradCam,
   layerActivations,
@@ -77,9 +81,30 @@ export async function loadForInspection(checkpoint: string): Promise<Loaded> {
 type Params<K extends keyof InspectionRequests> = InspectionRequests[K]['params'];
 type Result<K extends keyof InspectionRequests> = Promise<InspectionRequests[K]['result']>;
 
+/** Inputs of at least this many pixels (e.g. 224×224) report maximisation progress after every step. */
+const LARGE_INPUT_PIXELS = 96 * 96;
+
+/** Layers whose activations are kept for the current image (the most recently asked last). */
+const CACHED_ACTIVATIONS = 6;
+
 /** One checkpoint loaded at a time (the panel inspects one), reloaded when its file changes. */
 export class InspectionService {
   private loaded: (Loaded & { key: string; mtime: number }) | undefined;
+  /** The last image decoded for the loaded model, by file, size and modification time. */
+  private image: { key: string; value: ImageInput } | undefined;
+  /** Activations of the cached image by layer name, least recently used first. */
+  private readonly activationCache = new Map<string, LayerActivation>();
+
+  /** `log` is told how long each request took (the engine process sends it to the host's log). */
+  constructor(private readonly log: (message: string) => void = () => undefined) {}
+
+  /** Runs one request's work and logs its duration. */
+  private async timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const result = await work();
+    this.log(`${what}: ${Date.now() - started} ms`);
+    return result;
+  }
 
   /** The model of `checkpoint`, reloaded when another checkpoint is asked for or the file changed. */
   private async load(checkpoint: string): Promise<Loaded> {
@@ -94,13 +119,23 @@ export class InspectionService {
     return this.loaded;
   }
 
-  /** The model and one image file decoded as it takes it. */
+  /** The model and one image file decoded as it takes it (decoded again only when the file changed). */
   private async loadWithImage(p: { checkpoint: string; image: string }) {
     const loaded = await this.load(p.checkpoint);
-    return { ...loaded, image: await loadImageInput(p.image, loaded.pre) };
+    const stat = await fs.promises.stat(p.image);
+    const key = `${this.loaded?.key}|${this.loaded?.mtime}|${path.resolve(p.image)}|${stat.size}|${stat.mtimeMs}`;
+    if (this.image?.key !== key) {
+      const started = Date.now();
+      this.activationCache.clear();
+      this.image = { key, value: await loadImageInput(p.image, loaded.pre) };
+      this.log(`${path.basename(p.image)} decoded in ${Date.now() - started} ms`);
+    }
+    return { ...loaded, image: this.image.value };
   }
 
   release(): void {
+    this.image = undefined;
+    this.activationCache.clear();
     if (!this.loaded) return;
     releaseInspection(this.loaded.model);
     this.loaded.model.dispose();
@@ -108,28 +143,55 @@ export class InspectionService {
   }
 
   async describe(p: Params<'describe'>): Result<'describe'> {
-    const { model, pre, modelPath } = await this.load(p.checkpoint);
-    return { modelPath, input: pre.input, classNames: pre.classNames, layers: featureLayers(model) };
+    return this.timed('describe', async () => {
+      const { model, pre, modelPath } = await this.load(p.checkpoint);
+      return { modelPath, input: pre.input, classNames: pre.classNames, layers: featureLayers(model) };
+    });
   }
 
   async predict(p: Params<'predict'>): Result<'predict'> {
-    const { model, pre, image } = await this.loadWithImage(p);
-    return { image, predictions: predictTopK(model, image.input, pre, p.k ?? 5) };
+    return this.timed('predict', async () => {
+      const { model, pre, image } = await this.loadWithImage(p);
+      return { image, predictions: predictTopK(model, image.input, pre, p.k ?? 5) };
+    });
   }
 
   async activations(p: Params<'activations'>): Result<'activations'> {
-    const { model, image } = await this.loadWithImage(p);
-    return layerActivations(model, image.input, p.layers);
+    const cached = p.layers.filter((name) => this.activationCache.has(name)).length;
+    return this.timed(`activations of ${p.layers.join(', ')} (${cached} cached)`, async () => {
+      const { model, image } = await this.loadWithImage(p);
+      const missing = p.layers.filter((name) => !this.activationCache.has(name));
+      const computed = layerActivations(model, image.input, [...new Set(missing)]);
+      for (const a of computed) this.activationCache.set(a.name, a);
+      const answer = p.layers.map((name) => {
+        const a = this.activationCache.get(name) as LayerActivation;
+        this.activationCache.delete(name); // re-inserted: most recently used last
+        this.activationCache.set(name, a);
+        return a;
+      });
+      while (this.activationCache.size > Math.max(CACHED_ACTIVATIONS, p.layers.length))
+        this.activationCache.delete(this.activationCache.keys().next().value as string);
+      return answer;
+    });
+  }
+
+  /** The activations as 8-bit codes per channel: a quarter of the bytes to send (what the gallery draws). */
+  async activationCodes(p: Params<'activationCodes'>): Result<'activationCodes'> {
+    return (await this.activations(p)).map(encodeActivation);
   }
 
   async gradcam(p: Params<'gradcam'>): Result<'gradcam'> {
-    const { model, pre, image } = await this.loadWithImage(p);
-    return gradCam(model, image.input, pre, { layerName: p.layerName, classIndex: p.classIndex });
+    return this.timed(`Grad-CAM of class ${p.classIndex ?? 'predicted'} at ${p.layerName ?? 'relu'}`, async () => {
+      const { model, pre, image } = await this.loadWithImage(p);
+      return gradCam(model, image.input, pre, { layerName: p.layerName, classIndex: p.classIndex });
+    });
   }
 
   async saliency(p: Params<'saliency'>): Result<'saliency'> {
-    const { model, pre, image } = await this.loadWithImage(p);
-    return saliency(model, image.input, pre, { classIndex: p.classIndex, samples: p.samples });
+    return this.timed(`saliency of class ${p.classIndex ?? 'predicted'}`, async () => {
+      const { model, pre, image } = await this.loadWithImage(p);
+      return saliency(model, image.input, pre, { classIndex: p.classIndex, samples: p.samples });
+    });
   }
 
   /** Progress goes to `context.progress`; aborting `context.signal` stops it at its next step. */
@@ -138,9 +200,12 @@ export class InspectionService {
     context: HandlerContext<InspectionRequests['maximise']['progress']>,
   ): Result<'maximise'> {
     const { model, pre } = await this.load(p.checkpoint);
+    const { height, width } = pre.input;
     return activationMaximisation(model, pre, p.target, {
       steps: p.steps,
       seed: p.seed,
+      // A step at ImageNet sizes takes seconds: show each one (small inputs, every 8th).
+      progressEvery: height * width >= LARGE_INPUT_PIXELS ? 1 : undefined,
       onProgress: (step, value, image) => context.progress({ step, value, image }),
       shouldCancel: () => context.signal.aborted,
     });
