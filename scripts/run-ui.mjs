@@ -72,7 +72,9 @@ process.exit(counts.failed ? 1 : 0);
 
 /** One test: fresh server, fresh context, temp copy of the workspace; always cleaned up. */
 async function runOne(browser, file, name) {
-  const { default: test } = await import(pathToFileURL(file).href);
+  // A test module may export `timeoutSeconds` when it needs longer than --timeout (a DenseNet-121 at 224).
+  const { default: test, timeoutSeconds } = await import(pathToFileURL(file).href);
+  const limit = Number(timeoutSeconds ?? opts.timeout);
   if (typeof test !== 'function') throw new Error(`${file} has no default export function`);
   fs.rmSync(path.join(ui.ARTIFACTS, `${name}-failed.png`), { force: true }); // from an earlier run
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-ws-'));
@@ -88,7 +90,7 @@ async function runOne(browser, file, name) {
       await test({ page, workspace, server, assert, ui });
     };
     // On timeout, `finally` closes the context, which aborts whatever the test is still waiting for.
-    await withTimeout(run(), Number(opts.timeout) * 1000, `timed out after ${opts.timeout} s`);
+    await withTimeout(run(), limit * 1000, `timed out after ${limit} s`);
     await ui.screenshot(page, name);
   } catch (err) {
     if (page) await ui.screenshot(page, `${name}-failed`).catch(() => {});

@@ -73,6 +73,9 @@ function nonBlankCount(tiles) {
   );
 }
 
+/** Set-up (a torchvision DenseNet-121 imported), then every view of the panel at 224x224: longer than the default. */
+export const timeoutSeconds = 420;
+
 export default async function ({ page, workspace, server, assert, ui }) {
   const { runId, runDir, source, ms: setupMs } = await writeDenseNet121Run(workspace);
   await writeTestImage(path.join(workspace, 'photos', 'square224.png'), 224, 224);
