@@ -11,7 +11,12 @@ import { SpecStatusBar } from './editor/statusBar';
 import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
 import { TrainingController } from './editor/trainingController';
 import { InspectionClient } from './editor/inspectionClient';
-import { exportModelCommand, importWeightsCommand } from './editor/weightsCommands';
+import {
+  exportModelCommand,
+  type ExportModelArgs,
+  importWeightsCommand,
+  type ImportWeightsArgs,
+} from './editor/weightsCommands';
 import { registerPanels } from './panels';
 
 /** What activate returns: for other extensions and the integration tests. */
@@ -31,11 +36,15 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
     const interchange = new InspectionClient(context, output);
     context.subscriptions.push(
       interchange,
-      vscode.commands.registerCommand('densenet.importWeights', () =>
-        reportErrors(output, 'Import Pretrained Weights', () => importWeightsCommand(context, interchange, output)),
+      vscode.commands.registerCommand('densenet.importWeights', (args?: ImportWeightsArgs) =>
+        reportErrors(output, 'Import Pretrained Weights', () =>
+          importWeightsCommand(context, interchange, output, typeof args === 'object' && args ? args : {}),
+        ),
       ),
-      vscode.commands.registerCommand('densenet.exportModel', (arg?: unknown) =>
-        reportErrors(output, 'Export Model', () => exportModelCommand(interchange, output, arg)),
+      vscode.commands.registerCommand('densenet.exportModel', (arg?: unknown, args?: ExportModelArgs) =>
+        reportErrors(output, 'Export Model', () =>
+          exportModelCommand(interchange, output, arg, typeof args === 'object' && args ? args : {}),
+        ),
       ),
       specs,
       new SpecDiagnostics(specs),

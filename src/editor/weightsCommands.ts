@@ -7,7 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { PRESETS } from '../core/presets';
 import { PRETRAINED } from '../interchange/pretrained';
-import type { ExportFormat } from '../protocol/engine';
+import type { ExportFormat, ExportModelResult, ImportWeightsResult } from '../protocol/engine';
 import { runsWithCheckpoints } from '../runs/checkpointFiles';
 import type { InspectionClient } from './inspectionClient';
 
@@ -66,21 +66,37 @@ async function pickWeights(): Promise<string | undefined> {
   return files?.[0]?.fsPath;
 }
 
+/** What a caller (a keybinding, another extension, a test) may give instead of being asked. */
+export interface ImportWeightsArgs {
+  /** A weights file or a known name. */
+  ref?: string;
+  /** The preset; `null`: detect it from the weights. */
+  preset?: string | null;
+}
+
 export async function importWeightsCommand(
   context: vscode.ExtensionContext,
   engine: InspectionClient,
   output: vscode.LogOutputChannel,
-): Promise<void> {
-  const ref = await pickWeights();
-  if (!ref) return;
-  const presetChoice = await vscode.window.showQuickPick(
-    [
-      { label: 'Detect from the weights', description: 'the ImageNet preset whose layers they fit', preset: undefined },
-      ...PRESETS.map((p) => ({ label: p.name, description: p.title, preset: p.name })),
-    ],
-    { title: 'Which DenseNet are these weights for?' },
-  );
-  if (!presetChoice) return;
+  args: ImportWeightsArgs = {},
+): Promise<ImportWeightsResult | undefined> {
+  const ref = args.ref ?? (await pickWeights());
+  if (!ref) return undefined;
+  const presetChoice =
+    args.preset !== undefined
+      ? { preset: args.preset ?? undefined }
+      : await vscode.window.showQuickPick(
+          [
+            {
+              label: 'Detect from the weights',
+              description: 'the ImageNet preset whose layers they fit',
+              preset: undefined,
+            },
+            ...PRESETS.map((p) => ({ label: p.name, description: p.title, preset: p.name })),
+          ],
+          { title: 'Which DenseNet are these weights for?' },
+        );
+  if (!presetChoice) return undefined;
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Importing ${path.basename(ref)}`, cancellable: true },
     async (progress, token) => {
@@ -118,11 +134,17 @@ export async function importWeightsCommand(
     `Imported ${result.file} (${result.format}, sha256 ${result.sha256}) as ${result.preset ?? 'a DenseNet'} into ${result.runDir}`,
   );
   const reveal = 'Reveal Run Folder';
-  const choice = await vscode.window.showInformationMessage(
-    `Imported ${path.basename(result.file)} as ${result.preset ?? 'a DenseNet'}: ${result.classes} classes, ${result.parameters.toLocaleString('en-US')} parameters. Right-click an image → Visualize Feature Maps to look inside it; set "model.weights" in a spec to fine-tune from it.`,
-    reveal,
-  );
-  if (choice === reveal) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(result.runDir));
+  void vscode.window
+    .showInformationMessage(
+      `Imported ${path.basename(result.file)} as ${result.preset ?? 'a DenseNet'}: ${result.classes} classes, ${result.parameters.toLocaleString('en-US')} parameters. Right-click an image → Visualize Feature Maps to look inside it; set "model.weights" in a spec to fine-tune from it.`,
+      reveal,
+    )
+    .then((choice) =>
+      choice === reveal
+        ? vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(result.runDir))
+        : undefined,
+    );
+  return result;
 }
 
 /** The run to export: the argument (a run folder from the explorer), else one picked from the workspace's runs. */
@@ -149,39 +171,53 @@ async function pickRun(arg: unknown): Promise<string | undefined> {
   return choice?.runDir;
 }
 
+/** What a caller may give instead of being asked: the format and the file. */
+export interface ExportModelArgs {
+  format?: ExportFormat;
+  outFile?: string;
+}
+
 export async function exportModelCommand(
   engine: InspectionClient,
   output: vscode.LogOutputChannel,
   arg?: unknown,
-): Promise<void> {
+  args: ExportModelArgs = {},
+): Promise<ExportModelResult | undefined> {
   const runDir = await pickRun(arg);
-  if (!runDir) return;
-  const format = await vscode.window.showQuickPick(
-    FORMATS.map((f) => ({ ...f, label: f.label, detail: f.detail })),
-    { title: `Export ${path.basename(runDir)} as` },
-  );
-  if (!format) return;
+  if (!runDir) return undefined;
+  const format =
+    FORMATS.find((f) => f.format === args.format) ??
+    (await vscode.window.showQuickPick(
+      FORMATS.map((f) => ({ ...f, label: f.label, detail: f.detail })),
+      { title: `Export ${path.basename(runDir)} as` },
+    ));
+  if (!format) return undefined;
   const base = `${path.basename(path.dirname(runDir))}-${path.basename(runDir)}`;
-  const target = await vscode.window.showSaveDialog({
-    title: `Export as ${format.label}`,
-    defaultUri: vscode.Uri.file(
-      path.join(
-        path.dirname(path.dirname(path.dirname(path.dirname(runDir)))),
-        format.extension ? `${base}.${format.extension}` : base,
-      ),
-    ),
-    filters: format.extension ? { [format.label]: [format.extension] } : undefined,
-  });
-  if (!target) return;
+  const target =
+    args.outFile !== undefined
+      ? vscode.Uri.file(args.outFile)
+      : await vscode.window.showSaveDialog({
+          title: `Export as ${format.label}`,
+          defaultUri: vscode.Uri.file(
+            path.join(
+              path.dirname(path.dirname(path.dirname(path.dirname(runDir)))),
+              format.extension ? `${base}.${format.extension}` : base,
+            ),
+          ),
+          filters: format.extension ? { [format.label]: [format.extension] } : undefined,
+        });
+  if (!target) return undefined;
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Exporting ${base} as ${format.label}` },
     () => engine.inspect('exportModel', { from: runDir, format: format.format, outFile: target.fsPath }),
   );
   output.info(`Exported ${runDir} as ${result.format} to ${result.file} (${result.bytes} bytes)`);
   const reveal = 'Reveal in Explorer';
-  const choice = await vscode.window.showInformationMessage(
-    `Exported ${result.classes}-class model as ${format.label}: ${path.basename(result.file)} (${(result.bytes / 2 ** 20).toFixed(1)} MB).`,
-    reveal,
-  );
-  if (choice === reveal) await vscode.commands.executeCommand('revealInExplorer', target);
+  void vscode.window
+    .showInformationMessage(
+      `Exported ${result.classes}-class model as ${format.label}: ${path.basename(result.file)} (${(result.bytes / 2 ** 20).toFixed(1)} MB).`,
+      reveal,
+    )
+    .then((choice) => (choice === reveal ? vscode.commands.executeCommand('revealInExplorer', target) : undefined));
+  return result;
 }
