@@ -172,11 +172,12 @@ function checkWeightsRef(c: Checker, r: ResolvedSpec, options: ValidationOptions
   if (!options.fs || !options.specPath) return;
   const abs = options.fs.resolve(options.specPath, ref);
   if (options.fs.kind(abs) === undefined)
+    // A warning: a new training refuses to start without them, but resuming a run does not read them again.
     c.report(
       at,
-      'error',
+      'warning',
       'weights-missing',
-      `The weights ${ref} do not exist (${abs}): give a weights file (.pth, .safetensors, .h5, .onnx), a run folder, or a known name such as torchvision:densenet121.`,
+      `The weights ${ref} do not exist (${abs}): a new training cannot start from them. Give a weights file (.pth, .safetensors, .h5, .onnx), a run folder, or a known name such as torchvision:densenet121.`,
     );
 }
 

@@ -131,7 +131,7 @@ export async function importWeightsCommand(
     },
   );
   output.info(
-    `Imported ${result.file} (${result.format}, sha256 ${result.sha256}) as ${result.preset ?? 'a DenseNet'} into ${result.runDir}`,
+    `Imported ${result.file} (${result.format}${result.sha256 ? `, sha256 ${result.sha256}` : ''}) as ${result.preset ?? 'a DenseNet'} into ${result.runDir}`,
   );
   const reveal = 'Reveal Run Folder';
   void vscode.window

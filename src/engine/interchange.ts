@@ -34,6 +34,7 @@ import { newRunId, RUN_JSON, runsDirFor, SPEC_SNAPSHOT, type RunInfo } from '../
 import { initBackend } from './backend';
 import { loadCheckpointModel, saveModel } from './checkpoint';
 import { buildModel } from './model';
+import { tfjsSource } from './tfjsWeights';
 import { currentWeightsCacheDir, isPretrainedName } from './initialWeights';
 import { applyLayerWeights, readLayerWeights } from './weights';
 import { createHash } from 'crypto';
@@ -165,18 +166,25 @@ export interface ImportOptions {
 
 export type ImportResult = ImportWeightsResult;
 
+/** The weights at `file`: a tfjs layers model (a folder or model.json), else a weights file by its bytes. */
+async function readSource(ref: string, file: string): Promise<{ source: SourceWeights; sha256?: string }> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new Error(
+      `${ref} does not exist (${file}): give a weights file (.pth, .safetensors, .h5, .onnx), a TensorFlow.js model.json or a known name such as torchvision:densenet121`,
+    );
+  }
+  if (stat.isDirectory() || file.endsWith('.json')) return { source: tfjsSource(file) };
+  const bytes = await fs.promises.readFile(file);
+  return { source: await readWeightsFile(bytes, file), sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
 /** Imports weights into a new run folder; throws (writing nothing) when they do not fit. The backend must be up. */
 export async function importWeights(o: ImportOptions): Promise<ImportResult> {
   const { file, entry } = await weightsFileOf(o.ref, o);
-  let bytes: Buffer;
-  try {
-    bytes = await fs.promises.readFile(file);
-  } catch {
-    throw new Error(
-      `${o.ref} cannot be read (${file}): give a weights file or a known name such as torchvision:densenet121`,
-    );
-  }
-  const source = await readWeightsFile(bytes, file);
+  const { source, sha256 } = await readSource(o.ref, file);
   const target = importTarget(source, entry ? o.ref : file, { preset: o.preset ?? entry?.preset, spec: o.spec });
   const outDir = o.outDir ?? path.join(runsDirFor(o.workspace, target.specName), newRunId());
   if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0)
@@ -186,7 +194,7 @@ export async function importWeights(o: ImportOptions): Promise<ImportResult> {
     ref: o.ref,
     format: source.format,
     path: file,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256,
     pretrained: entry?.name,
     batchNormEpsilon: target.mapped.batchNormEpsilon,
   };
@@ -199,7 +207,7 @@ export async function importWeights(o: ImportOptions): Promise<ImportResult> {
     input: target.analysis.input,
     batchNormEpsilon: target.mapped.batchNormEpsilon,
     parameters: target.analysis.totals.params,
-    sha256: origin.sha256 ?? '',
+    sha256,
     file,
   };
 }

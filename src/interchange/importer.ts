@@ -62,6 +62,15 @@ function kerasClasses(dict: TensorDict): number {
   throw new Error('This Keras file has no classifier (a predictions/kernel of two dimensions): is it a DenseNet?');
 }
 
+/** Keras-named weights (`conv1/conv/kernel:0`, `conv1_conv/kernel`): a Keras .h5, or a tfjs layers model's manifest. */
+export function kerasNamedSource(format: WeightsFormat, dict: TensorDict, batchNormEpsilon: number): SourceWeights {
+  return {
+    format,
+    classes: kerasClasses(dict),
+    map: (analysis) => ({ weights: kerasLayerWeights(dict, analysis), batchNormEpsilon }),
+  };
+}
+
 function onnxSource(ops: ParamOp[]): SourceWeights {
   const dense = [...ops].reverse().find((o) => o.op === 'dense');
   if (!dense || dense.op !== 'dense')
@@ -84,14 +93,8 @@ export async function readWeightsFile(bytes: Uint8Array, fileName: string): Prom
       return torchvisionSource(format, readPytorchFile(bytes));
     case 'safetensors':
       return torchvisionSource(format, readSafetensors(bytes).tensors);
-    case 'keras-h5': {
-      const dict = await readKerasH5(bytes);
-      return {
-        format,
-        classes: kerasClasses(dict),
-        map: (analysis) => ({ weights: kerasLayerWeights(dict, analysis), batchNormEpsilon: KERAS_BN_EPSILON }),
-      };
-    }
+    case 'keras-h5':
+      return kerasNamedSource(format, await readKerasH5(bytes), KERAS_BN_EPSILON);
     case 'onnx':
       return onnxSource(readOnnxModel(bytes).ops);
     default:

@@ -193,7 +193,8 @@ export interface ImportWeightsResult {
   input: { height: number; width: number; channels: number };
   batchNormEpsilon: number;
   parameters: number;
-  sha256: string;
+  /** SHA-256 of the weights file (absent for a TensorFlow.js model folder). */
+  sha256?: string;
 }
 
 export interface ExportModelParams {

@@ -34,16 +34,19 @@ describe('model.weights in the spec', () => {
     assert.match(d.message, /keras:densenet169 holds the weights of densenet169: set "preset": "densenet169"/);
   });
 
-  it('refuses a weights path that does not exist (with a file system), accepts one that does', () => {
+  it('warns of a weights path that does not exist (with a file system; a resume does not need it)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weights-ref-'));
     try {
       const specPath = path.join(dir, 'm.densenet.json');
-      const [d] = errors(spec({ preset: 'densenet121', weights: 'w/missing.pth' }), specPath);
+      const all = (p: string) =>
+        validateSpec(spec({ preset: 'densenet121', weights: p }), { specPath, fs: nodeFileProbe }).diagnostics;
+      const [d] = all('w/missing.pth');
       assert.strictEqual(d.code, 'weights-missing');
+      assert.strictEqual(d.severity, 'warning');
       assert.match(d.message, /The weights w\/missing\.pth do not exist/);
       fs.mkdirSync(path.join(dir, 'w'));
       fs.writeFileSync(path.join(dir, 'w', 'missing.pth'), 'x');
-      assert.deepStrictEqual(errors(spec({ preset: 'densenet121', weights: 'w/missing.pth' }), specPath), []);
+      assert.deepStrictEqual(all('w/missing.pth'), []);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -245,6 +245,24 @@ describe('pretrained weights against torchvision (python3-torch, python3-torchvi
     }
   });
 
+  it('exports a tfjs layers model, and imports tfjs models by their Keras names (Keras 3 and Keras 2 style)', async () => {
+    const dir = path.join(temp.make(), 'd121-tfjs');
+    await exportModel({ from: imported121, format: 'tfjs', outFile: dir });
+    const r = await importWeights({ ref: dir, preset: 'densenet121', workspace: temp.make() });
+    assert.strictEqual(r.format, 'tfjs');
+    assert.ok(maxAbsDiff(await runLogits(r.runDir, dir121, expected121), expected121.logits.flat()) <= 1e-4);
+    // What tensorflowjs_converter writes for keras.applications' DenseNet121 of Keras 2: conv1/conv/kernel, …
+    const modelJson = path.join(dir, 'model.json');
+    const json = JSON.parse(fs.readFileSync(modelJson, 'utf8')) as {
+      weightsManifest: { weights: { name: string }[] }[];
+    };
+    for (const w of json.weightsManifest[0].weights) w.name = w.name.replace(/^conv1_(conv|bn)\//, 'conv1/$1/');
+    assert.ok(json.weightsManifest[0].weights.some((w) => w.name === 'conv1/conv/kernel'));
+    fs.writeFileSync(modelJson, JSON.stringify(json));
+    const keras2 = await importWeights({ ref: modelJson, preset: 'densenet121', workspace: temp.make() });
+    assert.ok(maxAbsDiff(await runLogits(keras2.runDir, dir121, expected121), expected121.logits.flat()) <= 1e-4);
+  });
+
   it('imports DenseNet-169 from safetensors with torchvision’s logits', async () => {
     const dir = await torchFixtures('densenet169');
     const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as Expected;
