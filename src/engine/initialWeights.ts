@@ -13,6 +13,8 @@ import { mapSource, readWeightsFile, type SourceWeights } from '../interchange/i
 import { defaultCacheDir, downloadToCache } from '../interchange/download';
 import { parsePretrainedName, type PretrainedEntry } from '../interchange/pretrained';
 import type { LayerWeights } from '../interchange/tensors';
+import { locateCheckpoint } from '../runs/checkpointFiles';
+import { readPreprocessing } from '../runs/preprocessing';
 import { tfjsModelJson, tfjsSource } from './tfjsWeights';
 
 export interface InitialWeights {
@@ -118,4 +120,35 @@ export async function loadInitialWeights(
     );
   }
   return sourceWeights(ref, abs, analysis, options);
+}
+
+/** ImageNet's normalisation, which torchvision's and Keras' DenseNets (Keras "torch" mode) both expect. */
+export const IMAGENET_NORMALIZATION = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/**
+ * The normalisation the weights `ref` expect of their inputs: a DenseNet Lab run's own (its preprocessing.json),
+ * else ImageNet's for RGB weights from outside (torchvision, Keras, timm, ONNX exports of them); undefined when
+ * unknown (a grayscale model from outside, or a checkpoint without its run folder).
+ */
+export function weightsNormalization(
+  ref: string,
+  baseDir: string,
+  channels: number,
+): { mean: number[]; std: number[] } | null | undefined {
+  if (isPretrainedName(ref)) return IMAGENET_NORMALIZATION;
+  const abs = resolveWeightsPath(ref, baseDir);
+  let isFolder: boolean;
+  try {
+    isFolder = fs.statSync(abs).isDirectory() || abs.endsWith('.json');
+  } catch {
+    return undefined;
+  }
+  if (isFolder) {
+    try {
+      return readPreprocessing(locateCheckpoint(abs).runDir).normalization;
+    } catch {
+      return undefined;
+    }
+  }
+  return channels === 3 ? IMAGENET_NORMALIZATION : undefined;
 }

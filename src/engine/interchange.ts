@@ -35,14 +35,11 @@ import { initBackend } from './backend';
 import { loadCheckpointModel, saveModel } from './checkpoint';
 import { buildModel } from './model';
 import { tfjsSource } from './tfjsWeights';
-import { currentWeightsCacheDir, isPretrainedName } from './initialWeights';
+import { currentWeightsCacheDir, IMAGENET_NORMALIZATION, isPretrainedName } from './initialWeights';
 import { applyLayerWeights, readLayerWeights } from './weights';
 import { createHash } from 'crypto';
 
 type Out = (s: string) => void;
-
-/** ImageNet's normalisation, which torchvision's and Keras' DenseNets (Keras "torch" mode) both use. */
-const IMAGENET_NORMALIZATION = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
 interface ImportTarget {
   analysis: Analysis;

@@ -18,6 +18,7 @@ import { tf } from '../tf';
 import { runEpochs, type Stepper } from './epochs';
 import { cacheFeatures, headStepper } from './featureCache';
 import { applyFreeze, freezeMessage } from './freeze';
+import { weightsNormalization } from '../initialWeights';
 import { type ClaimedRun, claimRun, failRun, type OpenedRun, openRun, recordRunStart } from './run';
 import { RunLog, type TrainObserver } from './runLog';
 import {
@@ -108,7 +109,22 @@ async function openTrainingData(
   let skipped = 0;
   const dataSpec = spec.doc.data as DataSpec | undefined;
   const pre = claimed?.preprocessing;
-  const data = await openData(pre && dataSpec ? { ...dataSpec, normalize: pre.normalization ?? 'none' } : dataSpec, {
+  let normalize = pre && dataSpec ? (pre.normalization ?? 'none') : dataSpec?.normalize;
+  const weights = spec.resolved.weights;
+  if (!claimed && dataSpec && normalize === undefined && weights !== undefined) {
+    // A model that starts from weights sees its inputs as they were trained on.
+    const expected = weightsNormalization(weights, path.dirname(req.specPath), spec.resolved.input.channels);
+    if (expected !== undefined) {
+      normalize = expected ?? 'none';
+      obs.log(
+        'info',
+        expected
+          ? `Inputs normalised as the weights expect: mean [${expected.mean.join(', ')}], std [${expected.std.join(', ')}] (set data.normalize to change it)`
+          : 'Inputs not normalised, as the weights expect (set data.normalize to change it)',
+      );
+    }
+  }
+  const data = await openData(dataSpec && normalize !== undefined ? { ...dataSpec, normalize } : dataSpec, {
     baseDir: path.dirname(req.specPath),
     input: spec.resolved.input,
     classes: spec.resolved.classes,
