@@ -2,6 +2,8 @@
  * What the editor shows about a spec, as plain text and Markdown: code lens titles, hovers, the
  * torchinfo-style summary table. Pure, so the CLI and the unit tests use the very same text.
  */
+import { findPretrainedName } from './pretrainedNames';
+import { formatOfPath, WEIGHTS_FORMAT_TITLES } from './weightsOrigin';
 import { findNodeAtOffset, getNodePath } from 'jsonc-parser';
 import { type Analysis, type GroupInfo, type LayerInfo, trainingMemory } from './analyze';
 import { formatBytes, formatCount, formatInt, formatMacs, formatShape } from './format';
@@ -158,6 +160,7 @@ function hoverText(v: ValidationResult, p: JsonPath): string | undefined {
   if (key === 'model.compression') return compressionHover(h);
   if (key === 'model.numInitFeatures' || (p[0] === 'model' && p[1] === 'stem')) return stemHover(h);
   if (key === 'model.dropRate') return dropRateHover(h);
+  if (key === 'model.weights') return weightsHover(h);
   if (p[0] === 'model') return modelHover(h);
   if (p[0] === 'input') return inputHover(h);
   if (key === 'classes') return classesHover(h);
@@ -165,6 +168,27 @@ function hoverText(v: ValidationResult, p: JsonPath): string | undefined {
     return trainingMemoryHover(h);
   }
   return undefined;
+}
+
+function weightsHover({ a, r }: HoverContext): string | undefined {
+  const ref = r.weights;
+  if (ref === undefined) return undefined;
+  const known = findPretrainedName(ref);
+  const head = known
+    ? `**Pretrained \`${known.name}\`** — ${known.source === 'torchvision' ? "torchvision's" : "Keras'"} ImageNet weights of ${known.preset} (1000 classes, batch-norm epsilon ${known.source === 'torchvision' ? '1e-5' : '1.001e-5'}), downloaded once and checked against the publisher's checksum.`
+    : `**Weights \`${ref}\`** — ${formatOfPath(ref) === 'tfjs' ? 'a DenseNet Lab run or checkpoint folder, or a TensorFlow.js model' : `a ${WEIGHTS_FORMAT_TITLES[formatOfPath(ref) ?? 'pytorch']} file`}, read without running anything in it and mapped layer by layer onto this model.`;
+  const classes = known
+    ? a.classes === 1000
+      ? 'The ImageNet classifier is kept: predictions name the 1000 ImageNet classes.'
+      : `The weights' classifier (1000 classes) is replaced by a new one of ${a.classes} classes.`
+    : `When the weights' class count differs from ${a.classes}, their classifier is replaced by a new one.`;
+  return [
+    head,
+    '',
+    classes,
+    '',
+    'A new training starts from them (a resume continues from its own checkpoint); inputs are normalised as the weights expect unless `data.normalize` is set. `training.freeze` keeps part of them as they are.',
+  ].join('\n');
 }
 
 function presetHover({ a, r, batch }: HoverContext): string | undefined {

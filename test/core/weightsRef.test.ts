@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { validateSpec } from '../../src/core';
+import { hoverAt, validateSpec } from '../../src/core';
 import { nodeFileProbe } from '../../src/core/nodeFs';
 import { weightsLensTitle } from '../../src/core/weightsOrigin';
 
@@ -50,6 +50,21 @@ describe('model.weights in the spec', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('has a hover that says what the weights are and what happens to their classifier', () => {
+    const text = spec({ preset: 'densenet121', weights: 'torchvision:densenet121' });
+    const h = hoverAt(validateSpec(text), text.indexOf('torchvision:'));
+    assert.match(
+      h?.markdown ?? '',
+      /\*\*Pretrained `torchvision:densenet121`\*\* — torchvision's ImageNet weights of densenet121/,
+    );
+    assert.match(h?.markdown ?? '', /replaced by a new one of 5 classes/);
+    const file = spec({ preset: 'densenet121', weights: 'w/d121.safetensors' });
+    assert.match(
+      hoverAt(validateSpec(file), file.indexOf('w/d121'))?.markdown ?? '',
+      /a safetensors file, read without running/,
+    );
   });
 
   it('says in the lens where the model starts from', () => {
