@@ -57,7 +57,24 @@ export interface TrainRequest {
   threads?: number;
 }
 
+/** One trained batch, as metrics.jsonl records it: its own loss, accuracy, learning rate and images/s. */
+export interface BatchRecord {
+  /** Global step. */
+  step: number;
+  loss: number;
+  acc: number;
+  lr: number;
+  /** The batch's size over the time since the previous batch ended (absent when no time could be measured). */
+  imagesPerSec?: number;
+}
+
+/**
+ * Progress, a few times a second: `batches` are the batches trained since the previous message, exactly as
+ * written to metrics.jsonl (what the live charts plot); `loss`, `accuracy` and `imagesPerSecond` are the epoch's
+ * running figures so far (what the progress bar and notification show).
+ */
 export interface BatchMetrics {
+  batches: BatchRecord[];
   epoch: number;
   /** 1-based step within the epoch. */
   step: number;

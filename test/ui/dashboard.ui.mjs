@@ -47,6 +47,8 @@ export default async function ({ page, workspace, assert, ui }) {
     .waitFor({ timeout: 180_000 });
   await frame.locator('table.confusion').waitFor({ timeout: 20_000 });
   await frame.locator('#status', { hasText: 'completed' }).waitFor({ timeout: 20_000 });
+  const liveSeries = await frame.locator('#chart-loss').getAttribute('data-live-batch-series');
+  assert.ok(liveSeries, 'the loss chart got live batches');
 
   const points = async (id) => Number(await frame.locator(`#${id}`).getAttribute('data-points'));
   for (const id of ['chart-loss', 'chart-acc', 'chart-lr'])
@@ -78,5 +80,11 @@ export default async function ({ page, workspace, assert, ui }) {
   await frame2.locator('#status', { hasText: 'completed' }).waitFor({ timeout: 10_000 });
   const reopened = Number(await frame2.locator('#chart-loss').getAttribute('data-points'));
   assert.ok(reopened > 10, `reopened loss chart has points from disk (${reopened})`);
+  // The per-batch curves redrawn from metrics.jsonl are the live ones, point for point, bit for bit.
+  const redrawn = await frame2.locator('#chart-loss').getAttribute('data-batch-series');
+  assert.strictEqual(redrawn, liveSeries, 'the reloaded per-batch loss is the live one');
+  assert.ok(Number(redrawn.split(':')[0]) > 10, `per-batch points (${redrawn})`);
+  const ipsReopened = Number(await frame2.locator('#chart-ips').getAttribute('data-points'));
+  assert.ok(ipsReopened > 10, `images/s is saved per batch and redrawn (${ipsReopened} points)`);
   await ui.screenshot(page, 'dashboard-reopened');
 }

@@ -135,12 +135,28 @@ export class LineChart {
   update(): void {
     const n = this.chart.data.datasets.reduce((a, d) => a + d.data.length, 0);
     this.container.dataset.points = String(n);
+    this.container.dataset.batchSeries = seriesDigest(
+      this.chart.data.datasets.filter((d) => /\(batch\)$/.test(d.label ?? '')),
+    );
     this.chart.update('none');
   }
 
   destroy(): void {
     this.chart.destroy();
   }
+}
+
+/**
+ * A digest (FNV-1a, 32 bits) of the per-batch series' points, exact to the last bit of every value: tests compare
+ * the live chart with the one redrawn from metrics.jsonl through it.
+ */
+export function seriesDigest(datasets: { label?: string; data: unknown[] }[]): string {
+  let h = 0x811c9dc5;
+  const text = datasets
+    .map((d) => `${d.label}|${d.data.map((p) => `${(p as Point).x},${(p as Point).y}`).join(';')}`)
+    .join('\n');
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return `${datasets.reduce((a, d) => a + d.data.length, 0)}:${h.toString(16)}`;
 }
 
 export function formatNumber(v: number | null | undefined): string {

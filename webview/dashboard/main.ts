@@ -88,7 +88,17 @@ let overlaysRequested = false;
 
 function addBatch(m: BatchMetrics): void {
   lastBatch = m;
+  const gap = (m.batches[0]?.step ?? 0) > charts.nextBatchStep;
   charts.addBatch(m);
+  const runDir = state?.current?.runDir;
+  // Batches trained after the state this page got but announced before it listened: read them from disk.
+  if (gap && runDir)
+    host.request('runHistory', { runDir }).then(
+      (history) => {
+        if (state?.current?.runDir === runDir) charts.fillBatches(history);
+      },
+      () => undefined, // the host reports it
+    );
 }
 
 function addEpoch(m: EpochMetrics): void {

@@ -5,7 +5,7 @@
 import type { BatchMetrics } from '../../src/protocol/engine';
 import type { HistoryPoint } from '../../src/protocol/dashboard';
 import { Ema, ema } from '../../src/metrics/dashboardMath';
-import { LineChart, type LineDataset, type Point } from './charts';
+import { LineChart, type LineDataset, type Point, seriesDigest } from './charts';
 import { byId } from '../common/dom';
 
 export interface BatchPoint {
@@ -117,6 +117,7 @@ export class TrainingCharts {
   private readonly accEma: Ema;
   private readonly overlays = new Map<string, Overlay>();
   private batches: BatchPoint[] = [];
+
   private epochs: EpochPoint[] = [];
 
   constructor(private smoothing: number) {
@@ -179,25 +180,67 @@ export class TrainingCharts {
     this.update();
   }
 
-  /** A batch trained live; ignored when it is already in the history read from disk. */
+  /**
+   * The batches trained since the last message, each as metrics.jsonl has it (so the live curves are the ones
+   * a reload redraws); those already in the history read from disk are skipped.
+   */
   addBatch(m: BatchMetrics): void {
-    const last = this.lastBatchStep;
-    if (last !== undefined && m.globalStep <= last) return;
-    const b: BatchPoint = {
-      step: m.globalStep,
-      loss: m.loss,
-      acc: m.accuracy,
-      lr: m.learningRate,
-      ips: m.imagesPerSecond,
-    };
-    this.batches.push(b);
-    this.ds.lossRaw.data.push({ x: b.step, y: b.loss });
-    this.ds.accRaw.data.push({ x: b.step, y: b.acc });
-    this.ds.lossEma.data.push({ x: b.step, y: this.lossEma.push(b.loss) });
-    this.ds.accEma.data.push({ x: b.step, y: this.accEma.push(b.acc) });
-    this.ds.lr.data.push({ x: b.step, y: m.learningRate });
-    this.ds.ips.data.push({ x: b.step, y: m.imagesPerSecond });
+    for (const r of m.batches) {
+      const last = this.lastBatchStep;
+      if (last !== undefined && r.step <= last) continue;
+      const b: BatchPoint = { step: r.step, loss: r.loss, acc: r.acc, lr: r.lr, ips: r.imagesPerSec };
+      this.batches.push(b);
+      this.ds.lossRaw.data.push({ x: b.step, y: b.loss });
+      this.ds.accRaw.data.push({ x: b.step, y: b.acc });
+      this.ds.lossEma.data.push({ x: b.step, y: this.lossEma.push(b.loss) });
+      this.ds.accEma.data.push({ x: b.step, y: this.accEma.push(b.acc) });
+      this.ds.lr.data.push({ x: b.step, y: r.lr });
+      if (r.imagesPerSec !== undefined) this.ds.ips.data.push({ x: b.step, y: r.imagesPerSec });
+    }
+    this.markLive();
     this.update();
+  }
+
+  /** Records what the per-batch loss curve shows live, for tests to compare with the one redrawn from disk. */
+  private markLive(): void {
+    byId('chart-loss').dataset.liveBatchSeries = seriesDigest([{ label: 'train (batch)', data: this.ds.lossRaw.data }]);
+  }
+
+  /** The first step a batch message may start at without leaving a gap in the per-batch curves. */
+  get nextBatchStep(): number {
+    return (this.lastBatchStep ?? 0) + 1;
+  }
+
+  /**
+   * Fills the per-batch curves with the batches of `history` (the run's metrics.jsonl) that are not shown: those
+   * trained between the state this page got and the first live message it received.
+   */
+  fillBatches(history: HistoryPoint[]): void {
+    const byStep = new Map<number, HistoryPoint>();
+    for (const p of history) if (p.kind === 'batch') byStep.set(p.step, p);
+    for (const b of this.batches)
+      byStep.set(b.step, {
+        kind: 'batch',
+        epoch: 0,
+        step: b.step,
+        loss: b.loss,
+        acc: b.acc,
+        lr: b.lr,
+        imagesPerSec: b.ips,
+      });
+    const epochs: HistoryPoint[] = this.epochs.map((e) => ({
+      kind: 'epoch',
+      epoch: e.epoch,
+      step: e.step,
+      loss: e.loss,
+      acc: e.acc,
+      valLoss: e.valLoss,
+      valAcc: e.valAcc,
+      lr: e.lr,
+      imagesPerSec: e.ips,
+    }));
+    this.showHistory([...[...byStep.values()].sort((a, b) => a.step - b.step), ...epochs]);
+    this.markLive();
   }
 
   /** An epoch's end (replacing what was shown of that epoch). */

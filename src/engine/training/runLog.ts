@@ -5,7 +5,7 @@
  * them to the dashboard, the CLI prints them). Batch messages are throttled; metrics.jsonl has every batch.
  */
 import * as path from 'path';
-import type { BatchMetrics, EpochMetrics, TrainingStarted } from '../../protocol/engine';
+import type { BatchMetrics, BatchRecord, EpochMetrics, TrainingStarted } from '../../protocol/engine';
 import { appendEvaluation, trimEvaluations } from '../../runs/evaluations';
 import { METRICS_FILE, MetricsWriter } from '../../runs/metricsLog';
 import { updateRunInfo } from '../../runs/runFolder';
@@ -40,6 +40,10 @@ export class RunLog {
   private readonly clock: StepClock;
   private readonly now: () => number;
   private lastMessage = 0;
+  /** When the previous batch ended (or the epoch started): a batch's images/s is its size over the time since. */
+  private lastBatchDone: number | undefined;
+  /** The batch records written since the last message: the next message carries them, exactly as written. */
+  private pending: BatchRecord[] = [];
   private recordedEpoch: number | undefined;
 
   constructor(
@@ -69,19 +73,26 @@ export class RunLog {
   /** A new epoch begins: its first batch has a message whenever it ends. */
   startEpoch(): void {
     this.lastMessage = 0;
+    this.lastBatchDone = this.now();
   }
 
   /** A trained batch (`p` already counts it): metrics.jsonl, and at most every 250 ms the observer and TensorBoard. */
   batch(p: EpochProgress, step: Step, size: number, globalStep: number, lr: number): void {
     const acc = step.correct / size;
-    this.metrics.append({ kind: 'batch', epoch: p.epoch + 1, step: globalStep, loss: step.loss, acc, lr });
     const now = this.now();
+    const seconds = (now - (this.lastBatchDone ?? now)) / 1000;
+    this.lastBatchDone = now;
+    const record: BatchRecord = { step: globalStep, loss: step.loss, acc, lr };
+    if (seconds > 0) record.imagesPerSec = size / seconds;
+    this.metrics.append({ kind: 'batch', epoch: p.epoch + 1, ...record });
+    this.pending.push(record);
     this.clock.stepDone(now);
     const { epochs, stepsPerEpoch } = this.options;
     if (now - this.lastMessage < BATCH_MESSAGE_INTERVAL_MS && p.step !== stepsPerEpoch) return;
     this.lastMessage = now;
     const mem = tf.memory();
     this.obs.batch({
+      batches: this.pending.splice(0),
       epoch: p.epoch + 1,
       step: p.step,
       stepsPerEpoch,

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { BatchMetrics, EpochMetrics } from '../../../src/protocol/engine';
 import { readEvaluations } from '../../../src/runs/evaluations';
-import { readMetrics } from '../../../src/runs/metricsLog';
+import { METRICS_FILE, readMetrics } from '../../../src/runs/metricsLog';
 import { createRun, readRunInfo } from '../../../src/runs/runFolder';
 import { tf } from '../../../src/engine/tf';
 import { EpochProgress } from '../../../src/engine/training/progress';
@@ -57,6 +57,27 @@ describe('engine: the run log of a training', () => {
       assert.deepStrictEqual(
         batches.map((b) => b.step),
         [1, 3, 4],
+      );
+      // The messages carry every batch since the previous one, exactly as metrics.jsonl has it: the live chart
+      // and the one redrawn from disk plot the same per-batch values (not the epoch's running mean).
+      const live = batches.flatMap((b) => b.batches);
+      assert.deepStrictEqual(
+        live.map((r) => r.step),
+        [1, 2, 3, 4],
+      );
+      const written = readMetrics(path.join(runDir, METRICS_FILE)).filter((r) => r.kind === 'batch');
+      assert.deepStrictEqual(
+        written.map(({ kind: _kind, epoch: _epoch, time: _time, ...r }) => r),
+        live,
+      );
+      assert.deepStrictEqual(
+        live.map((r) => r.loss),
+        [1, 1 / 2, 1 / 3, 1 / 4],
+      );
+      // images/s of a batch: its 4 images over the time since the previous batch (100, 100, 300, 100 ms).
+      assert.deepStrictEqual(
+        live.map((r) => r.imagesPerSec),
+        [40, 40, 4 / 0.3, 40],
       );
       const last = batches[2];
       assert.strictEqual(last.stepsPerEpoch, 4);
