@@ -227,7 +227,7 @@ export async function importCommand(argv: string[], out: Out, err: Out): Promise
     throw new UsageError('give --preset or --spec, not both');
   if (values.preset !== undefined && !findPreset(values.preset))
     throw new UsageError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got "${values.preset}")`);
-  await initBackend('cpu', { wasmDir: __dirname });
+  await initBackend('wasm', { wasmDir: __dirname });
   let shown = -1;
   const r = await importWeights({
     ref: positionals[0],
@@ -336,7 +336,7 @@ export async function exportCommand(argv: string[], out: Out, err: Out): Promise
   if (values.out === undefined) throw new UsageError('--out FILE is required');
   const naming = values.naming ?? 'keras3';
   if (naming !== 'keras2' && naming !== 'keras3') throw new UsageError('--naming must be keras2 or keras3');
-  await initBackend('cpu', { wasmDir: __dirname });
+  await initBackend('wasm', { wasmDir: __dirname });
   const r = await exportModel({ from: positionals[0], format, outFile: path.resolve(values.out), naming });
   if (values.json) out(JSON.stringify(r));
   else err(`exported ${positionals[0]} as ${format} to ${r.file} (${r.bytes.toLocaleString('en-US')} bytes)`);
