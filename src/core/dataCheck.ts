@@ -26,7 +26,7 @@ export function checkData(
 ): void {
   if (!isObject(doc.data) || doc.data.train === undefined) {
     // Not an error: a spec without data is still a model to analyse; Train refuses with the same line.
-    const at: JsonPath = isObject(doc.data) ? ['data'] : doc.name !== undefined ? ['name'] : [];
+    const at: JsonPath = isObject(doc.data) ? ['data', 'train'] : doc.name !== undefined ? ['name'] : [];
     c.report(at, 'information', 'data-none', noDataHowTo(r?.input, r?.classes));
   }
   if (!isObject(doc.data)) return;
