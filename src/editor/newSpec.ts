@@ -187,7 +187,7 @@ async function pickData(): Promise<DataChoice | undefined> {
       void vscode.window.showInformationMessage(`Data: ${choice.data.description}.`);
       return choice;
     } catch (e) {
-      await vscode.window.showErrorMessage((e as Error).message, { modal: false });
+      void vscode.window.showErrorMessage((e as Error).message);
     }
   }
 }
