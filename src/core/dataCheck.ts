@@ -1,5 +1,6 @@
 /** The checks of a spec's data paths and class count against the disk (through a FileProbe). Pure. */
 import { Checker, clip, isObject } from './checker';
+import { noDataHowTo } from './dataKind';
 import type { JsonPath } from './parse';
 import type { ResolvedSpec } from './types';
 
@@ -23,6 +24,11 @@ export function checkData(
   fs: FileProbe,
   specPath: string,
 ): void {
+  if (!isObject(doc.data) || doc.data.train === undefined) {
+    // Not an error: a spec without data is still a model to analyse; Train refuses with the same line.
+    const at: JsonPath = isObject(doc.data) ? ['data', 'train'] : doc.name !== undefined ? ['name'] : [];
+    c.report(at, 'information', 'data-none', noDataHowTo(r?.input, r?.classes));
+  }
   if (!isObject(doc.data)) return;
   const data = doc.data;
   for (const key of DATA_KEYS) {

@@ -9,5 +9,6 @@ export * from './validate';
 export * from './specErrors';
 export * from './explain';
 export * from './template';
+export * from './dataKind';
 export * from './trainingConfig';
 export * from './freeze';

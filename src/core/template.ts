@@ -22,7 +22,14 @@ export function inputFits(preset: Preset, input: InputShape, classes = 10): bool
   return !analyze(preset.model, input, classes).problem;
 }
 
-export function newSpecText(preset: Preset, input: InputShape, classes: number, name: string): string {
+/** `data`: the spec's data section (paths relative to the spec), or none for a spec to analyse only. */
+export function newSpecText(
+  preset: Preset,
+  input: InputShape,
+  classes: number,
+  name: string,
+  data?: Record<string, unknown>,
+): string {
   const cifar = preset.model.stem.pool === 'none';
   const spec = {
     version: 1,
@@ -30,6 +37,7 @@ export function newSpecText(preset: Preset, input: InputShape, classes: number, 
     input,
     classes,
     model: { preset: preset.name },
+    ...(data ? { data } : {}),
     training: {
       epochs: cifar ? 300 : 90,
       batchSize: fittingBatchSize(preset, input, classes),

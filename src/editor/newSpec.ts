@@ -1,9 +1,15 @@
 /**
- * `DenseNet: New Model Spec...`: quick picks for the preset, the input size and the classes, then writes a
- * valid spec into the workspace and opens it. Arguments skip the prompts (for scripts and tests).
+ * `DenseNet: New Model Spec...`: quick picks for the preset, the data (a folder whose kind, classes and image
+ * size are detected, or none for analysis only), the input size, the classes when there is no data, the folder
+ * to write in and the file name; then writes a spec that validates (and trains, with data) and opens it.
+ * Every question can be answered by an argument (scripts, keybindings, tests); with `preset` given, the
+ * questions not answered take their defaults.
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
 import {
+  type DetectedData,
+  detectDataset,
   findPreset,
   formatCount,
   analyze,
@@ -13,6 +19,7 @@ import {
   PRESETS,
   type Preset,
 } from '../core';
+import { nodeDataProbe } from './dataProbe';
 
 export interface NewSpecArgs {
   preset?: string;
@@ -21,8 +28,12 @@ export interface NewSpecArgs {
   classes?: number;
   /** File name without `.densenet.json`. */
   name?: string;
-  /** Folder to write into (default: the first workspace folder). */
+  /** Folder to write into (default: the data folder's parent, else the first workspace folder). */
   folder?: vscode.Uri | string;
+  /** The data folder (its kind, classes and input size are detected), or null for a spec to analyse only. */
+  data?: vscode.Uri | string | null;
+  /** Fraction of the training data held out for validation when the data has no validation folder (0.1). */
+  validationSplit?: number;
 }
 
 const COMMON_INPUTS: InputShape[] = [
@@ -51,7 +62,7 @@ async function pickPreset(): Promise<Preset | undefined> {
     preset: p,
   }));
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'New DenseNet spec (1/3): preset',
+    title: 'New DenseNet spec: preset',
     placeHolder: 'Start from a published DenseNet',
     matchOnDetail: true,
     ignoreFocusOut: true,
@@ -59,27 +70,43 @@ async function pickPreset(): Promise<Preset | undefined> {
   return picked?.preset;
 }
 
-async function pickInput(preset: Preset): Promise<InputShape | undefined> {
-  const sizes = [preset.input, ...COMMON_INPUTS.filter((s) => shapeText(s) !== shapeText(preset.input))].filter((s) =>
-    inputFits(preset, s),
+/** The sizes offered: the data's (or the preset's) first, then common ones; only those the network can take. */
+export function offeredInputs(preset: Preset, suggested: InputShape | undefined): InputShape[] {
+  const first = suggested ?? preset.input;
+  const all = [first, preset.input, ...COMMON_INPUTS].filter(
+    (s, i, list) => list.findIndex((o) => shapeText(o) === shapeText(s)) === i,
   );
+  return all.filter((s) => inputFits(preset, s));
+}
+
+async function pickInput(preset: Preset, detected: DetectedData | undefined): Promise<InputShape | undefined> {
+  const suggested = detected?.input;
+  const sizes = offeredInputs(preset, suggested);
   const custom = { label: '$(edit) Custom size...', description: 'height x width x channels' };
+  const describe = (s: InputShape) =>
+    suggested && shapeText(s) === shapeText(suggested)
+      ? 'from the data'
+      : shapeText(s) === shapeText(preset.input)
+        ? 'preset default'
+        : s.channels === 1
+          ? 'grayscale'
+          : 'RGB';
   const items = [
-    ...sizes.map((s, i) => ({
-      label: shapeText(s),
-      description: i === 0 ? 'preset default' : s.channels === 1 ? 'grayscale' : 'RGB',
-      shape: s as InputShape | undefined,
-    })),
+    ...sizes.map((s) => ({ label: shapeText(s), description: describe(s), shape: s as InputShape | undefined })),
     { ...custom, shape: undefined },
   ];
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'New DenseNet spec (2/3): input size',
+    title: 'New DenseNet spec: input size',
+    placeHolder:
+      suggested && !inputFits(preset, suggested)
+        ? `The data's ${shapeText(suggested)} is too small for ${preset.name}; images are resized to the size picked`
+        : 'Images are resized to this size',
     ignoreFocusOut: true,
   });
   if (!picked) return undefined;
   if (picked.shape) return picked.shape;
   const text = await vscode.window.showInputBox({
-    title: 'New DenseNet spec (2/3): input size',
+    title: 'New DenseNet spec: input size',
     prompt: 'Height x width x channels, e.g. 48x48x3',
     value: shapeText(preset.input),
     ignoreFocusOut: true,
@@ -96,7 +123,7 @@ async function pickInput(preset: Preset): Promise<InputShape | undefined> {
 
 async function pickClasses(preset: Preset): Promise<number | undefined> {
   const text = await vscode.window.showInputBox({
-    title: 'New DenseNet spec (3/3): classes',
+    title: 'New DenseNet spec: classes',
     prompt: 'Number of output classes',
     value: String(preset.classes),
     ignoreFocusOut: true,
@@ -116,42 +143,164 @@ async function freeName(folder: vscode.Uri, base: string): Promise<vscode.Uri> {
   }
 }
 
+const asUri = (v: vscode.Uri | string) => (typeof v === 'string' ? vscode.Uri.file(v) : v);
+
+/** The data folder and what it holds; throws with the reason when its kind cannot be told. */
+function detect(folder: vscode.Uri): { folder: vscode.Uri; data: DetectedData } {
+  const found = detectDataset(nodeDataProbe(folder.fsPath));
+  if (!found.ok) throw new Error(`${folder.fsPath}: ${found.reason}`);
+  return { folder, data: found };
+}
+
+type DataChoice = { folder: vscode.Uri; data: DetectedData } | null;
+
+/** Asks for the data: a folder (detected; asked again when nothing usable is in it) or analysis only. */
+async function pickData(): Promise<DataChoice | undefined> {
+  for (;;) {
+    const picked = await vscode.window.showQuickPick(
+      [
+        {
+          label: '$(folder) Choose a folder...',
+          detail: 'Class folders of images, MNIST IDX files (.gz too) or CIFAR-10/100 binary batches',
+          folder: true,
+        },
+        {
+          label: '$(graph) Analysis only (no data)',
+          detail: 'Shapes, parameters, memory and the architecture; add data later to train',
+          folder: false,
+        },
+      ],
+      { title: 'New DenseNet spec: data', ignoreFocusOut: true },
+    );
+    if (!picked) return undefined;
+    if (!picked.folder) return null;
+    const chosen = await vscode.window.showOpenDialog({
+      title: 'The data folder',
+      openLabel: 'Use This Data',
+      canSelectFolders: true,
+      canSelectFiles: false,
+      defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+    });
+    if (!chosen?.[0]) continue;
+    try {
+      const choice = detect(chosen[0]);
+      void vscode.window.showInformationMessage(`Data: ${choice.data.description}.`);
+      return choice;
+    } catch (e) {
+      void vscode.window.showErrorMessage((e as Error).message);
+    }
+  }
+}
+
+/** Asks where to write: the default folder, or another one. */
+async function pickFolder(fallback: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    [
+      {
+        label: `$(folder) ${vscode.workspace.asRelativePath(fallback, true)}`,
+        description: 'write here',
+        uri: fallback,
+      },
+      { label: '$(folder-opened) Choose a folder...', description: '', uri: undefined },
+    ],
+    { title: 'New DenseNet spec: where to write it', ignoreFocusOut: true },
+  );
+  if (!picked) return undefined;
+  if (picked.uri) return picked.uri;
+  const chosen = await vscode.window.showOpenDialog({
+    title: 'Write the spec in',
+    openLabel: 'Write Here',
+    canSelectFolders: true,
+    canSelectFiles: false,
+    defaultUri: fallback,
+  });
+  return chosen?.[0];
+}
+
+async function pickName(base: string): Promise<string | undefined> {
+  return vscode.window.showInputBox({
+    title: 'New DenseNet spec: file name',
+    prompt: 'The spec is saved as <name>.densenet.json',
+    value: base,
+    ignoreFocusOut: true,
+    validateInput: (v) => (/^[\w.-]+$/.test(v.trim()) ? undefined : 'Letters, digits, ".", "-" and "_" only'),
+  });
+}
+
+/** The spec's data section: the detected paths relative to the spec's folder, and a validation split. */
+export function dataSection(
+  dataFolder: string,
+  specFolder: string,
+  data: DetectedData,
+  split = 0.1,
+): Record<string, unknown> {
+  const rel = (p: string) => {
+    const abs = path.resolve(dataFolder, p);
+    const r = path.relative(specFolder, abs);
+    return r === '' ? '.' : path.isAbsolute(r) ? abs : r.split(path.sep).join('/');
+  };
+  return {
+    train: rel(data.train),
+    validation: data.validation ? rel(data.validation) : { split },
+    ...(data.test ? { test: rel(data.test) } : {}),
+    normalize: 'auto',
+  };
+}
+
+/** The input: the argument, else (without prompts) the data's size if the network takes it, else the preset's. */
+function defaultInput(preset: Preset, data: DetectedData | undefined): InputShape {
+  const fitting = offeredInputs(preset, data?.input);
+  const sameChannels = fitting.find((s) => !data?.input || s.channels === data.input.channels);
+  return sameChannels ?? preset.input;
+}
+
 export async function newSpec(args: NewSpecArgs = {}): Promise<vscode.Uri | undefined> {
+  const ask = args.preset === undefined;
   const preset = args.preset !== undefined ? findPreset(args.preset) : await pickPreset();
   if (!preset) {
     if (args.preset !== undefined) throw new Error(`Unknown preset "${args.preset}"`);
     return undefined;
   }
+  const choice: DataChoice | undefined =
+    args.data === null ? null : args.data !== undefined ? detect(asUri(args.data)) : ask ? await pickData() : null;
+  if (choice === undefined) return undefined;
+  const detected = choice?.data;
   const input =
     typeof args.input === 'string'
       ? parseInputShape(args.input)
-      : (args.input ?? (args.preset !== undefined ? preset.input : await pickInput(preset)));
+      : (args.input ?? (ask ? await pickInput(preset, detected) : defaultInput(preset, detected)));
   if (!input) {
     if (args.input !== undefined) throw new Error(`Invalid input size "${String(args.input)}": write HxWxC`);
     return undefined;
   }
   if (!inputFits(preset, input)) throw new Error(`The input ${shapeText(input)} is too small for ${preset.name}`);
-  const classes = args.classes ?? (args.preset !== undefined ? preset.classes : await pickClasses(preset));
+  const classes = args.classes ?? detected?.classes ?? (ask ? await pickClasses(preset) : preset.classes);
   if (classes === undefined) return undefined;
+  const fallback = choice ? vscode.Uri.joinPath(choice.folder, '..') : vscode.workspace.workspaceFolders?.[0]?.uri;
   const folder =
-    typeof args.folder === 'string'
-      ? vscode.Uri.file(args.folder)
-      : (args.folder ?? vscode.workspace.workspaceFolders?.[0]?.uri);
+    args.folder !== undefined ? asUri(args.folder) : ask && fallback ? await pickFolder(fallback) : fallback;
+  if (ask && fallback && !folder) return undefined;
+  const base = args.name ?? (ask && folder ? await pickName(preset.name) : preset.name)?.trim();
+  if (!base) return undefined;
+  const data = choice
+    ? dataSection(choice.folder.fsPath, (folder ?? choice.folder).fsPath, choice.data, args.validationSplit)
+    : undefined;
   if (!folder) {
     // No folder open: an untitled spec the user saves where they like.
     const doc = await vscode.workspace.openTextDocument({
       language: 'jsonc',
-      content: newSpecText(preset, input, classes, args.name ?? preset.name),
+      content: newSpecText(preset, input, classes, base, data),
     });
     await vscode.window.showTextDocument(doc);
     return doc.uri;
   }
-  const uri = await freeName(folder, args.name ?? preset.name);
+  await vscode.workspace.fs.createDirectory(folder);
+  const uri = await freeName(folder, base);
   const name = uri.path
     .split('/')
     .pop()!
     .replace(/\.densenet\.json$/, '');
-  await vscode.workspace.fs.writeFile(uri, Buffer.from(newSpecText(preset, input, classes, name), 'utf8'));
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(newSpecText(preset, input, classes, name, data), 'utf8'));
   await vscode.window.showTextDocument(uri);
   return uri;
 }

@@ -160,6 +160,11 @@ export class TrainingController implements vscode.Disposable {
       void vscode.commands.executeCommand('workbench.actions.view.problems');
       return undefined;
     }
+    const noData = check.spec.diagnostics.find((d) => d.code === 'data-none');
+    if (noData) {
+      void vscode.window.showErrorMessage(noData.message);
+      return undefined;
+    }
     return doc;
   }
 

@@ -16,6 +16,9 @@ const SPEC = `{
 }
 `;
 
+/** Errors and warnings: SPEC has no data, which is an information ("No training data: ..."). */
+const problems = (uri: vscode.Uri) =>
+  densenetDiagnostics(uri).filter((d) => d.severity !== vscode.DiagnosticSeverity.Information);
 const positionOf = (doc: vscode.TextDocument, needle: string) => doc.positionAt(doc.getText().indexOf(needle) + 1);
 const hoverText = (hovers: vscode.Hover[]) =>
   hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))).join('\n');
@@ -66,7 +69,7 @@ describe('editor features in a real VS Code', () => {
     const editor = await openSpec('broken.densenet.json', SPEC.replace('"compression": 0.5', '"compression": 1.5'));
     const uri = editor.document.uri;
     const diags = await waitFor('a compression diagnostic', () => {
-      const d = densenetDiagnostics(uri);
+      const d = problems(uri);
       return d.length > 0 ? d : undefined;
     });
     assert.strictEqual(diags.length, 1);
@@ -83,14 +86,14 @@ describe('editor features in a real VS Code', () => {
     const fix = actions.find((a) => a.title === 'Set compression to 1');
     assert.ok(fix?.edit, `quick fix offered: ${actions.map((a) => a.title).join(', ')}`);
     await vscode.workspace.applyEdit(fix.edit);
-    await waitFor('diagnostics to clear', () => (densenetDiagnostics(uri).length === 0 ? true : undefined));
+    await waitFor('diagnostics to clear', () => (problems(uri).length === 0 ? true : undefined));
   });
 
   it('re-validates while typing', async () => {
     const editor = await openSpec('typing.densenet.json', SPEC);
     const uri = editor.document.uri;
     await new Promise((r) => setTimeout(r, 500));
-    assert.deepStrictEqual(densenetDiagnostics(uri), []);
+    assert.deepStrictEqual(problems(uri), []);
     const at = editor.document.getText().indexOf('"densenet-bc-100-k12"');
     await editor.edit((e) =>
       e.replace(
@@ -98,7 +101,7 @@ describe('editor features in a real VS Code', () => {
         '"densenet-bc-100-k13"',
       ),
     );
-    const d = await waitFor('an unknown-preset diagnostic', () => densenetDiagnostics(uri)[0]);
+    const d = await waitFor('an unknown-preset diagnostic', () => problems(uri)[0]);
     assert.match(d.message, /Unknown preset "densenet-bc-100-k13": did you mean "densenet-bc-100-k12"\?/);
   });
 
@@ -179,7 +182,10 @@ describe('editor features in a real VS Code', () => {
       vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? true : undefined,
     );
     await new Promise((r) => setTimeout(r, 600));
-    assert.deepStrictEqual(densenetDiagnostics(uri), [], 'the new spec is valid');
+    assert.deepStrictEqual(problems(uri), [], 'the new spec is valid');
+    const info = densenetDiagnostics(uri).map((d) => d.message);
+    assert.strictEqual(info.length, 1, 'analysis only: says there is no data');
+    assert.match(info[0], /^No training data: download CIFAR-100/);
     const second = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
       preset: 'densenet-40-k12',
       name: 'fresh',

@@ -1,19 +1,27 @@
-// DenseNet: New Model Spec... through its quick picks, as a person would: preset, input size, classes.
+// DenseNet: New Model Spec... through its quick picks with the keyboard, as a person would: preset, data
+// (analysis only), input size, classes, where to write, file name; the spec opens with its lenses and the
+// information that it has no data.
 export default async function ({ page, assert, ui }) {
   await ui.runCommand(page, 'DenseNet: New Model Spec...');
+  const widget = (text) => page.locator('.quick-input-widget', { hasText: text });
   const input = page.locator('.quick-input-widget input');
   const row = (text) => page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
+  const answer = async (title, text) => {
+    await widget(title).waitFor({ timeout: 15_000 });
+    if (text !== undefined) await input.fill(text);
+    await page.keyboard.press('Enter');
+  };
 
   await row('densenet-40-k12').waitFor({ timeout: 15_000 });
-  await input.fill('densenet-40-k12');
-  await row('densenet-40-k12').click();
-
-  await page.locator('.quick-input-widget', { hasText: 'input size' }).waitFor({ timeout: 10_000 });
-  await row('28x28x1').click();
-
-  await page.locator('.quick-input-widget', { hasText: 'classes' }).waitFor({ timeout: 10_000 });
-  await input.fill('10');
-  await page.keyboard.press('Enter');
+  await answer('preset', 'densenet-40-k12');
+  await row('Analysis only').waitFor({ timeout: 10_000 });
+  assert.ok(await row('Choose a folder').isVisible(), 'the data can come from a folder');
+  await answer('data', 'Analysis only');
+  await answer('input size', '28x28x1');
+  await answer('classes', '10');
+  await row('write here').waitFor({ timeout: 10_000 });
+  await answer('where to write it');
+  await answer('file name');
 
   await page
     .locator('.tabs-container .tab.active[data-resource-name="densenet-40-k12.densenet.json"]')

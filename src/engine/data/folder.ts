@@ -6,9 +6,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Dataset, Pixels, Size } from './dataset';
+import { IMAGE_EXTENSIONS } from '../../core/dataKind';
 import { decodeImage } from './decode';
 
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff'] as const;
+export { IMAGE_EXTENSIONS };
 const EXTENSION_LIST = IMAGE_EXTENSIONS.join(', ');
 
 export function isImageFile(name: string): boolean {

@@ -9,6 +9,7 @@
  *   await data.close();
  */
 import { createHash } from 'crypto';
+import { noDataHowTo } from '../../core/dataKind';
 import type { DataSource, DataSpec } from '../../core/specSchema';
 import type { InputShape } from '../../core/types';
 import type { HeldOut } from '../../runs/runSplit';
@@ -140,10 +141,7 @@ function heldOutOf(all: Dataset, fraction: number, seed: number, recorded: HeldO
  * `classes`. Each unreadable file is reported once to `onSkip`, however many times it is met.
  */
 export async function openData(data: DataSpec | undefined, options: OpenDataOptions): Promise<DataPipeline> {
-  if (!data?.train)
-    throw new Error(
-      'The spec has no data.train: add "data": {"train": "data/train"} (a folder with one sub-folder per class, CIFAR batches or an IDX file).',
-    );
+  if (!data?.train) throw new Error(noDataHowTo(options.input, options.classes));
   const opened: Dataset[] = [];
   const skips = new SkipLedger(options.onSkip);
   const onSkip = (file: string, reason: string): void => skips.add(file, reason);

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { IDX_IMAGES, detectFolderFormat } from '../../core/dataKind';
 import type { DataSource } from '../../core/specSchema';
 import { type Split, openCifar } from './cifar';
 import type { Dataset } from './dataset';
@@ -12,7 +13,8 @@ import { openImageFolder } from './folder';
 import { openIdx } from './idx';
 
 export type { Split } from './cifar';
-export type DataFormat = 'folder' | 'idx' | 'cifar10' | 'cifar100';
+export type { DataFormat } from '../../core/dataKind';
+export { detectFolderFormat } from '../../core/dataKind';
 
 export interface SourceOptions {
   /** The spec's folder: relative paths start there. */
@@ -85,21 +87,11 @@ export async function idxLabelsFor(imagesFile: string): Promise<string> {
   );
 }
 
-const IDX_IMAGES = /images.*idx[34]-ubyte(\.gz)?$/i;
-
 /** The IDX images file of a split in a folder of IDX files (train-images-... / t10k-images-... or test-images-...). */
 function idxImagesInFolder(fileNames: readonly string[], split: Split): string | undefined {
   const candidates = fileNames.filter((f) => IDX_IMAGES.test(f));
   const prefixes = split === 'train' ? ['train'] : ['t10k', 'test'];
   return candidates.find((f) => prefixes.some((p) => f.toLowerCase().startsWith(p)));
-}
-
-/** Guesses the format of a folder from its files. */
-export function detectFolderFormat(fileNames: readonly string[]): DataFormat {
-  if (fileNames.some((f) => /^data_batch_\d+\.bin$/.test(f) || f === 'test_batch.bin')) return 'cifar10';
-  if (fileNames.includes('train.bin') || fileNames.includes('test.bin')) return 'cifar100';
-  if (fileNames.some((f) => IDX_IMAGES.test(f))) return 'idx';
-  return 'folder';
 }
 
 /** Where a source's data is and in which format; throws a clear Error for a missing path. */

@@ -509,7 +509,10 @@ describe('data pipeline', function () {
         openData({ train: 'order' }, { baseDir: root, input, classes: 10 }),
         /^Error: classes is 10 but the training data order \(class folders\) has 5 classes \(10, 2, B, a, b\): set "classes" to 5/,
       );
-      await assert.rejects(openData({}, { baseDir: root, input }), /no data\.train/);
+      await assert.rejects(
+        openData({}, { baseDir: root, input }),
+        /No training data: put one folder of images per class in "data\/train"/,
+      );
     });
   });
 });
