@@ -56,6 +56,10 @@ app.innerHTML = `
     border: 1px solid var(--vscode-input-border, transparent); padding: 3px 6px; }
   #search:focus { outline: 1px solid var(--vscode-focusBorder); }
   .grow { flex: 1; }
+  @media (max-width: 900px) {
+    #main { flex-direction: column; }
+    #props { width: auto; height: 38%; border-top: 1px solid var(--vscode-editorWidget-border, transparent); }
+  }
 </style>
 <div class="toolbar">
   <strong id="title">Architecture</strong><span id="summary" class="muted"></span><span class="grow"></span>
@@ -104,6 +108,7 @@ function render(latencyFrom?: number): void {
     diagram.replaceChildren();
     summaryEl.textContent = '';
   } else {
+    viewport.measure();
     layout = layoutDiagram(model, { expanded, wrap: true });
     const svg = diagramSvg(layout);
     svg.classList.toggle('all-arcs', allArcs);
@@ -150,7 +155,9 @@ function applyClasses(scroll: boolean): void {
   });
   const svg = diagram.querySelector('svg');
   if (svg && layout) focusArcs(svg, layout, hovered ?? selected);
-  if (scroll && first && layout) {
+  // The cursor moved to the spec text of a group: bring it into view unless the selection is already in it.
+  const selectedGroup = layout?.nodes.find((n) => n.id === selected)?.group;
+  if (scroll && first && layout && !(selectedGroup && hl.has(selectedGroup))) {
     const id = first.dataset.id;
     const box = layout.nodes.find((n) => n.id === id) ?? layout.frames.find((f) => f.group === first?.dataset.group);
     if (box && !viewport.fitted && !viewport.shows(box)) viewport.centre(box, 0);
@@ -278,6 +285,7 @@ on('arcs', () => {
 });
 showArcs();
 new ResizeObserver(() => {
+  viewport.measure();
   if (viewport.fitted) viewport.fit();
 }).observe(diagram);
 

@@ -26,8 +26,18 @@ export class Viewport {
     return this.el.querySelector('svg');
   }
 
+  private view = { width: 1, height: 1 };
+
+  /**
+   * Reads the viewport's size: on resize and before a new diagram goes in, so placing it never forces the
+   * browser to lay out the new SVG in the middle of the render.
+   */
+  measure(): void {
+    this.view = { width: this.el.clientWidth || 1, height: this.el.clientHeight || 1 };
+  }
+
   private size() {
-    return { width: this.el.clientWidth || 1, height: this.el.clientHeight || 1 };
+    return this.view;
   }
 
   /** A new diagram of `width` x `height`: fitted if the view was, else kept where it was. */
