@@ -214,6 +214,24 @@ export function isExpanded(g: DiagramGroup, options: LayoutOptions = {}): boolea
   return g.layers.length <= (options.collapseAbove ?? COLLAPSE_ABOVE);
 }
 
+type Box = Pick<DiagramNode, 'id' | 'x' | 'y' | 'width'> & { height?: number };
+
+/** The chain from `a` to `b`: straight down in a column, or down, across the gap and up to the next column. */
+function flowEdge(a: DiagramNode, b: Box): DiagramEdge {
+  const cx = a.x + a.width / 2;
+  const bx = b.x + b.width / 2;
+  if (bx === cx) return { from: a.id, to: b.id, kind: 'flow', path: `M${cx} ${a.y + a.height}V${b.y}` };
+  const gutter = b.x - FRAME_PAD - COLUMN_GAP / 2;
+  const below = a.y + a.height + GAP / 2;
+  const above = b.y - GAP / 2;
+  return {
+    from: a.id,
+    to: b.id,
+    kind: 'flow',
+    path: `M${cx} ${a.y + a.height}V${below}H${gutter}V${above}H${bx}V${b.y}`,
+  };
+}
+
 /** Lays the diagram out: one column of nodes, dense arcs on the right. */
 export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}): DiagramLayout {
   const nodes: DiagramNode[] = [];
@@ -232,24 +250,7 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
   };
   const right = (n: DiagramNode) => n.x + n.width;
   const midY = (n: DiagramNode) => n.y + n.height / 2;
-  const flow = (a: DiagramNode, b: DiagramNode | { id: string; x: number; y: number; width: number }) => {
-    const cx = a.x + a.width / 2;
-    const bx = b.x + b.width / 2;
-    if (bx === cx) {
-      edges.push({ from: a.id, to: b.id, kind: 'flow', path: `M${cx} ${a.y + a.height}V${b.y}` });
-      return;
-    }
-    // To the top of the next column: down, right into the gap between columns, up, across, down.
-    const gutter = b.x - FRAME_PAD - COLUMN_GAP / 2;
-    const below = a.y + a.height + GAP / 2;
-    const above = b.y - GAP / 2;
-    edges.push({
-      from: a.id,
-      to: b.id,
-      kind: 'flow',
-      path: `M${cx} ${a.y + a.height}V${below}H${gutter}V${above}H${bx}V${b.y}`,
-    });
-  };
+  const flow = (a: DiagramNode, b: Box) => edges.push(flowEdge(a, b));
   const newColumn = () => {
     bottom = Math.max(bottom, y);
     x += COLUMN_WIDTH;
