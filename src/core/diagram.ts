@@ -48,6 +48,8 @@ export interface DiagramModel {
   groups: DiagramGroup[];
   /** Largest channel count in the network: the channel bars are relative to it. */
   maxChannels: number;
+  /** The network's totals (the exports' caption). */
+  totals: { params: number; macs: number };
 }
 
 export type NodeKind = GroupKind | 'dense' | 'blockCollapsed';
@@ -66,6 +68,7 @@ export interface DiagramNode {
   channels: number;
   /** channels / maxChannels in (0, 1]: the width of the node's channel bar. */
   channelFraction: number;
+  params: number;
   x: number;
   y: number;
   width: number;
@@ -110,6 +113,11 @@ export interface LayoutOptions {
    */
   expanded?: Record<string, boolean>;
   collapseAbove?: number;
+  /**
+   * Use the width: each expanded block starts a new column (the groups after it follow it in its column),
+   * instead of one column for the whole network.
+   */
+  wrap?: boolean;
 }
 
 export const COLLAPSE_ABOVE = 12;
@@ -124,6 +132,9 @@ const FRAME_PAD = 10;
 const FRAME_HEADER = 26;
 /** Room on the right of the column for the arcs. */
 const ARC_ROOM = 200;
+/** Between columns (wrap): room for the flow edge that climbs to the next column. */
+const COLUMN_GAP = 40;
+const COLUMN_WIDTH = NODE_WIDTH + ARC_ROOM + COLUMN_GAP;
 
 const channelsOf = (s: Shape) => s[s.length - 1] ?? 0;
 export const formatShape = (s: Shape) => s.join('x');
@@ -194,7 +205,7 @@ export function diagramModel(a: Analysis): DiagramModel {
       layers: dense,
     });
   }
-  return { groups, maxChannels };
+  return { groups, maxChannels, totals: { params: a.totals.params, macs: a.totals.macs } };
 }
 
 export function isExpanded(g: DiagramGroup, options: LayoutOptions = {}): boolean {
@@ -203,14 +214,33 @@ export function isExpanded(g: DiagramGroup, options: LayoutOptions = {}): boolea
   return g.layers.length <= (options.collapseAbove ?? COLLAPSE_ABOVE);
 }
 
+type Box = Pick<DiagramNode, 'id' | 'x' | 'y' | 'width'> & { height?: number };
+
+/** The chain from `a` to `b`: straight down in a column, or down, across the gap and up to the next column. */
+function flowEdge(a: DiagramNode, b: Box): DiagramEdge {
+  const cx = a.x + a.width / 2;
+  const bx = b.x + b.width / 2;
+  if (bx === cx) return { from: a.id, to: b.id, kind: 'flow', path: `M${cx} ${a.y + a.height}V${b.y}` };
+  const gutter = b.x - FRAME_PAD - COLUMN_GAP / 2;
+  const below = a.y + a.height + GAP / 2;
+  const above = b.y - GAP / 2;
+  return {
+    from: a.id,
+    to: b.id,
+    kind: 'flow',
+    path: `M${cx} ${a.y + a.height}V${below}H${gutter}V${above}H${bx}V${b.y}`,
+  };
+}
+
 /** Lays the diagram out: one column of nodes, dense arcs on the right. */
 export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}): DiagramLayout {
   const nodes: DiagramNode[] = [];
   const edges: DiagramEdge[] = [];
   const frames: DiagramFrame[] = [];
-  const x = MARGIN;
+  let x = MARGIN;
   let y = MARGIN;
   let maxArc = 0;
+  let bottom = MARGIN;
   const fraction = (c: number) => Math.max(0.02, Math.min(1, c / model.maxChannels));
   const node = (n: Omit<DiagramNode, 'x' | 'y' | 'width' | 'channels' | 'channelFraction'>): DiagramNode => {
     const channels = channelsOf(n.outputShape);
@@ -220,14 +250,17 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
   };
   const right = (n: DiagramNode) => n.x + n.width;
   const midY = (n: DiagramNode) => n.y + n.height / 2;
-  const flow = (a: DiagramNode, b: DiagramNode) => {
-    const cx = a.x + a.width / 2;
-    edges.push({ from: a.id, to: b.id, kind: 'flow', path: `M${cx} ${a.y + a.height}V${b.y}` });
+  const flow = (a: DiagramNode, b: Box) => edges.push(flowEdge(a, b));
+  const newColumn = () => {
+    bottom = Math.max(bottom, y);
+    x += COLUMN_WIDTH;
+    y = MARGIN + GAP / 2;
   };
 
   let prev: DiagramNode | undefined;
   for (const g of model.groups) {
     if (g.kind === 'block' && isExpanded(g, options)) {
+      if (options.wrap && prev) newColumn();
       const frame: DiagramFrame = {
         group: g.name,
         label: g.name,
@@ -241,6 +274,10 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
       frames.push(frame);
       y += FRAME_HEADER;
       const blockInput = prev;
+      // The block input in another column: the flow reaches the frame, the arcs start from its header.
+      const inputAnchor =
+        blockInput && blockInput.x !== x ? { x: x + NODE_WIDTH, y: frame.y + FRAME_HEADER / 2 } : undefined;
+      if (blockInput && inputAnchor) flow(blockInput, { id: g.name, x, y: frame.y, width: NODE_WIDTH });
       const members: DiagramNode[] = [];
       g.layers.forEach((l, i) => {
         const n = node({
@@ -252,6 +289,7 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
           detail:
             l.bottleneck > 0 ? `BN-ReLU-1x1(${l.bottleneck})-BN-ReLU-3x3(${l.growth})` : `BN-ReLU-3x3(${l.growth})`,
           outputShape: l.outputShape,
+          params: l.params,
           height: DENSE_HEIGHT,
         });
         // Dense edges: the block input and every earlier layer feed this one (i + 1 edges).
@@ -260,8 +298,9 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
           const skip = members.length - members.indexOf(s); // 1 for the previous node
           const bulge = Math.min(ARC_ROOM - 20, 14 + 10 * Math.sqrt(skip) * 2.2);
           maxArc = Math.max(maxArc, bulge);
-          const x0 = right(s);
-          const y0 = midY(s);
+          const anchored = s === blockInput && inputAnchor;
+          const x0 = anchored ? inputAnchor.x : right(s);
+          const y0 = anchored ? inputAnchor.y : midY(s);
           const x1 = right(n);
           const y1 = midY(n);
           edges.push({
@@ -289,14 +328,16 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
       label: g.label,
       detail: collapsed ? `${g.detail} (collapsed)` : g.detail,
       outputShape: g.outputShape,
+      params: g.params,
       height: NODE_HEIGHT,
     });
     if (prev) flow(prev, n);
     prev = n;
     y += NODE_HEIGHT + GAP;
   }
-  const width = MARGIN + NODE_WIDTH + FRAME_PAD + Math.max(maxArc, 20) + MARGIN;
-  return { nodes, edges, frames, width, height: Math.max(y - GAP + MARGIN, 2 * MARGIN) };
+  const width = x + NODE_WIDTH + FRAME_PAD + Math.max(maxArc, 20) + MARGIN;
+  bottom = Math.max(bottom, y);
+  return { nodes, edges, frames, width, height: Math.max(bottom - GAP + MARGIN, 2 * MARGIN) };
 }
 
 /** Where in the spec a group is defined, most specific first (the first that exists is revealed). */

@@ -18,6 +18,7 @@ import type {
 import type { SaveResult } from '../protocol/panel';
 import { nodeAt, type ParsedSpec } from '../core/parse';
 import { diagramModel, specPathsOf } from '../core/diagram';
+import { nodeProperties } from '../core/nodeProperties';
 import type { ValidationResult } from '../core/validate';
 import { isSpec } from '../editor/specService';
 import type { PanelDeps } from './deps';
@@ -38,7 +39,11 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
     deps: PanelDeps,
   ) {
     super(panel, deps, { bundle: 'architecture', title: panel.title, name: 'Architecture' });
-    this.channel.handle('reveal', ({ group }) => this.reveal(group));
+    this.channel.handle('reveal', ({ group, keepFocus }) => this.reveal(group, keepFocus === true));
+    this.channel.handle('properties', async ({ id }) => {
+      const a = this.deps.specs.get(await this.openDocument()).analysis;
+      return (a && nodeProperties(a, id)) ?? null;
+    });
     this.channel.handle('export', ({ format, data }) => this.export(format, data));
     this.channel.on('rendered', (m) => this.rendered(m));
     const isMine = (u: vscode.Uri) => u.toString() === uri.toString();
@@ -153,7 +158,7 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
     );
   }
 
-  private async reveal(group: string): Promise<void> {
+  private async reveal(group: string, keepFocus: boolean): Promise<void> {
     const doc = await this.openDocument();
     const result = this.deps.specs.get(doc);
     const g = result.analysis?.groups.find((x) => x.name === group);
@@ -165,7 +170,11 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
     const column =
       existing?.viewColumn ??
       (this.panel.viewColumn === vscode.ViewColumn.One ? vscode.ViewColumn.Two : vscode.ViewColumn.One);
-    const editor = await vscode.window.showTextDocument(doc, { viewColumn: column, selection, preserveFocus: false });
+    const editor = await vscode.window.showTextDocument(doc, {
+      viewColumn: column,
+      selection,
+      preserveFocus: keepFocus,
+    });
     editor.selection = selection;
     editor.revealRange(selection, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }

@@ -5,6 +5,7 @@
  * reveal the spec text of a clicked node and to save exports, and announces each render (for the log and tests).
  */
 import type { DiagramModel } from '../core/diagram';
+import type { NodeProperties } from '../core/nodeProperties';
 import type { NoRequests, SaveResult } from './panel';
 import type { Contract } from './rpc';
 
@@ -28,6 +29,8 @@ export interface ArchitectureWebviewState {
   specUri?: string;
   /** Block (group name) -> expanded, for the blocks the user toggled. */
   expanded?: Record<string, boolean>;
+  /** Every dense arc drawn, or (default) only the selected/hovered layer's in blocks of more than 12 layers. */
+  allArcs?: boolean;
 }
 
 /** The model after an edit. `changedAt`: Date.now() on the host when the document changed (edit-to-render latency). */
@@ -56,8 +59,13 @@ export type ExportFormat = 'svg' | 'png';
 export interface ArchitectureHost extends Contract {
   requests: {
     state: { params: null; result: ArchitectureState };
-    /** A node was clicked: reveal and select the spec text that defines the group. */
-    reveal: { params: { group: string }; result: void };
+    /**
+     * A node was clicked (or found by the search): reveal and select the spec text that defines the group.
+     * `keepFocus`: leave the focus in the panel (the search box keeps typing).
+     */
+    reveal: { params: { group: string; keepFocus?: boolean }; result: void };
+    /** The properties pane of a node (layers, weight shapes, params, MACs, memory); null when it is gone. */
+    properties: { params: { id: string }; result: NodeProperties | null };
     /** `data` is the SVG text or a PNG data URL; the host asks where and writes it. */
     export: { params: { format: ExportFormat; data: string }; result: SaveResult };
   };

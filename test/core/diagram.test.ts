@@ -42,7 +42,7 @@ function assertNoOverlap(l: DiagramLayout): void {
   for (const f of l.frames) {
     for (const n of l.nodes) {
       const inside = n.y >= f.y && n.y + n.height <= f.y + f.height;
-      const apart = n.y + n.height <= f.y || n.y >= f.y + f.height;
+      const apart = n.y + n.height <= f.y || n.y >= f.y + f.height || n.x + n.width <= f.x || n.x >= f.x + f.width;
       assert.ok(n.group === f.group ? inside : apart, `${n.id} vs frame ${f.group}`);
     }
   }
@@ -160,6 +160,49 @@ describe('architecture diagram', () => {
     );
     assertNoOverlap(expanded);
     assert.ok(ms < 100, `layout took ${ms} ms`);
+  });
+
+  it('wrap: DenseNet-121 expanded takes one column per block, using the width instead of a tall column', () => {
+    const m = preset('densenet121'); // [6, 12, 24, 16]
+    const single = layoutDiagram(m, { expanded: allExpanded(m) });
+    const l = layoutDiagram(m, { expanded: allExpanded(m), wrap: true });
+    assert.strictEqual(l.nodes.length, single.nodes.length);
+    assert.strictEqual(l.nodes.length, 1 + 1 + 58 + 3 + 1);
+    const columns = [...new Set(l.nodes.map((n) => n.x))];
+    assert.strictEqual(columns.length, 5);
+    const columnOf = (id: string) => columns.indexOf(l.nodes.find((n) => n.id === id)?.x ?? -1);
+    // input+stem | conv2 + pool2 | conv3 + pool3 | conv4 + pool4 | conv5 + head
+    assert.deepStrictEqual(
+      ['conv1', 'conv2_block1', 'pool2', 'conv3_block1', 'pool3', 'conv4_block24', 'pool4', 'conv5_block1', 'head'].map(
+        columnOf,
+      ),
+      [0, 1, 1, 2, 2, 3, 3, 4, 4],
+    );
+    assert.ok(l.width > 4 * single.width, `${l.width} vs ${single.width}`);
+    assert.ok(l.height < single.height / 2, `${l.height} vs ${single.height}`);
+    assertNoOverlap(l);
+    // Each block's input is in the column before: a flow edge reaches its frame, its arcs start at the header.
+    for (const [block, input] of [
+      ['conv2', 'conv1'],
+      ['conv3', 'pool2'],
+      ['conv4', 'pool3'],
+      ['conv5', 'pool4'],
+    ]) {
+      const frame = l.frames.find((f) => f.group === block);
+      assert.ok(frame);
+      const flow = l.edges.find((e) => e.kind === 'flow' && e.from === input && e.to === block);
+      assert.ok(flow, `flow ${input} -> ${block}`);
+      assert.ok(flow.path.endsWith(`V${frame.y}`), flow.path);
+      const arcs = l.edges.filter((e) => e.kind === 'dense' && e.from === input);
+      assert.strictEqual(arcs.length, m.groups.find((g) => g.name === block)?.layers.length);
+      for (const e of arcs) assert.ok(e.path.includes(` ${frame.y + frame.headerHeight / 2}C`), e.path);
+    }
+    // Same number of dense edges, and every node carries its parameters (they add up to the network's).
+    assert.strictEqual(l.edges.length, single.edges.length + 4);
+    assert.strictEqual(
+      l.nodes.reduce((s, n) => s + n.params, 0),
+      m.totals.params,
+    );
   });
 
   it('names the spec text each group is defined by', () => {

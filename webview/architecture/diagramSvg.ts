@@ -3,6 +3,8 @@
  * inside so an export carries them; and the exports (SVG text with the theme colours resolved, PNG data URL).
  */
 import { type DiagramLayout, formatShape } from '../../src/core/diagram';
+import { formatInt, formatMacs } from '../../src/core/format';
+import { nodeTooltip } from '../../src/core/nodeProperties';
 import { svgEl } from '../common/dom';
 
 /** Diagram styles: inside the SVG so an export carries them; colours are VS Code theme variables only. */
@@ -57,6 +59,13 @@ text { font-family: var(--vscode-font-family, sans-serif); fill: var(--vscode-fo
 .edge { fill: none; }
 .edge.flow { stroke: var(--vscode-descriptionForeground); stroke-width: 1.5; }
 .edge.dense { stroke: var(--vscode-charts-blue); stroke-width: 1; opacity: 0.35; }
+svg:not(.all-arcs) .edge.dense.many { display: none; }
+.edge.focus-in { fill: none; stroke: var(--vscode-charts-orange); stroke-width: 1.75; opacity: 0.95; }
+.edge.focus-out { fill: none; stroke: var(--vscode-charts-green); stroke-width: 1.75; opacity: 0.95; }
+.node.match > rect.box { stroke: var(--vscode-charts-yellow); stroke-width: 3; }
+.node.match.current > rect.box { stroke: var(--vscode-focusBorder); stroke-width: 3.5; }
+.caption { font-size: 16px; font-weight: 700; }
+.totals { font-size: 12px; fill: var(--vscode-descriptionForeground); }
 `;
 
 function frameOf(f: DiagramLayout['frames'][number]): SVGGElement {
@@ -89,7 +98,7 @@ function nodeOf(n: DiagramLayout['nodes'][number]): SVGGElement {
   const g = svgEl(
     'g',
     { class: `node k-${n.kind}`, 'data-id': n.id, 'data-group': n.group },
-    svgEl('title', {}, `${n.label}: ${n.detail}; output ${shape} (${n.channels} channels)`),
+    svgEl('title', {}, nodeTooltip(n)),
     svgEl('rect', { class: 'box', x: n.x, y: n.y, width: n.width, height: n.height, rx: 4 }),
     svgEl('text', { class: 'label', x: n.x + 8, y: n.y + 15 }, n.label),
     svgEl('text', { class: 'shape', x: shapeX, y: n.y + 15 }, shape),
@@ -100,6 +109,12 @@ function nodeOf(n: DiagramLayout['nodes'][number]): SVGGElement {
   if (toggle) g.append(toggle);
   return g;
 }
+
+/**
+ * Above this many layers a block's arcs are hidden unless "all arcs" is on: only the hovered or selected
+ * layer's inputs and consumers are drawn.
+ */
+export const ALL_ARCS_MAX_LAYERS = 12;
 
 /** The diagram of `l`: frames of expanded blocks, edges, then nodes (so nodes cover the edges' ends). */
 export function diagramSvg(l: DiagramLayout): SVGSVGElement {
@@ -121,27 +136,89 @@ export function diagramSvg(l: DiagramLayout): SVGSVGElement {
     } else flows.push(e.path);
   }
   svg.append(svgEl('path', { class: 'edge flow', d: flows.join('') }));
-  for (const [group, paths] of dense)
-    svg.append(svgEl('path', { class: 'edge dense', 'data-group': group, d: paths.join('') }));
+  const layers = new Map<string, number>();
+  for (const n of l.nodes) if (n.kind === 'dense') layers.set(n.group, (layers.get(n.group) ?? 0) + 1);
+  for (const [group, paths] of dense) {
+    const many = (layers.get(group) ?? 0) > ALL_ARCS_MAX_LAYERS;
+    svg.append(svgEl('path', { class: `edge dense${many ? ' many' : ''}`, 'data-group': group, d: paths.join('') }));
+  }
+  // The hovered/selected layer's arcs: its inputs and its consumers (set by focusArcs).
+  svg.append(svgEl('path', { class: 'edge focus-in', d: '' }), svgEl('path', { class: 'edge focus-out', d: '' }));
   svg.append(...l.nodes.map(nodeOf));
   return svg;
 }
 
-/** The SVG with the theme variables resolved, so the file looks the same outside VS Code. */
-export function exportSvg(svg: SVGSVGElement): string {
+/** Draws the arcs of node `id` (undefined: none): the arcs into it and out of it. */
+export function focusArcs(svg: SVGSVGElement, l: DiagramLayout, id: string | undefined): void {
+  const into: string[] = [];
+  const out: string[] = [];
+  if (id)
+    for (const e of l.edges) {
+      if (e.kind !== 'dense') continue;
+      if (e.to === id) into.push(e.path);
+      else if (e.from === id) out.push(e.path);
+    }
+  svg.querySelector('path.focus-in')?.setAttribute('d', into.join(''));
+  svg.querySelector('path.focus-out')?.setAttribute('d', out.join(''));
+}
+
+/** The theme's editor background, opaque (what exports are drawn on). */
+export function backgroundColour(): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue('--vscode-editor-background').trim();
+  return v || getComputedStyle(document.body).backgroundColor || '#ffffff';
+}
+
+/** Height of the exports' caption band (title and totals). */
+const CAPTION = 48;
+
+export interface Caption {
+  title: string;
+  params: number;
+  macs: number;
+}
+
+/**
+ * The SVG as a standalone file: theme variables resolved (it looks the same outside VS Code), an opaque
+ * background, and a caption with the spec's name and the network's totals above the diagram.
+ */
+export function exportSvg(svg: SVGSVGElement, l: DiagramLayout, caption: Caption): string {
   const computed = getComputedStyle(document.documentElement);
   const vars = VARIABLES.map((v) => `${v}: ${computed.getPropertyValue(v).trim() || 'initial'};`).join(' ');
   const clone = svg.cloneNode(true) as SVGSVGElement;
-  clone.removeAttribute('id');
-  const style = document.createElementNS('http://www.w3.org/2000/svg', 'style');
-  style.textContent = `svg { ${vars} }`;
-  clone.insertBefore(style, clone.firstChild);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(clone)}`;
+  const root = svgEl('svg');
+  root.setAttributeNS('http://www.w3.org/2000/xmlns/', 'xmlns', 'http://www.w3.org/2000/svg');
+  const height = l.height + CAPTION;
+  const size = {
+    width: l.width,
+    height,
+    viewBox: `0 0 ${l.width} ${height}`,
+    class: clone.getAttribute('class') ?? '',
+  };
+  for (const [k, v] of Object.entries(size)) root.setAttribute(k, String(v));
+  const style = clone.querySelector('style');
+  clone.querySelector('rect.bg')?.remove();
+  const body = svgEl('g', { transform: `translate(0 ${CAPTION})` });
+  body.append(...[...clone.childNodes].filter((c) => c !== style));
+  root.append(
+    svgEl('style', {}, `svg { ${vars} }`),
+    ...(style ? [style] : []),
+    svgEl('rect', { class: 'bg', width: l.width, height, fill: backgroundColour() }),
+    svgEl('text', { class: 'caption', x: 16, y: 24 }, caption.title),
+    svgEl(
+      'text',
+      { class: 'totals', x: 16, y: 41 },
+      `${formatInt(caption.params)} parameters · ${formatMacs(caption.macs)} per image`,
+    ),
+    body,
+  );
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${new XMLSerializer().serializeToString(root)}`;
 }
 
 export async function exportPng(svgText: string, l: DiagramLayout): Promise<string> {
+  const width = l.width;
+  const height = l.height + CAPTION;
   // Stay within the browser's canvas limits on DenseNet-264 with every block expanded.
-  const scale = Math.min(2, 16000 / Math.max(l.width, l.height));
+  const scale = Math.min(2, 16000 / Math.max(width, height));
   const url = URL.createObjectURL(new Blob([svgText], { type: 'image/svg+xml' }));
   try {
     const img = new Image();
@@ -151,11 +228,16 @@ export async function exportPng(svgText: string, l: DiagramLayout): Promise<stri
       img.src = url;
     });
     const canvas = document.createElement('canvas');
-    canvas.width = Math.ceil(l.width * scale);
-    canvas.height = Math.ceil(l.height * scale);
+    canvas.width = Math.ceil(width * scale);
+    canvas.height = Math.ceil(height * scale);
     const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+    // Opaque whatever the theme colour's alpha: white first, then the editor background, then the diagram.
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = backgroundColour();
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.scale(scale, scale);
-    ctx.drawImage(img, 0, 0, l.width, l.height);
+    ctx.drawImage(img, 0, 0, width, height);
     return canvas.toDataURL('image/png');
   } finally {
     URL.revokeObjectURL(url);
