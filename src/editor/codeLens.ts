@@ -1,13 +1,13 @@
 /**
- * Code lenses: above `model` the totals (params, multiply-adds, input -> classes) and actions; above each
- * blockConfig entry that block's figures. Each kind has a setting `densenet.codeLens.*`.
+ * Code lenses: above `model` Train, the totals (params, multiply-adds), Summary and Architecture; above each
+ * blockConfig entry that block's figures (with a preset, one line for all blocks above `preset`). Each kind has a setting `densenet.codeLens.*`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { looksPretrained } from '../core/pretrainedNames';
 import { weightsLensTitle } from '../core/weightsOrigin';
-import { blockLensTitle, blocksOf, lensAnchors, modelLensTitle } from '../core';
+import { blockLensTitle, blocksOf, formatCount, lensAnchors, modelLensTitle, presetBlocksLensTitle } from '../core';
 import type { SpecService } from './specService';
 
 export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
@@ -44,30 +44,7 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
     if (config.get<boolean>('model', true) && anchors.model !== undefined) {
       const range = at(anchors.model);
       if (a && !a.problem) {
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: modelLensTitle(a, result.resolved),
-            command: 'densenet.showSummary',
-            arguments: [doc.uri],
-            tooltip: 'Show the per-layer summary',
-          }),
-        );
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: '$(table) Summary',
-            command: 'densenet.showSummary',
-            arguments: [doc.uri],
-            tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds',
-          }),
-        );
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: '$(type-hierarchy) Architecture',
-            command: 'densenet.showArchitecture',
-            arguments: [doc.uri],
-            tooltip: 'Diagram of the network: blocks, dense connections, channels',
-          }),
-        );
+        // Train first and the figures short: the line must fit beside a dashboard (a cut lens hides its end).
         if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
           lenses.push(
             new vscode.CodeLens(range, {
@@ -78,6 +55,30 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
             }),
           );
         }
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: modelLensTitle(a, result.resolved),
+            command: 'densenet.showSummary',
+            arguments: [doc.uri],
+            tooltip: `Trainable parameters and multiply-adds per image (${a.input.height}x${a.input.width}x${a.input.channels} -> ${a.classes} classes); click for the per-layer summary`,
+          }),
+        );
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: 'Summary',
+            command: 'densenet.showSummary',
+            arguments: [doc.uri],
+            tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds',
+          }),
+        );
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: 'Architecture',
+            command: 'densenet.showArchitecture',
+            arguments: [doc.uri],
+            tooltip: 'Diagram of the network: blocks, dense connections, channels',
+          }),
+        );
       } else {
         const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
         lenses.push(
@@ -95,7 +96,8 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       );
     }
     if (config.get<boolean>('blocks', true) && a && !a.problem) {
-      blocksOf(a).forEach((g, i) => {
+      const blocks = blocksOf(a);
+      blocks.forEach((g, i) => {
         const offset = anchors.blocks[i];
         if (offset === undefined) return;
         lenses.push(
@@ -103,10 +105,20 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
             title: blockLensTitle(g),
             command: 'densenet.showSummary',
             arguments: [doc.uri, g.name],
-            tooltip: `Show ${g.name} in the summary`,
+            tooltip: `Show ${g.name} in the summary (${formatCount(g.trainableParams)} params)`,
           }),
         );
       });
+      if (anchors.presetBlocks !== undefined && blocks.length > 0) {
+        lenses.push(
+          new vscode.CodeLens(at(anchors.presetBlocks), {
+            title: presetBlocksLensTitle(blocks),
+            command: 'densenet.showSummary',
+            arguments: [doc.uri, blocks[0].name],
+            tooltip: blocks.map(blockLensTitle).join('\n'),
+          }),
+        );
+      }
     }
     return lenses;
   }
