@@ -51,16 +51,18 @@ export function blockLensTitle(g: GroupInfo): string {
 }
 
 /**
- * One line for all blocks when they come from a preset (no blockConfig entries to stand above):
- * `4 blocks: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch`.
+ * One lens for several blocks: the blocks of a preset (no blockConfig entries to stand above), or entries
+ * written on one line (VS Code shows all lenses of a line side by side, which runs off screen):
+ * `blocks 1–4: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch`. One block gets its own title.
  */
-export function presetBlocksLensTitle(blocks: GroupInfo[]): string {
+export function blocksLensTitle(blocks: GroupInfo[]): string {
   if (blocks.length === 0) return 'no dense blocks';
+  if (blocks.length === 1) return blockLensTitle(blocks[0]);
   const first = blocks[0];
   const last = blocks[blocks.length - 1];
   const range = (a: string, b: string) => (a === b ? a : `${a}→${b}`);
   return (
-    `${blocks.length} block${blocks.length === 1 ? '' : 's'}: ${blocks.map((g) => g.denseLayers).join('·')} layers · ` +
+    `blocks ${first.index}–${last.index}: ${blocks.map((g) => g.denseLayers).join('·')} layers · ` +
     `${range(hwOf(first), hwOf(last))} · ${channels(first.inputShape)}→${channels(last.outputShape)} ch`
   );
 }

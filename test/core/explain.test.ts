@@ -7,7 +7,7 @@ import {
   lensAnchors,
   modelLensTitle,
   newSpecText,
-  presetBlocksLensTitle,
+  blocksLensTitle,
   type Preset,
   PRESETS,
   summaryTable,
@@ -35,16 +35,15 @@ describe('code lens titles', () => {
       'block 4: 16 layers · 7x7 · 512→1024 ch',
     ]);
   });
-  it('blocks from a preset: one short line for all of them', () => {
+  it('several blocks on one line (a preset, or entries written on one line): one short lens for them', () => {
     const r = validateSpec('{"version": 1, "model": {"preset": "densenet121"}}');
-    const title = presetBlocksLensTitle(blocksOf(r.analysis!));
-    assert.strictEqual(title, '4 blocks: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch');
-    // DenseNet-121's model lens line and this one both fit in 60 characters.
+    const blocks = blocksOf(r.analysis!);
+    const title = blocksLensTitle(blocks);
+    assert.strictEqual(title, 'blocks 1–4: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch');
+    // DenseNet-121's block line and its model lens are short (they sit beside a panel in half an editor).
     assert.ok(title.length <= 60 && modelLensTitle(r.analysis!).length <= 30, title);
-    const one = validateSpec(
-      '{"version": 1, "input": {"height": 8, "width": 8, "channels": 1}, "classes": 2, "model": {"growthRate": 4, "blockConfig": [1], "numInitFeatures": 4}}',
-    );
-    assert.match(presetBlocksLensTitle(blocksOf(one.analysis!)), /^1 block: 1 layers · \d+x\d+ · 4→8 ch$/);
+    assert.strictEqual(blocksLensTitle(blocks.slice(1, 3)), 'blocks 2–3: 12·24 layers · 28x28→14x14 · 128→1024 ch');
+    assert.strictEqual(blocksLensTitle(blocks.slice(2, 3)), blockLensTitle(blocks[2]));
   });
   it('anchors: the model key, each blockConfig entry, or the preset when blocks come from it', () => {
     const text =
