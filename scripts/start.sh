@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the product: installs what is missing, builds the extension, then serves a real VS Code with
-# examples/ open and the extension loaded (scripts/start.mjs). Stays in the foreground; Ctrl+C stops it.
+# Starts the product: installs what is missing, builds the extension, then serves a real VS Code with a
+# copy of examples/ (outside the repository) open and the extension loaded (scripts/start.mjs). Stays in the foreground; Ctrl+C stops it.
 # Usage: bash scripts/start.sh   (or npm start; PORT=9000 npm start for a fixed port)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -36,7 +36,16 @@ export class Checker {
       : undefined;
   }
 
-  /** Reads an integer field: returns it when valid, else reports and returns undefined. */
+  /** One fix per value a message suggests (`Set <what> to <value>`), the first preferred; undefined without a node. */
+  suggestFixes(at: JsonPath, what: string, values: unknown[]): SpecFix[] | undefined {
+    const fixes = values.flatMap((v) => this.replaceFix(at, `Set ${what} to ${JSON.stringify(v)}`, v) ?? []);
+    return fixes.length > 0 ? fixes : undefined;
+  }
+
+  /**
+   * Reads an integer field: returns it when valid, else reports (with a quick fix for each of the `suggest`
+   * values the hint names) and returns undefined.
+   */
   int(
     obj: Record<string, unknown>,
     key: string,
@@ -44,13 +53,15 @@ export class Checker {
     min: number,
     what: string,
     hint: string,
+    suggest: number[] = [],
   ): number | undefined {
     const v = obj[key];
     if (v === undefined) return undefined;
     if (!isInt(v) || v < min) {
       const need =
         min === 0 ? 'a whole number >= 0' : min === 1 ? 'a positive whole number' : `a whole number >= ${min}`;
-      this.report([...at, key], 'error', `${key}-invalid`, `${what} must be ${need}, not ${show(v)}: ${hint}`);
+      const fixes = this.suggestFixes([...at, key], what, suggest);
+      this.report([...at, key], 'error', `${key}-invalid`, `${what} must be ${need}, not ${show(v)}: ${hint}`, fixes);
       return undefined;
     }
     return v;

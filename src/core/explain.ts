@@ -20,12 +20,15 @@ export function blocksOf(a: Analysis): GroupInfo[] {
   return a.groups.filter((g) => g.kind === 'block');
 }
 
-/** `7.98M params · 2.88 GMACs · 224x224x3 -> 1000`, then `· 5.1k trainable, 7.0M frozen` when `training.freeze` freezes some. */
+/**
+ * `7.98M params · 2.88 GMACs`, then `· 6.95M frozen` when `training.freeze` freezes some: short, so that the
+ * lens line (Train first) fits beside a dashboard; the input and classes are in the hover and status bar.
+ */
 export function modelLensTitle(a: Analysis, r?: Pick<ResolvedSpec, 'freeze'>): string {
   const frozen = frozenCounts(a, r);
   return (
-    `${formatCount(a.totals.trainableParams)} params · ${formatMacs(a.totals.macs)} · ${formatShape([a.input.height, a.input.width, a.input.channels])} -> ${a.classes}` +
-    (frozen ? ` · ${formatCount(frozen.trainableParams)} trainable, ${formatCount(frozen.frozenParams)} frozen` : '')
+    `${formatCount(a.totals.trainableParams)} params · ${formatMacs(a.totals.macs)}` +
+    (frozen ? ` · ${formatCount(frozen.frozenParams)} frozen` : '')
   );
 }
 
@@ -42,9 +45,26 @@ export function frozenCounts(
   }
 }
 
-/** `block 2: 12 layers · 28x28 · 128->512 ch · 0.22M params` */
+/** `block 2: 12 layers · 28x28 · 128→512 ch` (the block's parameters are in its hover). */
 export function blockLensTitle(g: GroupInfo): string {
-  return `block ${g.index}: ${g.denseLayers} layer${g.denseLayers === 1 ? '' : 's'} · ${hwOf(g)} · ${channels(g.inputShape)}->${channels(g.outputShape)} ch · ${formatCount(g.trainableParams)} params`;
+  return `block ${g.index}: ${g.denseLayers} layer${g.denseLayers === 1 ? '' : 's'} · ${hwOf(g)} · ${channels(g.inputShape)}→${channels(g.outputShape)} ch`;
+}
+
+/**
+ * One lens for several blocks: the blocks of a preset (no blockConfig entries to stand above), or entries
+ * written on one line (VS Code shows all lenses of a line side by side, which runs off screen):
+ * `blocks 1–4: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch`. One block gets its own title.
+ */
+export function blocksLensTitle(blocks: GroupInfo[]): string {
+  if (blocks.length === 0) return 'no dense blocks';
+  if (blocks.length === 1) return blockLensTitle(blocks[0]);
+  const first = blocks[0];
+  const last = blocks[blocks.length - 1];
+  const range = (a: string, b: string) => (a === b ? a : `${a}→${b}`);
+  return (
+    `blocks ${first.index}–${last.index}: ${blocks.map((g) => g.denseLayers).join('·')} layers · ` +
+    `${range(hwOf(first), hwOf(last))} · ${channels(first.inputShape)}→${channels(last.outputShape)} ch`
+  );
 }
 
 /** One table row of figures for a group of layers. */
@@ -341,22 +361,22 @@ function layerTable(layers: LayerInfo[], batch: number): string {
 }
 
 /**
- * Where the lenses go: the `model` property, and for each block its blockConfig entry (or, when the
- * blocks come from a preset, the `preset` property).
+ * Where the lenses go: the `model` property, and for each block its blockConfig entry; when the blocks come
+ * from a preset, `presetBlocks` is the `preset` property (one lens for all blocks there).
  */
-export function lensAnchors(v: ValidationResult): { model?: number; blocks: number[]; weights?: number } {
+export function lensAnchors(v: ValidationResult): {
+  model?: number;
+  blocks: number[];
+  presetBlocks?: number;
+  weights?: number;
+} {
   const modelNode = nodeAt(v.parsed, ['model']);
   const blocksNode = nodeAt(v.parsed, ['model', 'blockConfig']);
   const weights = nodeAt(v.parsed, ['model', 'weights'])?.parent?.offset;
   if (blocksNode?.type === 'array')
     return { model: modelNode?.parent?.offset, blocks: (blocksNode.children ?? []).map((n) => n.offset), weights };
   const presetProperty = nodeAt(v.parsed, ['model', 'preset'])?.parent;
-  const count = v.analysis ? blocksOf(v.analysis).length : 0;
-  return {
-    model: modelNode?.parent?.offset,
-    blocks: presetProperty ? new Array<number>(count).fill(presetProperty.offset) : [],
-    weights,
-  };
+  return { model: modelNode?.parent?.offset, blocks: [], presetBlocks: presetProperty?.offset, weights };
 }
 
 function pad(s: string, n: number): string {

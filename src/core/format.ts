@@ -36,3 +36,17 @@ export function formatInt(n: number): string {
 export function formatShape(shape: Shape): string {
   return shape.join('x');
 }
+
+/**
+ * A probability as a percentage that never shows a non-zero value as "0.0%": 0.9731 -> "97.3%",
+ * 0.0042 -> "0.4%", 0.00031 -> "<0.1%", 0 -> "0%".
+ */
+export function formatProbability(p: number): string {
+  if (!Number.isFinite(p)) return '?';
+  if (p <= 0) return '0%';
+  if (p < 0.001) return '<0.1%';
+  if (p >= 1) return '100%';
+  const pct = (p * 100).toFixed(1);
+  // A value just under 1 keeps its shortfall visible rather than rounding to 100.0%.
+  return pct === '100.0' ? '>99.9%' : `${pct}%`;
+}

@@ -13,6 +13,7 @@ import { type JsonPath, type ParsedSpec, parseSpec, type SpecDiagnostic } from '
 import { findPretrainedName, looksPretrained, nearestPretrainedName, PRETRAINED_NAMES } from './pretrainedNames';
 import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from './presets';
 import { schemaCheck } from './schemaCheck';
+import { removeEntryFix, reportInputTooSmall } from './specFixes';
 import { SPEC_LIMITS } from './specSchema';
 import type { InputShape, ModelConfig, ResolvedSpec, StemPool } from './types';
 
@@ -119,7 +120,7 @@ function validateText(text: string, options: ValidationOptions): ValidationResul
   if (!resolved || !schema.analysable) return finish(c, doc, parsed, undefined, options);
   const analysis = analyze(resolved.model, resolved.input, resolved.classes);
   if (analysis.problem) {
-    c.report(['input'], 'error', 'input-too-small', analysis.problem.message);
+    reportInputTooSmall(c, resolved.model, resolved.input, analysis);
   } else {
     checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
     checkFreeze(c, doc, resolved, analysis);
@@ -284,6 +285,7 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
     1,
     'growthRate (k)',
     'each layer of a dense block adds k feature maps; the paper uses 12, 24, 32, 40 or 48.',
+    [12, 24, 32, 40, 48],
   );
   if (growth !== undefined) model.growthRate = growth;
   else if (m.growthRate !== undefined) ok = false;
@@ -297,6 +299,7 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
     0,
     'bnSize',
     'the bottleneck 1x1 convolution has bnSize·k filters (4 in DenseNet-BC); 0 means no bottleneck.',
+    [4, 0],
   );
   if (bnSize !== undefined) model.bnSize = bnSize;
   else if (m.bnSize !== undefined) ok = false;
@@ -304,13 +307,12 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
   if (m.compression !== undefined) {
     const v = m.compression;
     if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
-      const clamp = typeof v === 'number' && v > 1 ? 1 : 0.5;
       c.report(
         [...at, 'compression'],
         'error',
         'compression-range',
         `compression must be in (0, 1], not ${show(v)}: a transition keeps floor(compression x channels) feature maps; use 0.5 (DenseNet-BC) or 1 (no compression).`,
-        c.replaceFix([...at, 'compression'], `Set compression to ${clamp}`, clamp),
+        c.suggestFixes([...at, 'compression'], 'compression', typeof v === 'number' && v > 1 ? [1, 0.5] : [0.5, 1]),
       );
       ok = false;
     } else model.compression = v;
@@ -322,7 +324,8 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
     at,
     1,
     'numInitFeatures',
-    'the stem convolution has this many filters (64 for DenseNet-121, 2k for DenseNet-BC).',
+    `the stem convolution has this many filters (64 for DenseNet-121, 2k = ${2 * model.growthRate} for DenseNet-BC).`,
+    [...new Set([64, 2 * model.growthRate])],
   );
   if (init !== undefined) model.numInitFeatures = init;
   else if (m.numInitFeatures !== undefined) ok = false;
@@ -334,7 +337,8 @@ function resolveModelFields(c: Checker, m: Record<string, unknown>, model: Model
         [...at, 'dropRate'],
         'error',
         'dropRate-range',
-        `dropRate must be in [0, 1), not ${show(v)}: the fraction of units dropped after each convolution (the paper uses 0.2 without augmentation).`,
+        `dropRate must be in [0, 1), not ${show(v)}: the fraction of units dropped after each convolution; 0 turns dropout off (the paper uses 0.2 without augmentation).`,
+        c.suggestFixes([...at, 'dropRate'], 'dropRate', [0, 0.2]),
       );
       ok = false;
     } else model.dropRate = v;
@@ -354,17 +358,22 @@ function resolveBlockConfig(c: Checker, m: Record<string, unknown>, model: Model
       'error',
       'blockConfig-invalid',
       `blockConfig must be a non-empty list of layer counts, one per dense block, e.g. [6, 12, 24, 16]; not ${show(m.blockConfig)}.`,
+      c.suggestFixes(at, 'blockConfig', [[6, 12, 24, 16]]),
     );
     return false;
   }
   let ok = true;
   m.blockConfig.forEach((n: unknown, i: number) => {
     if (!isInt(n) || n < 1) {
+      // The preset's (or the default model's) count for this block, else 1.
+      const suggested = model.blockConfig[i] ?? 1;
+      const remove = removeEntryFix(c, at, i, `Remove dense block ${i + 1}`);
       c.report(
         [...at, i],
         'error',
         'blockConfig-invalid',
-        `Dense block ${i + 1} must have a positive whole number of layers, not ${show(n)}: write e.g. ${i === 0 ? 6 : 12}, or remove the block.`,
+        `Dense block ${i + 1} must have a positive whole number of layers, not ${show(n)}: write e.g. ${suggested}, or remove the block.`,
+        [...(c.suggestFixes([...at, i], `dense block ${i + 1}`, [suggested]) ?? []), ...(remove ? [remove] : [])],
       );
       ok = false;
     }
@@ -395,10 +404,19 @@ function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig)
     1,
     'stem.kernelSize',
     'the stem convolution is kernelSize x kernelSize (7 for ImageNet, 3 for CIFAR).',
+    [7, 3],
   );
   if (k !== undefined) model.stem.kernelSize = k;
   else if (s.kernelSize !== undefined) ok = false;
-  const st = c.int(s, 'stride', sat, 1, 'stem.stride', 'the stem convolution stride (2 for ImageNet, 1 for CIFAR).');
+  const st = c.int(
+    s,
+    'stride',
+    sat,
+    1,
+    'stem.stride',
+    'the stem convolution stride (2 for ImageNet, 1 for CIFAR).',
+    [2, 1],
+  );
   if (st !== undefined) model.stem.stride = st;
   else if (s.stride !== undefined) ok = false;
   if (s.pool !== undefined) {
@@ -409,6 +427,7 @@ function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig)
         'error',
         'pool-invalid',
         `stem.pool must be "max" (3x3/2 max pooling, ImageNet) or "none" (CIFAR), not ${show(s.pool)}.`,
+        c.suggestFixes([...sat, 'pool'], 'stem.pool', ['max', 'none']),
       );
       ok = false;
     }
@@ -421,6 +440,7 @@ function resolveStem(c: Checker, m: Record<string, unknown>, model: ModelConfig)
         'error',
         'norm-invalid',
         `stem.norm must be true (batch-norm + ReLU after the stem convolution) or false, not ${show(s.norm)}.`,
+        c.suggestFixes([...sat, 'norm'], 'stem.norm', [true, false]),
       );
       ok = false;
     }
@@ -480,6 +500,7 @@ function resolveInput(
       1,
       `input.${key}`,
       key === 'channels' ? 'use 1 for grayscale or 3 for RGB images.' : 'images are resized to this many pixels.',
+      key === 'channels' ? [1, 3] : [],
     );
     if (v !== undefined) result[key] = v;
     else if (i[key] !== undefined) ok = false;
@@ -522,6 +543,7 @@ function resolveClasses(
     2,
     'classes',
     'the classifier has one output per class (10 for CIFAR-10 or MNIST, 1000 for ImageNet).',
+    [10, 1000],
   );
   return v;
 }
@@ -543,6 +565,7 @@ function checkMemory(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec, 
     'memory-limit',
     `Training needs about ${formatBytes(mem.totalBytes)} at batch ${r.batchSize} (${formatBytes(mem.activationBytes)} of activations for ${formatShape([r.input.height, r.input.width, r.input.channels])} images), ` +
       `above the limit of ${formatBytes(limit)}: ${advice}`,
+    hasBatch && fitting >= 1 ? c.suggestFixes(['training', 'batchSize'], 'training.batchSize', [fitting]) : undefined,
   );
 }
 

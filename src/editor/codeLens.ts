@@ -1,13 +1,22 @@
 /**
- * Code lenses: above `model` the totals (params, multiply-adds, input -> classes) and actions; above each
- * blockConfig entry that block's figures. Each kind has a setting `densenet.codeLens.*`.
+ * Code lenses: above `model` Train, the totals (params, multiply-adds; a click opens the summary) and
+ * Architecture, short so that the line fits beside a panel; above each blockConfig entry that block's figures
+ * (entries on one line, or blocks from a preset, share one lens). Each kind has a setting `densenet.codeLens.*`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { looksPretrained } from '../core/pretrainedNames';
 import { weightsLensTitle } from '../core/weightsOrigin';
-import { blockLensTitle, blocksOf, lensAnchors, modelLensTitle } from '../core';
+import {
+  blockLensTitle,
+  blocksLensTitle,
+  blocksOf,
+  formatCount,
+  type GroupInfo,
+  lensAnchors,
+  modelLensTitle,
+} from '../core';
 import type { SpecService } from './specService';
 
 export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
@@ -44,30 +53,7 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
     if (config.get<boolean>('model', true) && anchors.model !== undefined) {
       const range = at(anchors.model);
       if (a && !a.problem) {
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: modelLensTitle(a, result.resolved),
-            command: 'densenet.showSummary',
-            arguments: [doc.uri],
-            tooltip: 'Show the per-layer summary',
-          }),
-        );
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: '$(table) Summary',
-            command: 'densenet.showSummary',
-            arguments: [doc.uri],
-            tooltip: 'Per-layer table: Keras names, output shapes, parameters, multiply-adds',
-          }),
-        );
-        lenses.push(
-          new vscode.CodeLens(range, {
-            title: '$(type-hierarchy) Architecture',
-            command: 'densenet.showArchitecture',
-            arguments: [doc.uri],
-            tooltip: 'Diagram of the network: blocks, dense connections, channels',
-          }),
-        );
+        // Train first and the figures short: the line must fit beside a dashboard (a cut lens hides its end).
         if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
           lenses.push(
             new vscode.CodeLens(range, {
@@ -78,6 +64,22 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
             }),
           );
         }
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: modelLensTitle(a, result.resolved),
+            command: 'densenet.showSummary',
+            arguments: [doc.uri],
+            tooltip: `Trainable parameters and multiply-adds per image (${a.input.height}x${a.input.width}x${a.input.channels} -> ${a.classes} classes). Click for the summary: per-layer Keras names, output shapes, parameters, multiply-adds`,
+          }),
+        );
+        lenses.push(
+          new vscode.CodeLens(range, {
+            title: 'Architecture',
+            command: 'densenet.showArchitecture',
+            arguments: [doc.uri],
+            tooltip: 'Diagram of the network: blocks, dense connections, channels',
+          }),
+        );
       } else {
         const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
         lenses.push(
@@ -95,18 +97,30 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       );
     }
     if (config.get<boolean>('blocks', true) && a && !a.problem) {
-      blocksOf(a).forEach((g, i) => {
-        const offset = anchors.blocks[i];
+      // One lens per block entry on its own line; one lens for the entries that share a line (or the preset).
+      const blocks = blocksOf(a);
+      const byLine = new Map<number, { offset: number; blocks: GroupInfo[] }>();
+      blocks.forEach((g, i) => {
+        const offset = anchors.blocks[i] ?? anchors.presetBlocks;
         if (offset === undefined) return;
+        const line = doc.positionAt(offset).line;
+        const entry = byLine.get(line) ?? { offset, blocks: [] };
+        entry.blocks.push(g);
+        byLine.set(line, entry);
+      });
+      for (const { offset, blocks: shown } of byLine.values()) {
         lenses.push(
           new vscode.CodeLens(at(offset), {
-            title: blockLensTitle(g),
+            title: blocksLensTitle(shown),
             command: 'densenet.showSummary',
-            arguments: [doc.uri, g.name],
-            tooltip: `Show ${g.name} in the summary`,
+            arguments: [doc.uri, shown[0].name],
+            tooltip: shown
+              .map((g) => `${blockLensTitle(g)} · ${formatCount(g.trainableParams)} params`)
+              .concat(['Click for the summary at this block'])
+              .join('\n'),
           }),
         );
-      });
+      }
     }
     return lenses;
   }

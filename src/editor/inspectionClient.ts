@@ -5,6 +5,7 @@
  * died, stopped when disposed. The host never computes tensors: it forwards requests and plain results, typed
  * by the contract of src/protocol/engine.ts.
  */
+import { logEngineReady } from './engineReadyLog';
 import * as vscode from 'vscode';
 import type { ServiceKind, ServiceRequests } from '../protocol/engine';
 import { describeExit, engineConfig, EngineProcess, enginePath, type InspectionProgress } from './engineProcess';
@@ -40,7 +41,7 @@ export class InspectionClient implements vscode.Disposable {
     const started = Date.now();
     this.starting = proc.start(engineConfig(this.context)).then(
       (ready) => {
-        this.output.info(`Inspection engine ready in ${Date.now() - started} ms: ${ready.backend} — ${ready.reason}`);
+        logEngineReady(this.output, `Inspection engine ready in ${Date.now() - started} ms`, ready);
         for (const w of ready.warnings) this.output.warn(w);
         const exitSub = proc.onExit((e) => {
           exitSub.dispose();

@@ -3,6 +3,7 @@
  * own engine process and its own lifetime (disposables); progress shows in a notification (epoch, loss,
  * ETA, cancel) and in the status bar. A crash marks the run failed and keeps its last checkpoint.
  */
+import { logEngineReady } from './engineReadyLog';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { checkBuildable } from '../core';
@@ -183,7 +184,7 @@ export class TrainingController implements vscode.Disposable {
       }),
     );
     const ready = await engine.start(engineConfig(this.context));
-    this.output.info(`Engine backend: ${ready.backend} — ${ready.reason}`);
+    logEngineReady(this.output, 'Engine backend', ready);
     for (const w of ready.warnings) {
       this.output.warn(w);
       void vscode.window.showWarningMessage(w);

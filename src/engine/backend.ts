@@ -6,6 +6,7 @@ import * as path from 'path';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { type Tf, tf, useNative } from './tf';
 import { registerWasmTrainingKernels } from './kernels/register';
+import { nativeFailure } from './backendNote';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -15,6 +16,8 @@ export interface BackendChoice {
   /** Why this backend: what was tried and what failed. */
   reason: string;
   warnings: string[];
+  /** Why `auto` did not take native TensorFlow, in full: for the user once, not in every run's log line. */
+  note?: string;
 }
 
 export interface BackendOptions {
@@ -25,6 +28,13 @@ export interface BackendOptions {
 }
 
 let chosen: BackendChoice | undefined;
+
+/** tfjs-node did not load; `errors` are "<where>: <first line>" for each place tried. */
+class NativeLoadError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`@tensorflow/tfjs-node did not load (${errors.join('; ')})`);
+  }
+}
 
 function loadNative(searchPaths: string[]): { ns: Tf; from: string } {
   const errors: string[] = [];
@@ -38,13 +48,14 @@ function loadNative(searchPaths: string[]): { ns: Tf; from: string } {
       errors.push(`${base ?? 'bundled dependencies'}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  throw new Error(`@tensorflow/tfjs-node did not load (${errors.join('; ')})`);
+  throw new NativeLoadError(errors);
 }
 
 export async function initBackend(preference: BackendPreference, options: BackendOptions = {}): Promise<BackendChoice> {
   if (chosen) return chosen;
   const warnings: string[] = [];
   const tried: string[] = [];
+  let note: string | undefined;
   if (preference === 'auto' || preference === 'tensorflow') {
     try {
       const { ns, from } = loadNative(options.nativeSearchPaths ?? []);
@@ -58,7 +69,9 @@ export async function initBackend(preference: BackendPreference, options: Backen
         throw new Error(
           `The native engine is not available: ${(e as Error).message}. Run "DenseNet: Install Native Engine", or set densenet.engine.backend to "auto" or "wasm".`,
         );
-      tried.push(`tfjs-node: ${(e as Error).message}`);
+      const failure = nativeFailure(e instanceof NativeLoadError ? e.errors : [(e as Error).message]);
+      tried.push(failure.reason);
+      note = failure.note;
     }
   }
   if (preference === 'auto' || preference === 'wasm') {
@@ -72,6 +85,7 @@ export async function initBackend(preference: BackendPreference, options: Backen
         backend: 'wasm',
         reason: preference === 'wasm' ? 'WASM, as set in densenet.engine.backend' : `WASM (${tried.join('; ')})`,
         warnings,
+        note,
       };
       return chosen;
     } catch (e) {
@@ -87,6 +101,7 @@ export async function initBackend(preference: BackendPreference, options: Backen
     backend: 'cpu',
     reason: preference === 'cpu' ? 'CPU, as set in densenet.engine.backend' : `CPU (${tried.join('; ')})`,
     warnings,
+    note,
   };
   return chosen;
 }

@@ -23,7 +23,7 @@ host.handle('init', async (config) => {
     nativeSearchPaths: config.nativeSearchPaths,
     wasmDir: config.wasmDir ?? __dirname,
   });
-  return { backend: choice.backend, reason: choice.reason, warnings: choice.warnings };
+  return { backend: choice.backend, reason: choice.reason, warnings: choice.warnings, note: choice.note };
 });
 
 host.handle('train', async (request, { signal }) => {

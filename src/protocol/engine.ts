@@ -133,6 +133,8 @@ export interface EngineReady {
   backend: BackendName;
   reason: string;
   warnings: string[];
+  /** Why native TensorFlow was not used, in full (the editor says it once per session). */
+  note?: string;
 }
 
 /* ------------------------------------------------------------------------------------------------------------

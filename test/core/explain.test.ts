@@ -7,6 +7,7 @@ import {
   lensAnchors,
   modelLensTitle,
   newSpecText,
+  blocksLensTitle,
   type Preset,
   PRESETS,
   summaryTable,
@@ -20,19 +21,29 @@ const at = (text: string, needle: string) => {
 };
 
 describe('code lens titles', () => {
-  it('model: trainable params, multiply-adds, input -> classes', () => {
+  it('model: trainable params and multiply-adds only (short enough to fit beside a dashboard)', () => {
     const r = validateSpec('{"version": 1, "model": {"preset": "densenet121"}}');
-    assert.strictEqual(modelLensTitle(r.analysis!), '7.98M params · 2.88 GMACs · 224x224x3 -> 1000');
+    assert.strictEqual(modelLensTitle(r.analysis!), '7.98M params · 2.88 GMACs');
   });
   // Block parameters worked out by hand: sum over layers of BN 2c + 1x1 c·128 + BN 256 + 3x3 9·128·32, c = c0 + 32j.
-  it('blocks: layers, resolution, channels, params', () => {
+  it('blocks: layers, resolution, channels', () => {
     const r = validateSpec('{"version": 1, "model": {"preset": "densenet121"}}');
     assert.deepStrictEqual(blocksOf(r.analysis!).map(blockLensTitle), [
-      'block 1: 6 layers · 56x56 · 64->256 ch · 0.34M params',
-      'block 2: 12 layers · 28x28 · 128->512 ch · 0.92M params',
-      'block 3: 24 layers · 14x14 · 256->1024 ch · 2.84M params',
-      'block 4: 16 layers · 7x7 · 512->1024 ch · 2.16M params',
+      'block 1: 6 layers · 56x56 · 64→256 ch',
+      'block 2: 12 layers · 28x28 · 128→512 ch',
+      'block 3: 24 layers · 14x14 · 256→1024 ch',
+      'block 4: 16 layers · 7x7 · 512→1024 ch',
     ]);
+  });
+  it('several blocks on one line (a preset, or entries written on one line): one short lens for them', () => {
+    const r = validateSpec('{"version": 1, "model": {"preset": "densenet121"}}');
+    const blocks = blocksOf(r.analysis!);
+    const title = blocksLensTitle(blocks);
+    assert.strictEqual(title, 'blocks 1–4: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch');
+    // DenseNet-121's block line and its model lens are short (they sit beside a panel in half an editor).
+    assert.ok(title.length <= 60 && modelLensTitle(r.analysis!).length <= 30, title);
+    assert.strictEqual(blocksLensTitle(blocks.slice(1, 3)), 'blocks 2–3: 12·24 layers · 28x28→14x14 · 128→1024 ch');
+    assert.strictEqual(blocksLensTitle(blocks.slice(2, 3)), blockLensTitle(blocks[2]));
   });
   it('anchors: the model key, each blockConfig entry, or the preset when blocks come from it', () => {
     const text =
@@ -44,11 +55,11 @@ describe('code lens titles', () => {
       anchors.blocks,
       ['6', '12', '24', '16'].map((n) => text.indexOf(n, list)),
     );
+    assert.strictEqual(anchors.presetBlocks, undefined);
     const fromPreset = '{"version": 1, "model": {"preset": "densenet121"}}';
-    assert.deepStrictEqual(
-      lensAnchors(validateSpec(fromPreset)).blocks,
-      new Array(4).fill(fromPreset.indexOf('"preset"')),
-    );
+    const presetAnchors = lensAnchors(validateSpec(fromPreset));
+    assert.deepStrictEqual(presetAnchors.blocks, []);
+    assert.strictEqual(presetAnchors.presetBlocks, fromPreset.indexOf('"preset"'));
   });
 });
 

@@ -2,7 +2,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { type SpecDiagnostic, validateSpec, type ValidationOptions } from '../../src/core';
+import { analyze, findPreset, type SpecDiagnostic, validateSpec, type ValidationOptions } from '../../src/core';
+import { minInputSide } from '../../src/core/specFixes';
 import { nodeFileProbe } from '../../src/core/nodeFs';
 import { schemaDiagnostics } from '../../src/core/schemaCheck';
 
@@ -24,9 +25,11 @@ function only(text: string, code: string, options?: ValidationOptions): SpecDiag
 /** The text a diagnostic's range covers. */
 const covered = (text: string, d: SpecDiagnostic) => text.slice(d.offset, d.offset + d.length);
 
-/** Applies a diagnostic's first fix. */
-function fixed(text: string, d: SpecDiagnostic): string {
-  const fix = d.fixes?.[0];
+const titles = (d: SpecDiagnostic) => (d.fixes ?? []).map((f) => f.title);
+
+/** Applies a diagnostic's first (or `which`) fix. */
+function fixed(text: string, d: SpecDiagnostic, which = 0): string {
+  const fix = d.fixes?.[which];
   assert.ok(fix, 'expected a quick fix');
   return [...fix.edits]
     .sort((a, b) => b.offset - a.offset)
@@ -60,10 +63,13 @@ describe('validation', () => {
     assert.strictEqual(d.severity, 'error');
     assert.strictEqual(covered(text, d), '1.5');
     assert.match(d.message, /compression must be in \(0, 1\], not 1\.5.*use 0\.5 \(DenseNet-BC\) or 1/);
-    assert.strictEqual(d.fixes?.[0].title, 'Set compression to 1');
+    // Both values the message suggests, the nearer one first.
+    assert.deepStrictEqual(titles(d), ['Set compression to 1', 'Set compression to 0.5']);
     assert.deepStrictEqual(validateSpec(fixed(text, d)).diagnostics, []);
+    assert.deepStrictEqual(validateSpec(fixed(text, d, 1)).diagnostics, []);
+    assert.match(fixed(text, d, 1), /"compression": 0\.5/);
     const zero = spec({ preset: 'densenet-bc-100-k12', compression: 0 });
-    assert.strictEqual(only(zero, 'compression-range').fixes?.[0].title, 'Set compression to 0.5');
+    assert.deepStrictEqual(titles(only(zero, 'compression-range')), ['Set compression to 0.5', 'Set compression to 1']);
   });
 
   it('growth rate: non-integer or non-positive', () => {
@@ -86,6 +92,63 @@ describe('validation', () => {
     assert.match(d.message, /Dense block 2 must have a positive whole number of layers, not 0/);
     assert.match(only(spec({ blockConfig: [] }), 'blockConfig-invalid').message, /non-empty list/);
     assert.match(only(spec({ blockConfig: [6, 2.5] }), 'blockConfig-invalid').message, /Dense block 2 .* not 2\.5/);
+  });
+
+  it("block sizes: fixes set the preset's count (or 1) or remove the block, and the spec is then valid", () => {
+    // densenet-40-k12 has 12 layers per block: its value is the one suggested for block 2.
+    const text = spec({ preset: 'densenet-40-k12', blockConfig: [12, 0, 12] });
+    const d = only(text, 'blockConfig-invalid');
+    assert.match(d.message, /write e\.g\. 12, or remove the block/);
+    assert.deepStrictEqual(titles(d), ['Set dense block 2 to 12', 'Remove dense block 2']);
+    assert.match(fixed(text, d), /"blockConfig": \[\s*12,\s*12,\s*12\s*\]/);
+    assert.match(fixed(text, d, 1), /"blockConfig": \[\s*12,\s*12\s*\]/);
+    for (const i of [0, 1]) assert.deepStrictEqual(validateSpec(fixed(text, d, i)).diagnostics, [], `fix ${i}`);
+    // No preset, a block past the default model's four: 1; the last entry is removed with its comma.
+    const plain = spec({ growthRate: 12, numInitFeatures: 24, blockConfig: [6, 6, 6, 6, -1] });
+    const last = only(plain, 'blockConfig-invalid');
+    assert.deepStrictEqual(titles(last), ['Set dense block 5 to 1', 'Remove dense block 5']);
+    assert.match(fixed(plain, last, 1), /"blockConfig": \[\s*6,\s*6,\s*6,\s*6\s*\]/);
+    // Without a preset the second default block (12 layers) is suggested; a list's only entry is not removed.
+    const two = spec({ blockConfig: [6, -1] }, { input: { height: 224, width: 224, channels: 3 } });
+    assert.deepStrictEqual(titles(only(two, 'blockConfig-invalid')), [
+      'Set dense block 2 to 12',
+      'Remove dense block 2',
+    ]);
+    assert.deepStrictEqual(titles(only(spec({ blockConfig: [0] }), 'blockConfig-invalid')), ['Set dense block 1 to 6']);
+    const notList = only(spec({ blockConfig: 'six' }), 'blockConfig-invalid');
+    assert.deepStrictEqual(titles(notList), ['Set blockConfig to [6,12,24,16]']);
+  });
+
+  it('every value a message suggests has a quick fix', () => {
+    const cases: [Record<string, unknown>, string, string[]][] = [
+      [{ growthRate: 0 }, 'growthRate-invalid', [12, 24, 32, 40, 48].map((n) => `Set growthRate (k) to ${n}`)],
+      [{ bnSize: -1 }, 'bnSize-invalid', ['Set bnSize to 4', 'Set bnSize to 0']],
+      [
+        { growthRate: 12, numInitFeatures: 0 },
+        'numInitFeatures-invalid',
+        ['Set numInitFeatures to 64', 'Set numInitFeatures to 24'],
+      ],
+      [{ dropRate: 1 }, 'dropRate-range', ['Set dropRate to 0', 'Set dropRate to 0.2']],
+      [{ stem: { pool: 'avg' } }, 'pool-invalid', ['Set stem.pool to "max"', 'Set stem.pool to "none"']],
+      [{ stem: { norm: 'yes' } }, 'norm-invalid', ['Set stem.norm to true', 'Set stem.norm to false']],
+      [{ stem: { kernelSize: 0 } }, 'kernelSize-invalid', ['Set stem.kernelSize to 7', 'Set stem.kernelSize to 3']],
+      [{ stem: { stride: 0 } }, 'stride-invalid', ['Set stem.stride to 2', 'Set stem.stride to 1']],
+    ];
+    for (const [model, code, expected] of cases) {
+      const text = spec({ preset: 'densenet-40-k12', ...model });
+      const d = only(text, code);
+      assert.deepStrictEqual(titles(d), expected, code);
+      expected.forEach((_, i) =>
+        assert.deepStrictEqual(validateSpec(fixed(text, d, i)).diagnostics, [], `${code} ${i}`),
+      );
+    }
+    const channels = spec({ preset: 'densenet-40-k12' }).replace('"channels": 3', '"channels": 0');
+    assert.deepStrictEqual(titles(only(channels, 'channels-invalid')), [
+      'Set input.channels to 1',
+      'Set input.channels to 3',
+    ]);
+    const classes = spec({ preset: 'densenet-40-k12' }, { classes: 1 });
+    assert.deepStrictEqual(titles(only(classes, 'classes-invalid')), ['Set classes to 10', 'Set classes to 1000']);
   });
 
   it('other model fields: bnSize, numInitFeatures, dropRate, stem', () => {
@@ -117,6 +180,35 @@ describe('validation', () => {
       only(tiny, 'input-too-small').message,
       /The input 3x32 is too small: .* at transition 2 \(pool3, after dense block 2\)/,
     );
+  });
+
+  it('an input too small states the minimum size, why, and fixes it', () => {
+    // DenseNet-121 by hand: 3 transitions need 8 px after the stem; 3x3/2 max pool needs 15; 7x7/2 conv needs 29.
+    const text = spec({ preset: 'densenet121' })
+      .replace('"height": 32', '"height": 20')
+      .replace('"width": 32', '"width": 40');
+    const d = only(text, 'input-too-small');
+    assert.match(
+      d.message,
+      /at least 29x29 \(stem stride 2, 3x3\/2 max pooling and 3 transitions halving it\): set input\.height and input\.width to 29 or more/,
+    );
+    assert.deepStrictEqual(titles(d), ['Set the input to at least 29x29']);
+    const after = fixed(text, d);
+    assert.match(after, /"height": 29,\s*"width": 40/, 'only the side that is too small changes');
+    assert.deepStrictEqual(validateSpec(after).diagnostics, []);
+    // The minimum is exact: one pixel less is too small.
+    assert.strictEqual(only(after.replace('"height": 29', '"height": 28'), 'input-too-small').code, 'input-too-small');
+    // CIFAR stem (3x3/1, no pooling) and two transitions: 4 px.
+    const cifar = spec({ preset: 'densenet-40-k12' }).replace('"height": 32', '"height": 3');
+    assert.match(only(cifar, 'input-too-small').message, /at least 4x4 \(stem stride 1 and 2 transitions halving it\)/);
+  });
+  it('minInputSide matches the analysis at the boundary', () => {
+    for (const name of ['densenet121', 'densenet-bc-100-k12', 'densenet-40-k12']) {
+      const p = findPreset(name)!;
+      const side = minInputSide(p.model, 3, 10)!;
+      assert.ok(!analyze(p.model, { height: side, width: side, channels: 3 }, 10).problem, name);
+      assert.ok(analyze(p.model, { height: side - 1, width: side - 1, channels: 3 }, 10).problem, name);
+    }
   });
 
   it('an unknown preset suggests the nearest name, with a quick fix', () => {
@@ -178,6 +270,10 @@ describe('validation', () => {
       validateSpec(text.replace('256', '32'), { maxTrainingMemoryBytes: 8 * 1024 ** 3 }).diagnostics,
       [],
     );
+    // The quick fix sets the batch size the message names, and the warning goes.
+    const fitting = /lower training.batchSize to (\d+)/.exec(d.message)![1];
+    assert.deepStrictEqual(titles(d), [`Set training.batchSize to ${fitting}`]);
+    assert.deepStrictEqual(validateSpec(fixed(text, d), { maxTrainingMemoryBytes: 8 * 1024 ** 3 }).diagnostics, []);
   });
 
   it('never throws on broken or strange input', () => {

@@ -77,16 +77,61 @@ describe('editor features in a real VS Code', () => {
     assert.strictEqual(diags[0].severity, vscode.DiagnosticSeverity.Error);
     assert.strictEqual(editor.document.getText(diags[0].range), '1.5');
 
-    // The quick fix clamps it; applying it clears the diagnostic.
+    // Both values the message suggests are quick fixes; applying one clears the diagnostic.
     const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
       'vscode.executeCodeActionProvider',
       uri,
       diags[0].range,
     );
+    const titles = actions.map((a) => a.title);
+    assert.ok(titles.includes('Set compression to 0.5'), `quick fixes offered: ${titles.join(', ')}`);
     const fix = actions.find((a) => a.title === 'Set compression to 1');
-    assert.ok(fix?.edit, `quick fix offered: ${actions.map((a) => a.title).join(', ')}`);
+    assert.ok(fix?.edit, `quick fix offered: ${titles.join(', ')}`);
+    assert.strictEqual(fix.isPreferred, true, 'the nearer value is preferred');
     await vscode.workspace.applyEdit(fix.edit);
     await waitFor('diagnostics to clear', () => (problems(uri).length === 0 ? true : undefined));
+  });
+
+  it('quick fixes for a bad block entry and an input too small, each clearing its diagnostic', async () => {
+    const fixesFor = async (name: string, text: string, code: string) => {
+      const editor = await openSpec(name, text);
+      const uri = editor.document.uri;
+      const diag = await waitFor(`a ${code} diagnostic`, () => densenetDiagnostics(uri).find((d) => d.code === code));
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>(
+        'vscode.executeCodeActionProvider',
+        uri,
+        diag.range,
+      );
+      // The quick fixes (VS Code's JSON support adds source actions such as "Sort JSON").
+      const ours = actions.filter((a) => a.kind && vscode.CodeActionKind.QuickFix.contains(a.kind));
+      return { editor, uri, diag, actions: ours, titles: ours.map((a) => a.title) };
+    };
+    const apply = async (uri: vscode.Uri, action: vscode.CodeAction | undefined) => {
+      assert.ok(action?.edit, 'the quick fix has an edit');
+      await vscode.workspace.applyEdit(action.edit);
+      await waitFor('diagnostics to clear', () => (densenetDiagnostics(uri).length === 0 ? true : undefined));
+    };
+
+    // blockConfig [16, -1, 16] over densenet-bc-100-k12: its 16 layers, or remove the block.
+    const block = await fixesFor(
+      'block.densenet.json',
+      SPEC.replace('[16, 16, 16]', '[16, -1, 16]'),
+      'blockConfig-invalid',
+    );
+    assert.deepStrictEqual(block.titles, ['Set dense block 2 to 16', 'Remove dense block 2']);
+    await apply(block.uri, block.actions[1]);
+    assert.match(block.editor.document.getText(), /"blockConfig": \[16, 16\]/);
+
+    // An input too small: the message states the minimum and the fix sets it.
+    const small = await fixesFor(
+      'small.densenet.json',
+      SPEC.replace('"height": 32, "width": 32', '"height": 3, "width": 3'),
+      'input-too-small',
+    );
+    assert.match(small.diag.message, /at least 4x4 \(stem stride 1 and 2 transitions halving it\)/);
+    assert.deepStrictEqual(small.titles, ['Set the input to at least 4x4']);
+    await apply(small.uri, small.actions[0]);
+    assert.match(small.editor.document.getText(), /"height": 4, "width": 4/);
   });
 
   it('re-validates while typing', async () => {
@@ -144,15 +189,50 @@ describe('editor features in a real VS Code', () => {
       return lenses.filter((l) => l.command?.command.startsWith('densenet.')).map((l) => l.command!.title);
     };
     const all = await titles();
-    assert.ok(all.includes('0.77M params · 300.9 MMACs · 32x32x3 -> 10'), all.join(' | '));
-    assert.ok(all.includes('block 1: 16 layers · 32x32 · 24->216 ch · 0.18M params'), all.join(' | '));
-    assert.ok(all.includes('block 3: 16 layers · 8x8 · 150->342 ch · 0.28M params'), all.join(' | '));
+    // Train first, then the short figures, Summary, Architecture: the model line fits beside a dashboard.
+    assert.deepStrictEqual(
+      all.slice(0, 3),
+      ['$(play) Train', '0.77M params · 300.9 MMACs', 'Architecture'],
+      all.join(' | '),
+    );
+    // The three entries share a line: one lens for them (side by side they would run off screen).
+    assert.ok(all.includes('blocks 1–3: 16·16·16 layers · 32x32→8x8 · 24→342 ch'), all.join(' | '));
+    // Entries on their own lines: one lens each.
+    const perLine = await openSpec(
+      'lens-lines.densenet.json',
+      SPEC.replace('[16, 16, 16]', '[\n      16,\n      16,\n      16\n    ]'),
+    );
+    const perLineTitles = (
+      await vscode.commands.executeCommand<vscode.CodeLens[]>(
+        'vscode.executeCodeLensProvider',
+        perLine.document.uri,
+        100,
+      )
+    ).map((l) => l.command?.title ?? '');
+    assert.ok(perLineTitles.includes('block 1: 16 layers · 32x32 · 24→216 ch'), perLineTitles.join(' | '));
+    assert.ok(perLineTitles.includes('block 3: 16 layers · 8x8 · 150→342 ch'), perLineTitles.join(' | '));
+    // Blocks from a preset: one line for all of them, not one lens per block stacked on the preset line.
+    const presetOnly = await openSpec(
+      'lens-preset.densenet.json',
+      '{"version": 1, "model": {"preset": "densenet121"}}',
+    );
+    const presetLenses = await vscode.commands.executeCommand<vscode.CodeLens[]>(
+      'vscode.executeCodeLensProvider',
+      presetOnly.document.uri,
+      100,
+    );
+    const presetTitles = presetLenses.map((l) => l.command?.title ?? '');
+    assert.ok(
+      presetTitles.includes('blocks 1–4: 6·12·24·16 layers · 56x56→7x7 · 64→1024 ch'),
+      presetTitles.join(' | '),
+    );
+    assert.ok(!presetTitles.some((t) => t.startsWith('block ')), presetTitles.join(' | '));
     const config = vscode.workspace.getConfiguration('densenet.codeLens');
     await config.update('blocks', false, vscode.ConfigurationTarget.Global);
     try {
       const without = await waitFor('block lenses to go', async () => {
         const t = await titles();
-        return t.some((x) => x.startsWith('block ')) ? undefined : t;
+        return t.some((x) => x.startsWith('block')) ? undefined : t;
       });
       assert.ok(
         without.some((x) => x.includes('params ·')),

@@ -98,7 +98,8 @@ export default async function ({ page, workspace, server, assert, ui }) {
   for (let i = 0; i < 5; i++) {
     const name = await preds.nth(i).locator('.name').textContent();
     assert.ok(classNames.includes(name), `"${name}" is an ImageNet class`);
-    assert.match(await preds.nth(i).locator('.pct').textContent(), /^\d+\.\d+%$/);
+    // Never "0.0%" for a class the model gives some probability: small ones read "<0.1%".
+    assert.match(await preds.nth(i).locator('.pct').textContent(), /^(\d+\.\d%|<0\.1%|>99\.9%)$/);
   }
   assert.match(await frame.locator('#input-caption').textContent(), /^224×224×3/);
 

@@ -139,6 +139,11 @@ export default async function ({ page, workspace, assert, ui }) {
 
   // Activation maximisation of a class, with live progress, then cancel.
   await frame.locator('#max-kind').selectOption('class');
+  // Maximising a class shows the class picker, not the channel number.
+  assert.equal(await frame.locator('#max-channel-label').isVisible(), false, 'no channel input for a class');
+  assert.equal(await frame.locator('#max-class-label').isVisible(), true, 'the class picker');
+  // Timings are in the log and the data attribute only, not in the page's text.
+  assert.doesNotMatch(await frame.locator('#gallery-info').textContent(), /ms after/);
   await frame.locator('#max-steps').fill('400');
   await frame.locator('#maximise button', { hasText: 'Start' }).click();
   await frame.locator('#max-info', { hasText: /step \d+\/400/ }).waitFor({ timeout: 30_000 });

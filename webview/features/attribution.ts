@@ -2,6 +2,7 @@
  * The attribution views of the feature maps page: Grad-CAM (a layer's class evidence upsampled over the input)
  * and saliency (|d score / d input|, vanilla gradients or SmoothGrad).
  */
+import { formatProbability } from '../../src/core/format';
 import type { DisplayImage, FeatureLayer } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import { button, clearSearch, exportCanvas, failure, fillClassSelect, fillLayerSelect, host, searchBox } from './page';
@@ -100,7 +101,7 @@ export async function runGradCam(): Promise<void> {
     const ms = Math.round(performance.now() - started);
     camCanvas.dataset.classIndex = String(r.classIndex);
     camCanvas.dataset.ms = String(ms);
-    camInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(2)}%), gradient of the ${r.score} at ${camLayer.value} (${r.height}×${r.width}) · ${ms} ms`;
+    camInfo.textContent = `${r.className} (p=${formatProbability(r.probability)}), gradient of the ${r.score} at ${camLayer.value} (${r.height}×${r.width}) · ${ms} ms`;
   } catch (e) {
     camInfo.textContent = `Grad-CAM failed: ${failure(e)}`;
   }
@@ -118,7 +119,7 @@ async function runSaliency(): Promise<void> {
     const ms = Math.round(performance.now() - started);
     salCanvas.dataset.classIndex = String(r.classIndex);
     salCanvas.dataset.ms = String(ms);
-    salInfo.textContent = `${r.className} (p=${(r.probability * 100).toFixed(2)}%): |d ${r.score} / d input|${samples > 1 ? `, SmoothGrad of ${samples}` : ''} · ${ms} ms`;
+    salInfo.textContent = `${r.className} (p=${formatProbability(r.probability)}): |d ${r.score} / d input|${samples > 1 ? `, SmoothGrad of ${samples}` : ''} · ${ms} ms`;
   } catch (e) {
     salInfo.textContent = `Saliency failed: ${failure(e)}`;
   }

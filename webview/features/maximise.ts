@@ -32,6 +32,19 @@ const maxStart = button('Start', () => void runMaximise());
 const maxCancel = button('Cancel', () => cancelMaximise(), true);
 maxCancel.disabled = true;
 
+const channelLabel = el('label', { id: 'max-channel-label' }, 'channel ', maxChannel);
+const classLabel = el('label', { id: 'max-class-label' }, 'class ', maxClass);
+
+/** Only the input of the target chosen: the channel number for a channel, the class picker for a class. */
+function showKindInputs(): void {
+  const byClass = maxKind.value === 'class';
+  channelLabel.hidden = byClass;
+  classLabel.hidden = !byClass;
+  maxClassSearch.hidden = !byClass;
+}
+maxKind.addEventListener('change', showKindInputs);
+showKindInputs();
+
 export const maximiseSection = el(
   'section',
   { id: 'maximise' },
@@ -40,8 +53,8 @@ export const maximiseSection = el(
     'div',
     { class: 'toolbar' },
     el('label', {}, 'Maximise ', maxKind),
-    el('label', {}, 'channel ', maxChannel),
-    el('label', {}, 'class ', maxClass),
+    channelLabel,
+    classLabel,
     maxClassSearch,
     el('label', {}, 'steps ', maxSteps),
     maxStart,
@@ -84,6 +97,7 @@ function drawMaxImage(image: Float32Array): void {
 /** Maximises channel `channel` of `layer` (the zoom's "Maximise this channel"), and scrolls to it. */
 export function maximiseChannel(layer: string, channel: number): void {
   maxKind.value = 'channel';
+  showKindInputs();
   maxChannel.value = String(channel);
   maximiseSection.scrollIntoView({ block: 'nearest' });
   void runMaximise(layer);

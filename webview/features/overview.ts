@@ -2,6 +2,7 @@
  * The top of the feature maps page: the header (image and checkpoint, with buttons to change either) and the
  * input as the model sees it beside the top classes.
  */
+import { formatProbability } from '../../src/core/format';
 import type { DisplayImage, FeaturesState, Prediction } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import { reportedByHost } from '../common/vscode';
@@ -66,7 +67,7 @@ export function showInput(input: DisplayImage, predictions: Prediction[]): void 
         { class: i === 0 ? 'pred top' : 'pred', 'data-class': String(p.index) },
         el('span', { class: 'name', title: `${p.index}: ${p.className}` }, p.className),
         el('div', {}, bar),
-        el('span', { class: 'pct' }, `${(p.probability * 100).toFixed(p.probability < 0.1 ? 2 : 1)}%`),
+        el('span', { class: 'pct' }, formatProbability(p.probability)),
       );
     }),
   );
