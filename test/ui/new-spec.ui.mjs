@@ -29,6 +29,6 @@ export default async function ({ page, assert, ui }) {
   // The model lens (Train first, then the figures) of the 28x28x1 DenseNet-40 the wizard wrote.
   const lens = page.locator('.codelens-decoration', { hasText: /1\.0\dM params · / });
   await lens.first().waitFor({ timeout: 20_000 });
-  assert.match(await lens.first().innerText(), /Train.*1\.0\dM params/);
+  assert.match(await lens.first().innerText(), /Train[\s\S]*1\.0\dM params/);
   await ui.screenshot(page, 'new-spec');
 }
