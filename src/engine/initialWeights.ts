@@ -11,7 +11,8 @@ import type { Analysis } from '../core/analyze';
 import type { WeightsOrigin } from '../core/weightsOrigin';
 import { mapSource, readWeightsFile, type SourceWeights } from '../interchange/importer';
 import { defaultCacheDir, downloadToCache } from '../interchange/download';
-import { parsePretrainedName, type PretrainedEntry } from '../interchange/pretrained';
+import { IMAGENET_PREPROCESSING, parsePretrainedName, type PretrainedEntry } from '../interchange/pretrained';
+import { looksPretrained } from '../core/pretrainedNames';
 import type { LayerWeights } from '../interchange/tensors';
 import { locateCheckpoint } from '../runs/checkpointFiles';
 import { readPreprocessing } from '../runs/preprocessing';
@@ -45,9 +46,6 @@ export function setWeightsCacheDir(dir: string): void {
 
 /** The download cache of known pretrained models: the one set for this process, else the user's cache folder. */
 export const currentWeightsCacheDir = (): string => weightsCacheDir ?? defaultCacheDir();
-
-/** Whether `ref` names a known pretrained model (`torchvision:…`, `keras:…`) rather than a path. */
-export const isPretrainedName = (ref: string): boolean => /^(torchvision|keras):/i.test(ref);
 
 /** The weights at `file` (a weights file, a tfjs layers model or a run folder) mapped onto the analysis. */
 export async function sourceWeights(
@@ -104,7 +102,7 @@ export async function loadInitialWeights(
   analysis: Analysis,
   options: InitialWeightsOptions = {},
 ): Promise<InitialWeights> {
-  if (isPretrainedName(ref)) {
+  if (looksPretrained(ref)) {
     const entry = parsePretrainedName(ref);
     const file = await downloadToCache(entry, {
       cacheDir: options.cacheDir ?? currentWeightsCacheDir(),
@@ -123,7 +121,10 @@ export async function loadInitialWeights(
 }
 
 /** ImageNet's normalisation, which torchvision's and Keras' DenseNets (Keras "torch" mode) both expect. */
-export const IMAGENET_NORMALIZATION = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+export const IMAGENET_NORMALIZATION = {
+  mean: [...IMAGENET_PREPROCESSING.mean],
+  std: [...IMAGENET_PREPROCESSING.std],
+};
 
 /**
  * The normalisation the weights `ref` expect of their inputs: a DenseNet Lab run's own (its preprocessing.json),
@@ -135,7 +136,7 @@ export function weightsNormalization(
   baseDir: string,
   channels: number,
 ): { mean: number[]; std: number[] } | null | undefined {
-  if (isPretrainedName(ref)) return IMAGENET_NORMALIZATION;
+  if (looksPretrained(ref)) return IMAGENET_NORMALIZATION;
   const abs = resolveWeightsPath(ref, baseDir);
   let isFolder: boolean;
   try {

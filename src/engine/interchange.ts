@@ -35,7 +35,8 @@ import { initBackend } from './backend';
 import { loadCheckpointModel, saveModel } from './checkpoint';
 import { buildModel } from './model';
 import { tfjsSource } from './tfjsWeights';
-import { currentWeightsCacheDir, IMAGENET_NORMALIZATION, isPretrainedName } from './initialWeights';
+import { looksPretrained } from '../core/pretrainedNames';
+import { currentWeightsCacheDir, IMAGENET_NORMALIZATION } from './initialWeights';
 import { applyLayerWeights, readLayerWeights } from './weights';
 import { createHash } from 'crypto';
 
@@ -94,7 +95,7 @@ async function weightsFileOf(
   ref: string,
   o: Pick<ImportOptions, 'cacheDir' | 'signal' | 'onDownloadProgress'>,
 ): Promise<{ file: string; entry?: PretrainedEntry }> {
-  if (!isPretrainedName(ref)) return { file: path.resolve(ref) };
+  if (!looksPretrained(ref)) return { file: path.resolve(ref) };
   const entry = parsePretrainedName(ref);
   const file = await downloadToCache(entry, {
     cacheDir: o.cacheDir ?? currentWeightsCacheDir(),
