@@ -47,6 +47,40 @@ export function setWeightsCacheDir(dir: string): void {
 /** The download cache of known pretrained models: the one set for this process, else the user's cache folder. */
 export const currentWeightsCacheDir = (): string => weightsCacheDir ?? defaultCacheDir();
 
+/** Weights read from a file or a tfjs layers model, with where they came from. */
+export interface ReadSource {
+  source: SourceWeights;
+  /** The file read: `file`, or the model.json of a tfjs model folder. */
+  path: string;
+  /** Of the file's bytes; undefined for a tfjs model (several files). */
+  sha256?: string;
+}
+
+/**
+ * The weights at `file`: a tfjs layers model (a folder or its model.json), else a weights file recognised by its
+ * bytes. Throws with what to give when `file` does not exist.
+ */
+export async function readWeightsSource(ref: string, file: string): Promise<ReadSource> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    throw new Error(
+      `${ref} does not exist (${file}): give a weights file (.pth, .safetensors, .h5, .onnx), a TensorFlow.js model.json or a known name such as torchvision:densenet121`,
+    );
+  }
+  if (stat.isDirectory() || file.endsWith('.json')) {
+    const modelJson = tfjsModelJson(file);
+    return { source: tfjsSource(modelJson), path: modelJson };
+  }
+  const bytes = await fs.promises.readFile(file);
+  return {
+    source: await readWeightsFile(bytes, file),
+    path: file,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
 /** The weights at `file` (a weights file, a tfjs layers model or a run folder) mapped onto the analysis. */
 export async function sourceWeights(
   ref: string,
@@ -55,17 +89,7 @@ export async function sourceWeights(
   options: InitialWeightsOptions,
   pretrained?: PretrainedEntry,
 ): Promise<InitialWeights> {
-  let source: SourceWeights;
-  let sha256: string | undefined;
-  let origin = file;
-  if (fs.statSync(file).isDirectory() || file.endsWith('.json')) {
-    origin = tfjsModelJson(file);
-    source = tfjsSource(origin);
-  } else {
-    const bytes = await fs.promises.readFile(file);
-    source = await readWeightsFile(bytes, file);
-    sha256 = createHash('sha256').update(bytes).digest('hex');
-  }
+  const { source, sha256, path: origin } = await readWeightsSource(ref, file);
   const mapped = mapSource(source, analysis, options.replaceClassifier !== false);
   const features = analysis.layers.find((l) => l.type === 'GlobalAveragePooling2D')?.outputShape[0] ?? 0;
   return {

@@ -13,13 +13,7 @@ import { validateBuildable } from '../core/specErrors';
 import { WEIGHTS_FORMAT_TITLES, type WeightsOrigin } from '../core/weightsOrigin';
 import { downloadToCache } from '../interchange/download';
 import { loadImagenetClasses } from '../interchange/imagenetClasses';
-import {
-  guessPreset,
-  mapSource,
-  readWeightsFile,
-  type MappedSource,
-  type SourceWeights,
-} from '../interchange/importer';
+import { guessPreset, mapSource, type MappedSource, type SourceWeights } from '../interchange/importer';
 import { torchvisionStateDict } from '../interchange/layout';
 import { writeKerasH5 } from '../interchange/kerasH5';
 import { writeOnnxModel } from '../interchange/onnx';
@@ -34,11 +28,9 @@ import { newRunId, RUN_JSON, runsDirFor, SPEC_SNAPSHOT, type RunInfo } from '../
 import { initBackend } from './backend';
 import { loadCheckpointModel, saveModel } from './checkpoint';
 import { buildModel } from './model';
-import { tfjsSource } from './tfjsWeights';
 import { looksPretrained } from '../core/pretrainedNames';
-import { currentWeightsCacheDir, IMAGENET_NORMALIZATION } from './initialWeights';
+import { currentWeightsCacheDir, IMAGENET_NORMALIZATION, readWeightsSource } from './initialWeights';
 import { applyLayerWeights, readLayerWeights } from './weights';
-import { createHash } from 'crypto';
 
 type Out = (s: string) => void;
 
@@ -164,25 +156,10 @@ export interface ImportOptions {
 
 export type ImportResult = ImportWeightsResult;
 
-/** The weights at `file`: a tfjs layers model (a folder or model.json), else a weights file by its bytes. */
-async function readSource(ref: string, file: string): Promise<{ source: SourceWeights; sha256?: string }> {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new Error(
-      `${ref} does not exist (${file}): give a weights file (.pth, .safetensors, .h5, .onnx), a TensorFlow.js model.json or a known name such as torchvision:densenet121`,
-    );
-  }
-  if (stat.isDirectory() || file.endsWith('.json')) return { source: tfjsSource(file) };
-  const bytes = await fs.promises.readFile(file);
-  return { source: await readWeightsFile(bytes, file), sha256: createHash('sha256').update(bytes).digest('hex') };
-}
-
 /** Imports weights into a new run folder; throws (writing nothing) when they do not fit. The backend must be up. */
 export async function importWeights(o: ImportOptions): Promise<ImportResult> {
   const { file, entry } = await weightsFileOf(o.ref, o);
-  const { source, sha256 } = await readSource(o.ref, file);
+  const { source, sha256 } = await readWeightsSource(o.ref, file);
   const target = importTarget(source, entry ? o.ref : file, { preset: o.preset ?? entry?.preset, spec: o.spec });
   const outDir = o.outDir ?? path.join(runsDirFor(o.workspace, target.specName), newRunId());
   if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0)
