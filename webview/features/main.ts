@@ -8,9 +8,28 @@
  */
 import type { FeatureLayer, FeaturesState } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { gradCamSection, resetAttribution, runGradCam, saliencySection, setAttributionInput } from './attribution';
-import { gallerySection, loadLayer, onLayerChannels, onMaximiseChannel, showLayers, timeFrom, zoom } from './gallery';
+import {
+  gradCamSection,
+  onGradCamShown,
+  resetAttribution,
+  runGradCam,
+  saliencySection,
+  setAttributionInput,
+} from './attribution';
+import { applyCompareState, compareGradCam, compareLayer, compareSection } from './compare';
+import {
+  gallerySection,
+  loadLayer,
+  onLayerChannels,
+  onLayerShown,
+  onMaximiseChannel,
+  onOverlayChannel,
+  showLayers,
+  timeFrom,
+  zoom,
+} from './gallery';
 import { maximiseChannel, maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
+import { overlayChannel, overlaySection, resetChannelOverlay } from './overlay';
 import { header, overviewSection, showInput, showSource } from './overview';
 import { host, message, saveUi, setMessage, ui } from './page';
 import { STYLE } from './style';
@@ -25,11 +44,20 @@ app.append(
   message,
   overviewSection,
   gallerySection,
-  el('div', { class: 'row analyses' }, gradCamSection, saliencySection, maximiseSection),
+  el('div', { class: 'row analyses' }, overlaySection, gradCamSection, saliencySection, maximiseSection),
+  compareSection,
   zoom,
 );
 onLayerChannels(setChannels);
 onMaximiseChannel(maximiseChannel);
+onLayerShown(compareLayer);
+onGradCamShown(compareGradCam);
+
+/** The input the channel overlay draws over: the panel's now. */
+let currentInput: FeaturesState['input'];
+onOverlayChannel((a, shape, channel, range) => {
+  if (currentInput) overlayChannel(currentInput, a.name, a.data, shape, channel, range);
+});
 
 /**
  * The layer shown first: `relu`, the last feature maps (after the head's batch-norm + ReLU), what the classifier
@@ -58,6 +86,8 @@ function applyState(next: FeaturesState): void {
   const { model, input, predictions } = next;
   setAttributionInput(input);
   setMaximiseInput(input);
+  currentInput = input;
+  applyCompareState(next);
   if (!model || !input || !predictions || next.loading) return;
 
   const key = `${next.image?.path}|${next.checkpoint?.path}|${model.modelPath}`;
@@ -69,7 +99,8 @@ function applyState(next: FeaturesState): void {
   const layer = ui.layer && names.has(ui.layer) ? ui.layer : defaultLayer(model.layers);
   showLayers(model.layers, layer ?? '');
   const predicted = predictions[0]?.index;
-  resetAttribution(model.layers, model.classNames, predicted);
+  resetAttribution(model.layers, model.classNames, predicted, model.input);
+  resetChannelOverlay();
   resetMaximise(model.classNames, predicted);
   if (layer) void loadLayer(layer).then(() => runGradCam());
 }

@@ -12,7 +12,7 @@ describe('engine/inspection: gradCam', function () {
   let examples: Example[];
   before(() => ({ model, examples } = trained()));
 
-  it('on the default layer (relu) is CAM: ReLU(sum_k W[k, c] A_k) from the classifier weights (logit score)', () => {
+  it('on the default layer (relu: 8×8 at 32×32 is ≥ 7×7) is CAM: ReLU(sum_k W[k, c] A_k) from the classifier weights (logit score)', () => {
     const e = examples[3];
     const cam = gradCam(model, e.x, PRE);
     const top = predictTopK(model, e.x, PRE, 1)[0];
@@ -37,6 +37,10 @@ describe('engine/inspection: gradCam', function () {
     for (let p = 0; p < 64; p++)
       assert.ok(Math.abs(cam.heatmap[p] - raw[p] / max) < 1e-4, `${p}: ${cam.heatmap[p]} vs ${raw[p] / max}`);
     assert.strictEqual(Math.max(...cam.heatmap), 1);
+    // The relevance before scaling: Grad-CAM's weights are the gradients averaged over the 8×8 positions, so after
+    // global average pooling it is CAM / 64.
+    assert.ok(Math.abs(cam.range[1] - max / 64) < 1e-4 * Math.max(1, max), `${cam.range[1]} vs ${max / 64}`);
+    assert.ok(Math.abs(cam.range[0] - Math.min(...raw) / 64) < 1e-4 * Math.max(1, max));
   });
 
   it('on bn differentiates through the head ReLU (weights only where the ReLU passes)', () => {
