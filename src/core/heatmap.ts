@@ -87,6 +87,26 @@ export function bilinearResize(
   return out;
 }
 
+/** An HWC image scaled up `factor` times by repeating each pixel (its pixels stay sharp squares). */
+export function nearestUpscale(
+  image: ArrayLike<number>,
+  height: number,
+  width: number,
+  channels: number,
+  factor: number,
+): Float32Array {
+  const f = Math.max(1, Math.floor(factor));
+  const outW = width * f;
+  const out = new Float32Array(height * f * outW * channels);
+  for (let y = 0; y < height * f; y++)
+    for (let x = 0; x < outW; x++) {
+      const src = (Math.floor(y / f) * width + Math.floor(x / f)) * channels;
+      const dst = (y * outW + x) * channels;
+      for (let c = 0; c < channels; c++) out[dst + c] = image[src + c];
+    }
+  return out;
+}
+
 /** The smallest and largest finite values of `values` ([0, 0] when there are none). */
 export function valueRange(values: ArrayLike<number>): [number, number] {
   let lo = Infinity;

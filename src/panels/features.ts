@@ -2,7 +2,9 @@
  * The feature maps panel (host side): `DenseNet: Visualize Feature Maps` on an image (explorer context menu,
  * image preview title, palette with a file picker) -> pick a run's checkpoint -> a webview showing the input as
  * the model sees it, the top-5 classes, a gallery of every channel of a layer, Grad-CAM, saliency and
- * activation maximisation. All tensor work happens in the inspection engine process (InspectionClient). In an
+ * activation maximisation, maps overlaid on the input, and "Compare with…" a second checkpoint side by side (its
+ * own engine process, disposed when the comparison closes, so at most two models are in memory). All tensor work
+ * happens in the inspection engine processes (InspectionClient). In an
  * untrusted workspace only a spec's untrained model is offered and loaded, never a run's checkpoint (./trust.ts).
  * Contract with the webview: src/protocol/features.ts.
  */

@@ -1,6 +1,14 @@
 import * as assert from 'assert';
 import * as fc from 'fast-check';
-import { bilinearResize, blendOverlay, colormapLut, colormapRgb, COLORMAPS, valueRange } from '../../src/core/heatmap';
+import {
+  bilinearResize,
+  blendOverlay,
+  colormapLut,
+  colormapRgb,
+  COLORMAPS,
+  nearestUpscale,
+  valueRange,
+} from '../../src/core/heatmap';
 
 describe('heatmap: bilinear upsampling', () => {
   it('2×2 → 4×4 with half-pixel centres (as tf.image.resizeBilinear(halfPixelCenters) / PyTorch align_corners=False)', () => {
@@ -84,6 +92,11 @@ describe('heatmap: colour maps and the blend', () => {
       () => blendOverlay({ image: [0], channels: 3, map: [1], lo: 0, hi: 1, opacity: 1, colormap: 'jet' }),
       /fewer than the map's 1 pixels × 3/,
     );
+  });
+
+  it('nearest upscale repeats each pixel (an RGB 1×2 image, factor 2)', () => {
+    const out = nearestUpscale([1, 2, 3, 4, 5, 6], 1, 2, 3, 2);
+    assert.deepStrictEqual(Array.from(out), [1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
   });
 
   it('value range ignores non-finite values', () => {

@@ -78,7 +78,9 @@ const describe = (c: CheckpointRef | undefined): string => (c ? `${c.label}${c.d
 export function applyCompareState(next: FeaturesState): void {
   state = next;
   const compare = next.compare;
+  const opened = compareSection.hidden && compare;
   compareSection.hidden = !compare;
+  if (opened) compareSection.scrollIntoView({ block: 'start' });
   if (!compare) {
     shownKey = '';
     return;

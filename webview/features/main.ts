@@ -1,10 +1,11 @@
 /**
  * Feature maps webview: the input as the model sees it, top-5 classes, a gallery of every channel of a layer
  * (per-channel or per-layer normalisation, viridis/gray, sort by mean, click to zoom with a value scale),
- * Grad-CAM, saliency and activation maximisation (live progress, cancel). Every view exports as PNG.
+ * Grad-CAM, saliency and activation maximisation (live progress, cancel); maps overlaid on the input
+ * (overlay.ts) and two checkpoints side by side (compare.ts). Every view exports as PNG.
  *
  * This module lays the page out and follows the panel's state (src/panels/features.ts); the views are in
- * overview.ts, gallery.ts, attribution.ts and maximise.ts, what they share in page.ts.
+ * overview.ts, gallery.ts, attribution.ts, overlay.ts, compare.ts and maximise.ts, what they share in page.ts.
  */
 import type { FeatureLayer, FeaturesState } from '../../src/protocol/features';
 import { el } from '../common/dom';

@@ -4,7 +4,14 @@
  * at one opacity (slider, 0–100 %) with one colour map, both kept with the page's state; each with a colour bar
  * naming the map's smallest and largest values and their unit.
  */
-import { bilinearResize, blendOverlay, type Colormap, COLORMAPS, isColormap } from '../../src/core/heatmap';
+import {
+  bilinearResize,
+  blendOverlay,
+  type Colormap,
+  COLORMAPS,
+  isColormap,
+  nearestUpscale,
+} from '../../src/core/heatmap';
 import type { DisplayImage } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import { exportCanvas, saveUi, ui } from './page';
@@ -19,10 +26,21 @@ export const OVERLAY_UNITS: Record<OverlayKind, string> = {
   saliency: '|gradient|',
 };
 
-/** A map over an image of the same size, its value range and kind. */
+/**
+ * Overlays of small inputs are drawn at an integer multiple of the input's size, up to this side (a 28×28 digit at
+ * 224×224): the input's pixels stay sharp squares and the map is interpolated at every screen pixel, not drawn
+ * as the input's blocks.
+ */
+const DISPLAY_SIDE = 224;
+
+/** A map over an image of the same size (the input scaled up), its value range and kind. */
 interface Shown {
-  input: DisplayImage;
-  /** input.height × input.width values. */
+  /** HWC in [0, 1]. */
+  image: Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+  /** height × width values. */
   map: Float32Array;
   lo: number;
   hi: number;
@@ -67,10 +85,14 @@ export class OverlayView {
     range: [number, number],
     kind: OverlayKind,
   ): void {
-    const up = bilinearResize(map, size.height, size.width, input.height, input.width, size.channels, size.channel);
-    this.shown = { input, map: up, lo: range[0], hi: range[1], kind };
-    this.canvas.width = input.width;
-    this.canvas.height = input.height;
+    const f = Math.max(1, Math.floor(DISPLAY_SIDE / Math.max(input.height, input.width)));
+    const [height, width] = [input.height * f, input.width * f];
+    const up = bilinearResize(map, size.height, size.width, height, width, size.channels, size.channel);
+    const image = f === 1 ? input.display : nearestUpscale(input.display, input.height, input.width, input.channels, f);
+    this.shown = { image, channels: input.channels, height, width, map: up, lo: range[0], hi: range[1], kind };
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.canvas.dataset.scale = String(f);
     this.canvas.dataset.overlay = kind;
     this.canvas.dataset.mapSize = `${size.height}x${size.width}`;
     this.draw();
@@ -95,15 +117,15 @@ export class OverlayView {
     const ctx = this.canvas.getContext('2d');
     if (!ctx) return;
     const rgba = blendOverlay({
-      image: s.input.display,
-      channels: s.input.channels,
+      image: s.image,
+      channels: s.channels,
       map: s.map,
       lo: s.lo,
       hi: s.hi,
       opacity: ui.overlayOpacity / 100,
       colormap: ui.overlayColormap,
     });
-    const img = ctx.createImageData(s.input.width, s.input.height);
+    const img = ctx.createImageData(s.width, s.height);
     img.data.set(rgba);
     ctx.putImageData(img, 0, 0);
     this.canvas.dataset.opacity = String(ui.overlayOpacity);
@@ -200,7 +222,7 @@ export function overlayChannel(
   channelView.show(input, data, { height, width, channels, channel }, range, 'channel');
   channelView.canvas.dataset.layer = layer;
   channelView.canvas.dataset.channel = String(channel);
-  channelInfo.textContent = `${layer} channel ${channel} (${height}×${width}) upsampled to ${input.height}×${input.width}`;
+  channelInfo.textContent = `${layer} channel ${channel} (${height}×${width}) over the ${input.height}×${input.width} input`;
   overlaySection.scrollIntoView({ block: 'nearest' });
 }
 

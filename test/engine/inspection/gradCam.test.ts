@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import type { LayersModel } from '@tensorflow/tfjs';
+import { bilinearResize } from '../../../src/core/heatmap';
 import { layerActivations } from '../../../src/engine/inspection/activations';
 import { gradCam } from '../../../src/engine/inspection/gradCam';
 import { predictTopK } from '../../../src/engine/inspection/predict';
@@ -78,6 +79,9 @@ describe('engine/inspection: gradCam', function () {
       const [py, px] = [Math.floor(peak / SIZE), peak % SIZE];
       if ((py < 8 ? 0 : 2) + (px < 8 ? 0 : 1) === e.quadrant) upsampledHits++;
       for (const v of [...cam.heatmap, ...cam.upsampled]) assert.ok(v >= 0 && v <= 1 + 1e-6);
+      // The page's upsampling (src/core/heatmap.ts) is tf.image.resizeBilinear with half-pixel centres.
+      const page = bilinearResize(cam.heatmap, cam.height, cam.width, SIZE, SIZE);
+      for (let i = 0; i < page.length; i++) assert.ok(Math.abs(page[i] - cam.upsampled[i]) < 1e-5, `${i}`);
     }
     assert.ok(hits >= 0.8 * examples.length, `heatmap mass in the object's quadrant for ${hits}/${examples.length}`);
     assert.ok(
