@@ -2,15 +2,15 @@
  * The feature maps panel (host side): `DenseNet: Visualize Feature Maps` on an image (explorer context menu,
  * image preview title, palette with a file picker) -> pick a run's checkpoint -> a webview showing the input as
  * the model sees it, the top-5 classes, a gallery of every channel of a layer, Grad-CAM, saliency and
- * activation maximisation. All tensor work happens in the inspection engine process (InspectionClient). In an
+ * activation maximisation, maps overlaid on the input, and "Compare with…" a second checkpoint side by side (its
+ * own engine process, disposed when the comparison closes, so at most two models are in memory). All tensor work
+ * happens in the inspection engine processes (InspectionClient). In an
  * untrusted workspace only a spec's untrained model is offered and loaded, never a run's checkpoint (./trust.ts).
  * Contract with the webview: src/protocol/features.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { RunListing } from '../runs/runFolder';
-import { runsWithCheckpoints } from '../runs/checkpointFiles';
 import { InspectionClient } from '../editor/inspectionClient';
 import type {
   FeaturesHost,
@@ -24,109 +24,22 @@ import type { SaveResult } from '../protocol/panel';
 import type { HandlerContext } from '../protocol/rpc';
 import type { PanelDeps } from './deps';
 import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
-import { checkpointRefusal, isUntrainedModel, UNTRUSTED_CHECKPOINT } from './trust';
+import {
+  checkpointDetail,
+  type CheckpointChoice,
+  IMAGE_EXTENSIONS,
+  pickCheckpoint,
+  resolveImage,
+} from './featuresPick';
+import { checkpointRefusal } from './trust';
 
 export const FEATURES_VIEW_TYPE = 'densenet.features';
-const LAST_CHECKPOINT_KEY = 'densenet.features.lastCheckpoint';
-const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'gif', 'webp', 'tif', 'tiff'];
 
 /** What the webview persists (vscode.setState) so the panel can be restored after a reload. */
 interface PersistedState {
   imagePath?: string;
   checkpointPath?: string;
   checkpointLabel?: string;
-}
-
-interface CheckpointChoice {
-  path: string;
-  label: string;
-}
-
-const runLabel = (r: RunListing): string => `${r.specName} / ${r.runId}`;
-
-async function pickCheckpoint(context: vscode.ExtensionContext): Promise<CheckpointChoice | undefined> {
-  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-  // In an untrusted workspace no checkpoint is loaded: only the specs' untrained models are offered.
-  const trusted = vscode.workspace.isTrusted;
-  const runs = trusted ? runsWithCheckpoints(folders) : [];
-  const specs = await vscode.workspace.findFiles('**/*.densenet.json', '**/{node_modules,.densenet}/**', 200);
-  if (!trusted && specs.length === 0) {
-    void vscode.window.showWarningMessage(UNTRUSTED_CHECKPOINT);
-    return undefined;
-  }
-  if (runs.length === 0 && specs.length === 0) {
-    const choice = await vscode.window.showWarningMessage(
-      'No run with a checkpoint and no *.densenet.json spec in this workspace: create a spec (DenseNet: New Model Spec...) and train it.',
-      'New Model Spec',
-    );
-    if (choice) void vscode.commands.executeCommand('densenet.newSpec');
-    return undefined;
-  }
-  const last = context.workspaceState.get<string>(LAST_CHECKPOINT_KEY);
-  const ordered = [...runs.filter((r) => r.runDir === last), ...runs.filter((r) => r.runDir !== last)];
-  type Item = vscode.QuickPickItem & { choice?: CheckpointChoice };
-  const items: Item[] = ordered.map((r) => ({
-    label: runLabel(r),
-    description: [
-      r.status,
-      r.epochsCompleted !== undefined ? `${r.epochsCompleted}/${r.epochs} epochs` : undefined,
-      r.bestValAccuracy !== undefined ? `best ${(r.bestValAccuracy * 100).toFixed(1)}%` : undefined,
-      r.runDir === last ? 'last used' : undefined,
-    ]
-      .filter((s) => s !== undefined)
-      .join(' · '),
-    detail: vscode.workspace.asRelativePath(r.runDir),
-    choice: { path: r.runDir, label: runLabel(r) },
-  }));
-  if (!trusted) {
-    items.push({
-      label: '$(shield) Trained runs',
-      description: 'their checkpoints load only in a trusted workspace',
-      detail: 'Manage Workspace Trust to inspect them',
-    });
-  }
-  if (specs.length > 0) {
-    items.push({ label: 'Untrained models', kind: vscode.QuickPickItemKind.Separator });
-    for (const uri of specs) {
-      const name = path.basename(uri.fsPath).replace(/\.densenet\.json$/, '');
-      items.push({
-        label: `$(circle-outline) ${name} (untrained)`,
-        description: 'random weights',
-        detail: vscode.workspace.asRelativePath(uri),
-        choice: { path: uri.fsPath, label: `${name} (untrained)` },
-      });
-    }
-  }
-  const picked = await vscode.window.showQuickPick(items, {
-    title: 'Visualize Feature Maps: pick a checkpoint',
-    placeHolder: "Run (its best checkpoint, else latest), or a spec's untrained model",
-    matchOnDetail: true,
-  });
-  if (picked && !picked.choice && !trusted) void vscode.window.showWarningMessage(UNTRUSTED_CHECKPOINT);
-  if (!picked?.choice) return undefined;
-  void context.workspaceState.update(LAST_CHECKPOINT_KEY, picked.choice.path);
-  if (isUntrainedModel(picked.choice.path)) {
-    void vscode.window.showInformationMessage(
-      `${picked.choice.label}: the weights are random, so the maps show what the architecture does before any training and the predictions mean nothing yet.`,
-    );
-  }
-  return picked.choice;
-}
-
-async function resolveImage(arg: unknown): Promise<vscode.Uri | undefined> {
-  if (arg instanceof vscode.Uri) return arg;
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText) {
-    const ext = path.extname(input.uri.fsPath).slice(1).toLowerCase();
-    if (IMAGE_EXTENSIONS.includes(ext)) return input.uri;
-  }
-  const picked = await vscode.window.showOpenDialog({
-    title: 'Visualize Feature Maps: pick an image',
-    canSelectMany: false,
-    filters: { Images: IMAGE_EXTENSIONS },
-    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-  });
-  return picked?.[0];
 }
 
 class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesView> {
@@ -136,6 +49,9 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
   private loadToken = 0;
   private commandStartedAt: number | undefined;
   private galleryTimed = false;
+  /** The second checkpoint's engine process, while a comparison is open (disposed with it: memory bounded). */
+  private compareClient: InspectionClient | undefined;
+  private compareToken = 0;
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -152,6 +68,8 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     this.channel.handle('export', ({ name, dataUrl }) => this.export(name, dataUrl));
     this.channel.handle('pickCheckpoint', () => this.pickCheckpoint());
     this.channel.handle('pickImage', () => this.pickImage());
+    this.channel.handle('compare', () => this.pickCompare());
+    this.channel.handle('closeCompare', () => this.closeCompare());
     this.channel.on('rendered', (m) => {
       if (this.commandStartedAt !== undefined && !this.galleryTimed) {
         this.galleryTimed = true;
@@ -178,16 +96,21 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     this.loadAbort.abort();
     this.loadAbort = new AbortController();
     this.panel.title = `Feature Maps: ${path.basename(image)}`;
+    checkpoint = { ...checkpoint, detail: checkpoint.detail ?? checkpointDetail(checkpoint.path) };
     const refusal = checkpointRefusal(checkpoint.path, vscode.workspace.isTrusted);
     if (refusal) {
       // A panel restored after a reload, or asked for another image, in a workspace that is not trusted.
       this.state = { loading: false, image: { path: image, name: path.basename(image) }, checkpoint, error: refusal };
+      this.closeCompare();
       this.deps.output.warn(`Feature maps: ${refusal}`);
       this.postState();
       return;
     }
-    this.state = { loading: true, image: { path: image, name: path.basename(image) }, checkpoint };
+    const compare = this.state.compare;
+    this.state = { loading: true, image: { path: image, name: path.basename(image) }, checkpoint, compare };
     this.postState();
+    // The comparison follows the image.
+    if (compare) void this.loadCompare(compare.checkpoint);
     try {
       const started = Date.now();
       // describe first: it loads (and caches) the checkpoint in the engine; predict then reuses it.
@@ -220,6 +143,58 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     if (image && checkpoint) await this.load(image, checkpoint);
   }
 
+  /** "Compare with…": a second checkpoint beside the first, on the same image. */
+  private async pickCompare(): Promise<void> {
+    if (!this.state.image) throw new Error('Pick an image and a checkpoint first.');
+    const checkpoint = await pickCheckpoint(this.deps.context, 'Compare with…: pick a second checkpoint');
+    if (checkpoint) await this.loadCompare(checkpoint);
+  }
+
+  /** Loads `checkpoint` in the second engine process (started for it) and predicts the panel's image. */
+  private async loadCompare(checkpoint: CheckpointChoice): Promise<void> {
+    const image = this.state.image?.path;
+    if (!image) return;
+    const token = ++this.compareToken;
+    const refusal = checkpointRefusal(checkpoint.path, vscode.workspace.isTrusted);
+    this.state = { ...this.state, compare: { checkpoint, loading: !refusal, error: refusal } };
+    this.postState();
+    if (refusal) return;
+    this.compareClient ??= new InspectionClient(this.deps.context, this.deps.output);
+    const client = this.compareClient;
+    try {
+      const started = Date.now();
+      const model = await client.inspect('describe', { checkpoint: checkpoint.path });
+      const predicted = await client.inspect('predict', { checkpoint: checkpoint.path, image, k: 5 });
+      if (token !== this.compareToken) return;
+      const { display, height, width, channels } = predicted.image;
+      const input = { display, height, width, channels };
+      this.state = {
+        ...this.state,
+        compare: { checkpoint, loading: false, model, input, predictions: predicted.predictions },
+      };
+      this.deps.output.info(
+        `Feature maps: comparing with ${checkpoint.label}: model and predictions in ${Date.now() - started} ms`,
+      );
+    } catch (e) {
+      if (token !== this.compareToken) return;
+      const message = e instanceof Error ? e.message : String(e);
+      this.state = { ...this.state, compare: { checkpoint, loading: false, error: message } };
+      this.deps.output.error(`Feature maps (compared checkpoint): ${message}`);
+    }
+    this.postState();
+  }
+
+  /** Closes the comparison and stops its engine process (its model's memory goes with it). */
+  private closeCompare(): void {
+    this.compareToken++;
+    this.compareClient?.dispose();
+    this.compareClient = undefined;
+    if (this.state.compare) {
+      this.state = { ...this.state, compare: undefined };
+      this.postState();
+    }
+  }
+
   private async pickImage(): Promise<void> {
     const uri = await vscode.window.showOpenDialog({
       canSelectMany: false,
@@ -238,22 +213,26 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     params: FeaturesInspections[K]['params'],
     context: HandlerContext<MaximiseProgressOf<K>>,
   ): Promise<FeaturesInspections[K]['result']> {
-    const checkpoint = this.state.checkpoint?.path;
+    const side = 'side' in params ? params.side : undefined;
+    const checkpoint = side === 'b' ? this.state.compare?.checkpoint.path : this.state.checkpoint?.path;
+    const client = side === 'b' ? this.compareClient : this.inspection;
     const image = this.state.image?.path;
-    if (!checkpoint || !image) throw new Error('No image or checkpoint chosen yet.');
+    if (!image || !this.state.checkpoint) throw new Error('No image or checkpoint chosen yet.');
+    if (!checkpoint || !client) throw new Error('No checkpoint to compare with: click "Compare with…" first.');
     const signal = AbortSignal.any([context.signal, this.loadAbort.signal]);
     const request = { kind, ...params } as WebviewInspection;
     // Only maximisation reports progress.
     const onProgress = (p: MaximiseProgress) => context.progress(p as MaximiseProgressOf<K>);
     const started = Date.now();
-    const result = await this.answer(request, checkpoint, image, signal, onProgress);
-    const what = describeInspection(request);
+    const result = await this.answer(client, request, checkpoint, image, signal, onProgress);
+    const what = `${describeInspection(request)}${side === 'b' ? ' (compared checkpoint)' : ''}`;
     this.deps.output.info(`Feature maps: ${what} answered by the engine in ${Date.now() - started} ms`);
     return result as FeaturesInspections[K]['result'];
   }
 
   /** The engine's answer to one inspection of the webview (on the panel's checkpoint and image). */
   private async answer(
+    client: InspectionClient,
     req: WebviewInspection,
     checkpoint: string,
     image: string,
@@ -264,27 +243,19 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
       case 'activations': {
         // The engine answers the activations of a list of layers: the webview asks for one, as 8-bit codes.
         const layers = [req.layer];
-        const [activation] = await this.inspection.inspect(
-          'activationCodes',
-          { checkpoint, image, layers },
-          { signal },
-        );
+        const [activation] = await client.inspect('activationCodes', { checkpoint, image, layers }, { signal });
         return activation;
       }
       case 'gradcam': {
         const { layerName, classIndex } = req;
-        return this.inspection.inspect('gradcam', { checkpoint, image, layerName, classIndex }, { signal });
+        return client.inspect('gradcam', { checkpoint, image, layerName, classIndex }, { signal });
       }
       case 'saliency': {
         const { classIndex, samples } = req;
-        return this.inspection.inspect('saliency', { checkpoint, image, classIndex, samples }, { signal });
+        return client.inspect('saliency', { checkpoint, image, classIndex, samples }, { signal });
       }
       case 'maximise': {
-        return this.inspection.inspect(
-          'maximise',
-          { checkpoint, target: req.target, steps: req.steps },
-          { signal, onProgress },
-        );
+        return client.inspect('maximise', { checkpoint, target: req.target, steps: req.steps }, { signal, onProgress });
       }
     }
   }
@@ -312,6 +283,9 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
     // The channel closing aborts the running inspections' requests; a load in flight is dropped.
     this.loadToken++;
     this.loadAbort.abort();
+    this.compareToken++;
+    this.compareClient?.dispose();
+    this.compareClient = undefined;
   }
 }
 

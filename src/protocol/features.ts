@@ -96,6 +96,8 @@ export interface GradCamResult {
   upsampled: Float32Array;
   inputHeight: number;
   inputWidth: number;
+  /** The relevance (ReLU of the channel-weighted sum) before scaling: its smallest and largest values. */
+  range: [number, number];
   classIndex: number;
   className: string;
   probability: number;
@@ -108,6 +110,8 @@ export interface SaliencyResult {
   saliency: Float32Array;
   height: number;
   width: number;
+  /** |gradient| (SmoothGrad: its mean) before scaling: its smallest and largest values. */
+  range: [number, number];
   classIndex: number;
   className: string;
   probability: number;
@@ -137,11 +141,35 @@ export interface MaximiseProgress {
 /** What activation maximisation maximises: the mean of one channel of a layer's output, or one class's score. */
 export type MaximiseTarget = { layerName: string; channel: number } | { classIndex: number };
 
+/** A checkpoint as the page names it: the run folder (or checkpoint, or spec), its run, and its epoch. */
+export interface CheckpointRef {
+  path: string;
+  /** `spec / run id`, or `spec (untrained)`. */
+  label: string;
+  /** Which checkpoint and epoch: `epoch 3 (best)`, `epoch 5 (latest)`, `random weights`. */
+  detail?: string;
+}
+
+/** Which model an inspection is of: the panel's checkpoint (`a`, the default) or the one compared with it (`b`). */
+export type Side = 'a' | 'b';
+
+/** The second checkpoint shown beside the first ("Compare with…"), on the same image. */
+export interface CompareState {
+  checkpoint: CheckpointRef;
+  loading: boolean;
+  model?: ModelDescription;
+  input?: DisplayImage;
+  predictions?: Prediction[];
+  error?: string;
+}
+
 export interface FeaturesState {
   /** Absolute path of the image and its name. */
   image?: { path: string; name: string };
   /** The run folder (or checkpoint) inspected, and how to call it. */
-  checkpoint?: { path: string; label: string };
+  checkpoint?: CheckpointRef;
+  /** The checkpoint compared with it, while the comparison is open. */
+  compare?: CompareState;
   /** True while describe/predict run. */
   loading: boolean;
   model?: ModelDescription;
@@ -154,9 +182,9 @@ export interface FeaturesState {
 
 /** The inspections the webview may ask for (of the panel's current image and checkpoint): params and results. */
 export type FeaturesInspections = {
-  activations: { params: { layer: string }; result: EncodedActivation };
-  gradcam: { params: { layerName?: string; classIndex?: number }; result: GradCamResult };
-  saliency: { params: { classIndex?: number; samples?: number }; result: SaliencyResult };
+  activations: { params: { layer: string; side?: Side }; result: EncodedActivation };
+  gradcam: { params: { layerName?: string; classIndex?: number; side?: Side }; result: GradCamResult };
+  saliency: { params: { classIndex?: number; samples?: number; side?: Side }; result: SaliencyResult };
   /** Progress after each step (with the image now and then); aborting the request stops it at its next step. */
   maximise: {
     params: { target: MaximiseTarget; steps?: number };
@@ -176,6 +204,10 @@ export interface FeaturesHost extends Contract {
     /** Lets the user pick another checkpoint (or image) and loads it; the new state follows as an event. */
     pickCheckpoint: { params: null; result: void };
     pickImage: { params: null; result: void };
+    /** Lets the user pick a second checkpoint and shows it beside the first (its own engine process). */
+    compare: { params: null; result: void };
+    /** Closes the comparison: the second engine process and its model are disposed. */
+    closeCompare: { params: null; result: void };
   };
   events: { state: FeaturesState };
 }

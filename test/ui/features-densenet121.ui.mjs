@@ -114,8 +114,12 @@ export default async function ({ page, workspace, server, assert, ui }) {
   await frame.locator('#gallery-all').click();
   await frame.locator('#gallery[data-shown="1024"]').waitFor({ timeout: 20_000 });
   assert.ok(await frame.locator('#gallery-more').isHidden(), 'nothing more to show');
-  // The automatic Grad-CAM of the predicted class at `relu`.
+  // The automatic Grad-CAM of the predicted class at the layer chosen by resolution: at 224 the deepest block
+  // output at >= 224/16 = 14 cells a side, conv4_block24_concat (14×14), not the 7×7 relu; the panel says so.
   await frame.locator('#gradcam-info', { hasText: /p=/ }).waitFor({ timeout: 60_000 });
+  assert.equal(await frame.locator('#gradcam-default').getAttribute('data-layer'), 'conv4_block24_concat');
+  assert.match(await frame.locator('#gradcam-default').textContent(), /^Grad-CAM at conv4_block24_concat \(14×14\)/);
+  assert.equal(await frame.locator('#gradcam-canvas').getAttribute('data-map-size'), '14x14');
   console.log(`    open: top-5 ${openMs} ms, first gallery ${firstGalleryMs} ms after the run was picked`);
 
   // The layer picker: 400+ layers grouped by block.

@@ -3,10 +3,11 @@
  * and saliency (|d score / d input|, vanilla gradients or SmoothGrad).
  */
 import { formatProbability } from '../../src/core/format';
-import type { DisplayImage, FeatureLayer } from '../../src/protocol/features';
+import { chooseGradCamLayer } from '../../src/core/gradCamLayer';
+import type { DisplayImage, FeatureLayer, GradCamResult } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { button, clearSearch, exportCanvas, failure, fillClassSelect, fillLayerSelect, host, searchBox } from './page';
-import { canvas, drawChannel, drawOverlay } from './render';
+import { OverlayView } from './overlay';
+import { button, clearSearch, failure, fillClassSelect, fillLayerSelect, host, searchBox } from './page';
 
 const camClass = el('select', { id: 'gradcam-class', 'aria-label': 'Class' });
 const camLayer = el('select', { id: 'gradcam-layer', 'aria-label': 'Grad-CAM layer' });
@@ -15,9 +16,11 @@ const camClassSearch = searchBox(camClass, 'gradcam-class-search', 'classes', {
   onPick: () => void runGradCam(),
 });
 const camLayerSearch = searchBox(camLayer, 'gradcam-layer-search', 'layers', { selectWhileTyping: true });
-const camCanvas = canvas(1, 1, 'big');
-camCanvas.id = 'gradcam-canvas';
+const camView = new OverlayView('gradcam-canvas', 'gradcam');
+const camCanvas = camView.canvas;
 const camInfo = el('span', { class: 'muted status', id: 'gradcam-info' });
+/** Which layer Grad-CAM uses by default, and why (src/core/gradCamLayer.ts). */
+const camDefault = el('div', { class: 'muted', id: 'gradcam-default' });
 
 export const gradCamSection = el(
   'section',
@@ -31,9 +34,10 @@ export const gradCamSection = el(
     el('label', {}, 'Layer ', camLayer),
     camLayerSearch,
     button('Compute', () => void runGradCam()),
-    button('Export PNG', () => exportCanvas(camCanvas, 'gradcam'), true),
+    button('Export PNG', () => camView.export('gradcam'), true),
   ),
-  el('div', { class: 'view' }, camCanvas),
+  camDefault,
+  camView.element,
   camInfo,
 );
 
@@ -43,8 +47,8 @@ const salClassSearch = searchBox(salClass, 'saliency-class-search', 'classes', {
   onPick: () => void runSaliency(),
 });
 const salSamples = el('input', { type: 'number', min: '1', max: '64', value: '1', id: 'saliency-samples' });
-const salCanvas = canvas(1, 1, 'big');
-salCanvas.id = 'saliency-canvas';
+const salView = new OverlayView('saliency-canvas', 'saliency');
+const salCanvas = salView.canvas;
 const salInfo = el('span', { class: 'muted status', id: 'saliency-info' });
 
 export const saliencySection = el(
@@ -58,9 +62,9 @@ export const saliencySection = el(
     salClassSearch,
     el('label', { title: '1 = vanilla gradients; more = SmoothGrad' }, 'Samples ', salSamples),
     button('Compute', () => void runSaliency()),
-    button('Export PNG', () => exportCanvas(salCanvas, 'saliency'), true),
+    button('Export PNG', () => salView.export('saliency'), true),
   ),
-  el('div', { class: 'view' }, salCanvas),
+  salView.element,
   salInfo,
 );
 
@@ -71,18 +75,47 @@ export function setAttributionInput(next: DisplayImage | undefined): void {
   input = next;
 }
 
+/** Told of each Grad-CAM drawn: its layer and class (the comparison shows the same). */
+let onGradCam: (layerName: string, classIndex: number) => void = () => undefined;
+
+export function onGradCamShown(listener: (layerName: string, classIndex: number) => void): void {
+  onGradCam = listener;
+}
+
+/** The Grad-CAM layer and class chosen now. */
+export function gradCamChoice(): { layerName: string; classIndex: number } {
+  return { layerName: camLayer.value, classIndex: Number(camClass.value) };
+}
+
 /**
- * A new model: Grad-CAM of its last ReLU (else its last layer) and both views of the predicted class, nothing
- * drawn yet.
+ * A new model: Grad-CAM at the layer chosen by resolution (src/core/gradCamLayer.ts; the panel says which and
+ * why) and both views of the predicted class, nothing drawn yet.
  */
-export function resetAttribution(layers: FeatureLayer[], classNames: string[], predicted: number | undefined): void {
-  const names = new Set(layers.map((l) => l.name));
+export function resetAttribution(
+  layers: FeatureLayer[],
+  classNames: string[],
+  predicted: number | undefined,
+  input: { height: number; width: number },
+): void {
   for (const s of [camClassSearch, camLayerSearch, salClassSearch]) clearSearch(s);
-  fillLayerSelect(camLayer, layers, names.has('relu') ? 'relu' : (layers[layers.length - 1]?.name ?? ''));
+  const choice = chooseGradCamLayer(layers, input);
+  fillLayerSelect(camLayer, layers, choice?.name ?? layers[layers.length - 1]?.name ?? '');
+  camDefault.textContent = choice?.reason ?? 'The model has no layer with feature maps: Grad-CAM needs one.';
+  camDefault.dataset.layer = choice?.name ?? '';
+  camDefault.dataset.size = choice ? `${choice.height}x${choice.width}` : '';
   fillClassSelect(camClass, classNames, predicted);
   fillClassSelect(salClass, classNames, predicted);
-  camCanvas.width = salCanvas.width = 1;
+  camView.clear();
+  salView.clear();
   camInfo.textContent = salInfo.textContent = '';
+}
+
+/** Draws a Grad-CAM result over `image` in `view`: the relevance (heatmap × its maximum) from its min to max. */
+export function showGradCam(view: OverlayView, image: DisplayImage, r: GradCamResult): void {
+  const scale = r.range[1];
+  const relevance = Float32Array.from(r.heatmap, (v) => v * scale);
+  view.show(image, relevance, { height: r.height, width: r.width }, r.range, 'gradcam');
+  view.canvas.dataset.classIndex = String(r.classIndex);
 }
 
 export async function runGradCam(): Promise<void> {
@@ -95,27 +128,28 @@ export async function runGradCam(): Promise<void> {
       layerName: camLayer.value || undefined,
       classIndex: Number(camClass.value),
     });
-    camCanvas.width = r.inputWidth;
-    camCanvas.height = r.inputHeight;
-    drawOverlay(camCanvas, image.display, image.channels, r.upsampled, r.inputHeight, r.inputWidth);
+    showGradCam(camView, image, r);
     const ms = Math.round(performance.now() - started);
-    camCanvas.dataset.classIndex = String(r.classIndex);
     camCanvas.dataset.ms = String(ms);
+    camCanvas.dataset.layer = camLayer.value;
     camInfo.textContent = `${r.className} (p=${formatProbability(r.probability)}), gradient of the ${r.score} at ${camLayer.value} (${r.height}×${r.width}) · ${ms} ms`;
+    onGradCam(camLayer.value, r.classIndex);
   } catch (e) {
     camInfo.textContent = `Grad-CAM failed: ${failure(e)}`;
   }
 }
 
 async function runSaliency(): Promise<void> {
+  const image = input;
+  if (!image) return;
   salInfo.textContent = 'Computing saliency…';
   const started = performance.now();
   try {
     const samples = Math.max(1, Math.min(64, Number(salSamples.value) || 1));
     const r = await host.request('saliency', { classIndex: Number(salClass.value), samples });
-    salCanvas.width = r.width;
-    salCanvas.height = r.height;
-    drawChannel(salCanvas, r.saliency, r.height, r.width, 1, 0, 0, 1, 'viridis');
+    const scale = r.range[1];
+    const gradient = Float32Array.from(r.saliency, (v) => v * scale);
+    salView.show(image, gradient, { height: r.height, width: r.width }, r.range, 'saliency');
     const ms = Math.round(performance.now() - started);
     salCanvas.dataset.classIndex = String(r.classIndex);
     salCanvas.dataset.ms = String(ms);

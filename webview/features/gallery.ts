@@ -104,6 +104,7 @@ export const zoom = el(
         closeZoom();
         if (activation) onMaximise(activation.name, zoomChannel);
       }),
+      overlayButton(),
       button('Export PNG', () => exportCanvas(zoomCanvas, zoomTitle.textContent ?? 'channel'), true),
       button('Close', () => closeZoom(), true),
     ),
@@ -130,6 +131,35 @@ export function timeFrom(commandStartedAt: number | undefined): void {
 
 export function onLayerChannels(listener: (channels: number) => void): void {
   onChannels = listener;
+}
+
+/** Told when the zoom's "Overlay on input" is clicked: the layer's activations, their [H, W, C], the channel. */
+let onOverlay: (
+  a: LayerActivation,
+  shape: [number, number, number],
+  channel: number,
+  range: [number, number],
+) => void = () => undefined;
+
+export function onOverlayChannel(listener: typeof onOverlay): void {
+  onOverlay = listener;
+}
+
+function overlayButton(): HTMLButtonElement {
+  const b = button('Overlay on input', () => {
+    closeZoom();
+    const a = activation;
+    if (a) onOverlay(a, mapShape(a), zoomChannel, channelRange(a, zoomChannel));
+  });
+  b.id = 'zoom-overlay';
+  return b;
+}
+
+/** Told of each layer whose gallery is shown (the comparison shows the same layer). */
+let onShown: (layer: string) => void = () => undefined;
+
+export function onLayerShown(listener: (layer: string) => void): void {
+  onShown = listener;
 }
 
 /** Told when the zoom's "Maximise this channel" is clicked. */
@@ -166,6 +196,7 @@ export async function loadLayer(layer: string): Promise<void> {
     gallery.dataset.computeMs = String(Math.round(received - picked));
     gallery.dataset.drawMs = String(Math.round(drawn - received));
     galleryInfo.textContent += ` · ${Math.round(drawn - picked)} ms (${Math.round(received - picked)} to compute, ${Math.round(drawn - received)} to draw)`;
+    onShown(layer);
   } catch (e) {
     if (token !== galleryToken) return;
     galleryInfo.textContent = '';
@@ -174,7 +205,7 @@ export async function loadLayer(layer: string): Promise<void> {
 }
 
 /** The values of an encoded activation (each to within 1/510 of its channel's range). */
-function decodeActivation(e: EncodedActivation): LayerActivation {
+export function decodeActivation(e: EncodedActivation): LayerActivation {
   const { channelMin, channelMax } = e.stats;
   const channels = channelMin.length;
   const step = Float32Array.from(channelMin, (lo, k) => (channelMax[k] - lo) / 255);
@@ -184,7 +215,7 @@ function decodeActivation(e: EncodedActivation): LayerActivation {
   return { name: e.name, shape: e.shape, data, stats: e.stats };
 }
 
-function mapShape(a: LayerActivation): [number, number, number] {
+export function mapShape(a: LayerActivation): [number, number, number] {
   return a.shape.length === 3 ? [a.shape[0], a.shape[1], a.shape[2]] : [1, 1, a.shape[a.shape.length - 1] ?? 1];
 }
 

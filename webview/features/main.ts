@@ -1,16 +1,36 @@
 /**
  * Feature maps webview: the input as the model sees it, top-5 classes, a gallery of every channel of a layer
  * (per-channel or per-layer normalisation, viridis/gray, sort by mean, click to zoom with a value scale),
- * Grad-CAM, saliency and activation maximisation (live progress, cancel). Every view exports as PNG.
+ * Grad-CAM, saliency and activation maximisation (live progress, cancel); maps overlaid on the input
+ * (overlay.ts) and two checkpoints side by side (compare.ts). Every view exports as PNG.
  *
  * This module lays the page out and follows the panel's state (src/panels/features.ts); the views are in
- * overview.ts, gallery.ts, attribution.ts and maximise.ts, what they share in page.ts.
+ * overview.ts, gallery.ts, attribution.ts, overlay.ts, compare.ts and maximise.ts, what they share in page.ts.
  */
 import type { FeatureLayer, FeaturesState } from '../../src/protocol/features';
 import { el } from '../common/dom';
-import { gradCamSection, resetAttribution, runGradCam, saliencySection, setAttributionInput } from './attribution';
-import { gallerySection, loadLayer, onLayerChannels, onMaximiseChannel, showLayers, timeFrom, zoom } from './gallery';
+import {
+  gradCamSection,
+  onGradCamShown,
+  resetAttribution,
+  runGradCam,
+  saliencySection,
+  setAttributionInput,
+} from './attribution';
+import { applyCompareState, compareGradCam, compareLayer, compareSection } from './compare';
+import {
+  gallerySection,
+  loadLayer,
+  onLayerChannels,
+  onLayerShown,
+  onMaximiseChannel,
+  onOverlayChannel,
+  showLayers,
+  timeFrom,
+  zoom,
+} from './gallery';
 import { maximiseChannel, maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
+import { overlayChannel, overlaySection, resetChannelOverlay } from './overlay';
 import { header, overviewSection, showInput, showSource } from './overview';
 import { host, message, saveUi, setMessage, ui } from './page';
 import { STYLE } from './style';
@@ -25,11 +45,20 @@ app.append(
   message,
   overviewSection,
   gallerySection,
-  el('div', { class: 'row analyses' }, gradCamSection, saliencySection, maximiseSection),
+  el('div', { class: 'row analyses' }, overlaySection, gradCamSection, saliencySection, maximiseSection),
+  compareSection,
   zoom,
 );
 onLayerChannels(setChannels);
 onMaximiseChannel(maximiseChannel);
+onLayerShown(compareLayer);
+onGradCamShown(compareGradCam);
+
+/** The input the channel overlay draws over: the panel's now. */
+let currentInput: FeaturesState['input'];
+onOverlayChannel((a, shape, channel, range) => {
+  if (currentInput) overlayChannel(currentInput, a.name, a.data, shape, channel, range);
+});
 
 /**
  * The layer shown first: `relu`, the last feature maps (after the head's batch-norm + ReLU), what the classifier
@@ -58,6 +87,8 @@ function applyState(next: FeaturesState): void {
   const { model, input, predictions } = next;
   setAttributionInput(input);
   setMaximiseInput(input);
+  currentInput = input;
+  applyCompareState(next);
   if (!model || !input || !predictions || next.loading) return;
 
   const key = `${next.image?.path}|${next.checkpoint?.path}|${model.modelPath}`;
@@ -69,7 +100,8 @@ function applyState(next: FeaturesState): void {
   const layer = ui.layer && names.has(ui.layer) ? ui.layer : defaultLayer(model.layers);
   showLayers(model.layers, layer ?? '');
   const predicted = predictions[0]?.index;
-  resetAttribution(model.layers, model.classNames, predicted);
+  resetAttribution(model.layers, model.classNames, predicted, model.input);
+  resetChannelOverlay();
   resetMaximise(model.classNames, predicted);
   if (layer) void loadLayer(layer).then(() => runGradCam());
 }

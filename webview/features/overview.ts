@@ -16,7 +16,14 @@ export const header = el(
   headerText,
   button('Change checkpoint…', () => reportedByHost(host.request('pickCheckpoint', null)), true),
   button('Change image…', () => reportedByHost(host.request('pickImage', null)), true),
+  compareButton(),
 );
+
+function compareButton(): HTMLButtonElement {
+  const b = button('Compare with…', () => reportedByHost(host.request('compare', null)), true);
+  b.id = 'compare-with';
+  return b;
+}
 
 const inputCanvas = canvas(1, 1, 'big');
 inputCanvas.id = 'input-image';
@@ -47,8 +54,9 @@ export const overviewSection = el(
 
 /** The header: which image, with which checkpoint. */
 export function showSource(state: FeaturesState): void {
+  const c = state.checkpoint;
   headerText.textContent = state.image
-    ? `${state.image.name} — ${state.checkpoint?.label ?? 'no checkpoint'}`
+    ? `${state.image.name} — ${c ? `${c.label}${c.detail ? ` · ${c.detail}` : ''}` : 'no checkpoint'}`
     : 'No image';
 }
 
@@ -58,17 +66,19 @@ export function showInput(input: DisplayImage, predictions: Prediction[]): void 
   inputCanvas.height = input.height;
   drawImage(inputCanvas, input.display, input.height, input.width, input.channels);
   inputCaption.textContent = `${input.height}×${input.width}×${input.channels}, as the model sees it`;
-  predsBox.replaceChildren(
-    el('div', { class: 'muted' }, 'Top classes'),
-    ...predictions.map((p, i) => {
-      const bar = el('div', { class: 'bar', style: `width:${(p.probability * 100).toFixed(1)}%` });
-      return el(
-        'div',
-        { class: i === 0 ? 'pred top' : 'pred', 'data-class': String(p.index) },
-        el('span', { class: 'name', title: `${p.index}: ${p.className}` }, p.className),
-        el('div', {}, bar),
-        el('span', { class: 'pct' }, formatProbability(p.probability)),
-      );
-    }),
-  );
+  predsBox.replaceChildren(el('div', { class: 'muted' }, 'Top classes'), ...predictionList(predictions));
+}
+
+/** One row per class: name, bar and probability (the first, the top class, in bold). */
+export function predictionList(predictions: Prediction[]): HTMLElement[] {
+  return predictions.map((p, i) => {
+    const bar = el('div', { class: 'bar', style: `width:${(p.probability * 100).toFixed(1)}%` });
+    return el(
+      'div',
+      { class: i === 0 ? 'pred top' : 'pred', 'data-class': String(p.index) },
+      el('span', { class: 'name', title: `${p.index}: ${p.className}` }, p.className),
+      el('div', {}, bar),
+      el('span', { class: 'pct' }, formatProbability(p.probability)),
+    );
+  });
 }

@@ -18,10 +18,20 @@ export interface UiState {
   colormap: Colormap;
   normalise: 'channel' | 'layer';
   sort: boolean;
+  /** The overlays' opacity over the input, 0–100 %. */
+  overlayOpacity: number;
+  overlayColormap: Colormap;
 }
 
 const api = vscodeApi<UiState>();
-export const ui: UiState = { colormap: 'viridis', normalise: 'channel', sort: false, ...api.getState() };
+export const ui: UiState = {
+  colormap: 'viridis',
+  normalise: 'channel',
+  sort: false,
+  overlayOpacity: 50,
+  overlayColormap: 'jet',
+  ...api.getState(),
+};
 export const saveUi = (): void => api.setState(ui);
 
 /** The message of a failed request. */

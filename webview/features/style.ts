@@ -33,4 +33,12 @@ input[type=search] { width: 10em; color: var(--vscode-input-foreground); backgro
 #gallery-more[hidden], #gallery-all[hidden] { display: none; }
 .analyses > section { flex: 1 1 300px; min-width: 260px; margin-top: 0; }
 .analyses .toolbar { gap: 6px; }
+.overlay-legend { width: 224px; }
+.overlay-legend[hidden], #compare[hidden] { display: none; }
+input[type=range] { width: 8em; vertical-align: middle; }
+.compare-sides > .side { flex: 1 1 320px; min-width: 280px; }
+.side-label { font-weight: 600; margin-bottom: 4px; }
+.side-gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(48px, 1fr)); gap: 4px; }
+.side-gallery .tile { cursor: default; }
+.error { color: var(--vscode-errorForeground); }
 `;

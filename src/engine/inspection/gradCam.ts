@@ -5,11 +5,16 @@ import type { Preprocessing } from '../../runs/preprocessing';
 import { tf } from '../tf';
 import { argMax, checkClass, className, classScore } from './classes';
 import { inputShape, inputTensor } from './inputs';
+import { featureLayers } from './activations';
 import { layerGraph } from './layerGraph';
-import { read, scaleToUnit, tidyPlain } from './tensors';
+import { range, read, scaleToUnit, tidyPlain } from './tensors';
+import { chooseGradCamLayer } from '../../core/gradCamLayer';
 
 export interface GradCamOptions {
-  /** A layer with a 4D output; default `relu`, the last feature maps after the head's batch-norm + ReLU. */
+  /**
+   * A layer with a 4D output; default the deepest block output at ≥ 1/16 of the input's side
+   * (src/core/gradCamLayer.ts), else `relu`.
+   */
   layerName?: string;
   /** Default: the predicted class. */
   classIndex?: number;
@@ -26,9 +31,9 @@ export function gradCam(
   options: GradCamOptions = {},
 ): GradCamResult {
   const graph = layerGraph(model);
-  const layerName = options.layerName ?? 'relu';
-  if (!graph.has(layerName)) throw new Error(`The model has no layer ${layerName}`);
   const [inputHeight, inputWidth] = inputShape(model);
+  const layerName = options.layerName ?? defaultGradCamLayer(model, inputHeight, inputWidth);
+  if (!graph.has(layerName)) throw new Error(`The model has no layer ${layerName}`);
   return tidyPlain(() => {
     const x = inputTensor(model, input);
     const values = graph.run(new Map([[graph.input, x]]), [graph.scoreSource, layerName]);
@@ -49,7 +54,8 @@ export function gradCam(
     const grads = tf.grad(score)(activations);
 
     const weights = tf.mean(grads, [1, 2], true); // [1, 1, 1, C]
-    const cam = scaleToUnit(tf.relu(tf.sum(tf.mul(activations, weights), -1, true))) as Tensor4D; // [1, H', W', 1]
+    const relevance = tf.relu(tf.sum(tf.mul(activations, weights), -1, true)); // [1, H', W', 1]
+    const cam = scaleToUnit(relevance) as Tensor4D;
     const upsampled = tf.image.resizeBilinear(cam, [inputHeight, inputWidth], false, true);
     const [, height, width] = cam.shape;
     return {
@@ -59,10 +65,16 @@ export function gradCam(
       upsampled: read(upsampled),
       inputHeight,
       inputWidth,
+      range: range(relevance),
       classIndex,
       className: className(pre, classIndex),
       probability: probs[classIndex],
       score: graph.scoreKind,
     };
   });
+}
+
+/** The layer Grad-CAM uses when none is named (src/core/gradCamLayer.ts), else `relu`. */
+export function defaultGradCamLayer(model: LayersModel, height: number, width: number): string {
+  return chooseGradCamLayer(featureLayers(model), { height, width })?.name ?? 'relu';
 }

@@ -6,7 +6,7 @@ import { tf } from '../tf';
 import { argMax, checkClass, className, classScore } from './classes';
 import { inputShape, inputTensor } from './inputs';
 import { layerGraph } from './layerGraph';
-import { read, scaleToUnit, tidyPlain } from './tensors';
+import { range, read, scaleToUnit, tidyPlain } from './tensors';
 
 export interface SaliencyOptions {
   /** Default: the predicted class. */
@@ -57,6 +57,7 @@ export function saliency(
     }
     return {
       saliency: read(scaleToUnit(map)),
+      range: range(map),
       height,
       width,
       classIndex,

@@ -181,10 +181,13 @@ export class InspectionService {
   }
 
   async gradcam(p: Params<'gradcam'>): Result<'gradcam'> {
-    return this.timed(`Grad-CAM of class ${p.classIndex ?? 'predicted'} at ${p.layerName ?? 'relu'}`, async () => {
-      const { model, pre, image } = await this.loadWithImage(p);
-      return gradCam(model, image.input, pre, { layerName: p.layerName, classIndex: p.classIndex });
-    });
+    return this.timed(
+      `Grad-CAM of class ${p.classIndex ?? 'predicted'} at ${p.layerName ?? 'the default layer'}`,
+      async () => {
+        const { model, pre, image } = await this.loadWithImage(p);
+        return gradCam(model, image.input, pre, { layerName: p.layerName, classIndex: p.classIndex });
+      },
+    );
   }
 
   async saliency(p: Params<'saliency'>): Result<'saliency'> {

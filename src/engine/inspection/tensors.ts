@@ -21,3 +21,8 @@ export function scaleToUnit(t: Tensor): Tensor {
   const max = tf.max(t);
   return tf.div(t, tf.maximum(max, 1e-12));
 }
+
+/** The smallest and largest values of a tensor. */
+export function range(t: Tensor): [number, number] {
+  return [tf.min(t).dataSync()[0], tf.max(t).dataSync()[0]];
+}

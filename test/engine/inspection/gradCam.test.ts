@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import type { LayersModel } from '@tensorflow/tfjs';
+import { bilinearResize } from '../../../src/core/heatmap';
 import { layerActivations } from '../../../src/engine/inspection/activations';
 import { gradCam } from '../../../src/engine/inspection/gradCam';
 import { predictTopK } from '../../../src/engine/inspection/predict';
@@ -12,7 +13,7 @@ describe('engine/inspection: gradCam', function () {
   let examples: Example[];
   before(() => ({ model, examples } = trained()));
 
-  it('on the default layer (relu) is CAM: ReLU(sum_k W[k, c] A_k) from the classifier weights (logit score)', () => {
+  it('on the default layer (relu: 8×8 at 32×32 is ≥ 7×7) is CAM: ReLU(sum_k W[k, c] A_k) from the classifier weights (logit score)', () => {
     const e = examples[3];
     const cam = gradCam(model, e.x, PRE);
     const top = predictTopK(model, e.x, PRE, 1)[0];
@@ -37,6 +38,10 @@ describe('engine/inspection: gradCam', function () {
     for (let p = 0; p < 64; p++)
       assert.ok(Math.abs(cam.heatmap[p] - raw[p] / max) < 1e-4, `${p}: ${cam.heatmap[p]} vs ${raw[p] / max}`);
     assert.strictEqual(Math.max(...cam.heatmap), 1);
+    // The relevance before scaling: Grad-CAM's weights are the gradients averaged over the 8×8 positions, so after
+    // global average pooling it is CAM / 64.
+    assert.ok(Math.abs(cam.range[1] - max / 64) < 1e-4 * Math.max(1, max), `${cam.range[1]} vs ${max / 64}`);
+    assert.ok(Math.abs(cam.range[0] - Math.min(...raw) / 64) < 1e-4 * Math.max(1, max));
   });
 
   it('on bn differentiates through the head ReLU (weights only where the ReLU passes)', () => {
@@ -74,6 +79,9 @@ describe('engine/inspection: gradCam', function () {
       const [py, px] = [Math.floor(peak / SIZE), peak % SIZE];
       if ((py < 8 ? 0 : 2) + (px < 8 ? 0 : 1) === e.quadrant) upsampledHits++;
       for (const v of [...cam.heatmap, ...cam.upsampled]) assert.ok(v >= 0 && v <= 1 + 1e-6);
+      // The page's upsampling (src/core/heatmap.ts) is tf.image.resizeBilinear with half-pixel centres.
+      const page = bilinearResize(cam.heatmap, cam.height, cam.width, SIZE, SIZE);
+      for (let i = 0; i < page.length; i++) assert.ok(Math.abs(page[i] - cam.upsampled[i]) < 1e-5, `${i}`);
     }
     assert.ok(hits >= 0.8 * examples.length, `heatmap mass in the object's quadrant for ${hits}/${examples.length}`);
     assert.ok(

@@ -46,6 +46,9 @@ describe('engine/inspection: saliency', function () {
     const noiseless = saliency(model, e.x, PRE, { classIndex: e.label, samples: 3, noise: 0 });
     for (let i = 0; i < vanilla.saliency.length; i++)
       assert.ok(Math.abs(noiseless.saliency[i] - vanilla.saliency[i]) < 1e-5);
+    // |gradient| before scaling: the same range for both, non-negative.
+    assert.ok(vanilla.range[0] >= 0 && vanilla.range[1] > vanilla.range[0], String(vanilla.range));
+    assert.ok(Math.abs(noiseless.range[1] - vanilla.range[1]) < 1e-5 * vanilla.range[1]);
     let hits = 0;
     for (const ex of examples.slice(0, 4)) {
       const smooth = saliency(model, ex.x, PRE, { classIndex: ex.label, samples: 4, noise: 0.05, seed: 3 });
