@@ -128,12 +128,18 @@ class SummaryPanel extends PanelBase<SummaryState, SummaryHost, SummaryView> {
   }
 }
 
-/** The summary of `doc`, or what stops it (the first error and how many there are). */
+/**
+ * The summary of `doc`, or what stops it (the first error and how many there are): a syntax error, or an error
+ * that leaves no model. Other errors (a data path) do not stop the summary: the Problems view lists them.
+ */
 function summaryUpdate(deps: PanelDeps, doc: vscode.TextDocument): SummaryUpdate {
   const result = deps.specs.get(doc);
   const a = result.analysis;
-  if (a && result.resolved && !a.problem) return { summary: modelSummary(a, result.resolved), version: doc.version };
-  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  // Broken JSON mid-edit is read as best it can be: its figures would flicker, so the last good table stays.
+  const broken = result.parsed.syntaxErrors.length > 0;
+  if (a && result.resolved && !a.problem && !broken)
+    return { summary: modelSummary(a, result.resolved), version: doc.version };
+  const errors = broken ? result.parsed.syntaxErrors : result.diagnostics.filter((d) => d.severity === 'error');
   const first = errors[0];
   const where = first ? ` (line ${doc.positionAt(first.offset).line + 1})` : '';
   return {

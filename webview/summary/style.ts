@@ -13,15 +13,16 @@ export const PAGE = `
   #totals .v { font-weight: 600; font-variant-numeric: tabular-nums; }
   #problem { margin: 0 0 6px; }
   #wrap { flex: 1; min-height: 0; overflow: auto; border: 1px solid var(--vscode-editorWidget-border, transparent); }
-  table { width: 100%; table-layout: fixed; border-collapse: collapse; font-variant-numeric: tabular-nums; }
+  /* Automatic layout: the figures take their width (never cut), the names and inputs wrap in what is left. */
+  table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
   table.stale tbody { opacity: 0.55; }
-  col.c-name { width: 29%; } col.c-shape { width: 11%; } col.c-params { width: 11%; } col.c-macs { width: 9%; }
-  col.c-mem { width: 10%; } col.c-conn { width: 30%; }
-  th, td { padding: 2px 6px; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
+  th, td { padding: 2px 6px; vertical-align: top; text-align: left; }
+  td.name, td.conn { overflow-wrap: break-word; }
+  tr.layer .ltype { display: block; font-size: 0.92em; }
+  td.shape, td.num { white-space: nowrap; }
   thead th { position: sticky; top: 0; z-index: 1; background: var(--vscode-editor-background);
     border-bottom: 1px solid var(--vscode-editorWidget-border, currentColor); font-weight: 600; }
   th.num, td.num, td.shape, td.count { text-align: right; }
-  td.shape, td.num { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
   th button { all: unset; cursor: pointer; display: inline-block; max-width: 100%; }
   th button:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
   th[aria-sort="descending"] button::after { content: ' \\25BC'; }
@@ -59,7 +60,6 @@ export const PAGE = `
 <div id="totals"></div>
 <div id="wrap">
   <table id="table">
-    <colgroup><col class="c-name"><col class="c-shape"><col class="c-params"><col class="c-macs"><col class="c-mem"><col class="c-conn"></colgroup>
     <thead><tr id="head"></tr></thead>
     <tbody id="rows"></tbody>
   </table>

@@ -16,6 +16,16 @@ export const COLUMNS = [
   { key: 'connectedTo', title: 'Connected to' },
 ] as const;
 
+/** A Keras name that may wrap after each `_` (and before `[0][0]`) in a narrow panel, never inside a word. */
+function breakable(text: string): DocumentFragment {
+  const frag = document.createDocumentFragment();
+  text.split(/(?<=_)|(?=\[0\]\[0\]$)/).forEach((part, i) => {
+    if (i > 0) frag.append(document.createElement('wbr'));
+    frag.append(part);
+  });
+  return frag;
+}
+
 /** A number cell: the figure as text, the exact value in `data-value` (tests, sorting) and in the tooltip. */
 function num(value: number, text: string, cls = 'num'): HTMLTableCellElement {
   return el('td', { class: cls, 'data-value': String(value), title: formatInt(value) }, text);
@@ -25,7 +35,7 @@ function layerRow(row: SummaryRow, index: number): HTMLTableRowElement {
   const name = el(
     'td',
     { class: 'name' },
-    el('span', { class: 'lname' }, row.name),
+    el('span', { class: 'lname' }, breakable(row.name)),
     ' ',
     el('span', { class: 'ltype' }, `(${row.type})`),
   );
@@ -41,7 +51,7 @@ function layerRow(row: SummaryRow, index: number): HTMLTableRowElement {
     params,
     num(row.macs, compactCount(row.macs)),
     num(row.activationBytes, formatBytes(row.activationBytes)),
-    el('td', { class: 'conn' }, ...row.connectedTo.map((c) => el('div', {}, c))),
+    el('td', { class: 'conn' }, ...row.connectedTo.map((c) => el('div', {}, breakable(c)))),
   );
 }
 
