@@ -292,8 +292,12 @@ describe('editor features in a real VS Code', () => {
     assert.match(summary.text, /^Trainable params: 769,162$/m);
     const row = summary.rows.find((r) => r.name === 'conv2_block1_1_conv');
     assert.deepStrictEqual([row?.shape, row?.params], ['32x32x48', 1152]);
-    const tab = vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label === 'Summary: summary');
-    assert.ok(tab?.input instanceof vscode.TabInputWebview, 'the summary is a webview panel');
+    const tab = await waitFor('the summary panel', () =>
+      vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .find((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('densenet.summary')),
+    );
+    assert.strictEqual(tab.label, 'Summary: summary');
   });
 
   it('validates data paths and class folders against the workspace', async () => {
