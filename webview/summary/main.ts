@@ -16,14 +16,14 @@ import {
 import type { SummaryHost, SummaryState, SummaryView, SummaryWebviewState } from '../../src/protocol/summary';
 import { byId, el } from '../common/dom';
 import { connectToHost, reportedByHost, vscodeApi } from '../common/vscode';
-import { PAGE } from './style';
+import { writePage } from './style';
 import { applyVisibility, type BuiltTable, buildTable, COLUMNS, layOut } from './table';
 
 const host = connectToHost<SummaryHost, SummaryView>();
 const api = vscodeApi<SummaryWebviewState>();
 const saved = api.getState() ?? {};
 
-byId('app').innerHTML = PAGE;
+writePage(byId('app'));
 const table = byId<HTMLTableElement>('table');
 const tbody = byId<HTMLTableSectionElement>('rows');
 const filterEl = byId<HTMLInputElement>('filter');

@@ -1,5 +1,6 @@
-/** The summary page's markup skeleton and styles (theme variables only); every value is set as text later. */
-export const PAGE = `
+/** Writes the summary page's constant markup and styles (theme variables only); every value is set as text later. */
+export function writePage(app: HTMLElement): void {
+  app.innerHTML = `
 <style>
   html, body { height: 100%; }
   body { box-sizing: border-box; }
@@ -65,3 +66,4 @@ export const PAGE = `
   </table>
 </div>
 <textarea id="copied-text" readonly tabindex="-1" aria-hidden="true"></textarea>`;
+}
