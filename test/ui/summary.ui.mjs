@@ -5,8 +5,8 @@
 // spec is reported above the last good table).
 
 const webview = (page) => page.frameLocator('iframe.webview').first().frameLocator('#active-frame');
-// 429 rows built in one pass; measured ~40 ms on an idle machine, the budget leaves room for a loaded one.
-const RENDER_BUDGET_MS = 1000;
+// 429 rows built in one pass: 91 ms measured on 2 cores, 671 ms under a load of 16; the budget allows for that.
+const RENDER_BUDGET_MS = 1500;
 
 /** Param # of the visible layer rows, in table order. */
 const visibleParams = (view) =>
@@ -35,7 +35,7 @@ export default async function ({ page, assert, ui }) {
   const heads = await view.locator('#head th').allTextContents();
   assert.deepStrictEqual(
     heads.map((h) => h.trim()),
-    ['Layer (type)', 'Output shape', 'Param #', 'Mult-Adds', 'Activations / image', 'Connected to'],
+    ['Layer (type)', 'Output shape', 'Param #', 'Mult-Adds', 'Memory', 'Connected to'],
   );
   for (const th of await view.locator('#head th').all()) {
     const b = await th.boundingBox();

@@ -48,7 +48,8 @@ function persist(): void {
 byId('head').append(
   ...COLUMNS.map((c) => {
     const th = el('th', { 'data-key': c.key, class: 'sortable' in c ? 'num' : '' });
-    th.append('sortable' in c ? el('button', { title: `Sort by ${c.title}` }, c.title) : c.title);
+    const tip = 'tooltip' in c ? `${c.tooltip}. ` : '';
+    th.append('sortable' in c ? el('button', { title: `${tip}Sort by ${c.title}` }, c.title) : c.title);
     return th;
   }),
 );

@@ -19,7 +19,13 @@ export function writePage(app: HTMLElement): void {
   table.stale tbody { opacity: 0.55; }
   th, td { padding: 2px 6px; vertical-align: top; text-align: left; }
   td.name, td.conn { overflow-wrap: break-word; }
-  tr.layer .ltype { display: block; font-size: 0.92em; }
+  /* In a narrow panel the type may break anywhere, the names only after an underscore. */
+  tr.layer .ltype { display: block; font-size: 0.92em; overflow-wrap: anywhere; }
+  @media (max-width: 640px) {
+    table { font-size: 0.92em; }
+    th, td { padding: 2px 3px; }
+    tr.layer td.name { padding-left: 12px; }
+  }
   td.shape, td.num { white-space: nowrap; }
   thead th { position: sticky; top: 0; z-index: 1; background: var(--vscode-editor-background);
     border-bottom: 1px solid var(--vscode-editorWidget-border, currentColor); font-weight: 600; }

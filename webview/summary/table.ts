@@ -12,7 +12,12 @@ export const COLUMNS = [
   { key: 'outputSize', title: 'Output shape', sortable: true },
   { key: 'params', title: 'Param #', sortable: true },
   { key: 'macs', title: 'Mult-Adds', sortable: true },
-  { key: 'activationBytes', title: 'Activations / image', sortable: true },
+  {
+    key: 'activationBytes',
+    title: 'Memory',
+    sortable: true,
+    tooltip: "Activations: the layer's float32 output per image",
+  },
   { key: 'connectedTo', title: 'Connected to' },
 ] as const;
 
