@@ -6,9 +6,8 @@ import { SpecDiagnostics } from './editor/diagnostics';
 import { SpecHoverProvider } from './editor/hover';
 import { installNativeEngine } from './editor/nativeEngine';
 import { newSpec, type NewSpecArgs } from './editor/newSpec';
-import { isSpec, SPEC_SELECTOR, SpecService } from './editor/specService';
+import { SPEC_SELECTOR, SpecService } from './editor/specService';
 import { SpecStatusBar } from './editor/statusBar';
-import { showSummary, SUMMARY_SCHEME, SummaryProvider } from './editor/summary';
 import { TrainingController } from './editor/trainingController';
 import { InspectionClient } from './editor/inspectionClient';
 import {
@@ -30,7 +29,6 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
   try {
     const specs = new SpecService();
     const codeLenses = new SpecCodeLensProvider(specs);
-    const summaries = new SummaryProvider(specs);
     const training = new TrainingController(context, specs, output);
     // The engine process that imports and exports weights (started on first use).
     const interchange = new InspectionClient(context, output);
@@ -49,7 +47,6 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
       specs,
       new SpecDiagnostics(specs),
       codeLenses,
-      summaries,
       new SpecStatusBar(specs),
       training,
       vscode.commands.registerCommand('densenet.installNativeEngine', () =>
@@ -60,21 +57,8 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
       vscode.languages.registerCodeActionsProvider(SPEC_SELECTOR, new SpecCodeActionProvider(specs), {
         providedCodeActionKinds: SpecCodeActionProvider.kinds,
       }),
-      vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
       vscode.commands.registerCommand('densenet.newSpec', (args?: NewSpecArgs) =>
         reportErrors(output, 'New Model Spec', () => newSpec(args)),
-      ),
-      vscode.commands.registerCommand('densenet.showSummary', (uri?: vscode.Uri, group?: string) =>
-        reportErrors(output, 'Show Model Summary', async () => {
-          const target = uri instanceof vscode.Uri ? uri : activeSpec();
-          if (!target) {
-            void vscode.window.showWarningMessage(
-              'Open a *.densenet.json spec first: the summary is of the spec in the active editor.',
-            );
-            return undefined;
-          }
-          return showSummary(target, typeof group === 'string' ? group : undefined);
-        }),
       ),
     );
     context.subscriptions.push(...registerPanels({ context, specs, training, output }));
@@ -92,12 +76,6 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
       .then((choice) => choice && output.show());
     throw e;
   }
-}
-
-function activeSpec(): vscode.Uri | undefined {
-  const doc = vscode.window.activeTextEditor?.document;
-  if (doc && isSpec(doc)) return doc.uri;
-  return vscode.window.visibleTextEditors.map((e) => e.document).find(isSpec)?.uri;
 }
 
 /** Runs a command; a failure is logged and shown, never silent. */

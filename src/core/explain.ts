@@ -419,10 +419,12 @@ export function summaryTable(a: Analysis, r: ResolvedSpec): string {
   }
   const mem = trainingMemory(a, r.batchSize, r.optimizer, r.memoryEfficient);
   out.push(rule('='));
-  out.push(`Total params: ${formatInt(a.totals.params)}`);
-  out.push(`Trainable params: ${formatInt(a.totals.trainableParams)}`);
-  out.push(`Non-trainable params: ${formatInt(a.totals.nonTrainableParams)}`);
+  // As Keras counts them: the layers training.freeze freezes are non-trainable.
   const frozen = frozenCounts(a, r);
+  const trainable = frozen ? frozen.trainableParams : a.totals.trainableParams;
+  out.push(`Total params: ${formatInt(a.totals.params)}`);
+  out.push(`Trainable params: ${formatInt(trainable)}`);
+  out.push(`Non-trainable params: ${formatInt(a.totals.params - trainable)}`);
   if (frozen)
     out.push(
       `training.freeze "${frozen.freeze}": ${formatInt(frozen.trainableParams)} params train, ${formatInt(frozen.frozenParams)} frozen`,

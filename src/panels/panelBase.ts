@@ -130,7 +130,7 @@ export function registerPanelSerializer(
   });
 }
 
-/** A command whose failure is reported as `where`'s. */
+/** A command whose failure is reported as `where`'s; it resolves to what `run` returns (undefined on failure). */
 export function registerPanelCommand(
   deps: PanelDeps,
   command: string,
@@ -139,9 +139,10 @@ export function registerPanelCommand(
 ): vscode.Disposable {
   return vscode.commands.registerCommand(command, async (...args: unknown[]) => {
     try {
-      await run(...args);
+      return await run(...args);
     } catch (e) {
       reportError(deps.output, where, e);
+      return undefined;
     }
   });
 }

@@ -51,8 +51,10 @@ export default async function ({ page, assert, ui }) {
 
   // Click the block lens: the summary opens beside, at the first of its blocks.
   await blockLens.first().locator('a', { hasText: 'blocks 1–3' }).click();
-  await page.locator('.tab', { hasText: 'densenet-bc-100 summary.txt' }).first().waitFor({ timeout: 10_000 });
-  await page.locator('.view-line', { hasText: 'dense block 1 (conv2)' }).first().waitFor({ timeout: 10_000 });
+  await page.locator('.tab', { hasText: 'Summary: densenet-bc-100' }).first().waitFor({ timeout: 10_000 });
+  const summary = page.frameLocator('iframe.webview').first().frameLocator('#active-frame');
+  await summary.locator('#table[data-focus="conv2"]').waitFor({ timeout: 20_000 });
+  await summary.locator('tr.group-head[data-name="conv2"]', { hasText: 'dense block 1 (conv2)' }).waitFor();
 
   // With the summary beside, the spec has half the width: Train and every lens line still fit.
   await lensesFit(page, assert, 'DenseNet-BC-100 beside its summary');
