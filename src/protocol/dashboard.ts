@@ -6,6 +6,7 @@
  * past run to overlay.
  */
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from './engine';
+import type { SavedEvaluation } from './evaluation';
 import type { Contract, NoContract } from './rpc';
 
 /** One point of a run's history (a line of metrics.jsonl, or a live message). `step` is the global step. */
@@ -37,39 +38,7 @@ export interface RunSummary {
   problems?: string[];
 }
 
-/** Precision, recall and F1 of one class (null where undefined: a class never predicted, or without examples). */
-export interface SavedClassMetrics {
-  class: string;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  support: number;
-}
-
-/**
- * One evaluation saved in a run's evaluations.jsonl: a validation at the end of an epoch (`kind: 'validation'`)
- * or a `densenet-lab evaluate` of one of its checkpoints (`kind: 'evaluate'`).
- */
-export interface SavedEvaluation {
-  kind: 'validation' | 'evaluate';
-  /** The split scored: `validation` or `test`. */
-  split: string;
-  /** Epochs completed by the model scored (the epoch just validated; for evaluate, its checkpoint's, if known). */
-  epoch?: number;
-  /** Global step of the model scored, if known. */
-  step?: number;
-  /** evaluate: the checkpoint scored, relative to the run folder (`checkpoints/best`). */
-  checkpoint?: string;
-  /** ISO time. */
-  time: string;
-  examples: number;
-  loss: number;
-  accuracy: number;
-  classNames: string[];
-  /** confusion[true][predicted]. */
-  confusion: number[][];
-  perClass: SavedClassMetrics[];
-}
+export type { SavedClassMetrics, SavedEvaluation } from './evaluation';
 
 /** The run the dashboard shows: the running one (live), else the newest on disk. */
 export interface CurrentRun {

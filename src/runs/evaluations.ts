@@ -1,7 +1,8 @@
 /**
  * `evaluations.jsonl` of a run folder: one JSON object per line (`SavedEvaluation`, src/protocol/dashboard.ts),
- * appended for every validation at the end of an epoch and for every `densenet-lab evaluate` of one of the run's
- * checkpoints: the split, the model's epoch and step, loss, accuracy, the class names, the confusion matrix
+ * appended for every validation at the end of an epoch and for every evaluate (`densenet-lab evaluate`,
+ * `DenseNet: Evaluate`) of one of the run's checkpoints: its id (naming its per-example predictions,
+ * ./predictions.ts), the split, the model's epoch and step, loss, accuracy, the class names, the confusion matrix
  * (`confusion[true][predicted]`) and per-class precision, recall and F1. Each line is written with one write call
  * and fsynced; a torn last line (a crash mid-write) is ignored by the reader and kept apart from the next line.
  * A resume drops the validations of epochs after its checkpoint (`trimEvaluations`), as metrics.jsonl does.
@@ -85,6 +86,8 @@ export function checkEvaluation(file: string, value: unknown, at: string): Saved
   const epoch = o.optInt('epoch');
   const step = o.optInt('step');
   const checkpoint = o.optString('checkpoint');
+  const id = o.optString('id');
+  if (id !== undefined) e.id = id;
   if (epoch !== undefined) e.epoch = epoch;
   if (step !== undefined) e.step = step;
   if (checkpoint !== undefined) e.checkpoint = checkpoint;
