@@ -34,6 +34,8 @@ export interface RunSummary {
   bestValAccuracy?: number;
   /** Has a checkpoint and is neither running nor completed: Resume can continue it. */
   resumable: boolean;
+  /** Has a checkpoint: Evaluate can score it. */
+  evaluable?: boolean;
   /** What was wrong in its run.json (a field of the wrong type, shown replaced: `unknown`, the folder name). */
   problems?: string[];
 }
@@ -79,6 +81,10 @@ export interface DashboardHost extends Contract {
     train: { params: null; result: void };
     /** The history of one of the spec's runs, to overlay its curves (empty for a folder not in its listing). */
     runHistory: { params: { runDir: string }; result: HistoryPoint[] };
+    /** `DenseNet: Evaluate` of one of the spec's runs (else the run shown), which the dashboard then shows. */
+    evaluate: { params: { runDir?: string }; result: void };
+    /** Opens the examples gallery of a cell of a saved evaluation of the run shown. */
+    openExamples: { params: { evaluation: string; true: number; predicted: number }; result: void };
   };
   events: {
     /** The full state again: a training started, the dashboard shows another spec, a run ended. */
