@@ -14,7 +14,7 @@ const api = vscodeApi<{ cell?: GalleryCell }>();
 
 const style = document.createElement('style');
 style.textContent = `
-.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; margin-top: 10px; }
+.gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin-top: 10px; }
 .example { border: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.35)); border-radius: 4px; padding: 6px; display: flex; flex-direction: column; gap: 4px; }
 .example img { width: 100%; aspect-ratio: 1; object-fit: contain; image-rendering: pixelated; background: var(--vscode-editorWidget-background, #222); }
 .example .name { font-weight: 600; overflow-wrap: anywhere; }
