@@ -277,11 +277,11 @@ export async function exampleImages(params: ExampleImagesParams, log: Log = () =
           `the ${predictions.split} data has ${opened.dataset.length} examples now, not the ones evaluated: evaluate the run again`,
         );
       const p = await opened.dataset.read(e.index, { height: pre.input.height, width: pre.input.width });
-      const png = await sharp(Buffer.from(eightBit(p)), {
+      const image = sharp(Buffer.from(eightBit(p)), {
         raw: { width: p.width, height: p.height, channels: p.channels as 1 | 3 },
-      })
-        .png()
-        .toBuffer();
+      });
+      // A grayscale record stays a one-channel PNG.
+      const png = await (p.channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
       writeFileAtomicSync(exampleImageFile(runDir, params.evaluation, e.index), png);
     }
   } finally {
