@@ -135,6 +135,14 @@ export async function evaluateCommand(
     `Evaluated ${runDir} (${e.checkpoint ?? 'checkpoint'}) in ${Date.now() - started} ms — ${summary}${result.skipped ? `; ${result.skipped} unreadable image(s) skipped` : ''}; saved in evaluations.jsonl and ${result.predictionsFile}`,
   );
   onEvaluated(runDir, e);
-  void vscode.window.showInformationMessage(`Evaluated ${name} — ${summary}.`);
+  const specFile = readRunListing(runDir)?.specFile;
+  const show = 'Show in Dashboard';
+  void vscode.window
+    .showInformationMessage(`Evaluated ${name} — ${summary}.`, ...(typeof specFile === 'string' ? [show] : []))
+    .then(async (choice) => {
+      if (choice !== show || typeof specFile !== 'string') return;
+      await vscode.commands.executeCommand('densenet.openDashboard', vscode.Uri.file(specFile));
+      onEvaluated(runDir, e);
+    });
   return e;
 }

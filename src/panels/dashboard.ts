@@ -65,11 +65,10 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
   private pinnedRun: string | undefined;
   private shownRunDir: string | undefined;
 
-  /** After an evaluate of `runDir`: shows it if it is a run of this dashboard's spec. */
+  /** After an evaluate of `runDir`: shows it if it is a run of this dashboard's spec (else changes nothing). */
   showEvaluated(runDir: string): void {
-    if (!this.runsDir || path.dirname(runDir) !== this.runsDir) return;
     this.pinnedRun = runDir;
-    this.sendState();
+    if (!this.runsDir || path.dirname(runDir) === this.runsDir) this.sendState();
   }
 
   private onTrainingEvent(m: TrainingEvent): void {

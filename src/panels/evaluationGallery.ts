@@ -24,6 +24,15 @@ const PAGE = 48;
 export const exampleName = (e: Pick<ExamplePrediction, 'source' | 'record'>): string =>
   e.record === undefined ? path.posix.basename(e.source) : `${path.posix.basename(e.source)} #${e.record}`;
 
+/**
+ * The folders the webview may load the images of `examples` from: the data root, and the folders of images
+ * outside it (a data path given as an absolute path).
+ */
+function imageRoots(p: SavedPredictions, examples: readonly ExamplePrediction[]): string[] {
+  const outside = examples.filter((e) => e.record === undefined && path.isAbsolute(e.source));
+  return [...new Set([p.dataRoot, ...outside.map((e) => path.dirname(e.source))])];
+}
+
 class GalleryPanel extends PanelBase<GalleryState, GalleryHost, GalleryView> {
   private cell: GalleryCell | undefined;
   private predictions: SavedPredictions | undefined;
@@ -63,7 +72,7 @@ class GalleryPanel extends PanelBase<GalleryState, GalleryHost, GalleryView> {
       this.deps.output.warn(`Examples gallery: ${(e as Error).message}`);
     }
     const roots = [vscode.Uri.file(cell.runDir)];
-    if (this.predictions) roots.push(vscode.Uri.file(this.predictions.dataRoot));
+    if (this.predictions) roots.push(...imageRoots(this.predictions, this.examples).map((d) => vscode.Uri.file(d)));
     const base = webviewOptions(this.deps.context.extensionUri);
     this.panel.webview.options = { ...base, localResourceRoots: [...(base.localResourceRoots ?? []), ...roots] };
     const p = this.predictions;
