@@ -82,6 +82,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
           this.updateTitle();
         }
         this.liveEpochs.set(m.payload.runDir, []);
+        this.pinnedRun = undefined; // the new run is the one to show
         this.sendState();
         break;
       }
