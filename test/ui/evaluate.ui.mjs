@@ -127,4 +127,34 @@ export default async function ({ page, workspace, assert, ui }) {
   assert.ok((await features.locator('#gallery canvas').count()) > 0, 'the feature maps are drawn');
   assert.strictEqual(await page.locator('.quick-input-widget').isVisible(), false, 'no checkpoint was asked for');
   await ui.screenshot(page, 'evaluate-feature-maps');
+
+  // After a window reload the dashboard shows the evaluation again (from disk) and its cells still open the gallery.
+  await ui.runCommand(page, 'Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('.tabs-container .tab').first().waitFor({ timeout: 60_000 }); // the editors are restored
+  await ui.runCommand(page, 'View: Close All Editor Groups', { timeout: 60_000 });
+  await page.locator('.tabs-container .tab').first().waitFor({ state: 'detached', timeout: 20_000 });
+  await ui.openFile(page, 'digits/digits.densenet.json', { timeout: 60_000 });
+  await page.locator('.codelens-decoration a', { hasText: 'Train' }).first().waitFor({ timeout: 60_000 });
+  await ui.runCommand(page, 'DenseNet: Open Training Dashboard');
+  const reloaded = await frameWith(page, '.evaluation[data-split="test"] td.examples-cell');
+  const again = (
+    await reloaded.locator('.evaluation[data-split="test"] table.confusion tbody td').allTextContents()
+  ).map(Number);
+  assert.deepStrictEqual(again, counts, 'the same confusion matrix after the reload');
+
+  // The runs table's per-run Evaluate, on the validation examples this time.
+  await reloaded.locator('table.runs tbody tr .evaluate-run').first().click();
+  const validationPick = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Validation examples' });
+  await validationPick.first().waitFor({ timeout: 20_000 });
+  await validationPick.first().click();
+  const validation = reloaded.locator('.evaluation[data-split="validation"]');
+  await validation.locator('table.confusion').waitFor({ timeout: 120_000 });
+  assert.match(await validation.locator('h3').textContent(), /^Evaluate on validation \(checkpoints\/best, epoch 1\)/);
+  const vCells = validation.locator('td.examples-cell');
+  const vCount = Number(await vCells.first().textContent());
+  await vCells.first().click();
+  const gallery2 = await frameWith(page, `#gallery[data-total="${vCount}"] .example`);
+  assert.strictEqual(await gallery2.locator('.example').count(), vCount);
+  await ui.screenshot(page, 'evaluate-after-reload');
 }
