@@ -227,8 +227,13 @@ function renderConfusion(): void {
  * The run's saved evaluate results (DenseNet: Evaluate, densenet-lab evaluate), the latest first, each with its
  * confusion matrix (whose cells open the gallery of their examples) and per-class figures.
  */
+let seenEvaluations: Set<string> | undefined;
+
 function renderEvaluations(evaluations: SavedEvaluation[]): void {
   const latestFirst = [...evaluations].sort((a, b) => b.time.localeCompare(a.time));
+  // One saved since the page showed the run (an Evaluate just finished): brought into view.
+  const fresh = seenEvaluations && latestFirst.find((e) => e.id !== undefined && !seenEvaluations!.has(e.id));
+  seenEvaluations = new Set([...(seenEvaluations ?? []), ...latestFirst.flatMap((e) => (e.id ? [e.id] : []))]);
   $('evaluations').replaceChildren(
     ...latestFirst.map((e) => {
       const names = classNamesFor(e.confusion, e.classNames);
@@ -250,6 +255,7 @@ function renderEvaluations(evaluations: SavedEvaluation[]): void {
       return box;
     }),
   );
+  if (fresh) $('evaluations').querySelector('.evaluation')?.scrollIntoView({ block: 'start', behavior: 'smooth' });
 }
 
 $('evaluations').addEventListener('click', (e) => {
