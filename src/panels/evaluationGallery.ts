@@ -12,7 +12,7 @@ import type { InspectionClient } from '../editor/inspectionClient';
 import type { ExamplePrediction, SavedPredictions } from '../protocol/evaluation';
 import type { GalleryCell, GalleryHost, GalleryItem, GalleryState, GalleryView } from '../protocol/gallery';
 import { readEvaluations } from '../runs/evaluations';
-import { cellExamples, readPredictions } from '../runs/predictions';
+import { cellExamples, readPredictions, sourcePath } from '../runs/predictions';
 import type { PanelDeps } from './deps';
 import { createWebviewPanel, PanelBase, registerPanelSerializer, webviewOptions } from './panelBase';
 
@@ -119,6 +119,8 @@ class GalleryPanel extends PanelBase<GalleryState, GalleryHost, GalleryView> {
     const cell = this.cell;
     const page = this.examples.slice(from, from + PAGE);
     if (!cell || page.length === 0) return [];
+    // Image files are shown as they are; only IDX/CIFAR records need the engine to draw them.
+    for (const e of page) if (e.record === undefined) this.files.set(e.index, sourcePath(this.predictions!, e));
     const need = page.filter((e) => !this.files.has(e.index)).map((e) => e.index);
     if (need.length > 0) {
       const files = await this.engine.inspect('exampleImages', {
