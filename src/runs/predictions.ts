@@ -8,7 +8,7 @@
  */
 import * as path from 'path';
 import type { EvaluationSplit, ExamplePrediction, SavedPredictions } from '../protocol/evaluation';
-import { readJsonSync, writeJsonAtomicSync } from './atomic';
+import { readJsonSync, writeFileAtomicSync } from './atomic';
 import { JsonObject } from './jsonCheck';
 
 export const PREDICTIONS_DIR = 'predictions';
@@ -59,7 +59,7 @@ export const sourcePath = (p: Pick<SavedPredictions, 'dataRoot'>, e: Pick<Exampl
 /** Writes the predictions of evaluation `p.evaluation` into the run (atomically). Returns the file. */
 export function writePredictions(runDir: string, p: SavedPredictions): string {
   const file = predictionsFile(runDir, p.evaluation);
-  writeJsonAtomicSync(file, p);
+  writeFileAtomicSync(file, JSON.stringify(p) + '\n'); // one line: ~100 bytes an example
   return file;
 }
 
