@@ -59,6 +59,7 @@ const targets = [
       'webview/dashboard': 'webview/dashboard/main.ts',
       'webview/features': 'webview/features/main.ts',
       'webview/summary': 'webview/summary/main.ts',
+      'webview/gallery': 'webview/gallery/main.ts',
     },
     platform: 'browser',
     format: 'iife',

@@ -10,6 +10,7 @@ import { SPEC_SELECTOR, SpecService } from './editor/specService';
 import { SpecStatusBar } from './editor/statusBar';
 import { TrainingController } from './editor/trainingController';
 import { InspectionClient } from './editor/inspectionClient';
+import { evaluateCommand, type EvaluateArgs } from './editor/evaluateCommand';
 import {
   exportModelCommand,
   type ExportModelArgs,
@@ -17,6 +18,8 @@ import {
   type ImportWeightsArgs,
 } from './editor/weightsCommands';
 import { registerPanels } from './panels';
+import { showEvaluatedRun } from './panels/dashboard';
+import { registerExamplesGallery } from './panels/evaluationGallery';
 
 /** What activate returns: for other extensions and the integration tests. */
 export interface DenseNetLabApi {
@@ -62,6 +65,16 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
       ),
     );
     context.subscriptions.push(...registerPanels({ context, specs, training, output }));
+    // DenseNet: Evaluate (palette, a run folder's context menu, the dashboard) and the gallery of its examples,
+    // in the same engine process as the weights commands.
+    context.subscriptions.push(
+      ...registerExamplesGallery({ context, specs, training, output }, interchange),
+      vscode.commands.registerCommand('densenet.evaluate', (arg?: unknown) =>
+        reportErrors(output, 'Evaluate', () =>
+          evaluateCommand(interchange, output, evaluateArgs(arg), (runDir) => showEvaluatedRun(runDir)),
+        ),
+      ),
+    );
     context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => codeLenses.refresh()));
     output.info(`DenseNet Lab ${context.extension.packageJSON.version} activated`);
     return { training };
@@ -76,6 +89,18 @@ export function activate(context: vscode.ExtensionContext): DenseNetLabApi {
       .then((choice) => choice && output.show());
     throw e;
   }
+}
+
+/** The arguments of densenet.evaluate: `{ runDir, split }`, or a run folder (the explorer's context menu). */
+function evaluateArgs(arg: unknown): EvaluateArgs {
+  if (arg instanceof vscode.Uri) return { runDir: arg.fsPath };
+  if (typeof arg !== 'object' || arg === null) return {};
+  const { runDir, split } = arg as Record<string, unknown>;
+  return {
+    ...(typeof runDir === 'string' ? { runDir } : {}),
+    // Checked by the command, which says what a wrong one should be.
+    ...(typeof split === 'string' ? { split: split as EvaluateArgs['split'] } : {}),
+  };
 }
 
 /** Runs a command; a failure is logged and shown, never silent. */

@@ -21,7 +21,7 @@ import { runsCommand } from './runs';
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
   densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--resume RUN_DIR] [--workspace DIR] [--json]
-  densenet-lab evaluate <checkpoint | run folder> [--split validation|test] [--backend B] [--threads N] [--json]
+  densenet-lab evaluate <checkpoint | run folder> [--split validation|test] [--batch N] [--backend B] [--json]
   densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--json]
   densenet-lab import <weights file | torchvision:densenet121 | keras:densenet121> [--preset NAME | --spec FILE] [--out DIR] [--workspace DIR] [--json]
   densenet-lab export <checkpoint | run folder> --format onnx|safetensors|h5|tfjs --out FILE [--naming keras2|keras3] [--json]
@@ -42,7 +42,8 @@ time: a second train --resume of it is refused, naming the process that trains i
                   native tensorflow backend, which uses every core itself
 evaluate scores a checkpoint (a run folder: its best, else latest) on the examples its run validated on (the
 split the run recorded), or on data.test with --split test (the default when the run has no validation data),
-sharded over --threads replicas (default 0: one per core); it says which split and how many examples.
+and says which split and how many examples. It saves the result in the run (evaluations.jsonl) and each
+example's prediction (predictions/<id>.json), as DenseNet: Evaluate does; it scores on one thread.
 import reads PyTorch .pth (without running any code in it), .safetensors, Keras .h5 or .onnx weights of a
 DenseNet (or downloads a known pretrained one into the user's cache) and writes a run folder (default
 .densenet/runs/<preset>/<run id>) that predict, evaluate, the panels and "model.weights" accept; a mismatch

@@ -10,18 +10,13 @@ import { UsageError } from '../protocol/cli';
 import { formatDuration } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
-import type { Analysis } from '../core';
-import { type DataPipeline, type DataSpec, type Dataset, openData } from './data/open';
 import { inputTensor, loadImageInput, logits, predictTopK } from './inspection';
-import { locateCheckpoint, readTrainingState, type TrainingState } from '../runs/checkpointFiles';
-import { appendEvaluation, EVALUATIONS_FILE } from '../runs/evaluations';
+import { locateCheckpoint } from '../runs/checkpointFiles';
+import { EVALUATIONS_FILE } from '../runs/evaluations';
+import type { EvaluationSplit } from '../protocol/evaluation';
+import { evaluateRun } from './evaluation';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
-import { readRunInfo, RUN_JSON, SPEC_SNAPSHOT } from '../runs/runFolder';
-import { readRunSplit } from '../runs/runSplit';
 import { loadCheckpointModel } from './checkpoint';
-import { ParallelTrainer } from './parallel/pool';
-import { resolveThreads } from './parallel/threads';
-import { evaluate, type Evaluation } from './training/step';
 import { train } from './training/train';
 
 type Out = (s: string) => void;
@@ -166,75 +161,6 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   }
 }
 
-type EvalSplit = 'validation' | 'test';
-
-/**
- * The data `evaluate` scores a run on: the run's own validation examples (its recorded split, or its validation
- * source) or its test set. Says which in `label`.
- */
-async function openEvaluationData(
-  runDir: string,
-  pre: Preprocessing,
-  requested: string | undefined,
-  err: Out,
-): Promise<{ data: DataPipeline; dataset: Dataset; split: EvalSplit; label: string; doc: RunSpecDoc }> {
-  if (requested !== undefined && requested !== 'validation' && requested !== 'test')
-    throw new UsageError(`--split must be validation or test (got "${requested}")`);
-  const info = readRunInfo(runDir);
-  const snapshot = path.join(runDir, SPEC_SNAPSHOT);
-  const specFile = info?.specFile && fs.existsSync(info.specFile) ? info.specFile : snapshot;
-  const { validateSpec } = await import('../core');
-  const validated = validateSpec(fs.readFileSync(snapshot, 'utf8'));
-  const doc = validated.parsed.value as RunSpecDoc;
-  doc.analysis = validated.analysis;
-  const dataSpec = doc.data;
-  const split: EvalSplit =
-    (requested as EvalSplit | undefined) ?? (dataSpec?.validation !== undefined ? 'validation' : 'test');
-  if (!dataSpec || dataSpec[split] === undefined)
-    throw new Error(
-      `the run's spec has no data.${split} to evaluate on${split === 'validation' ? '' : ' (without --split test, evaluate uses the validation examples of the run)'}`,
-    );
-  const validation = dataSpec.validation;
-  const isHeldOut =
-    split === 'validation' && typeof validation === 'object' && validation !== null && 'split' in validation;
-  const recorded = readRunSplit(runDir);
-  if (isHeldOut && !recorded?.heldOut)
-    throw new Error(
-      `${runDir} did not record its validation split (split.json): it started before runs recorded them, so its validation examples are unknown; evaluate with --split test, or train a new run`,
-    );
-  const data = await openData(
-    {
-      ...dataSpec,
-      normalize: pre.normalization ?? 'none',
-      augment: undefined,
-      ...(split === 'test' ? { validation: undefined } : {}),
-    },
-    {
-      baseDir: path.dirname(specFile),
-      input: pre.input,
-      classes: pre.classNames.length,
-      seed: recorded?.seed,
-      heldOut: isHeldOut ? (recorded?.heldOut ?? undefined) : undefined,
-      onSkip: (f, r) => err(`skipped ${f}: ${r}`),
-    },
-  );
-  const dataset = split === 'test' ? data.test : data.validation;
-  if (!dataset) {
-    await data.close();
-    throw new Error(`no ${split} data`);
-  }
-  const label = isHeldOut
-    ? `validation (the run's split: ${recorded?.heldOut?.indices.length} of ${recorded?.heldOut?.examples} training examples held out)`
-    : `${split} (${dataset.description})`;
-  return { data, dataset, split, label, doc };
-}
-
-interface RunSpecDoc {
-  data?: DataSpec;
-  training?: unknown;
-  analysis?: Analysis;
-}
-
 export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -251,100 +177,54 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
   const requestedThreads = values.threads === undefined ? 0 : Number(values.threads);
   if (!Number.isInteger(requestedThreads) || requestedThreads < 0 || requestedThreads > 64)
     throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
-  const backend = await startBackend(values.backend, err);
-  const { modelPath, runDir } = locateCheckpoint(positionals[0]);
-  const pre = readPreprocessing(runDir);
-  const { trainingConfig } = await import('../core');
-  const { data, dataset, split, label, doc } = await openEvaluationData(runDir, pre, values.split, err);
-  const model = await loadCheckpointModel(modelPath).catch(async (e: unknown) => {
-    await data.close();
-    throw e;
-  });
-  let pool: ParallelTrainer | undefined;
-  try {
-    const batchSize = values.batch ? Number(values.batch) : 64;
-    // Sharded over data-parallel replicas of the model (built from the run's spec, weights from the checkpoint).
-    const { threads, note } = resolveThreads(requestedThreads, backend, batchSize);
-    if (note) err(note);
-    if (threads > 1 && doc.analysis) {
-      pool = await ParallelTrainer.start({
-        threads,
-        backend: backend as 'wasm' | 'cpu',
-        analysis: doc.analysis,
-        config: trainingConfig(doc.training),
-        model,
-        wasmDir: __dirname,
-      });
-    }
-    const batches = data.evalBatches(dataset, batchSize);
-    const r = await (pool
-      ? pool.evaluate(model, batches, pre.classNames.length)
-      : evaluate(model, batches, pre.classNames.length));
-    saveEvaluation(runDir, modelPath, split, r, pre.classNames, err);
-    const perClass = pre.classNames.map((name, i) => {
-      const tp = r.confusion[i][i];
-      const predicted = r.confusion.reduce((s, row) => s + row[i], 0);
-      const actual = r.confusion[i].reduce((s, v) => s + v, 0);
-      return {
-        class: name,
-        precision: predicted ? tp / predicted : null,
-        recall: actual ? tp / actual : null,
-        support: actual,
-      };
-    });
-    if (values.json)
-      out(
-        JSON.stringify({
-          checkpoint: modelPath,
-          split,
-          splitDescription: label,
-          examples: r.examples,
-          loss: r.loss,
-          accuracy: r.accuracy,
-          perClass,
-          confusion: r.confusion,
-        }),
-      );
-    else {
-      out(`${label}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
-      for (const c of perClass)
-        out(
-          `  ${c.class.padEnd(12)} precision ${c.precision === null ? '  –   ' : (c.precision * 100).toFixed(1).padStart(5) + '%'}  recall ${c.recall === null ? '  –   ' : (c.recall * 100).toFixed(1).padStart(5) + '%'}  (${c.support})`,
-        );
-    }
-    return 0;
-  } finally {
-    await pool?.dispose();
-    model.dispose();
-    await data.close();
-  }
-}
-
-/** Saves an evaluate result into the run's evaluations.jsonl (when `runDir` is a run folder) and says where. */
-function saveEvaluation(
-  runDir: string,
-  modelPath: string,
-  split: string,
-  r: Evaluation,
-  classNames: string[],
-  err: Out,
-): void {
-  if (!fs.existsSync(path.join(runDir, RUN_JSON))) {
-    err(`not saved: ${runDir} is not a run folder (no ${RUN_JSON})`);
-    return;
-  }
-  const dir = modelPath.endsWith('.json') ? path.dirname(modelPath) : modelPath;
-  let state: TrainingState | undefined;
-  try {
-    state = readTrainingState(dir);
-  } catch {
-    state = undefined; // a checkpoint without a readable training state: saved without its epoch
-  }
-  const { loss, accuracy, confusion } = r;
-  const checkpoint = path.relative(runDir, dir).split(path.sep).join('/');
-  const at = state ? { epoch: state.epoch, step: state.step } : {};
-  appendEvaluation(runDir, { kind: 'evaluate', split, checkpoint, ...at, loss, accuracy, classNames, confusion });
+  if (values.threads !== undefined && requestedThreads !== 1)
+    err("note: evaluate scores on one thread (it keeps each example's prediction); --threads applies to train");
+  if (values.split !== undefined && values.split !== 'validation' && values.split !== 'test')
+    throw new UsageError(`--split must be validation or test (got "${values.split}")`);
+  const batchSize = values.batch ? Number(values.batch) : 64;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UsageError(`--batch must be a positive whole number (got "${values.batch}")`);
+  await startBackend(values.backend, err);
+  const { modelPath } = locateCheckpoint(positionals[0]);
+  const {
+    runDir,
+    label,
+    evaluation: r,
+    predictionsFile,
+  } = await evaluateRun(
+    { checkpoint: positionals[0], split: values.split as EvaluationSplit | undefined, batchSize },
+    { log: err },
+  );
   err(`saved in ${path.join(runDir, EVALUATIONS_FILE)}`);
+  err(`each example's prediction: ${predictionsFile}`);
+  const perClass = r.perClass.map((c) => ({
+    class: c.class,
+    precision: c.precision,
+    recall: c.recall,
+    support: c.support,
+  }));
+  if (values.json)
+    out(
+      JSON.stringify({
+        checkpoint: modelPath,
+        split: r.split,
+        splitDescription: label,
+        examples: r.examples,
+        loss: r.loss,
+        accuracy: r.accuracy,
+        perClass,
+        confusion: r.confusion,
+        evaluation: r.id,
+      }),
+    );
+  else {
+    out(`${label}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
+    for (const c of perClass)
+      out(
+        `  ${c.class.padEnd(12)} precision ${c.precision === null ? '  –   ' : (c.precision * 100).toFixed(1).padStart(5) + '%'}  recall ${c.recall === null ? '  –   ' : (c.recall * 100).toFixed(1).padStart(5) + '%'}  (${c.support})`,
+      );
+  }
+  return 0;
 }
 
 /** Top-k classes of one image file, with the run's preprocessing (the inspection's decoding and prediction). */

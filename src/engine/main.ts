@@ -7,6 +7,7 @@ import * as path from 'path';
 import type { EngineContract, HostContract } from '../protocol/engine';
 import { ipcPipe, RpcEndpoint } from '../protocol/rpc';
 import { initBackend } from './backend';
+import { evaluateRun, exampleImages } from './evaluation';
 import { InspectionService } from './inspection/service';
 import { setWeightsCacheDir } from './initialWeights';
 import { exportModel, importWeights } from './interchange';
@@ -65,6 +66,21 @@ host.handle('importWeights', (p, { signal, progress }) =>
   }),
 );
 host.handle('exportModel', (p) => exportModel(p));
+host.handle('evaluate', async (p, { signal, progress }) => {
+  const control = { cancelled: signal.aborted };
+  const cancel = () => (control.cancelled = true);
+  signal.addEventListener('abort', cancel);
+  try {
+    return await evaluateRun(p, {
+      control,
+      onProgress: progress,
+      log: (message) => host.notify('log', { level: 'warn', message }),
+    });
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+});
+host.handle('exampleImages', (p) => exampleImages(p, (message) => host.notify('log', { level: 'warn', message })));
 
 host.handle('shutdown', async () => {
   if (control) control.cancelled = true;

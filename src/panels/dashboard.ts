@@ -11,6 +11,7 @@ import type { CurrentRun, DashboardHost, DashboardState, DashboardView, RunSumma
 import type { EpochMetrics } from '../protocol/engine';
 import type { TrainingEvent } from '../editor/trainingController';
 import { readHistory, readSavedEvaluations, runSummary } from './dashboardData';
+import { openExamplesGallery } from './evaluationGallery';
 import type { PanelDeps } from './deps';
 import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSerializer } from './panelBase';
 
@@ -45,7 +46,29 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
       const known = this.runs().some((r) => r.runDir === runDir);
       return known ? readHistory(runDir) : [];
     });
+    this.channel.handle('evaluate', ({ runDir }) => {
+      const target = runDir ?? this.shownRunDir;
+      if (!target || !this.runs().some((r) => r.runDir === target))
+        throw new Error('Pick a run of this spec to evaluate.');
+      this.pinnedRun = target;
+      // Not awaited: the command shows its progress and, once saved, the dashboard shows the result.
+      this.channel.background('evaluate', vscode.commands.executeCommand('densenet.evaluate', { runDir: target }));
+    });
+    this.channel.handle('openExamples', (cell) => {
+      if (!this.shownRunDir) throw new Error('No run is shown.');
+      openExamplesGallery(this.deps, { runDir: this.shownRunDir, ...cell });
+    });
     this.own(deps.training.onTrainingEvent((m) => this.onTrainingEvent(m)));
+  }
+
+  /** The run shown when no training of this spec runs: the one last evaluated from here, else the newest. */
+  private pinnedRun: string | undefined;
+  private shownRunDir: string | undefined;
+
+  /** After an evaluate of `runDir`: shows it if it is a run of this dashboard's spec (else changes nothing). */
+  showEvaluated(runDir: string): void {
+    this.pinnedRun = runDir;
+    if (!this.runsDir || path.dirname(runDir) === this.runsDir) this.sendState();
   }
 
   private onTrainingEvent(m: TrainingEvent): void {
@@ -59,6 +82,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
           this.updateTitle();
         }
         this.liveEpochs.set(m.payload.runDir, []);
+        this.pinnedRun = undefined; // the new run is the one to show
         this.sendState();
         break;
       }
@@ -169,7 +193,9 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
         evaluations: runDir ? readSavedEvaluations(runDir) : [],
       };
     } else {
-      const latest = [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+      const latest =
+        runs.find((r) => r.runDir === this.pinnedRun) ??
+        [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
       if (latest) {
         current = {
           runDir: latest.runDir,
@@ -182,6 +208,7 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
         };
       }
     }
+    this.shownRunDir = current?.runDir || undefined;
     const busyElsewhere = running && !this.showsRunning() ? path.basename(running.specUri.fsPath) : undefined;
     return { specUri: this.specUri?.toString(), specName: info?.name, current, runs, busyElsewhere };
   }
@@ -235,6 +262,11 @@ function activeSpecUri(): vscode.Uri | undefined {
     vscode.window.activeTextEditor?.document ??
     vscode.window.visibleTextEditors.map((e) => e.document).find((d) => d.uri.path.endsWith('.densenet.json'));
   return doc && doc.uri.path.endsWith('.densenet.json') ? doc.uri : undefined;
+}
+
+/** After an evaluate of `runDir`: the open dashboard shows it (when it is a run of its spec). */
+export function showEvaluatedRun(runDir: string): void {
+  current?.showEvaluated(runDir);
 }
 
 export function registerDashboardPanel(deps: PanelDeps): vscode.Disposable[] {

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import type { HistoryPoint, RunSummary, SavedEvaluation } from '../protocol/dashboard';
 import { downsample } from '../metrics/dashboardMath';
-import { isResumable } from '../runs/checkpointFiles';
+import { bestOrLatestCheckpoint, isResumable } from '../runs/checkpointFiles';
 import { evaluationsToShow, readEvaluations } from '../runs/evaluations';
 import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog';
 import type { RunListing } from '../runs/runFolder';
@@ -69,6 +69,7 @@ export function runSummary(r: RunListing): RunSummary {
     startedAt: text(r.startedAt) ?? '',
     epochs: num(r.epochs) ?? 0,
     resumable: isResumable(r),
+    evaluable: r.status !== 'running' && bestOrLatestCheckpoint(r.runDir) !== undefined,
   };
   const backend = text(r.backend);
   const epochsCompleted = num(r.epochsCompleted);

@@ -323,25 +323,32 @@ export function registerFeatureMapsPanel(deps: PanelDeps): vscode.Disposable[] {
     return p;
   };
 
-  const command = registerPanelCommand(deps, 'densenet.visualizeFeatureMaps', 'Visualize Feature Maps', async (arg) => {
-    const image = await resolveImage(arg);
-    if (!image) return;
-    inspection.warm(); // the engine starts while the user picks a checkpoint
-    const checkpoint = await pickCheckpoint(deps.context);
-    if (!checkpoint) return;
-    const startedAt = Date.now();
-    let panel = current;
-    if (panel) panel.panel.reveal(undefined, false);
-    else {
-      panel = adopt(
-        createWebviewPanel(deps, FEATURES_VIEW_TYPE, `Feature Maps: ${path.basename(image.fsPath)}`, {
-          viewColumn: vscode.ViewColumn.Active,
-          preserveFocus: false,
-        }),
-      );
-    }
-    await panel.load(image.fsPath, checkpoint, startedAt);
-  });
+  const command = registerPanelCommand(
+    deps,
+    'densenet.visualizeFeatureMaps',
+    'Visualize Feature Maps',
+    async (arg, run) => {
+      const image = await resolveImage(arg);
+      if (!image) return;
+      inspection.warm(); // the engine starts while the user picks a checkpoint
+      // A run folder given (the examples gallery of an evaluation): no pick.
+      const given = typeof run === 'string' && vscode.workspace.isTrusted ? run : undefined;
+      const checkpoint = given ? { path: given, label: path.basename(given) } : await pickCheckpoint(deps.context);
+      if (!checkpoint) return;
+      const startedAt = Date.now();
+      let panel = current;
+      if (panel) panel.panel.reveal(undefined, false);
+      else {
+        panel = adopt(
+          createWebviewPanel(deps, FEATURES_VIEW_TYPE, `Feature Maps: ${path.basename(image.fsPath)}`, {
+            viewColumn: vscode.ViewColumn.Active,
+            preserveFocus: false,
+          }),
+        );
+      }
+      await panel.load(image.fsPath, checkpoint, startedAt);
+    },
+  );
 
   const serializer = registerPanelSerializer(deps, FEATURES_VIEW_TYPE, 'Feature maps', async (panel, state) => {
     // Kept by the page (vscode.setState): checked, as anything read back.

@@ -6,6 +6,7 @@
  * past run to overlay.
  */
 import type { BatchMetrics, EpochMetrics, TrainingStarted } from './engine';
+import type { SavedEvaluation } from './evaluation';
 import type { Contract, NoContract } from './rpc';
 
 /** One point of a run's history (a line of metrics.jsonl, or a live message). `step` is the global step. */
@@ -33,43 +34,13 @@ export interface RunSummary {
   bestValAccuracy?: number;
   /** Has a checkpoint and is neither running nor completed: Resume can continue it. */
   resumable: boolean;
+  /** Has a checkpoint: Evaluate can score it. */
+  evaluable?: boolean;
   /** What was wrong in its run.json (a field of the wrong type, shown replaced: `unknown`, the folder name). */
   problems?: string[];
 }
 
-/** Precision, recall and F1 of one class (null where undefined: a class never predicted, or without examples). */
-export interface SavedClassMetrics {
-  class: string;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  support: number;
-}
-
-/**
- * One evaluation saved in a run's evaluations.jsonl: a validation at the end of an epoch (`kind: 'validation'`)
- * or a `densenet-lab evaluate` of one of its checkpoints (`kind: 'evaluate'`).
- */
-export interface SavedEvaluation {
-  kind: 'validation' | 'evaluate';
-  /** The split scored: `validation` or `test`. */
-  split: string;
-  /** Epochs completed by the model scored (the epoch just validated; for evaluate, its checkpoint's, if known). */
-  epoch?: number;
-  /** Global step of the model scored, if known. */
-  step?: number;
-  /** evaluate: the checkpoint scored, relative to the run folder (`checkpoints/best`). */
-  checkpoint?: string;
-  /** ISO time. */
-  time: string;
-  examples: number;
-  loss: number;
-  accuracy: number;
-  classNames: string[];
-  /** confusion[true][predicted]. */
-  confusion: number[][];
-  perClass: SavedClassMetrics[];
-}
+export type { SavedClassMetrics, SavedEvaluation } from './evaluation';
 
 /** The run the dashboard shows: the running one (live), else the newest on disk. */
 export interface CurrentRun {
@@ -110,6 +81,10 @@ export interface DashboardHost extends Contract {
     train: { params: null; result: void };
     /** The history of one of the spec's runs, to overlay its curves (empty for a folder not in its listing). */
     runHistory: { params: { runDir: string }; result: HistoryPoint[] };
+    /** `DenseNet: Evaluate` of one of the spec's runs (else the run shown), which the dashboard then shows. */
+    evaluate: { params: { runDir?: string }; result: void };
+    /** Opens the examples gallery of a cell of a saved evaluation of the run shown. */
+    openExamples: { params: { evaluation: string; true: number; predicted: number }; result: void };
   };
   events: {
     /** The full state again: a training started, the dashboard shows another spec, a run ended. */

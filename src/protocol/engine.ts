@@ -17,6 +17,7 @@ import type {
   Prediction,
   SaliencyResult,
 } from './features';
+import type { EvaluationRequests } from './evaluation';
 import type { NoContract } from './rpc';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -243,7 +244,7 @@ export type InterchangeRequests = {
 };
 
 /** What the long-lived engine process answers besides training: inspections and weight interchange. */
-export type ServiceRequests = InspectionRequests & InterchangeRequests;
+export type ServiceRequests = InspectionRequests & InterchangeRequests & EvaluationRequests;
 export type ServiceKind = keyof ServiceRequests;
 
 /** What the engine announces while it trains (and its log lines). */
@@ -271,7 +272,8 @@ export type EngineEvent = { [K in keyof EngineEvents]: { type: K; payload: Engin
 /** The engine process's side of the channel. */
 export interface EngineContract {
   requests: InspectionRequests &
-    InterchangeRequests & {
+    InterchangeRequests &
+    EvaluationRequests & {
       /** First request: start the backend. */
       init: { params: EngineConfig; result: EngineReady };
       /**

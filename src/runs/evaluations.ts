@@ -1,7 +1,8 @@
 /**
  * `evaluations.jsonl` of a run folder: one JSON object per line (`SavedEvaluation`, src/protocol/dashboard.ts),
- * appended for every validation at the end of an epoch and for every `densenet-lab evaluate` of one of the run's
- * checkpoints: the split, the model's epoch and step, loss, accuracy, the class names, the confusion matrix
+ * appended for every validation at the end of an epoch and for every evaluate (`densenet-lab evaluate`,
+ * `DenseNet: Evaluate`) of one of the run's checkpoints: its id (naming its per-example predictions,
+ * ./predictions.ts), the split, the model's epoch and step, loss, accuracy, the class names, the confusion matrix
  * (`confusion[true][predicted]`) and per-class precision, recall and F1. Each line is written with one write call
  * and fsynced; a torn last line (a crash mid-write) is ignored by the reader and kept apart from the next line.
  * A resume drops the validations of epochs after its checkpoint (`trimEvaluations`), as metrics.jsonl does.
@@ -11,13 +12,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { perClassMetrics } from '../metrics/dashboardMath';
-import type { SavedClassMetrics, SavedEvaluation } from '../protocol/dashboard';
+import { parseSpec } from '../core/parse';
+import type { EvaluationSplit, SavedClassMetrics, SavedEvaluation } from '../protocol/evaluation';
 import { readTextIfExists, writeAllSync, writeFileAtomicSync } from './atomic';
 import { countMatrix, JsonObject } from './jsonCheck';
+import { SPEC_SNAPSHOT } from './runFolder';
 
 export const EVALUATIONS_FILE = 'evaluations.jsonl';
 
-export type { SavedEvaluation } from '../protocol/dashboard';
+export type { SavedEvaluation } from '../protocol/evaluation';
 
 const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
@@ -85,6 +88,8 @@ export function checkEvaluation(file: string, value: unknown, at: string): Saved
   const epoch = o.optInt('epoch');
   const step = o.optInt('step');
   const checkpoint = o.optString('checkpoint');
+  const id = o.optString('id');
+  if (id !== undefined) e.id = id;
   if (epoch !== undefined) e.epoch = epoch;
   if (step !== undefined) e.step = step;
   if (checkpoint !== undefined) e.checkpoint = checkpoint;
@@ -145,4 +150,23 @@ export function evaluationsToShow(records: readonly SavedEvaluation[]): SavedEva
   const evaluates = new Map<string, SavedEvaluation>();
   for (const r of records) if (r.kind === 'evaluate') evaluates.set(`${r.split}\u0000${r.checkpoint ?? ''}`, r);
   return [...(lastValidation ? [lastValidation] : []), ...evaluates.values()];
+}
+
+/**
+ * The splits an evaluate of a run can score, from its spec's `data` section: `test` when it has data.test,
+ * `validation` when it has data.validation (its own source, or the run's held-out split), test first.
+ */
+export function evaluationSplits(data: unknown): EvaluationSplit[] {
+  if (typeof data !== 'object' || data === null) return [];
+  const d = data as Record<string, unknown>;
+  const has = (k: string) => d[k] !== undefined && d[k] !== null;
+  return [...(has('test') ? ['test' as const] : []), ...(has('validation') ? ['validation' as const] : [])];
+}
+
+/** `evaluationSplits` of the run in `runDir` (its spec snapshot); [] when the snapshot is missing. */
+export function runEvaluationSplits(runDir: string): EvaluationSplit[] {
+  const text = readTextIfExists(path.join(runDir, SPEC_SNAPSHOT));
+  if (text === undefined) return [];
+  const value = parseSpec(text).value;
+  return evaluationSplits(typeof value === 'object' && value !== null ? (value as { data?: unknown }).data : undefined);
 }

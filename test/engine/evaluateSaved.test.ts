@@ -6,6 +6,7 @@ import { evaluateCommand } from '../../src/engine/cli';
 import { tf } from '../../src/engine/tf';
 import { train } from '../../src/engine/training/train';
 import { readEvaluations } from '../../src/runs/evaluations';
+import { cellExamples, predictionsConfusion, readPredictions } from '../../src/runs/predictions';
 import { makeDataset } from '../support/barsDataset';
 
 const SPEC = JSON.stringify({
@@ -67,6 +68,16 @@ describe('engine: densenet-lab evaluate saves its result in the run', function (
       saved[0].classNames,
     );
     assert.strictEqual(saved[0].classNames.length, 3);
+    // Each example's prediction is saved beside it, and makes the same confusion matrix.
+    assert.ok(saved[0].id, 'the evaluation has an id');
+    const predictions = readPredictions(runDir, saved[0].id!);
+    assert.strictEqual(predictions.examples.length, saved[0].examples);
+    assert.deepStrictEqual(predictionsConfusion(predictions), saved[0].confusion);
+    for (const e of predictions.examples) {
+      assert.ok(fs.existsSync(path.join(dir, e.source)), `${e.source} is relative to the spec's folder`);
+      assert.ok(e.probability >= 1 / 3 - 1e-6 && e.probability <= 1, `probability ${e.probability}`);
+    }
+    assert.strictEqual(cellExamples(predictions, 0, 0).length, saved[0].confusion[0][0]);
     assert.strictEqual(
       records.filter((r) => r.kind === 'validation').length,
       1,

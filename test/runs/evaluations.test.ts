@@ -4,8 +4,10 @@ import * as path from 'path';
 import {
   appendEvaluation,
   EVALUATIONS_FILE,
+  evaluationSplits,
   evaluationsToShow,
   readEvaluations,
+  runEvaluationSplits,
   trimEvaluations,
 } from '../../src/runs/evaluations';
 import { tempFolders } from '../support/tempFolders';
@@ -96,5 +98,33 @@ describe('runs/evaluations', () => {
     );
     assert.strictEqual(shown[1], records[3], 'the last evaluate of a split and checkpoint');
     assert.strictEqual(trimEvaluations(temp.make(), 0), 0);
+  });
+
+  it('keeps the id of an evaluate, and refuses one of the wrong type', () => {
+    const runDir = temp.make();
+    appendEvaluation(runDir, { ...input('evaluate', 1, { split: 'test' }), id: '20261201-023000-123-test' });
+    const { records, problems } = readEvaluations(runDir);
+    assert.deepStrictEqual(problems, []);
+    assert.strictEqual(records[0].id, '20261201-023000-123-test');
+    fs.appendFileSync(path.join(runDir, EVALUATIONS_FILE), JSON.stringify({ ...records[0], id: 3 }) + '\n');
+    assert.strictEqual(readEvaluations(runDir).problems.length, 1);
+  });
+
+  it('offers the test data, then the validation examples, as the spec of the run has them', () => {
+    assert.deepStrictEqual(evaluationSplits({ train: 'a', test: 'b', validation: { split: 0.1 } }), [
+      'test',
+      'validation',
+    ]);
+    assert.deepStrictEqual(evaluationSplits({ train: 'a', validation: 'v' }), ['validation']);
+    assert.deepStrictEqual(evaluationSplits({ train: 'a', test: 'b' }), ['test']);
+    assert.deepStrictEqual(evaluationSplits({ train: 'a' }), []);
+    assert.deepStrictEqual(evaluationSplits(undefined), []);
+    const runDir = temp.make();
+    assert.deepStrictEqual(runEvaluationSplits(runDir), [], 'no spec snapshot');
+    fs.writeFileSync(
+      path.join(runDir, 'spec.densenet.json'),
+      '{\n  // a comment, as specs have\n  "data": { "train": "t", "test": "data/test" }\n}\n',
+    );
+    assert.deepStrictEqual(runEvaluationSplits(runDir), ['test']);
   });
 });

@@ -40,6 +40,7 @@ app.innerHTML = `
     <vscode-button id="stop" secondary>Stop</vscode-button>
     <vscode-button id="resume" secondary>Resume</vscode-button>
     <vscode-button id="train">Train</vscode-button>
+    <vscode-button id="evaluate" secondary title="Evaluate the run shown on its test or validation data">Evaluate</vscode-button>
     <label class="smoothing">Smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothingValue"></span></label>
   </div>
   <div id="notice" class="muted"></div>
@@ -66,6 +67,7 @@ app.innerHTML = `
 const stopBtn = $('stop');
 const resumeBtn = $('resume');
 const trainBtn = $('train');
+const evaluateBtn = $('evaluate');
 const smoothingInput = $<HTMLInputElement>('smoothing');
 smoothingInput.value = String(ui.smoothing);
 $('smoothingValue').textContent = ui.smoothing.toFixed(2);
@@ -181,6 +183,7 @@ function renderHeader(): void {
   const resumable = (state?.runs ?? []).some((r) => r.resumable);
   setDisabled(resumeBtn, live || !resumable || !!state?.busyElsewhere);
   setDisabled(trainBtn, live || !state?.specUri || !!state?.busyElsewhere);
+  setDisabled(evaluateBtn, live || !state?.runs.some((r) => r.runDir === state?.current?.runDir && r.evaluable));
   $('notice').textContent = state?.busyElsewhere ? `Training ${state.busyElsewhere} is running.` : '';
 }
 
@@ -220,22 +223,48 @@ function renderConfusion(): void {
   perClass.replaceChildren(perClassTable(m, names));
 }
 
-/** The run's saved `densenet-lab evaluate` results, each with its confusion matrix and per-class figures. */
+/**
+ * The run's saved evaluate results (DenseNet: Evaluate, densenet-lab evaluate), the latest first, each with its
+ * confusion matrix (whose cells open the gallery of their examples) and per-class figures.
+ */
+let seenEvaluations: Set<string> | undefined;
+
 function renderEvaluations(evaluations: SavedEvaluation[]): void {
+  const latestFirst = [...evaluations].sort((a, b) => b.time.localeCompare(a.time));
+  // One saved since the page showed the run (an Evaluate just finished): brought into view.
+  const fresh = seenEvaluations && latestFirst.find((e) => e.id !== undefined && !seenEvaluations!.has(e.id));
+  seenEvaluations = new Set([...(seenEvaluations ?? []), ...latestFirst.flatMap((e) => (e.id ? [e.id] : []))]);
   $('evaluations').replaceChildren(
-    ...evaluations.map((e) => {
+    ...latestFirst.map((e) => {
       const names = classNamesFor(e.confusion, e.classNames);
       const of = [e.checkpoint, e.epoch !== undefined ? `epoch ${e.epoch}` : undefined].filter(Boolean).join(', ');
-      const title = `Evaluate on ${e.split}${of ? ` (${of})` : ''}: accuracy ${pct(e.accuracy)} on ${e.examples} images`;
-      return el(
+      const loss = Number.isFinite(e.loss) ? `, loss ${formatNumber(e.loss)}` : '';
+      const title = `Evaluate on ${e.split}${of ? ` (${of})` : ''}: accuracy ${pct(e.accuracy)}${loss} on ${e.examples} images`;
+      const box = el(
         'div',
         { class: 'evaluation', 'data-split': e.split },
         el('h3', { title: e.time }, title),
-        el('div', { class: 'validation-grid' }, confusionTable(e.confusion, names), perClassTable(e.confusion, names)),
+        el(
+          'div',
+          { class: 'validation-grid' },
+          confusionTable(e.confusion, names, e.id !== undefined),
+          perClassTable(e.confusion, names),
+        ),
       );
+      if (e.id !== undefined) box.dataset.evaluation = e.id;
+      return box;
     }),
   );
+  if (fresh) $('evaluations').querySelector('.evaluation')?.scrollIntoView({ block: 'start', behavior: 'smooth' });
 }
+
+$('evaluations').addEventListener('click', (e) => {
+  const cell = (e.target as HTMLElement).closest<HTMLElement>('td.examples-cell');
+  const evaluation = cell?.closest<HTMLElement>('.evaluation')?.dataset.evaluation;
+  if (!cell || !evaluation) return;
+  const cellOf = { evaluation, true: Number(cell.dataset.true), predicted: Number(cell.dataset.predicted) };
+  reportedByHost(host.request('openExamples', cellOf));
+});
 
 function renderRuns(runs: DashboardState['runs']): void {
   const box = $('runs');
@@ -257,6 +286,11 @@ $('runs').addEventListener('click', (e) => {
   const b = (e.target as HTMLElement).closest('.resume-run');
   const runDir = b?.closest('tr')?.dataset.run;
   if (runDir && !b?.hasAttribute('disabled')) reportedByHost(host.request('resume', { runDir }));
+  const evaluateRun = (e.target as HTMLElement).closest('.evaluate-run')?.closest('tr')?.dataset.run;
+  if (evaluateRun) reportedByHost(host.request('evaluate', { runDir: evaluateRun }));
+});
+evaluateBtn.addEventListener('click', () => {
+  if (!evaluateBtn.hasAttribute('disabled')) reportedByHost(host.request('evaluate', {}));
 });
 stopBtn.addEventListener('click', () => {
   if (stopBtn.hasAttribute('disabled')) return;

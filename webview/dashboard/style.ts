@@ -18,6 +18,8 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 8px; text-align: right; border: 1px solid var(--vscode-panel-border, rgba(128,128,128,0.25)); }
 th { font-weight: 600; color: var(--vscode-descriptionForeground); }
 table.confusion td { min-width: 34px; text-align: center; }
+table.confusion td.examples-cell { cursor: pointer; text-decoration: underline dotted; }
+table.confusion td.examples-cell:hover { outline: 1px solid var(--vscode-focusBorder); }
 table.confusion th.corner { font-weight: normal; font-size: 0.85em; }
 table.runs td, table.runs th { text-align: left; }
 table.runs tr.current td { background: var(--vscode-list-inactiveSelectionBackground); }

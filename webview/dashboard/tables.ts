@@ -20,8 +20,11 @@ export function statItems(items: [string, string][]): HTMLElement[] {
   );
 }
 
-/** The confusion matrix (rows: true class, columns: predicted), each cell shaded by its share of the row. */
-export function confusionTable(m: number[][], names: string[]): HTMLTableElement {
+/**
+ * The confusion matrix (rows: true class, columns: predicted), each cell shaded by its share of the row. With
+ * `examples`, its non-empty cells open the gallery of their examples (`data-true`, `data-predicted`).
+ */
+export function confusionTable(m: number[][], names: string[], examples = false): HTMLTableElement {
   const head = row(th('true \\ predicted', { class: 'corner' }), ...names.map((n) => th(n)));
   const body = m.map((counts, i) => {
     const total = counts.reduce((a, b) => a + b, 0);
@@ -32,7 +35,8 @@ export function confusionTable(m: number[][], names: string[]): HTMLTableElement
         'td',
         {
           style: `background: color-mix(in srgb, ${colour} ${Math.round(share * 85)}%, transparent)`,
-          title: `${names[i]} predicted as ${names[j]}: ${v} (${pct(share)} of the row)`,
+          title: `${names[i]} predicted as ${names[j]}: ${v} (${pct(share)} of the row)${examples && v > 0 ? ' — click to see them' : ''}`,
+          ...(examples && v > 0 ? { class: 'examples-cell', 'data-true': String(i), 'data-predicted': String(j) } : {}),
         },
         String(v),
       );
@@ -58,7 +62,8 @@ export function perClassTable(m: number[][], names: string[]): HTMLTableElement 
 
 /**
  * The spec's runs, newest first: a checkbox to overlay each one's curves (not the run shown above), its status,
- * epochs, best validation accuracy, backend, and Resume for the runs that can be resumed.
+ * epochs, best validation accuracy, backend, Resume for the runs that can be resumed and Evaluate for the runs
+ * with a checkpoint.
  */
 export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, overlays: string[]): HTMLTableElement {
   const head = row(
@@ -79,6 +84,10 @@ export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, o
     resume.className = 'resume-run';
     resume.setAttribute('secondary', '');
     resume.textContent = 'Resume';
+    const evaluate = document.createElement('vscode-button');
+    evaluate.className = 'evaluate-run';
+    evaluate.setAttribute('secondary', '');
+    evaluate.textContent = 'Evaluate';
     const tr = row(
       td(box),
       td(r.runId, ...(isCurrent ? [' ', el('span', { class: 'muted' }, '(shown)')] : [])),
@@ -86,7 +95,7 @@ export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, o
       td(`${r.epochsCompleted ?? 0}/${r.epochs}`),
       td(pct(r.bestValAccuracy)),
       td(r.backend ?? ''),
-      r.resumable ? td(resume) : td(),
+      td(...(r.resumable ? [resume] : []), ...(r.evaluable ? [evaluate] : [])),
     );
     tr.dataset.run = r.runDir;
     if (isCurrent) tr.className = 'current';

@@ -1,0 +1,291 @@
+/**
+ * Evaluate a run's checkpoint on its validation examples or its test set: the one implementation behind
+ * `densenet-lab evaluate` (./cli.ts) and the engine's `evaluate` request (`DenseNet: Evaluate`). Scores every
+ * example on this thread, saves the per-example predictions (`predictions/<id>.json`, src/runs/predictions.ts)
+ * and then the evaluation's line in evaluations.jsonl. `exampleImages` draws IDX/CIFAR examples as PNG files for
+ * the confusion-matrix gallery.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import sharp from 'sharp';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
+import type { Analysis } from '../core';
+import { UsageError } from '../protocol/cli';
+import type {
+  EvaluateParams,
+  EvaluateProgress,
+  EvaluateResult,
+  EvaluationSplit,
+  ExampleImagesParams,
+  ExamplePrediction,
+} from '../protocol/evaluation';
+import { writeFileAtomicSync } from '../runs/atomic';
+import { locateCheckpoint, readTrainingState } from '../runs/checkpointFiles';
+import { appendEvaluation } from '../runs/evaluations';
+import {
+  exampleImageFile,
+  exampleSource,
+  newEvaluationId,
+  readPredictions,
+  sourcePath,
+  writePredictions,
+} from '../runs/predictions';
+import { type Preprocessing, readPreprocessing } from '../runs/preprocessing';
+import { readRunInfo, RUN_JSON, SPEC_SNAPSHOT } from '../runs/runFolder';
+import { readRunSplit } from '../runs/runSplit';
+import { loadCheckpointModel } from './checkpoint';
+import { type DataPipeline, type DataSpec, type Dataset, openData, type Pixels } from './data/open';
+import { inputShape } from './inspection/inputs';
+import { tf } from './tf';
+import { crossEntropy, type Evaluation, EvaluationTally, type TrainControl } from './training/step';
+
+type Log = (message: string) => void;
+
+export interface RunSpecDoc {
+  data?: DataSpec;
+  training?: unknown;
+  analysis?: Analysis;
+}
+
+export interface EvaluationData {
+  data: DataPipeline;
+  dataset: Dataset;
+  split: EvaluationSplit;
+  /** What is scored, for messages. */
+  label: string;
+  doc: RunSpecDoc;
+  /** The spec's folder: the data paths start there. */
+  dataRoot: string;
+}
+
+/**
+ * The data an evaluate scores a run on: the run's own validation examples (its recorded split, or its validation
+ * source) or its test set. Says which in `label`.
+ */
+export async function openEvaluationData(
+  runDir: string,
+  pre: Preprocessing,
+  requested: string | undefined,
+  log: Log,
+): Promise<EvaluationData> {
+  if (requested !== undefined && requested !== 'validation' && requested !== 'test')
+    throw new UsageError(`--split must be validation or test (got "${requested}")`);
+  const info = readRunInfo(runDir);
+  const snapshot = path.join(runDir, SPEC_SNAPSHOT);
+  const specFile = info?.specFile && fs.existsSync(info.specFile) ? info.specFile : snapshot;
+  const { validateSpec } = await import('../core');
+  const validated = validateSpec(fs.readFileSync(snapshot, 'utf8'));
+  const doc = validated.parsed.value as RunSpecDoc;
+  doc.analysis = validated.analysis;
+  const dataSpec = doc.data;
+  const split: EvaluationSplit =
+    (requested as EvaluationSplit | undefined) ?? (dataSpec?.validation !== undefined ? 'validation' : 'test');
+  if (!dataSpec || dataSpec[split] === undefined)
+    throw new Error(
+      `the run's spec has no data.${split} to evaluate on${split === 'validation' ? '' : ' (without --split test, evaluate uses the validation examples of the run)'}`,
+    );
+  const validation = dataSpec.validation;
+  const isHeldOut =
+    split === 'validation' && typeof validation === 'object' && validation !== null && 'split' in validation;
+  const recorded = readRunSplit(runDir);
+  if (isHeldOut && !recorded?.heldOut)
+    throw new Error(
+      `${runDir} did not record its validation split (split.json): it started before runs recorded them, so its validation examples are unknown; evaluate with --split test, or train a new run`,
+    );
+  const dataRoot = path.dirname(specFile);
+  const data = await openData(
+    {
+      ...dataSpec,
+      normalize: pre.normalization ?? 'none',
+      augment: undefined,
+      ...(split === 'test' ? { validation: undefined } : {}),
+    },
+    {
+      baseDir: dataRoot,
+      input: pre.input,
+      classes: pre.classNames.length,
+      seed: recorded?.seed,
+      heldOut: isHeldOut ? (recorded?.heldOut ?? undefined) : undefined,
+      onSkip: (f, r) => log(`skipped ${f}: ${r}`),
+    },
+  );
+  const dataset = split === 'test' ? data.test : data.validation;
+  if (!dataset) {
+    await data.close();
+    throw new Error(`no ${split} data`);
+  }
+  const label = isHeldOut
+    ? `validation (the run's split: ${recorded?.heldOut?.indices.length} of ${recorded?.heldOut?.examples} training examples held out)`
+    : `${split} (${dataset.description})`;
+  return { data, dataset, split, label, doc, dataRoot };
+}
+
+/**
+ * `dataset` with each example labelled by its own index: its batches' `y` say which examples they hold (an
+ * unreadable image is skipped, so positions alone would not).
+ */
+function labelledByIndex(dataset: Dataset): Dataset {
+  return {
+    description: dataset.description,
+    classNames: dataset.classNames,
+    length: dataset.length,
+    label: (i) => i,
+    location: (i) => dataset.location(i),
+    read: (i, size) => dataset.read(i, size),
+    close: () => dataset.close(),
+  };
+}
+
+interface Scored {
+  evaluation: Evaluation;
+  examples: ExamplePrediction[];
+  skipped: number;
+}
+
+/** Scores every example of `e.dataset` with `model`: the loss, accuracy and confusion matrix, and each prediction. */
+async function scoreExamples(
+  model: LayersModel,
+  e: EvaluationData,
+  classes: number,
+  options: { batchSize: number; control?: TrainControl; onProgress?: (p: EvaluateProgress) => void },
+): Promise<Scored> {
+  const { dataset } = e;
+  const tally = new EvaluationTally(classes);
+  const examples: ExamplePrediction[] = [];
+  const [h, w, ch] = inputShape(model);
+  const batches = e.data.evalBatches(labelledByIndex(dataset), options.batchSize);
+  for await (const b of batches) {
+    const indices = b.y.subarray(0, b.size);
+    const labels = Int32Array.from(indices, (i) => dataset.label(i));
+    const { loss, predicted, probability } = tf.tidy(() => {
+      const probs = model.predict(tf.tensor4d(b.x, [b.size, h, w, ch])) as Tensor;
+      const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+      return {
+        loss: crossEntropy(probs, ys).dataSync()[0],
+        predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()),
+        probability: Float32Array.from(tf.max(probs, -1).dataSync()),
+      };
+    });
+    tally.add(labels, predicted, loss);
+    indices.forEach((index, k) => {
+      const where = exampleSource(dataset.location(index), e.dataRoot);
+      examples.push({ index, ...where, true: labels[k], predicted: predicted[k], probability: probability[k] });
+    });
+    options.onProgress?.({ examples: examples.length, total: dataset.length });
+    if (options.control?.cancelled) throw new Error('The evaluation was cancelled: nothing was saved.');
+  }
+  return { evaluation: tally.result(), examples, skipped: batches.skipped };
+}
+
+/** The checkpoint's epoch and step (when its training state is readable) and its folder relative to the run. */
+function checkpointPosition(runDir: string, modelPath: string): { checkpoint: string; epoch?: number; step?: number } {
+  const dir = modelPath.endsWith('.json') ? path.dirname(modelPath) : modelPath;
+  const checkpoint = path.relative(runDir, dir).split(path.sep).join('/');
+  try {
+    const state = readTrainingState(dir);
+    return state ? { checkpoint, epoch: state.epoch, step: state.step } : { checkpoint };
+  } catch {
+    return { checkpoint }; // a checkpoint without a readable training state: saved without its epoch
+  }
+}
+
+export interface EvaluateRunOptions {
+  /** Set to stop at the next batch (the evaluation then rejects and saves nothing). */
+  control?: TrainControl;
+  onProgress?: (p: EvaluateProgress) => void;
+  /** Skipped images and other notes. */
+  log?: Log;
+}
+
+/**
+ * Scores `params.checkpoint` on a split of its run and saves the result in the run: the predictions file, then
+ * the line of evaluations.jsonl (with the predictions' id). Throws when the checkpoint is not in a run folder.
+ */
+export async function evaluateRun(params: EvaluateParams, options: EvaluateRunOptions = {}): Promise<EvaluateResult> {
+  const log = options.log ?? (() => undefined);
+  const { modelPath, runDir } = locateCheckpoint(params.checkpoint);
+  if (!fs.existsSync(path.join(runDir, RUN_JSON)))
+    throw new Error(`${runDir} is not a run folder (no ${RUN_JSON}): evaluate a checkpoint of a run`);
+  const batchSize = params.batchSize ?? 64;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new UsageError(`the batch size must be a positive whole number (got ${batchSize})`);
+  const pre = readPreprocessing(runDir);
+  const opened = await openEvaluationData(runDir, pre, params.split, log);
+  let model: LayersModel | undefined;
+  try {
+    model = await loadCheckpointModel(modelPath);
+    const classes = pre.classNames.length;
+    const scored = await scoreExamples(model, opened, classes, { batchSize, ...options });
+    const id = newEvaluationId(opened.split);
+    const predictionsFile = writePredictions(runDir, {
+      version: 1,
+      evaluation: id,
+      split: opened.split,
+      dataRoot: opened.dataRoot,
+      classNames: pre.classNames,
+      examples: scored.examples,
+    });
+    const { loss, accuracy, confusion } = scored.evaluation;
+    const evaluation = appendEvaluation(runDir, {
+      kind: 'evaluate',
+      id,
+      split: opened.split,
+      ...checkpointPosition(runDir, modelPath),
+      loss,
+      accuracy,
+      classNames: pre.classNames,
+      confusion,
+    });
+    return { runDir, label: opened.label, evaluation, predictionsFile, skipped: scored.skipped };
+  } finally {
+    model?.dispose();
+    await opened.data.close();
+  }
+}
+
+/** 8-bit pixels of `p` (16-bit sources scaled). */
+function eightBit(p: Pixels): Uint8Array {
+  if (p.data instanceof Uint8Array && p.maxValue === 255) return p.data;
+  return Uint8Array.from(p.data, (v) => Math.round((v * 255) / p.maxValue));
+}
+
+/**
+ * The image files of examples `params.indices` of an evaluation (see `EvaluationRequests['exampleImages']`):
+ * image files as they are; IDX/CIFAR records read with the run's data and written once as PNG files.
+ */
+export async function exampleImages(params: ExampleImagesParams, log: Log = () => undefined): Promise<string[]> {
+  const { runDir } = params;
+  const predictions = readPredictions(runDir, params.evaluation);
+  const byIndex = new Map(predictions.examples.map((e) => [e.index, e]));
+  const wanted = params.indices.map((i) => {
+    const e = byIndex.get(i);
+    if (!e) throw new Error(`evaluation ${params.evaluation} has no example ${i}`);
+    return e;
+  });
+  const files = wanted.map((e) =>
+    e.record === undefined ? sourcePath(predictions, e) : exampleImageFile(runDir, params.evaluation, e.index),
+  );
+  const missing = wanted.filter((e, k) => e.record !== undefined && !fs.existsSync(files[k]));
+  if (missing.length === 0) return files;
+  const pre = readPreprocessing(runDir);
+  const opened = await openEvaluationData(runDir, pre, predictions.split, log);
+  try {
+    fs.mkdirSync(path.dirname(exampleImageFile(runDir, params.evaluation, 0)), { recursive: true });
+    for (const e of missing) {
+      if (e.index >= opened.dataset.length)
+        throw new Error(
+          `the ${predictions.split} data has ${opened.dataset.length} examples now, not the ones evaluated: evaluate the run again`,
+        );
+      const p = await opened.dataset.read(e.index, { height: pre.input.height, width: pre.input.width });
+      const image = sharp(Buffer.from(eightBit(p)), {
+        raw: { width: p.width, height: p.height, channels: p.channels as 1 | 3 },
+      });
+      // A grayscale record stays a one-channel PNG.
+      const png = await (p.channels === 1 ? image.toColourspace('b-w') : image).png().toBuffer();
+      writeFileAtomicSync(exampleImageFile(runDir, params.evaluation, e.index), png);
+    }
+  } finally {
+    await opened.data.close();
+  }
+  return files;
+}
