@@ -58,6 +58,7 @@ const targets = [
       'webview/architecture': 'webview/architecture/main.ts',
       'webview/dashboard': 'webview/dashboard/main.ts',
       'webview/features': 'webview/features/main.ts',
+      'webview/experiments': 'webview/experiments/main.ts',
     },
     platform: 'browser',
     format: 'iife',

@@ -45,6 +45,9 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
       const known = this.runs().some((r) => r.runDir === runDir);
       return known ? readHistory(runDir) : [];
     });
+    this.channel.handle('compareRuns', async () => {
+      await vscode.commands.executeCommand('densenet.compareRuns', this.specUri);
+    });
     this.own(deps.training.onTrainingEvent((m) => this.onTrainingEvent(m)));
   }
 

@@ -1,10 +1,16 @@
-/** Registers the webview panels: architecture, training dashboard, feature maps. */
+/** Registers the webview panels: architecture, training dashboard, feature maps, Compare Runs. */
 import type * as vscode from 'vscode';
 import { registerArchitecturePanel } from './architecture';
 import { registerDashboardPanel } from './dashboard';
 import type { PanelDeps } from './deps';
+import { registerExperimentsPanel } from './experiments';
 import { registerFeatureMapsPanel } from './features';
 
 export function registerPanels(deps: PanelDeps): vscode.Disposable[] {
-  return [...registerArchitecturePanel(deps), ...registerDashboardPanel(deps), ...registerFeatureMapsPanel(deps)];
+  return [
+    ...registerArchitecturePanel(deps),
+    ...registerDashboardPanel(deps),
+    ...registerFeatureMapsPanel(deps),
+    ...registerExperimentsPanel(deps),
+  ];
 }

@@ -110,6 +110,8 @@ export interface DashboardHost extends Contract {
     train: { params: null; result: void };
     /** The history of one of the spec's runs, to overlay its curves (empty for a folder not in its listing). */
     runHistory: { params: { runDir: string }; result: HistoryPoint[] };
+    /** Opens Compare Runs on the spec's runs. */
+    compareRuns: { params: null; result: void };
   };
   events: {
     /** The full state again: a training started, the dashboard shows another spec, a run ended. */
