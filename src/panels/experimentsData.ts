@@ -169,10 +169,16 @@ export class ExperimentReader {
       startedAt: text(r.startedAt) ?? '',
       epochsDone: num(r.epochsCompleted) ?? 0,
       epochsPlanned: num(r.epochs) ?? 0,
-      params: f.params,
+      params: { ...f.params },
       defaulted: f.defaulted,
       metrics,
     };
+    // The epochs the run was started for (`--epochs` overrides the snapshot's).
+    const planned = num(r.epochs);
+    if (planned !== undefined && planned > 0 && row.params['training.epochs'] !== planned) {
+      row.params['training.epochs'] = planned;
+      row.defaulted = row.defaulted.filter((k) => k !== 'training.epochs');
+    }
     if (displayName) row.displayName = displayName;
     const notes = text(r.notes);
     if (notes) row.notes = notes;

@@ -117,6 +117,11 @@ describe('panels/experimentsData', () => {
       evalSplit: 'test',
     });
     assert.strictEqual(row.problems, undefined);
+    // `--epochs` overrides the snapshot's epochs: the row shows what the run was started for.
+    updateRunInfo(a, { epochs: 7 });
+    const overridden = new ExperimentReader().row(listRuns(runsDirFor(base, 'a'))[0], Date.now());
+    assert.strictEqual(overridden.params['training.epochs'], 7);
+    assert.ok(!overridden.defaulted.includes('training.epochs'));
   });
 
   it('reads hyperparameters from the snapshot, never the current spec; a missing snapshot is named', () => {
@@ -128,7 +133,7 @@ describe('panels/experimentsData', () => {
     assert.strictEqual(reader.row(listRuns(path.dirname(dir))[0], 0).params['training.optimizer'], 'adam');
     fs.rmSync(path.join(dir, 'spec.densenet.json'));
     const row = reader.row(listRuns(path.dirname(dir))[0], 0);
-    assert.deepStrictEqual(row.params, {});
+    assert.deepStrictEqual(row.params, { 'training.epochs': 2 }, 'only the epochs run.json records');
     assert.match(row.problems?.join('\n') ?? '', /spec\.densenet\.json: missing/);
   });
 

@@ -51,12 +51,14 @@ export class CurveCharts {
       if (x && 'title' in x && x.title) x.title.text = X_TITLES[axis];
       if (x?.ticks) (x.ticks as { precision?: number }).precision = axis === 'step' ? 0 : undefined;
       if (o.scales?.y) o.scales.y.type = logY ? 'logarithmic' : 'linear';
-      chart.applyTheme();
       chart.update();
       const c = chart.container.dataset;
       const all = chart.chart.data.datasets.flatMap((d) => d.data);
+      // What chart.js drew with, read back from the chart: its x title and the type of its y scale.
+      const xOptions = chart.chart.options.scales?.x;
       c.xAxis = axis;
-      c.yScale = logY ? 'log' : 'linear';
+      c.xTitle = xOptions && 'title' in xOptions ? String(xOptions.title?.text ?? '') : '';
+      c.yScale = chart.chart.scales.y?.type ?? '';
       c.runs = String(runs.length);
       c.series = chart.chart.data.datasets.map((d) => d.label ?? '').join('|');
       c.xMax = all.length ? String(Math.max(...all.map((p) => p.x))) : '';

@@ -57,6 +57,7 @@ document.getElementById('app')!.innerHTML = `
     <label><input type="checkbox" id="log-y"> Log scale (y)</label>
     <span id="overlay-hint" class="muted">Select runs (the boxes on the left) to overlay their curves.</span>
   </div>
+  <div id="curves-error" class="error"></div>
   <div class="charts">
     <div class="chart-box"><h4>Loss</h4><div class="chart" id="chart-loss" data-points="0"></div></div>
     <div class="chart-box"><h4>Accuracy</h4><div class="chart" id="chart-acc" data-points="0"></div></div>
@@ -110,6 +111,17 @@ function render(): void {
 }
 
 function drawCurves(): void {
+  try {
+    drawCurvesNow();
+    $('curves-error').textContent = '';
+  } catch (e) {
+    // Shown where the charts are: a failure to draw never passes silently.
+    $('curves-error').textContent = `The curves could not be drawn: ${e instanceof Error ? e.message : String(e)}`;
+    console.error(e);
+  }
+}
+
+function drawCurvesNow(): void {
   if (!state) return;
   const byDir = new Map(state.rows.map((r) => [r.runDir, r]));
   const runs = ui.selected

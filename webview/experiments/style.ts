@@ -7,6 +7,7 @@ button:hover { background: var(--vscode-button-secondaryHoverBackground); }
 button.link { background: none; border: none; padding: 0 2px; color: var(--vscode-textLink-foreground); }
 button.link:hover { text-decoration: underline; }
 select { color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); padding: 2px 4px; font: inherit; }
+.tb-box[hidden] { display: none; }
 .tb-box { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin: 4px 0; }
 .tb-box code { padding: 2px 6px; background: var(--vscode-textCodeBlock-background); user-select: all; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
