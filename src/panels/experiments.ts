@@ -33,6 +33,12 @@ import { createWebviewPanel, PanelBase, registerPanelCommand, registerPanelSeria
 export const EXPERIMENTS_VIEW_TYPE = 'densenet.experiments';
 /** Quiet time after the last change in a run folder before the table is read again (a training writes every batch). */
 const REFRESH_DEBOUNCE_MS = 400;
+/**
+ * While the panel is visible the run folders are also read at this interval: file watchers can miss or delay
+ * events (remote and network file systems, a loaded machine). Reads of unchanged runs come from a cache, and an
+ * unchanged table is not sent again.
+ */
+const POLL_MS = 2000;
 
 /** What the panel shows the runs of: a spec (and its folder), or a folder. */
 export interface ExperimentsTarget {
@@ -56,6 +62,8 @@ class ExperimentsPanel extends PanelBase<ExperimentsState, ExperimentsHost, Expe
   /** The run folders of the table last sent: the only ones a request may name. */
   private shown = new Set<string>();
   private lastState: ExperimentsState | undefined;
+  private lastSent = '';
+  private readonly poll: NodeJS.Timeout;
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -80,6 +88,9 @@ class ExperimentsPanel extends PanelBase<ExperimentsState, ExperimentsHost, Expe
     this.channel.handle('copy', async ({ text }) => {
       await vscode.env.clipboard.writeText(text);
     });
+    this.poll = setInterval(() => {
+      if (this.panel.visible && !this.refreshTimer) this.refresh(0);
+    }, POLL_MS);
     // A training's epoch ends and its end also refresh (the watcher may be slow on some file systems).
     this.own(
       deps.training.onTrainingEvent((m) => {
@@ -139,7 +150,12 @@ class ExperimentsPanel extends PanelBase<ExperimentsState, ExperimentsHost, Expe
       if (this.disposed || !this.pageReady) return;
       this.channel.background(
         'refresh',
-        this.fullState().then((s) => this.channel.notify('state', s)),
+        this.fullState().then((s) => {
+          const text = JSON.stringify(s);
+          if (text === this.lastSent) return;
+          this.lastSent = text;
+          this.channel.notify('state', s);
+        }),
       );
     }, delay);
   }
@@ -281,6 +297,7 @@ class ExperimentsPanel extends PanelBase<ExperimentsState, ExperimentsHost, Expe
   }
 
   protected onDisposed(): void {
+    clearInterval(this.poll);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.watcher?.dispose();
   }

@@ -162,10 +162,15 @@ export default async function ({ page, workspace, assert, ui }) {
     [CLI, 'train', specFile, '--threads', '1', '--workspace', workspace, '--epochs', '40', '--json'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let liveOutput = '';
+  live.stdout.on('data', (d) => (liveOutput += d));
+  live.stderr.on('data', (d) => (liveOutput = (liveOutput + d).slice(-4000)));
   const liveDone = new Promise((resolve) => live.on('exit', resolve));
   try {
     const running = table.locator('tbody tr[data-status="running"]');
-    await running.waitFor({ timeout: 60_000 });
+    await running.waitFor({ timeout: 60_000 }).catch((e) => {
+      throw new Error(`${e.message}\nthe CLI training wrote:\n${liveOutput}`);
+    });
     const first = await running.locator('td[data-key="epochsDone"]').textContent();
     const t0 = Date.now();
     let moved;
@@ -314,4 +319,36 @@ export default async function ({ page, workspace, assert, ui }) {
   await view.locator('#tb-copy').click();
   await view.locator('#tb-copied', { hasText: 'Copied.' }).waitFor({ timeout: 5_000 });
   await ui.screenshot(page, 'experiments');
+
+  // ---------- opened from the Explorer's context menu of a folder, and from the dashboard ----------
+  await page
+    .locator('.explorer-folders-view .monaco-list-row', { hasText: 'runs-ui' })
+    .first()
+    .click({ button: 'right' });
+  await page
+    .locator('.context-view .action-label', { hasText: /^Compare Runs$/ })
+    .first()
+    .click();
+  await page.locator('.tab', { hasText: 'Runs: runs-ui/' }).first().waitFor({ timeout: 15_000 });
+  for (let i = 0; i < 5 && (await page.locator('.context-view.monaco-menu-container').count()) > 0; i++) {
+    await page.keyboard.press('Escape'); // a menu left open (code-server)
+    await page.waitForTimeout(200);
+  }
+  await page.locator('.tab', { hasText: 'digits.densenet.json' }).first().click();
+  await page.locator('.tabs-container .tab.active[data-resource-name="digits.densenet.json"]').waitFor();
+  await ui.runCommand(page, 'DenseNet: Open Training Dashboard');
+  let button;
+  for (const t = Date.now(); !button; await page.waitForTimeout(250)) {
+    for (const f of page.frames())
+      if (
+        (await f
+          .locator('#compare-runs')
+          .count()
+          .catch(() => 0)) > 0
+      )
+        button = f.locator('#compare-runs');
+    if (!button && Date.now() - t > 30_000) throw new Error('the dashboard has no Compare Runs button');
+  }
+  await button.click();
+  await page.locator('.tab', { hasText: 'Runs: digits' }).first().waitFor({ timeout: 15_000 });
 }

@@ -19,10 +19,29 @@ export interface OverlayRun {
 type Metric = 'loss' | 'acc';
 
 export class CurveCharts {
-  private readonly charts: Record<Metric, LineChart>;
+  private charts: Record<Metric, LineChart>;
 
-  constructor(loss: HTMLElement, acc: HTMLElement) {
-    this.charts = { loss: new LineChart(loss, 'Loss', 'step'), acc: new LineChart(acc, 'Accuracy', 'step') };
+  constructor(
+    private readonly loss: HTMLElement,
+    private readonly acc: HTMLElement,
+  ) {
+    this.charts = this.create();
+  }
+
+  private create(): Record<Metric, LineChart> {
+    return { loss: new LineChart(this.loss, 'Loss', 'step'), acc: new LineChart(this.acc, 'Accuracy', 'step') };
+  }
+
+  /**
+   * New charts in the current theme's colours (draw again after it). Re-theming a drawn chart in place would
+   * copy chart.js's resolved option proxies into its options, which chart.js then resolves recursively.
+   */
+  rebuild(): void {
+    for (const c of Object.values(this.charts)) {
+      c.destroy();
+      c.container.replaceChildren();
+    }
+    this.charts = this.create();
   }
 
   /** Redraws every series of `runs` (in selection order) on `axis`, with a log y scale when `logY`. */
@@ -63,13 +82,6 @@ export class CurveCharts {
       c.series = chart.chart.data.datasets.map((d) => d.label ?? '').join('|');
       c.xMax = all.length ? String(Math.max(...all.map((p) => p.x))) : '';
       c.yMin = all.length ? String(Math.min(...all.map((p) => p.y))) : '';
-    }
-  }
-
-  applyTheme(): void {
-    for (const c of Object.values(this.charts)) {
-      c.applyTheme();
-      c.update();
     }
   }
 }

@@ -240,7 +240,10 @@ $('table').addEventListener('click', (e) => {
   else if (target.matches('button.delete')) reportedByHost(host.request('deleteRun', { runDir }));
 });
 
-new MutationObserver(() => charts.applyTheme()).observe(document.body, {
+new MutationObserver(() => {
+  charts.rebuild();
+  drawCurves();
+}).observe(document.body, {
   attributes: true,
   attributeFilter: ['class'],
 });
