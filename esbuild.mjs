@@ -60,6 +60,7 @@ const targets = [
       'webview/features': 'webview/features/main.ts',
       'webview/summary': 'webview/summary/main.ts',
       'webview/gallery': 'webview/gallery/main.ts',
+      'webview/experiments': 'webview/experiments/main.ts',
     },
     platform: 'browser',
     format: 'iife',

@@ -58,6 +58,9 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
       if (!this.shownRunDir) throw new Error('No run is shown.');
       openExamplesGallery(this.deps, { runDir: this.shownRunDir, ...cell });
     });
+    this.channel.handle('compareRuns', async () => {
+      await vscode.commands.executeCommand('densenet.compareRuns', this.specUri);
+    });
     this.own(deps.training.onTrainingEvent((m) => this.onTrainingEvent(m)));
   }
 

@@ -1,8 +1,9 @@
-/** Registers the webview panels: architecture, training dashboard, feature maps, model summary. */
+/** Registers the webview panels: architecture, training dashboard, feature maps, model summary, Compare Runs. */
 import type * as vscode from 'vscode';
 import { registerArchitecturePanel } from './architecture';
 import { registerDashboardPanel } from './dashboard';
 import type { PanelDeps } from './deps';
+import { registerExperimentsPanel } from './experiments';
 import { registerFeatureMapsPanel } from './features';
 import { registerSummaryPanel } from './summary';
 
@@ -12,5 +13,6 @@ export function registerPanels(deps: PanelDeps): vscode.Disposable[] {
     ...registerDashboardPanel(deps),
     ...registerFeatureMapsPanel(deps),
     ...registerSummaryPanel(deps),
+    ...registerExperimentsPanel(deps),
   ];
 }

@@ -85,6 +85,8 @@ export interface DashboardHost extends Contract {
     evaluate: { params: { runDir?: string }; result: void };
     /** Opens the examples gallery of a cell of a saved evaluation of the run shown. */
     openExamples: { params: { evaluation: string; true: number; predicted: number }; result: void };
+    /** Opens Compare Runs on the spec's runs. */
+    compareRuns: { params: null; result: void };
   };
   events: {
     /** The full state again: a training started, the dashboard shows another spec, a run ended. */

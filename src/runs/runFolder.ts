@@ -53,6 +53,10 @@ export interface RunInfo {
   stderrTail?: string;
   /** Where the model's weights came from when the run started (`model.weights`); absent: random initialisation. */
   initialWeights?: WeightsOrigin;
+  /** The name the user gave the run (Compare Runs: Rename); the folder keeps its run id. */
+  displayName?: string;
+  /** The user's free-text notes on the run (Compare Runs: Notes). */
+  notes?: string;
 }
 
 /**
@@ -106,6 +110,15 @@ const RUN_FIELDS: readonly { field: keyof RunInfo; check: FieldCheck; fallback?:
   { field: 'initialWeights', check: (o, f) => checkWeightsOrigin(o.object(f)) },
 ];
 
+/**
+ * The user's labels of a run: checked in a listing (a wrong one is dropped and named) but not by
+ * `checkRunInfo`, so a hand-edited label never stops the engine from updating its run.
+ */
+const LABEL_FIELDS: readonly { field: keyof RunInfo; check: FieldCheck }[] = [
+  { field: 'displayName', check: str },
+  { field: 'notes', check: str },
+];
+
 const WEIGHTS_FORMATS = ['pytorch', 'safetensors', 'keras-h5', 'onnx', 'tfjs'] as const;
 
 /** A WeightsOrigin read back from a file, checked field by field. */
@@ -139,7 +152,7 @@ export function runListing(runDir: string, value: unknown): RunListing | undefin
   }
   const listing: Record<string, unknown> = { ...o.value };
   const problems: string[] = [];
-  for (const { field, check, fallback } of RUN_FIELDS) {
+  for (const { field, check, fallback } of [...RUN_FIELDS, ...LABEL_FIELDS] as typeof RUN_FIELDS) {
     if (fallback === undefined && !o.has(field)) continue;
     try {
       check(o, field);
@@ -255,6 +268,38 @@ export function updateRunInfo(runDir: string, update: Partial<RunInfo> | ((info:
   const next: RunInfo = typeof update === 'function' ? update({ ...current }) : { ...current, ...update };
   next.updatedAt = new Date().toISOString();
   writeJsonAtomicSync(path.join(runDir, RUN_JSON), next);
+  return next;
+}
+
+/** Longest display name and notes a run keeps (characters). */
+export const MAX_DISPLAY_NAME = 200;
+export const MAX_NOTES = 10_000;
+
+/**
+ * Sets (or, with '', removes) the display name and notes of a run in its run.json, keeping every other field as
+ * it is on disk (and `updatedAt`: the labels are not the run's progress). Throws when run.json is missing or is
+ * not a JSON object, or a label is too long.
+ */
+export function setRunLabels(
+  runDir: string,
+  labels: { displayName?: string; notes?: string },
+): Record<string, unknown> {
+  const file = path.join(runDir, RUN_JSON);
+  const current = JsonObject.of(file, readJsonSync<unknown>(file)).value;
+  const next: Record<string, unknown> = { ...current };
+  const limits = { displayName: MAX_DISPLAY_NAME, notes: MAX_NOTES } as const;
+  for (const field of ['displayName', 'notes'] as const) {
+    const value = labels[field];
+    if (value === undefined) continue;
+    const text = field === 'displayName' ? value.trim() : value;
+    if (text.length > limits[field])
+      throw new Error(
+        `The ${field === 'notes' ? 'notes are' : 'name is'} too long: keep it under ${limits[field]} characters.`,
+      );
+    if (text.trim() === '') delete next[field];
+    else next[field] = text;
+  }
+  writeJsonAtomicSync(file, next);
   return next;
 }
 

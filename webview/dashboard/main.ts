@@ -41,6 +41,7 @@ app.innerHTML = `
     <vscode-button id="resume" secondary>Resume</vscode-button>
     <vscode-button id="train">Train</vscode-button>
     <vscode-button id="evaluate" secondary title="Evaluate the run shown on its test or validation data">Evaluate</vscode-button>
+    <vscode-button id="compare-runs" secondary title="All runs of the spec as a table: hyperparameters, metrics, overlays">Compare Runs</vscode-button>
     <label class="smoothing">Smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01"><span id="smoothingValue"></span></label>
   </div>
   <div id="notice" class="muted"></div>
@@ -68,6 +69,7 @@ const stopBtn = $('stop');
 const resumeBtn = $('resume');
 const trainBtn = $('train');
 const evaluateBtn = $('evaluate');
+$('compare-runs').addEventListener('click', () => reportedByHost(host.request('compareRuns', null)));
 const smoothingInput = $<HTMLInputElement>('smoothing');
 smoothingInput.value = String(ui.smoothing);
 $('smoothingValue').textContent = ui.smoothing.toFixed(2);
