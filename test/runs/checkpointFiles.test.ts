@@ -88,13 +88,13 @@ describe('runs/checkpointFiles', () => {
     fakeCheckpoint(checkpointDir(old, 'latest'));
     fakeCheckpoint(checkpointDir(other, 'best'));
     fakeCheckpoint(checkpointDir(elsewhere, 'latest'));
-    finishRun(old, 'cancelled');
+    finishRun(old, 'stopped');
     fs.writeFileSync(path.join(path.dirname(path.dirname(old)), 'stray-file'), '');
     assert.deepStrictEqual(
       runsWithCheckpoints([a, b, temp.make()]).map((r) => r.runDir),
       [elsewhere, other, old],
     );
     assert.ok(!runsWithCheckpoints([a]).some((r) => r.runDir === none));
-    assert.strictEqual(runsWithCheckpoints([a]).find((r) => r.runDir === old)?.status, 'cancelled');
+    assert.strictEqual(runsWithCheckpoints([a]).find((r) => r.runDir === old)?.status, 'stopped');
   });
 });
