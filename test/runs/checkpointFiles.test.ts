@@ -41,12 +41,12 @@ describe('runs/checkpointFiles', () => {
 
   it('isResumable: a run neither running nor completed, with a checkpoints folder', () => {
     const runDir = temp.make();
-    const all: RunStatus[] = ['running', 'completed', 'cancelled', 'failed', 'early-stopped', 'interrupted'];
+    const all: RunStatus[] = ['running', 'completed', 'stopped', 'cancelled', 'failed', 'early-stopped', 'interrupted'];
     for (const status of all) assert.strictEqual(isResumable({ status, runDir }), false, `${status}, no checkpoints`);
     fs.mkdirSync(checkpointsDir(runDir));
     assert.deepStrictEqual(
       all.filter((status) => isResumable({ status, runDir })),
-      ['cancelled', 'failed', 'early-stopped', 'interrupted'],
+      ['stopped', 'cancelled', 'failed', 'early-stopped', 'interrupted'],
     );
   });
 
