@@ -87,6 +87,10 @@ class RunServer {
     this.firstClient?.();
   }
 
+  get hasClients(): boolean {
+    return this.clients.size > 0;
+  }
+
   notify<K extends keyof RunEngineEvents & string>(name: K, payload: RunEngineEvents[K]): void {
     for (const c of this.clients) c.endpoint.notify(name, payload);
   }
@@ -191,6 +195,9 @@ export async function runDetached(launchFile: string): Promise<number> {
   state.ended = ended;
   server.notify('training/ended', ended);
   if (runDir) removeEngineRecord(runDir);
+  // A new run that never began (refused before its folder existed): the error reached a client, and the log
+  // beside the runs would be left behind.
+  else if (!launch.request.resumeRunDir && server.hasClients) fs.rmSync(launch.log, { force: true });
   await server.close();
   return ended.error === undefined ? 0 : 1;
 }
