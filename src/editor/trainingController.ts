@@ -37,7 +37,7 @@ export type TrainingEvent = {
 }[keyof TrainingEvents];
 
 /** How long a new engine gets to listen on its socket. */
-const CONNECT_TIMEOUT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 60_000;
 
 export function describeBatch(m: BatchMetrics, epochs: number): string {
   return `epoch ${m.epoch}/${epochs} · step ${m.step}/${m.stepsPerEpoch} · loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(1)}% · ${m.imagesPerSecond.toFixed(0)} img/s · ETA ${formatDuration(m.etaSeconds)}`;
@@ -154,9 +154,16 @@ export class TrainingController implements vscode.Disposable {
       ]);
     }
     if (this.current !== run) return ended.finished; // disposed: the window is going away
-    this.events.fire({ type: 'training/ended', payload: ended });
     run.dispose();
     this.current = undefined;
+    if (run.lost) {
+      // The engine trains on: follow it again over a new connection.
+      this.output.warn(ended.error ?? 'The connection to the training engine was lost.');
+      this.updateStatus();
+      void this.reattach();
+      return undefined;
+    }
+    this.events.fire({ type: 'training/ended', payload: ended });
     this.updateStatus();
     if (ended.finished) this.showFinished(ended.finished);
     else this.showFailure(ended.error ?? 'the engine ended without a result', reattached);

@@ -46,6 +46,8 @@ export class TrainingRun implements vscode.Disposable {
   readonly ended: Promise<TrainingEnded>;
   private resolveEnded!: (e: TrainingEnded) => void;
   private done = false;
+  /** The connection ended while the engine still runs (it trains on; a window may reattach). */
+  lost = false;
   private childExit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private disposed = false;
 
@@ -122,6 +124,7 @@ export class TrainingRun implements vscode.Disposable {
     if (this.done) return;
     const pid = this.state.pid;
     if (!this.childExit && pid !== undefined && isPidAlive(pid)) {
+      this.lost = true;
       this.settle({ error: `The connection to the training engine (process ${pid}) was lost; it is still training.` });
       return;
     }

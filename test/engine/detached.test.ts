@@ -210,6 +210,15 @@ describe('detached training engine: socket, reattach, stop', function () {
     assert.strictEqual(await exited, 130, output);
     assert.ok(fs.existsSync(path.join(runDir, 'checkpoints', 'latest', 'model.json')), 'a checkpoint');
 
+    // `densenet-lab runs` lists it as stopped, with the fraction of the epoch it stopped in.
+    const { epoch, step, stepsPerEpoch } = result.stoppedAt;
+    const trained = epoch - 1 + step / stepsPerEpoch;
+    const listed = execFileSync(process.execPath, [cliPath, 'runs', runDir], { encoding: 'utf8' });
+    assert.ok(
+      listed.includes(`stopped · ${Number.isInteger(trained) ? trained : trained.toFixed(2)}/500 epochs`),
+      listed,
+    );
+
     // A run that is not training is refused, saying its status.
     assert.throws(
       () => execFileSync(process.execPath, [cliPath, 'stop', runDir], { encoding: 'utf8', stdio: 'pipe' }),

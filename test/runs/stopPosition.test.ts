@@ -52,6 +52,9 @@ describe('runs/runFolder: a stopped run says where it stopped', () => {
     );
     const bad = readRunListing(runDir)!;
     assert.strictEqual(bad.stoppedAt, undefined);
-    assert.match(bad.problems?.join('\n') ?? '', /stoppedAt\.step" must be at most stepsPerEpoch \(5\), found number 9/);
+    assert.match(
+      bad.problems?.join('\n') ?? '',
+      /stoppedAt\.step" must be at most stepsPerEpoch \(5\), found number 9/,
+    );
   });
 });
