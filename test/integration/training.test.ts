@@ -45,8 +45,14 @@ describe('training in a real VS Code', function () {
   });
 
   async function open(epochs: number): Promise<void> {
-    fs.writeFileSync(spec.fsPath, SPEC(epochs));
-    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(spec));
+    const text = SPEC(epochs);
+    fs.writeFileSync(spec.fsPath, text);
+    const doc = await vscode.workspace.openTextDocument(spec);
+    await vscode.window.showTextDocument(doc);
+    // An open document takes the file's new text when VS Code notices the change: train only that text.
+    await waitFor(`the editor to read the spec with ${epochs} epochs`, () =>
+      doc.getText() === text ? true : undefined,
+    );
   }
 
   /** The payload of the next training event of a kind. */
