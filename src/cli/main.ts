@@ -17,6 +17,7 @@ import {
 import { nodeFileProbe } from '../core/nodeFs';
 import { UsageError } from '../protocol/cli';
 import { runsCommand } from './runs';
+import { stopCommand } from './stop';
 
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
@@ -26,6 +27,7 @@ const USAGE = `Usage:
   densenet-lab import <weights file | torchvision:densenet121 | keras:densenet121> [--preset NAME | --spec FILE] [--out DIR] [--workspace DIR] [--json]
   densenet-lab export <checkpoint | run folder> --format onnx|safetensors|h5|tfjs --out FILE [--naming keras2|keras3] [--json]
   densenet-lab runs [run folder | spec's runs folder | workspace] [--json]
+  densenet-lab stop <run folder> [--timeout SECONDS] [--json]
 
 Prints the per-layer table (Keras layer names, output shapes, parameters, multiply-adds) and totals.
   --preset NAME   analyse a preset: ${PRESET_NAMES.join(', ')}
@@ -49,7 +51,9 @@ DenseNet (or downloads a known pretrained one into the user's cache) and writes 
 .densenet/runs/<preset>/<run id>) that predict, evaluate, the panels and "model.weights" accept; a mismatch
 names the first layer that differs and writes nothing. export writes a run's model: ONNX (opset 13, outputs
 logits and probabilities), safetensors with torchvision's names, Keras .h5 (legacy weights layout), or tfjs.
-runs lists runs with their status: interrupted is a run whose training process died (--resume continues it).`;
+runs lists runs with their status: interrupted is a run whose training process died (--resume continues it).
+stop stops a run's training (the editor's or a train command's) at its next batch: a checkpoint is saved, the
+run reads stopped, and train --resume (or Resume in the editor) continues it.`;
 
 function parseInput(s: string): { height: number; width: number; channels: number } {
   const m = /^(\d+)x(\d+)x(\d+)$/i.exec(s.trim());
@@ -156,6 +160,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('../engine/interchange')).exportCommand(rest, out, err);
       case 'runs':
         return runsCommand(rest, out, err);
+      case 'stop':
+        return await stopCommand(rest, out, err);
       case undefined:
       case '-h':
       case '--help':

@@ -7,7 +7,15 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { UsageError } from '../protocol/cli';
 import { isResumable } from '../runs/checkpointFiles';
-import { listRuns, newestFirst, readRunListing, RUN_JSON, type RunListing, runsRoot } from '../runs/runFolder';
+import {
+  epochsTrained,
+  listRuns,
+  newestFirst,
+  readRunListing,
+  RUN_JSON,
+  type RunListing,
+  runsRoot,
+} from '../runs/runFolder';
 import { describeHolder, readLockHolder } from '../runs/runLock';
 
 /** The runs a folder designates: itself (a run folder), its runs (a spec's runs folder), or a workspace's. */
@@ -34,7 +42,9 @@ function line(r: RunListing): string {
       : holder
         ? ` · written by ${describeHolder(holder)}`
         : '';
-  return `${r.specName}/${r.runId}  ${r.status} · ${r.epochsCompleted ?? 0}/${r.epochs} epochs${percent(r.bestValAccuracy)}${note}`;
+  const trained = epochsTrained(r) ?? 0;
+  const epochs = Number.isInteger(trained) ? String(trained) : trained.toFixed(2);
+  return `${r.specName}/${r.runId}  ${r.status} · ${epochs}/${r.epochs} epochs${percent(r.bestValAccuracy)}${note}`;
 }
 
 export function runsCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -60,6 +70,7 @@ export function runsCommand(argv: string[], out: (s: string) => void, err: (s: s
           status: r.status,
           epochs: r.epochs,
           epochsCompleted: r.epochsCompleted ?? 0,
+          epochsTrained: epochsTrained(r) ?? 0,
           bestValAccuracy: r.bestValAccuracy ?? null,
           resumable: isResumable(r),
           writer: r.status === 'running' ? (readLockHolder(r.runDir) ?? null) : null,

@@ -5,7 +5,10 @@
  * stop asks the engine to stop and kills it after a grace period; an unexpected exit rejects the requests
  * still waiting and is reported with its exit code or signal and the tail of its stderr.
  */
-import { type ChildProcess, fork } from 'child_process';
+import { type ChildProcess, fork, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import {
@@ -16,6 +19,7 @@ import {
   type EngineReady,
   ENGINE_EVENTS,
   type HostContract,
+  type RunLaunch,
   type ServiceKind,
   type ServiceRequests,
   type TrainingFinished,
@@ -55,6 +59,44 @@ export function engineConfig(context: vscode.ExtensionContext): EngineConfig {
     wasmDir: context.asAbsolutePath('dist'),
     weightsCacheDir: path.join(context.globalStorageUri.fsPath, 'weights'),
   };
+}
+
+/** The Node executable and memory limit of engine processes (densenet.engine.nodePath, maxMemoryMB). */
+function nodeSettings(): { execPath: string; memoryMB: number } {
+  const settings = vscode.workspace.getConfiguration('densenet.engine');
+  const nodePath = settings.get<string>('nodePath', '').trim();
+  return { execPath: nodePath || process.execPath, memoryMB: settings.get<number>('maxMemoryMB', 8192) };
+}
+
+/**
+ * Starts a detached training engine (`engine.js --run <launch file>`): its own process group (a window reload,
+ * closing VS Code or the extension host's end do not reach it), stdout and stderr appended to `launch.log`, not
+ * waited for by this process. The launch file (the request and the spec's text) is private to the user and
+ * removed by the engine once read.
+ */
+export function spawnTrainingEngine(
+  enginePath: string,
+  launch: RunLaunch,
+  output: vscode.LogOutputChannel,
+): ChildProcess {
+  const { execPath, memoryMB } = nodeSettings();
+  const launchFile = path.join(os.tmpdir(), `dnl-${randomBytes(6).toString('hex')}.json`);
+  fs.writeFileSync(launchFile, JSON.stringify(launch), { mode: 0o600 });
+  fs.mkdirSync(path.dirname(launch.log), { recursive: true });
+  const log = fs.openSync(launch.log, 'a');
+  try {
+    const child = spawn(execPath, [`--max-old-space-size=${memoryMB}`, enginePath, '--run', launchFile], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      windowsHide: true,
+    });
+    child.unref();
+    output.info(`Training engine process ${child.pid} started (detached; socket ${launch.socket}, log ${launch.log})`);
+    return child;
+  } finally {
+    fs.closeSync(log);
+  }
 }
 
 export class EngineProcess implements vscode.Disposable {
@@ -110,11 +152,9 @@ export class EngineProcess implements vscode.Disposable {
   }
 
   private fork(): ChildProcess {
-    const settings = vscode.workspace.getConfiguration('densenet.engine');
-    const memoryMB = settings.get<number>('maxMemoryMB', 8192);
-    const nodePath = settings.get<string>('nodePath', '').trim();
+    const { execPath, memoryMB } = nodeSettings();
     const child = fork(this.enginePath, [], {
-      execPath: nodePath || process.execPath,
+      execPath,
       execArgv: [`--max-old-space-size=${memoryMB}`],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -122,9 +162,7 @@ export class EngineProcess implements vscode.Disposable {
       serialization: 'advanced',
     });
     this.child = child;
-    this.output.info(
-      `Engine process ${child.pid} started (${nodePath || process.execPath}, --max-old-space-size=${memoryMB})`,
-    );
+    this.output.info(`Engine process ${child.pid} started (${execPath}, --max-old-space-size=${memoryMB})`);
     child.stdout?.on('data', (d: Buffer) => this.output.info(`[engine] ${d.toString().trimEnd()}`));
     child.stderr?.on('data', (d: Buffer) => {
       const lines = d
@@ -143,7 +181,7 @@ export class EngineProcess implements vscode.Disposable {
     return this.rpc;
   }
 
-  /** Trains; aborting `signal` stops at the next batch boundary (a checkpoint is saved, status `cancelled`). */
+  /** Trains; aborting `signal` stops at the next batch boundary (a checkpoint is saved, status `stopped`). */
   train(request: TrainRequest, signal?: AbortSignal): Promise<TrainingFinished> {
     return this.endpoint.request('train', request, { signal });
   }

@@ -1,41 +1,34 @@
 /**
- * Training from the editor: `DenseNet: Train Model`, `Stop Training`, `Resume Training`. Each run has its
- * own engine process and its own lifetime (disposables); progress shows in a notification (epoch, loss,
- * ETA, cancel) and in the status bar. A crash marks the run failed and keeps its last checkpoint.
+ * Training from the editor: `DenseNet: Train Model`, `Stop Training`, `Resume Training`. Each run has its own
+ * detached engine process (src/engine/detached.ts): it outlives the window, and a window that opens (or reloads)
+ * reattaches to a run whose engine is alive. Progress shows in one status bar item and in the dashboard; a stop
+ * says where it stopped, with Resume. Closing the window disconnects and asks nothing. An engine that dies marks
+ * the run failed and keeps its last checkpoint.
  */
 import { logEngineReady } from './engineReadyLog';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { checkBuildable } from '../core';
 import { formatDuration } from '../metrics/dashboardMath';
-import type {
-  BatchMetrics,
-  EngineEvent,
-  EngineEvents,
-  EpochMetrics,
-  TrainingFinished,
-  TrainingStarted,
-} from '../protocol/engine';
-import { RpcError } from '../protocol/rpc';
+import type { BatchMetrics, EngineEvents, TrainingEnded, TrainingFinished } from '../protocol/engine';
 import { isResumable } from '../runs/checkpointFiles';
-import { listRuns, markRunFailed, runsDirFor } from '../runs/runFolder';
-import { describeExit, engineConfig, EngineProcess, enginePath } from './engineProcess';
+import { connectRun } from '../runs/runClient';
+import { ENGINE_LOG, liveRunsIn, newSocketPath, specRunsFolders } from '../runs/runEngine';
+import { describeStop, listRuns, readRunInfo, runsDirFor, SPEC_SNAPSHOT } from '../runs/runFolder';
+import { engineConfig, enginePath, spawnTrainingEngine } from './engineProcess';
 import { isSpec, type SpecService } from './specService';
+import { type RunEngineEvent, type RunState, TrainingRun } from './trainingRun';
 
-export interface RunState {
-  specUri: vscode.Uri;
-  started?: TrainingStarted;
-  lastBatch?: BatchMetrics;
-  epochs: EpochMetrics[];
-  status: 'starting' | 'running' | 'stopping';
-}
+export type { RunState } from './trainingRun';
 
 /**
  * What the controller announces (for the dashboard): every event of the running engine, and the end of its
  * training: the engine answered the train request (finished, or with the error it failed with).
  */
 export type TrainingEvents = EngineEvents & {
-  'training/ended': { finished?: TrainingFinished; error?: string };
+  'training/ended': TrainingEnded;
 };
 
 /** One training event as a tagged value. */
@@ -43,25 +36,18 @@ export type TrainingEvent = {
   [K in keyof TrainingEvents]: { type: K; payload: TrainingEvents[K] };
 }[keyof TrainingEvents];
 
-/** One training: its engine process, what the status bar shows, and how to stop it. */
-interface Run {
-  engine: EngineProcess;
-  state: RunState;
-  /** Aborting it asks the engine to stop at the next batch boundary (a checkpoint is saved). */
-  stop: AbortController;
-  disposables: vscode.Disposable[];
-  /** The percentage of the run's steps the notification has shown. */
-  reported: number;
-}
-
-type Progress = vscode.Progress<{ message?: string; increment?: number }>;
+/** How long a new engine gets to listen on its socket. */
+const CONNECT_TIMEOUT_MS = 60_000;
 
 export function describeBatch(m: BatchMetrics, epochs: number): string {
   return `epoch ${m.epoch}/${epochs} · step ${m.step}/${m.stepsPerEpoch} · loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(1)}% · ${m.imagesPerSecond.toFixed(0)} img/s · ETA ${formatDuration(m.etaSeconds)}`;
 }
 
 export class TrainingController implements vscode.Disposable {
-  private current: Run | undefined;
+  private current: TrainingRun | undefined;
+  /** A training being started (the spec checked, the engine not yet reached): a second Train is refused. */
+  private starting: vscode.Uri | undefined;
+  private reattaching: Promise<boolean> | undefined;
   private readonly statusItem = vscode.window.createStatusBarItem(
     'densenet.training',
     vscode.StatusBarAlignment.Left,
@@ -83,6 +69,8 @@ export class TrainingController implements vscode.Disposable {
       vscode.commands.registerCommand('densenet.stopTraining', () => this.stop()),
       vscode.commands.registerCommand('densenet.resumeTraining', (arg?: vscode.Uri | string) => this.resume(arg)),
     );
+    // A training started by an earlier window (before a reload) goes on: follow it.
+    setTimeout(() => void this.reattach(), 0);
   }
 
   get state(): RunState | undefined {
@@ -97,38 +85,166 @@ export class TrainingController implements vscode.Disposable {
   }
 
   async train(uri?: vscode.Uri, resumeRunDir?: string): Promise<TrainingFinished | undefined> {
+    await this.reattaching;
     const doc = await this.trainableSpec(uri);
     if (!doc) return undefined;
-    const engine = new EngineProcess(enginePath(this.context), this.output);
-    const state: RunState = { specUri: doc.uri, epochs: [], status: 'starting' };
-    const run: Run = { engine, state, stop: new AbortController(), disposables: [engine], reported: 0 };
+    this.starting = doc.uri;
+    this.updateStatus();
+    let run: TrainingRun;
+    try {
+      run = await this.launch(doc, resumeRunDir);
+    } catch (e) {
+      this.starting = undefined;
+      this.updateStatus();
+      this.showFailure(e instanceof Error ? e.message : String(e));
+      return undefined;
+    }
+    this.starting = undefined;
+    return this.follow(run, false);
+  }
+
+  /** Starts a detached engine for the spec (or the run to resume) and connects to it. */
+  private async launch(doc: vscode.TextDocument, resumeRunDir: string | undefined): Promise<TrainingRun> {
+    const workspaceDir = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
+    // densenet.engine.threads: 0 (the default) is one thread per core; the engine resolves it.
+    const threads = Math.max(
+      0,
+      Math.floor(vscode.workspace.getConfiguration('densenet.engine').get<number>('threads', 0)),
+    );
+    const name = this.specs.get(doc).resolved?.name ?? path.basename(doc.uri.fsPath).replace(/\.densenet\.json$/, '');
+    const socket = newSocketPath();
+    // A new run's folder does not exist yet: the log starts beside it and moves in (same file system).
+    const log = resumeRunDir
+      ? path.join(resumeRunDir, ENGINE_LOG)
+      : path.join(runsDirFor(workspaceDir, name), `.engine-${crypto.randomBytes(4).toString('hex')}.log`);
+    const child = spawnTrainingEngine(
+      enginePath(this.context),
+      {
+        config: engineConfig(this.context),
+        request: { specPath: doc.uri.fsPath, specText: doc.getText(), workspaceDir, resumeRunDir, threads },
+        socket,
+        log,
+      },
+      this.output,
+    );
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    child.once('error', (e) => this.output.error(`The training engine could not start: ${e.message}`));
+    const client = await connectRun(socket, { timeoutMs: CONNECT_TIMEOUT_MS, gone: () => exited }).catch((e) => {
+      throw new Error(`${(e as Error).message}: the engine process did not start (see ${log})`);
+    });
+    return new TrainingRun(doc.uri, client, (r, e) => this.onEngineEvent(r, e, false), child);
+  }
+
+  /**
+   * Follows a run until its training ends (or this window disconnects): the status bar, the dashboard's events,
+   * the message at the end. Resolves with the result (undefined when it failed).
+   */
+  private async follow(run: TrainingRun, reattached: boolean): Promise<TrainingFinished | undefined> {
     this.current = run;
     this.updateStatus();
+    let ended: TrainingEnded;
     try {
-      return await vscode.window.withProgress(
-        {
-          location: vscode.ProgressLocation.Notification,
-          title: `Training ${this.specs.get(doc).resolved?.name ?? path.basename(doc.uri.fsPath)}`,
-          cancellable: true,
-        },
-        (progress, token) => {
-          token.onCancellationRequested(() => this.stop());
-          return this.runTraining(run, doc, resumeRunDir, progress);
-        },
-      );
+      await run.attach();
+      ended = await run.ended;
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.output.error(`Training failed: ${message}`);
-      void vscode.window
-        .showErrorMessage(`Training failed: ${message}`, 'Show Output')
-        .then((c) => c && this.output.show());
-      return undefined;
-    } finally {
-      await engine.stop();
-      run.disposables.forEach((d) => d.dispose());
-      if (this.current === run) this.current = undefined;
-      this.updateStatus();
+      ended = await Promise.race([
+        run.ended,
+        new Promise<TrainingEnded>((r) => setTimeout(() => r({ error: (e as Error).message }), 5000)),
+      ]);
     }
+    if (this.current !== run) return ended.finished; // disposed: the window is going away
+    run.dispose();
+    this.current = undefined;
+    if (run.lost) {
+      // The engine trains on: follow it again over a new connection.
+      this.output.warn(ended.error ?? 'The connection to the training engine was lost.');
+      this.updateStatus();
+      void this.reattach();
+      return undefined;
+    }
+    this.events.fire({ type: 'training/ended', payload: ended });
+    this.updateStatus();
+    if (ended.finished) this.showFinished(ended.finished);
+    else this.showFailure(ended.error ?? 'the engine ended without a result', reattached);
+    return ended.finished;
+  }
+
+  private showFailure(message: string, reattached = false): void {
+    this.output.error(`Training failed: ${message}`);
+    void vscode.window
+      .showErrorMessage(`Training${reattached ? ' (reattached)' : ''} failed: ${message}`, 'Show Output')
+      .then((c) => c && this.output.show());
+  }
+
+  /** The message at the end of a training: a stop says where, with Resume. */
+  private showFinished(finished: TrainingFinished): void {
+    this.output.info(`Run ${finished.status}: ${finished.runDir}`);
+    const skipped =
+      finished.skippedFiles > 0
+        ? ` ${finished.skippedFiles} unreadable image(s) skipped (see the DenseNet Lab output).`
+        : '';
+    if (finished.status === 'stopped') {
+      void vscode.window
+        .showInformationMessage(
+          `${describeStop(finished.stoppedAt, finished.epochsCompleted)}.${skipped}`,
+          'Resume',
+          'Open Run Folder',
+        )
+        .then((c) => {
+          if (c === 'Resume') void vscode.commands.executeCommand('densenet.resumeTraining', finished.runDir);
+          else if (c) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(finished.runDir));
+        });
+      return;
+    }
+    const best =
+      finished.bestValAccuracy !== undefined
+        ? ` Best validation accuracy ${(finished.bestValAccuracy * 100).toFixed(2)}%.`
+        : '';
+    void vscode.window
+      .showInformationMessage(
+        `Training ${finished.status} after ${finished.epochsCompleted} epoch(s).${best}${skipped}`,
+        'Open Run Folder',
+      )
+      .then((c) => c && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(finished.runDir)));
+  }
+
+  /**
+   * Reattaches to a run of the workspace (or of `specRunsFolder`) still trained by a live detached engine,
+   * unless this window already follows one. True when it did.
+   */
+  reattach(specRunsFolder?: string): Promise<boolean> {
+    if (this.current || this.starting || this.reattaching) return this.reattaching ?? Promise.resolve(false);
+    this.reattaching = this.findAndAttach(specRunsFolder).finally(() => (this.reattaching = undefined));
+    return this.reattaching;
+  }
+
+  private async findAndAttach(specRunsFolder: string | undefined): Promise<boolean> {
+    const folders = specRunsFolder
+      ? [specRunsFolder]
+      : specRunsFolders((vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath));
+    for (const { run, engine } of liveRunsIn(folders)) {
+      let client;
+      try {
+        client = await connectRun(engine.socket);
+      } catch (e) {
+        this.output.warn(`${run.runDir} is training but its engine cannot be reached: ${(e as Error).message}`);
+        continue;
+      }
+      if (this.current) {
+        client.close();
+        return false;
+      }
+      const specFile = readRunInfo(run.runDir)?.specFile;
+      const specUri = vscode.Uri.file(specFile ?? path.join(run.runDir, SPEC_SNAPSHOT));
+      const tr = new TrainingRun(specUri, client, (r, e) => this.onEngineEvent(r, e, true));
+      tr.state.pid = engine.pid;
+      tr.state.status = 'running';
+      this.output.info(`Reattached to the training of ${run.runDir} (engine process ${engine.pid})`);
+      void this.follow(tr, true);
+      return true;
+    }
+    return false;
   }
 
   /** The spec to train, or undefined (said why) when the workspace is untrusted, a run is on, or it has errors. */
@@ -139,9 +255,10 @@ export class TrainingController implements vscode.Disposable {
       );
       return undefined;
     }
-    if (this.current) {
+    const busy = this.current?.state.specUri ?? this.starting;
+    if (busy) {
       const choice = await vscode.window.showWarningMessage(
-        `Already training ${path.basename(this.current.state.specUri.fsPath)}.`,
+        `Already training ${path.basename(busy.fsPath)}.`,
         'Stop It',
       );
       if (choice === 'Stop It') this.stop();
@@ -169,129 +286,37 @@ export class TrainingController implements vscode.Disposable {
     return doc;
   }
 
-  /** Starts the run's engine, trains, and says how it ended; rejects when the engine fails or crashes. */
-  private async runTraining(
-    run: Run,
-    doc: vscode.TextDocument,
-    resumeRunDir: string | undefined,
-    progress: Progress,
-  ): Promise<TrainingFinished> {
-    const { engine } = run;
-    run.disposables.push(
-      engine.onEvent((e) => {
-        this.events.fire(e);
-        this.onEngineEvent(run, e, progress);
-      }),
-    );
-    const ready = await engine.start(engineConfig(this.context));
-    logEngineReady(this.output, 'Engine backend', ready);
-    for (const w of ready.warnings) {
-      this.output.warn(w);
-      void vscode.window.showWarningMessage(w);
-    }
-    const finished = await Promise.race([this.requestTraining(run, doc, resumeRunDir), this.crashOf(run)]);
-    const best =
-      finished.bestValAccuracy !== undefined
-        ? ` Best validation accuracy ${(finished.bestValAccuracy * 100).toFixed(2)}%.`
-        : '';
-    const skipped =
-      finished.skippedFiles > 0
-        ? ` ${finished.skippedFiles} unreadable image(s) skipped (see the DenseNet Lab output).`
-        : '';
-    this.output.info(`Run ${finished.status}: ${finished.runDir}`);
-    void vscode.window
-      .showInformationMessage(
-        `Training ${finished.status} after ${finished.epochsCompleted} epoch(s).${best}${skipped}`,
-        'Open Run Folder',
-      )
-      .then((c) => c && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(finished.runDir)));
-    return finished;
-  }
-
-  /** The train request; its answer (a result, or the engine's error) ends the training for the listeners. */
-  private async requestTraining(
-    run: Run,
-    doc: vscode.TextDocument,
-    resumeRunDir: string | undefined,
-  ): Promise<TrainingFinished> {
-    const workspaceDir = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
-    // densenet.engine.threads: 0 (the default) is one thread per core; the engine resolves it.
-    const threads = Math.max(
-      0,
-      Math.floor(vscode.workspace.getConfiguration('densenet.engine').get<number>('threads', 0)),
-    );
-    try {
-      const finished = await run.engine.train(
-        { specPath: doc.uri.fsPath, specText: doc.getText(), workspaceDir, resumeRunDir, threads },
-        run.stop.signal,
-      );
-      this.events.fire({ type: 'training/ended', payload: { finished } });
-      return finished;
-    } catch (e) {
-      // An RpcError is the engine's answer; anything else is the channel closing (the process ended).
-      if (e instanceof RpcError) this.events.fire({ type: 'training/ended', payload: { error: e.message } });
-      throw e;
-    }
-  }
-
-  /** Rejects when the run's engine ends without being asked to: the run is marked failed (keeping its checkpoint). */
-  private crashOf(run: Run): Promise<never> {
-    const { engine, state } = run;
-    return new Promise<never>((_, reject) =>
-      run.disposables.push(
-        engine.onExit((e) => {
-          if (e.expected) return;
-          const how = describeExit(e);
-          const runDir = state.started?.runDir;
-          if (runDir)
-            markRunFailed(runDir, {
-              error: `The engine process ended unexpectedly (${how})`,
-              exitCode: e.code,
-              signal: e.signal,
-              stderrTail: e.stderrTail,
-            });
-          this.output.error(
-            `The engine process ended unexpectedly (${how}).${e.stderrTail ? `\nLast stderr:\n${e.stderrTail}` : ''}`,
-          );
-          reject(
-            new Error(
-              `the engine process ended unexpectedly (${how})${runDir ? '; the run is marked failed and keeps its last checkpoint' : ''}`,
-            ),
-          );
-        }),
-      ),
-    );
-  }
-
-  /** Shows one engine event: in the log, the notification and the status bar. */
-  private onEngineEvent(run: Run, e: EngineEvent, progress: Progress): void {
-    const { state } = run;
+  /** Shows one engine event: in the log, the status bar; forwards it to the dashboard. */
+  private onEngineEvent(run: TrainingRun, e: RunEngineEvent, reattached: boolean): void {
     switch (e.type) {
+      case 'engine/ready':
+        if (!reattached) {
+          logEngineReady(this.output, 'Engine backend', e.payload);
+          for (const w of e.payload.warnings) {
+            this.output.warn(w);
+            void vscode.window.showWarningMessage(w);
+          }
+        }
+        return;
+      case 'training/ended':
+        return; // follow() announces it, once the run is let go
       case 'log':
         this.output[e.payload.level](e.payload.message);
         break;
       case 'training/started': {
         const info = e.payload;
-        state.started = info;
-        state.status = 'running';
         this.output.info(
           `Run ${info.runDir}: ${info.trainExamples} training / ${info.validationExamples} validation images, ${info.classNames.length} classes, epochs ${info.startEpoch + 1}..${info.epochs}, backend ${info.backend}${info.threads !== undefined ? `, ${info.threads} thread${info.threads === 1 ? '' : 's'}` : ''}`,
         );
-        progress.report({
-          message: `${info.backend} · ${info.trainExamples} images · starting epoch ${info.startEpoch + 1}/${info.epochs}`,
-        });
-        // The training dashboard (src/panels/dashboard.ts) opens beside the editor unless turned off.
-        if (vscode.workspace.getConfiguration('densenet.dashboard').get<boolean>('openOnTrain', true)) {
-          void vscode.commands.executeCommand('densenet.openDashboard', state.specUri);
+        // The training dashboard (src/panels/dashboard.ts) opens beside the editor unless turned off; a
+        // reattached run's dashboard is restored with the window (or opened from the status bar's menu).
+        if (!reattached && vscode.workspace.getConfiguration('densenet.dashboard').get<boolean>('openOnTrain', true)) {
+          void vscode.commands.executeCommand('densenet.openDashboard', run.state.specUri);
         }
         break;
       }
-      case 'training/batch':
-        this.showBatch(run, e.payload, progress);
-        break;
       case 'training/epochEnd': {
         const m = e.payload;
-        state.epochs.push(m);
         const v = m.valAccuracy !== undefined ? ` · val acc ${(m.valAccuracy * 100).toFixed(2)}%` : '';
         this.output.info(
           `Epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.seconds.toFixed(1)} s${m.best ? ' (best)' : ''}`,
@@ -301,28 +326,22 @@ export class TrainingController implements vscode.Disposable {
       case 'training/skipped':
         this.output.warn(`Skipped ${e.payload.file}: ${e.payload.reason} (${e.payload.total} skipped so far)`);
         break;
+      default:
+        break;
     }
-  }
-
-  /** A batch's progress: the notification's message and percentage, and the status bar. */
-  private showBatch(run: Run, m: BatchMetrics, progress: Progress): void {
-    const { state } = run;
-    state.lastBatch = m;
-    const total = state.started ? (state.started.epochs - state.started.startEpoch) * m.stepsPerEpoch : 0;
-    const done = state.started ? (m.epoch - 1 - state.started.startEpoch) * m.stepsPerEpoch + m.step : 0;
-    const percent = total > 0 ? (100 * done) / total : 0;
-    progress.report({ message: describeBatch(m, state.started?.epochs ?? 0), increment: percent - run.reported });
-    run.reported = percent;
-    this.updateStatus();
+    if (this.current === run) {
+      this.events.fire(e);
+      if (e.type !== 'log') this.updateStatus();
+    }
   }
 
   stop(): void {
-    if (!this.current) {
+    const run = this.current;
+    if (!run) {
       void vscode.window.showInformationMessage('No training is running.');
       return;
     }
-    this.current.state.status = 'stopping';
-    this.current.stop.abort();
+    void run.stop();
     this.updateStatus();
   }
 
@@ -331,7 +350,7 @@ export class TrainingController implements vscode.Disposable {
     let runDir = typeof arg === 'string' ? arg : undefined;
     let specUri = arg instanceof vscode.Uri ? arg : undefined;
     if (runDir) {
-      specUri ??= this.specFor()?.uri;
+      specUri ??= this.specOfRun(runDir) ?? this.specFor()?.uri;
     } else {
       const doc = this.specFor(specUri);
       if (!doc) {
@@ -341,7 +360,10 @@ export class TrainingController implements vscode.Disposable {
       specUri = doc.uri;
       const name = this.specs.get(doc).resolved?.name ?? path.basename(doc.uri.fsPath).replace(/\.densenet\.json$/, '');
       const workspaceDir = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
-      const runs = listRuns(runsDirFor(workspaceDir, name)).filter(isResumable);
+      const runsFolder = runsDirFor(workspaceDir, name);
+      // A run of the spec trained by a live engine (started before a reload): follow it instead.
+      if (await this.reattach(runsFolder)) return undefined;
+      const runs = listRuns(runsFolder).filter(isResumable);
       if (runs.length === 0) {
         void vscode.window.showInformationMessage(
           `No run of ${name} to resume: only stopped, failed, early-stopped or interrupted runs with a checkpoint can be resumed.`,
@@ -371,29 +393,46 @@ export class TrainingController implements vscode.Disposable {
     return this.train(specUri, runDir);
   }
 
+  /** The spec file a run was started from, when it still exists. */
+  private specOfRun(runDir: string): vscode.Uri | undefined {
+    const file = readRunInfo(runDir)?.specFile;
+    return file && fs.existsSync(file) ? vscode.Uri.file(file) : undefined;
+  }
+
+  /** The one status bar item of a training: what it does now; click to stop. */
   private updateStatus(): void {
     const cur = this.current;
-    void vscode.commands.executeCommand('setContext', 'densenet.training', cur !== undefined);
-    if (!cur) {
+    void vscode.commands.executeCommand('setContext', 'densenet.training', cur !== undefined || !!this.starting);
+    const specUri = cur?.state.specUri ?? this.starting;
+    if (!specUri) {
       this.statusItem.hide();
       return;
     }
-    const s = cur.state;
-    const name = path.basename(s.specUri.fsPath).replace(/\.densenet\.json$/, '');
-    if (s.status === 'starting') this.statusItem.text = `$(loading~spin) ${name}: starting engine`;
+    const name = path.basename(specUri.fsPath).replace(/\.densenet\.json$/, '');
+    const s = cur?.state;
+    if (!s || s.status === 'starting') this.statusItem.text = `$(loading~spin) ${name}: starting engine`;
     else if (s.status === 'stopping') this.statusItem.text = `$(loading~spin) ${name}: stopping at the next batch`;
-    else {
-      const b = s.lastBatch;
-      this.statusItem.text = `$(pulse) ${name} · ${s.started?.backend ?? ''}${b ? ` · epoch ${b.epoch}/${s.started?.epochs} · loss ${b.loss.toFixed(3)} · ETA ${formatDuration(b.etaSeconds)}` : ''}`;
-    }
-    this.statusItem.tooltip = 'DenseNet training: click to stop (a checkpoint is saved)';
+    else this.statusItem.text = `$(pulse) ${name} · ${s.started?.backend ?? ''}${describeStatus(s)}`;
+    this.statusItem.tooltip = s?.lastBatch
+      ? `DenseNet training: ${describeBatch(s.lastBatch, s.started?.epochs ?? 0)}. Click to stop (a checkpoint is saved).`
+      : 'DenseNet training: click to stop (a checkpoint is saved)';
     this.statusItem.command = 'densenet.stopTraining';
     this.statusItem.show();
   }
 
+  /** Disconnects from the running training; it goes on (a window opened later reattaches). */
   dispose(): void {
-    this.current?.engine.dispose();
-    this.current?.disposables.forEach((d) => d.dispose());
+    const run = this.current;
+    this.current = undefined;
+    run?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
+}
+
+/** ` · epoch 1/3 · loss 0.412 · ETA 2m 3s` of the status bar. */
+function describeStatus(s: RunState): string {
+  const b = s.lastBatch;
+  return b
+    ? ` · epoch ${b.epoch}/${s.started?.epochs} · loss ${b.loss.toFixed(3)} · ETA ${formatDuration(b.etaSeconds)}`
+    : '';
 }

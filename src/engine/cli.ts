@@ -82,6 +82,8 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
     err('\nstopping at the next batch and saving a checkpoint (Ctrl+C again to quit now)');
   };
   process.on('SIGINT', onSigint);
+  // `densenet-lab stop <run folder>` (or any SIGTERM) stops the same way.
+  process.on('SIGTERM', onSigint);
   const tty = process.stderr.isTTY && !values.json;
   let epochs0 = 0;
   try {
@@ -146,18 +148,20 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
       epochsCompleted: result.epochsCompleted,
       bestValAccuracy: result.bestValAccuracy ?? null,
       skippedFiles: result.skippedFiles,
+      stoppedAt: result.stoppedAt ?? null,
     };
     if (values.json) out(JSON.stringify(summary));
     else
       out(
         `${result.status}: ${result.epochsCompleted} epoch(s)${result.bestValAccuracy !== undefined ? `, best val acc ${(result.bestValAccuracy * 100).toFixed(2)}%` : ''}; run ${result.runDir}`,
       );
-    return result.status === 'cancelled' ? 130 : 0;
+    return result.status === 'stopped' ? 130 : 0;
   } catch (e) {
     err(`densenet-lab: training failed: ${(e as Error).message}`);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 

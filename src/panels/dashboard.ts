@@ -181,6 +181,10 @@ class DashboardPanel extends PanelBase<DashboardState, DashboardHost, DashboardV
     this.runsDir = info?.runsDir;
     const runs = this.runs();
     const running = this.deps.training.state;
+    // A run of the spec trained by a live engine this window does not follow yet (started before a reload):
+    // follow it; its `training/started` brings the live state.
+    if (!running && this.runsDir && runs.some((r) => r.status === 'running'))
+      void this.deps.training.reattach(this.runsDir);
     let current: CurrentRun | undefined;
     if (running && this.showsRunning()) {
       const runDir = running.started?.runDir ?? '';

@@ -9,7 +9,7 @@ import { downsample } from '../metrics/dashboardMath';
 import { bestOrLatestCheckpoint, isResumable } from '../runs/checkpointFiles';
 import { evaluationsToShow, readEvaluations } from '../runs/evaluations';
 import { METRICS_FILE, readMetrics, type MetricRecord } from '../runs/metricsLog';
-import type { RunListing } from '../runs/runFolder';
+import { epochsTrained, type RunListing } from '../runs/runFolder';
 
 /** Most batch points sent for one run's history (the charts stay fast on long runs). */
 const MAX_BATCH_POINTS = 3000;
@@ -76,6 +76,8 @@ export function runSummary(r: RunListing): RunSummary {
   const bestValAccuracy = num(r.bestValAccuracy);
   if (backend !== undefined) s.backend = backend;
   if (epochsCompleted !== undefined) s.epochsCompleted = epochsCompleted;
+  const trained = num(epochsTrained(r));
+  if (trained !== undefined) s.epochsTrained = trained;
   if (bestValAccuracy !== undefined) s.bestValAccuracy = bestValAccuracy;
   if (r.problems?.length) s.problems = r.problems.filter((p) => typeof p === 'string');
   return s;

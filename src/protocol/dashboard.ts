@@ -31,6 +31,8 @@ export interface RunSummary {
   startedAt: string;
   epochs: number;
   epochsCompleted?: number;
+  /** Epochs trained with the fraction of the epoch a stopped run was in (1.93: batch 118/127 of epoch 2). */
+  epochsTrained?: number;
   bestValAccuracy?: number;
   /** Has a checkpoint and is neither running nor completed: Resume can continue it. */
   resumable: boolean;

@@ -24,9 +24,18 @@ export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 /**
  * What run.json says, except `interrupted`, which is never written: readers show it for a `running` run whose
- * writer died (src/runs/runLock.ts), and such a run resumes from its last checkpoint.
+ * writer died (src/runs/runLock.ts), and such a run resumes from its last checkpoint. `stopped`: the user stopped
+ * it (Stop, Ctrl+C, `densenet-lab stop`, SIGTERM) and its checkpoint was saved at a batch boundary. `cancelled` is
+ * what runs stopped that way said before `stopped` existed: it is still read, never written.
  */
-export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed' | 'early-stopped' | 'interrupted';
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'cancelled' | 'failed' | 'early-stopped' | 'interrupted';
+
+/** Where a stopped training stood: the epoch it was in (1-based), the batches of it trained, and of how many. */
+export interface StopPosition {
+  epoch: number;
+  step: number;
+  stepsPerEpoch: number;
+}
 
 /** The `init` request: how the engine picks its backend. */
 export interface EngineConfig {
@@ -122,9 +131,11 @@ export interface TrainingStarted {
 }
 
 export interface TrainingFinished {
-  status: Exclude<RunStatus, 'running' | 'failed' | 'interrupted'>;
+  status: Exclude<RunStatus, 'running' | 'failed' | 'interrupted' | 'cancelled'>;
   runDir: string;
   epochsCompleted: number;
+  /** A stopped training: where it stopped (its checkpoint continues from there). */
+  stoppedAt?: StopPosition;
   bestValAccuracy?: number;
   skippedFiles: number;
 }
@@ -278,7 +289,7 @@ export interface EngineContract {
       init: { params: EngineConfig; result: EngineReady };
       /**
        * One training at a time. Cancelling (the request's signal) stops it at the next batch boundary, after
-       * saving a checkpoint: the result then has status `cancelled`.
+       * saving a checkpoint: the result then has status `stopped`.
        */
       train: { params: TrainRequest; result: TrainingFinished };
       /** Stop the training at its next batch boundary and exit: answered by the process's exit. */
@@ -289,3 +300,67 @@ export interface EngineContract {
 
 /** The host's side: it answers nothing and announces nothing. */
 export type HostContract = NoContract;
+
+/* ------------------------------------------------------------------------------------------------------------
+ * A detached training engine (its own process group, outliving the window that started it): the host and the
+ * command line talk to it over the run's local socket (src/runs/runEngine.ts records where), newline-delimited
+ * JSON through `RpcEndpoint` (`socketPipe` of ./rpc). Any number of clients may connect and disconnect; the
+ * engine trains and writes the run whether or not one is connected.
+ * ---------------------------------------------------------------------------------------------------------- */
+
+/** What the host hands a detached engine when it starts it (a file the engine reads and removes). */
+export interface RunLaunch {
+  config: EngineConfig;
+  request: TrainRequest;
+  /** The socket (Unix domain socket path, or Windows named pipe) the engine listens on. */
+  socket: string;
+  /** The engine's log (its stdout and stderr): moved into the run folder as engine.log once the run exists. */
+  log: string;
+}
+
+/** How a training ended: its result, or the error it failed with. */
+export interface TrainingEnded {
+  finished?: TrainingFinished;
+  error?: string;
+}
+
+/** What a detached engine has done so far (the answer to `attach`). */
+export interface RunEngineState {
+  ready?: EngineReady;
+  started?: TrainingStarted;
+  lastBatch?: BatchMetrics;
+  epochs: EpochMetrics[];
+  /** A stop was asked for (the training ends at its next batch boundary). */
+  stopping: boolean;
+  ended?: TrainingEnded;
+}
+
+export type RunEngineEvents = EngineEvents & {
+  'engine/ready': EngineReady;
+  'training/ended': TrainingEnded;
+};
+
+/** Every event a detached engine announces, once (the compiler checks the list is complete). */
+export const RUN_ENGINE_EVENTS = Object.keys({
+  log: true,
+  'training/started': true,
+  'training/batch': true,
+  'training/epochEnd': true,
+  'training/skipped': true,
+  'engine/ready': true,
+  'training/ended': true,
+} satisfies Record<keyof RunEngineEvents, true>) as (keyof RunEngineEvents)[];
+
+/** A detached engine's side of its socket. */
+export interface RunEngineContract {
+  requests: {
+    /** What it has done so far; its events follow. */
+    attach: { params: null; result: RunEngineState };
+    /**
+     * Stop at the next batch boundary, save a checkpoint, status `stopped`: answered at once (the end follows
+     * as `training/ended`).
+     */
+    stop: { params: null; result: null };
+  };
+  events: RunEngineEvents;
+}

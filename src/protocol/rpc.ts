@@ -304,6 +304,51 @@ export function ipcPipe(target: IpcTarget): MessagePipe {
   };
 }
 
+/**
+ * A byte stream (a `net.Socket`: Unix domain socket, Windows named pipe): one JSON message per line. Lines that
+ * are not JSON are dropped; a line longer than `MAX_LINE_CHARS` ends what was buffered (a peer that does not speak
+ * the protocol cannot grow it without bound). Nothing is sent once the stream is no longer writable.
+ */
+export interface StreamTarget {
+  readonly writable?: boolean;
+  write(chunk: string): unknown;
+  on(event: 'data', listener: (chunk: string | Uint8Array) => void): unknown;
+  off(event: 'data', listener: (chunk: string | Uint8Array) => void): unknown;
+}
+
+export const MAX_LINE_CHARS = 64 * 2 ** 20;
+
+export function socketPipe(stream: StreamTarget): MessagePipe {
+  return {
+    send: (message) => {
+      if (stream.writable !== false) stream.write(JSON.stringify(message) + '\n');
+    },
+    onMessage: (listener) => {
+      const decoder = new TextDecoder();
+      let buffer = '';
+      const onData = (chunk: string | Uint8Array) => {
+        buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 1);
+          if (line.trim() === '') continue;
+          let message: unknown;
+          try {
+            message = JSON.parse(line);
+          } catch {
+            continue;
+          }
+          listener(message);
+        }
+        if (buffer.length > MAX_LINE_CHARS) buffer = '';
+      };
+      stream.on('data', onData);
+      return () => stream.off('data', onData);
+    },
+  };
+}
+
 /** A worker thread's `parentPort`, or the `Worker` (transfers hand the buffers over). */
 export interface PortTarget {
   postMessage(message: unknown, transfer?: TransferList): void;

@@ -6,6 +6,8 @@
  *   preprocessing.json   see preprocessing.ts
  *   split.json           see runSplit.ts: the effective seed and the validation split, written once
  *   writer.lock          see runLock.ts: the process training the run, while it does
+ *   engine.json          see runEngine.ts: the socket of the detached engine training the run, while it does
+ *   engine.log           the detached engine's stdout and stderr
  *   checkpoints/         see checkpointFiles.ts (the tensors: src/engine/checkpoint.ts)
  *   tensorboard/         see tensorboard.ts
  *
@@ -13,7 +15,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { RunStatus } from '../protocol/engine';
+import type { RunStatus, StopPosition } from '../protocol/engine';
 import { readJsonSync, writeFileAtomicSync, writeJsonAtomicSync } from './atomic';
 import type { WeightsOrigin } from '../core/weightsOrigin';
 import { JsonFileError, JsonObject } from './jsonCheck';
@@ -22,7 +24,7 @@ import { effectiveStatus } from './runLock';
 export const RUN_JSON = 'run.json';
 export const SPEC_SNAPSHOT = 'spec.densenet.json';
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'cancelled', 'failed', 'early-stopped'];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'stopped', 'cancelled', 'failed', 'early-stopped'];
 
 export interface RunInfo {
   runId: string;
@@ -39,6 +41,8 @@ export interface RunInfo {
   /** Epochs planned (the spec's training.epochs or its override). */
   epochs: number;
   epochsCompleted?: number;
+  /** A `stopped` run: the epoch it was in, the batches of it trained (its checkpoint continues from there). */
+  stoppedAt?: StopPosition;
   bestValAccuracy?: number;
   /** 1-based epoch of bestValAccuracy. */
   bestEpoch?: number;
@@ -75,6 +79,7 @@ export type RunListing = Omit<RunInfo, 'status'> & {
 export const RUN_STATUSES = Object.keys({
   running: true,
   completed: true,
+  stopped: true,
   cancelled: true,
   failed: true,
   'early-stopped': true,
@@ -99,6 +104,7 @@ const RUN_FIELDS: readonly { field: keyof RunInfo; check: FieldCheck; fallback?:
   { field: 'backend', check: str },
   { field: 'endedAt', check: str },
   { field: 'epochsCompleted', check: count },
+  { field: 'stoppedAt', check: (o, f) => checkStopPosition(o.object(f)) },
   { field: 'bestValAccuracy', check: (o, f) => o.number(f) },
   { field: 'bestEpoch', check: count },
   { field: 'resumedFrom', check: str },
@@ -131,6 +137,31 @@ export function checkWeightsOrigin(o: JsonObject): WeightsOrigin {
   o.number('batchNormEpsilon', 0);
   o.optInt('replacedClassifierClasses', 1);
   return o.value as unknown as WeightsOrigin;
+}
+
+/** A StopPosition read back from run.json: whole numbers, the step within its epoch. */
+export function checkStopPosition(o: JsonObject): StopPosition {
+  o.int('epoch', 1);
+  const steps = o.int('stepsPerEpoch', 1);
+  if (o.int('step') > steps) o.fail('step', `at most stepsPerEpoch (${steps})`, o.raw('step'));
+  return o.value as unknown as StopPosition;
+}
+
+/**
+ * The epochs a run has trained, with the fraction of the epoch it stopped in: 1.93 for a run stopped at batch
+ * 118/127 of epoch 2. Undefined when run.json does not tell.
+ */
+export function epochsTrained(r: { epochsCompleted?: number; stoppedAt?: StopPosition }): number | undefined {
+  const s = r.stoppedAt;
+  if (s && s.stepsPerEpoch > 0) return s.epoch - 1 + s.step / s.stepsPerEpoch;
+  return r.epochsCompleted;
+}
+
+/** `Stopped at epoch 2, batch 118/127; checkpoint saved`: what a stop tells the user. */
+export function describeStop(at: StopPosition | undefined, epochsCompleted: number): string {
+  return at
+    ? `Stopped at epoch ${at.epoch}, batch ${at.step}/${at.stepsPerEpoch}; checkpoint saved`
+    : `Stopped after ${epochsCompleted} epoch(s); checkpoint saved`;
 }
 
 /** `value` (the content of the run.json `file`) type-checked; throws naming the file and the field otherwise. */
@@ -306,7 +337,7 @@ export function setRunLabels(
 /** Sets a final status and `endedAt`. */
 export function finishRun(
   runDir: string,
-  status: Exclude<RunStatus, 'running' | 'interrupted'>,
+  status: Exclude<RunStatus, 'running' | 'interrupted' | 'cancelled'>,
   extra: Partial<RunInfo> = {},
 ): RunInfo {
   return updateRunInfo(runDir, { ...extra, status, endedAt: extra.endedAt ?? new Date().toISOString() });

@@ -212,7 +212,7 @@ describe('engine process: protocol, training and inspection across the process b
     );
   });
 
-  it('a cancelled training stops at a batch boundary with a checkpoint and status cancelled', async () => {
+  it('a cancelled training stops at a batch boundary with a checkpoint and status stopped', async () => {
     const specPath = path.join(dir, 'long.densenet.json');
     const specText = halvesSpec(50);
     fs.writeFileSync(specPath, specText);
@@ -225,7 +225,8 @@ describe('engine process: protocol, training and inspection across the process b
         { specPath, specText, workspaceDir: dir },
         { signal: cancel.signal },
       );
-      assert.strictEqual(result.status, 'cancelled');
+      assert.strictEqual(result.status, 'stopped');
+      assert.ok(result.stoppedAt && result.stoppedAt.step >= 1, 'it says where it stopped');
       assert.ok(result.epochsCompleted < 50);
       assert.ok(engine.count('training/batch') > batchesBefore);
       assert.ok(fs.existsSync(path.join(result.runDir, 'checkpoints', 'latest', 'model.json')));

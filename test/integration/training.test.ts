@@ -4,10 +4,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DenseNetLabApi } from '../../src/extension';
-import type { TrainingFinished } from '../../src/protocol/engine';
+import type { RunLaunch, TrainingFinished } from '../../src/protocol/engine';
 import type { TrainingEvents } from '../../src/editor/trainingController';
 import { isResumable } from '../../src/runs/checkpointFiles';
 import { readRunListing } from '../../src/runs/runFolder';
+import { liveRunsIn, newSocketPath } from '../../src/runs/runEngine';
+import { runSummary } from '../../src/panels/dashboardData';
 import { densenetDiagnostics, EXTENSION_ID, waitFor, workspaceRoot } from '../support/vscode';
 
 // Training in the engine process from the real VS Code, on a small slice of the example's MNIST digits, with
@@ -43,8 +45,14 @@ describe('training in a real VS Code', function () {
   });
 
   async function open(epochs: number): Promise<void> {
-    fs.writeFileSync(spec.fsPath, SPEC(epochs));
-    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(spec));
+    const text = SPEC(epochs);
+    fs.writeFileSync(spec.fsPath, text);
+    const doc = await vscode.workspace.openTextDocument(spec);
+    await vscode.window.showTextDocument(doc);
+    // An open document takes the file's new text when VS Code notices the change: train only that text.
+    await waitFor(`the editor to read the spec with ${epochs} epochs`, () =>
+      doc.getText() === text ? true : undefined,
+    );
   }
 
   /** The payload of the next training event of a kind. */
@@ -89,25 +97,106 @@ describe('training in a real VS Code', function () {
     }
   });
 
-  it('Stop Training saves a checkpoint at a batch boundary; Resume Training continues the run', async () => {
+  it('Stop Training stops at a batch boundary: status stopped, a message with the position and Resume, which continues the run', async () => {
     await open(40);
     const firstEpoch = next('training/epochEnd');
     const training = vscode.commands.executeCommand<TrainingFinished>('densenet.train', spec);
     await firstEpoch;
-    await vscode.commands.executeCommand('densenet.stopTraining');
-    const stopped = await training;
-    assert.strictEqual(stopped.status, 'cancelled');
-    const state = JSON.parse(
-      fs.readFileSync(path.join(stopped.runDir, 'checkpoints', 'latest', 'training_state.json'), 'utf8'),
-    );
-    assert.ok(state.step > 0);
+    await next('training/batch'); // into the second epoch
+    // The messages the controller shows; the stop's is answered with its Resume button.
+    const shown: { text: string; items: string[] }[] = [];
+    const original = vscode.window.showInformationMessage;
+    const patched = (text: string, ...items: string[]) => {
+      shown.push({ text, items });
+      return Promise.resolve(items.includes('Resume') ? 'Resume' : undefined);
+    };
+    (vscode.window as { showInformationMessage: unknown }).showInformationMessage = patched;
+    try {
+      const resumedStart = next('training/started');
+      const resumedEnd = next('training/ended');
+      await vscode.commands.executeCommand('densenet.stopTraining');
+      const stopped = await training;
+      assert.strictEqual(stopped.status, 'stopped');
+      const at = stopped.stoppedAt!;
+      assert.ok(at.epoch >= 2 && at.step >= 1 && at.step <= at.stepsPerEpoch, JSON.stringify(at));
+      const state = JSON.parse(
+        fs.readFileSync(path.join(stopped.runDir, 'checkpoints', 'latest', 'training_state.json'), 'utf8'),
+      );
+      assert.strictEqual(state.step, (at.epoch - 1) * at.stepsPerEpoch + at.step, 'the checkpoint is where it stopped');
+      const message = shown.find((m) => m.text.startsWith('Stopped'));
+      assert.ok(message, JSON.stringify(shown));
+      assert.strictEqual(
+        message.text,
+        `Stopped at epoch ${at.epoch}, batch ${at.step}/${at.stepsPerEpoch}; checkpoint saved.`,
+      );
+      assert.deepStrictEqual(message.items, ['Resume', 'Open Run Folder']);
+      assert.ok(!shown.some((m) => /cancel/i.test(m.text)), 'no word of a cancel');
+      // The runs table's figures: stopped, with the fraction of the epoch it stopped in.
+      const listed = runSummary(readRunListing(stopped.runDir)!);
+      assert.strictEqual(listed.status, 'stopped');
+      assert.strictEqual(listed.epochsTrained, at.epoch - 1 + at.step / at.stepsPerEpoch);
+      assert.ok(!Number.isInteger(listed.epochsTrained) || at.step === at.stepsPerEpoch);
 
-    fs.writeFileSync(spec.fsPath, SPEC(stopped.epochsCompleted + 1));
-    const resumedStart = next('training/started');
-    const resumed = await vscode.commands.executeCommand<TrainingFinished>('densenet.resumeTraining', stopped.runDir);
-    assert.strictEqual((await resumedStart).startEpoch, state.epoch, 'starts where it stopped');
-    assert.strictEqual(resumed.status, 'completed');
-    assert.strictEqual(resumed.runDir, stopped.runDir);
+      // Resume (the message's button) continues that run from where it stopped.
+      assert.strictEqual((await resumedStart).runDir, stopped.runDir);
+      assert.strictEqual((await resumedStart).startEpoch, state.epoch, 'starts where it stopped');
+      await vscode.commands.executeCommand('densenet.stopTraining');
+      const resumed = await resumedEnd;
+      assert.strictEqual(resumed.finished?.runDir, stopped.runDir);
+      assert.strictEqual(resumed.finished?.status, 'stopped');
+    } finally {
+      (vscode.window as { showInformationMessage: unknown }).showInformationMessage = original;
+    }
+  });
+
+  it('a window reattaches to a training whose engine outlived the window that started it, and stops it', async () => {
+    await open(200);
+    const extension = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+    const socket = newSocketPath();
+    const log = path.join(dir, 'detached-engine.log');
+    const launch: RunLaunch = {
+      config: { backend: 'wasm', nativeSearchPaths: [], wasmDir: path.join(extension, 'dist') },
+      request: {
+        specPath: spec.fsPath,
+        specText: fs.readFileSync(spec.fsPath, 'utf8'),
+        workspaceDir: workspaceRoot().fsPath,
+        threads: 1,
+      },
+      socket,
+      log,
+    };
+    const launchFile = path.join(dir, 'launch.json');
+    fs.writeFileSync(launchFile, JSON.stringify(launch));
+    // An engine no window follows, as a reload leaves it.
+    const fd = fs.openSync(log, 'a');
+    const engine = spawn(process.execPath, [path.join(extension, 'dist', 'engine.js'), '--run', launchFile], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
+    fs.closeSync(fd);
+    engine.unref();
+    const runsFolder = path.join(workspaceRoot().fsPath, '.densenet', 'runs', 'digits-it');
+    const runDir = await waitFor(
+      'the engine to record its socket in the run',
+      () => liveRunsIn([runsFolder]).find((l) => l.engine.pid === engine.pid)?.run.runDir,
+      60_000,
+    );
+    assert.strictEqual(api.training.state, undefined);
+    const started = next('training/started');
+    assert.strictEqual(await api.training.reattach(), true);
+    assert.strictEqual((await started).runDir, runDir);
+    assert.strictEqual((api.training.state as { pid?: number } | undefined)?.pid, engine.pid);
+    const live = await next('training/batch');
+    assert.ok(live.globalStep > 0, 'live batches arrive');
+    const ended = next('training/ended');
+    await vscode.commands.executeCommand('densenet.stopTraining');
+    assert.strictEqual((await ended).finished?.status, 'stopped');
+    assert.strictEqual(readRunListing(runDir)?.status, 'stopped');
+    await waitFor('the engine to exit', () =>
+      engine.exitCode !== null || engine.signalCode !== null ? true : undefined,
+    );
+    assert.strictEqual(api.training.state, undefined);
   });
 
   it('a corrupt image in the dataset is skipped, counted and training goes on', async () => {

@@ -41,12 +41,12 @@ describe('runs/checkpointFiles', () => {
 
   it('isResumable: a run neither running nor completed, with a checkpoints folder', () => {
     const runDir = temp.make();
-    const all: RunStatus[] = ['running', 'completed', 'cancelled', 'failed', 'early-stopped', 'interrupted'];
+    const all: RunStatus[] = ['running', 'completed', 'stopped', 'cancelled', 'failed', 'early-stopped', 'interrupted'];
     for (const status of all) assert.strictEqual(isResumable({ status, runDir }), false, `${status}, no checkpoints`);
     fs.mkdirSync(checkpointsDir(runDir));
     assert.deepStrictEqual(
       all.filter((status) => isResumable({ status, runDir })),
-      ['cancelled', 'failed', 'early-stopped', 'interrupted'],
+      ['stopped', 'cancelled', 'failed', 'early-stopped', 'interrupted'],
     );
   });
 
@@ -88,13 +88,13 @@ describe('runs/checkpointFiles', () => {
     fakeCheckpoint(checkpointDir(old, 'latest'));
     fakeCheckpoint(checkpointDir(other, 'best'));
     fakeCheckpoint(checkpointDir(elsewhere, 'latest'));
-    finishRun(old, 'cancelled');
+    finishRun(old, 'stopped');
     fs.writeFileSync(path.join(path.dirname(path.dirname(old)), 'stray-file'), '');
     assert.deepStrictEqual(
       runsWithCheckpoints([a, b, temp.make()]).map((r) => r.runDir),
       [elsewhere, other, old],
     );
     assert.ok(!runsWithCheckpoints([a]).some((r) => r.runDir === none));
-    assert.strictEqual(runsWithCheckpoints([a]).find((r) => r.runDir === old)?.status, 'cancelled');
+    assert.strictEqual(runsWithCheckpoints([a]).find((r) => r.runDir === old)?.status, 'stopped');
   });
 });

@@ -18,7 +18,7 @@ import { byId as $, el } from '../common/dom';
 import { connectToHost, reportedByHost, vscodeApi } from '../common/vscode';
 import { formatNumber } from './charts';
 import { STYLE } from './style';
-import { confusionTable, pct, perClassTable, runsTable, statItems } from './tables';
+import { confusionTable, epochsText, pct, perClassTable, runsTable, statItems } from './tables';
 import { TrainingCharts } from './trainingCharts';
 
 const host = connectToHost<DashboardHost>();
@@ -161,6 +161,9 @@ function stats(): [string, string][] {
     items.push(['memory', `${lastBatch.memoryMB.toFixed(0)} MB`]);
     items.push(['tensors', String(lastBatch.numTensors)]);
   } else if (cur) {
+    // A run that is not live keeps its figures: the epochs it trained (1.93/2 for a stop in epoch 2).
+    const summary = state?.runs.find((r) => r.runDir === cur.runDir);
+    if (summary) items.push(['epochs', epochsText(summary)]);
     const last = charts.lastEpoch;
     if (last) items.push(['epoch', `${last.epoch}`]);
     if (last?.valAcc !== undefined) items.push(['val acc', pct(last.valAcc)]);
@@ -178,7 +181,12 @@ function stats(): [string, string][] {
 function renderHeader(): void {
   $('title').textContent = state?.specName ? `Training: ${state.specName}` : 'Training Dashboard';
   const statusEl = $('status');
-  statusEl.textContent = status ? (live ? status : `${status} (not running)`) : 'no runs';
+  // A run on disk: its status as it ended; one that says running is trained by a process this window does not follow.
+  statusEl.textContent = status
+    ? live || status !== 'running'
+      ? status
+      : 'running (not followed by this window)'
+    : 'no runs';
   statusEl.dataset.status = status;
   $('stats').replaceChildren(...statItems(stats()));
   setDisabled(stopBtn, !(live && status === 'running'));

@@ -60,6 +60,12 @@ export function perClassTable(m: number[][], names: string[]): HTMLTableElement 
   return el('table', { class: 'per-class' }, el('thead', {}, head), el('tbody', {}, ...body));
 }
 
+/** `1.93/2`: the epochs a run trained (with the fraction of the one it stopped in) of those planned. */
+export function epochsText(r: Pick<RunSummary, 'epochs' | 'epochsCompleted' | 'epochsTrained'>): string {
+  const done = r.epochsTrained ?? r.epochsCompleted ?? 0;
+  return `${Number.isInteger(done) ? done : done.toFixed(2)}/${r.epochs}`;
+}
+
 /**
  * The spec's runs, newest first: a checkbox to overlay each one's curves (not the run shown above), its status,
  * epochs, best validation accuracy, backend, Resume for the runs that can be resumed and Evaluate for the runs
@@ -92,7 +98,7 @@ export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, o
       td(box),
       td(r.runId, ...(isCurrent ? [' ', el('span', { class: 'muted' }, '(shown)')] : [])),
       r.problems?.length ? el('td', { class: 'problem', title: r.problems.join('\n') }, r.status) : td(r.status),
-      td(`${r.epochsCompleted ?? 0}/${r.epochs}`),
+      el('td', { class: 'epochs' }, epochsText(r)),
       td(pct(r.bestValAccuracy)),
       td(r.backend ?? ''),
       td(...(r.resumable ? [resume] : []), ...(r.evaluable ? [evaluate] : [])),

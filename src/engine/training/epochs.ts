@@ -6,7 +6,7 @@
  */
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
 import { learningRateAt, type TrainingConfig } from '../../core';
-import type { EpochMetrics, TrainingFinished } from '../../protocol/engine';
+import type { EpochMetrics, StopPosition, TrainingFinished } from '../../protocol/engine';
 import type { Batch, DataPipeline, Rng } from '../data/open';
 import { BestEpoch, EarlyStopping, type EpochFigures } from './earlyStopping';
 import { EpochProgress } from './progress';
@@ -41,6 +41,8 @@ export interface LoopOutcome {
   status: TrainingFinished['status'];
   epochsCompleted: number;
   best: BestEpoch;
+  /** A stop: the epoch it was in and the batches of it trained. */
+  stoppedAt?: StopPosition;
 }
 
 /** Trains from `start` until the last epoch, a cancel or early stopping. */
@@ -69,7 +71,12 @@ class EpochLoop {
   async run(): Promise<LoopOutcome> {
     const { epochs, stepsPerEpoch, control, log } = this.o;
     let epochsCompleted = this.start.epoch;
-    const end = (status: LoopOutcome['status']): LoopOutcome => ({ status, epochsCompleted, best: this.best });
+    const end = (status: LoopOutcome['status'], stoppedAt?: StopPosition): LoopOutcome => ({
+      status,
+      epochsCompleted,
+      best: this.best,
+      ...(stoppedAt ? { stoppedAt } : {}),
+    });
     for (let epoch = this.start.epoch; epoch < epochs; epoch++) {
       const epochStartRng = this.rng.state();
       const { progress, lr } = await this.trainEpoch(epoch);
@@ -78,7 +85,7 @@ class EpochLoop {
         log.info(
           `Stopped at epoch ${epoch + 1}, batch ${progress.step}/${stepsPerEpoch}; checkpoint saved (resume continues from there).`,
         );
-        return end('cancelled');
+        return end('stopped', { epoch: epoch + 1, step: progress.step, stepsPerEpoch });
       }
       const figures = await this.endEpoch(progress, lr);
       epochsCompleted = epoch + 1;
@@ -86,7 +93,7 @@ class EpochLoop {
         log.info(this.stopping.reason);
         return end('early-stopped');
       }
-      if (control.cancelled) return end('cancelled');
+      if (control.cancelled) return end('stopped', { epoch: epoch + 1, step: stepsPerEpoch, stepsPerEpoch });
     }
     return end('completed');
   }

@@ -218,6 +218,7 @@ async function resumeRun(runDir: string, o: OpenRunOptions): Promise<{ model: La
       exitCode: undefined,
       signal: undefined,
       stderrTail: undefined,
+      stoppedAt: undefined,
     });
     const skip = position.skipInFirstEpoch;
     o.info(

@@ -262,10 +262,17 @@ async function trainOn(
       log,
       control,
     };
-    const { status, epochsCompleted, best } = await runEpochs(loop, position);
+    const { status, epochsCompleted, best, stoppedAt } = await runEpochs(loop, position);
     const bestValAccuracy = data.validation && best.value !== null ? best.value : undefined;
-    finishRun(runDir, status, { epochsCompleted, bestValAccuracy, bestEpoch: best.epoch ?? undefined });
-    return { status, runDir, epochsCompleted, bestValAccuracy, skippedFiles: skipped() };
+    finishRun(runDir, status, { epochsCompleted, bestValAccuracy, bestEpoch: best.epoch ?? undefined, stoppedAt });
+    return {
+      status,
+      runDir,
+      epochsCompleted,
+      bestValAccuracy,
+      skippedFiles: skipped(),
+      ...(stoppedAt ? { stoppedAt } : {}),
+    };
   } catch (e) {
     if (run) failRun(run.runDir, e);
     throw e;

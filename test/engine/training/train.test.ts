@@ -144,8 +144,12 @@ describe('engine: training', function () {
   it('stops at a batch boundary with a checkpoint, and resume continues the same curve', async () => {
     const whole = await run(dir, SPEC({ epochs: 3 }));
     const stopped = await run(dir, SPEC({ epochs: 3 }), { cancelAtStep: 7 });
-    assert.strictEqual(stopped.result.status, 'cancelled');
-    assert.strictEqual(readRunInfo(stopped.result.runDir)?.status, 'cancelled');
+    assert.strictEqual(stopped.result.status, 'stopped');
+    assert.strictEqual(readRunInfo(stopped.result.runDir)?.status, 'stopped');
+    // Where it stopped: batch 7 of the run is batch 7 - stepsPerEpoch of the epoch it was in, recorded in run.json.
+    const stopAt = stopped.result.stoppedAt!;
+    assert.strictEqual((stopAt.epoch - 1) * stopAt.stepsPerEpoch + stopAt.step, 7, JSON.stringify(stopAt));
+    assert.deepStrictEqual(readRunInfo(stopped.result.runDir)?.stoppedAt, stopAt);
     // What a process killed after its checkpoint would have logged: dropped by the resume.
     const stoppedDir = stopped.result.runDir;
     appendEvaluation(stoppedDir, {
