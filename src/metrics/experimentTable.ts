@@ -205,7 +205,7 @@ export function paramKeys(rows: readonly Pick<ExperimentRow, 'params'>[]): strin
   return [...lead, ...rest];
 }
 
-/** The columns of a table of these hyperparameter keys: run columns, hyperparameters, metrics. */
+/** The columns of a table of these hyperparameter keys: run, status, epochs; hyperparameters; metrics; the rest of the run. */
 export function tableColumns(keys: readonly string[]): Column[] {
   const params: Column[] = keys.map((k) => ({
     key: `param:${k}`,
@@ -213,7 +213,15 @@ export function tableColumns(keys: readonly string[]): Column[] {
     group: 'param',
     kind: 'text',
   }));
-  return [...RUN_COLUMNS, ...params, ...METRIC_COLUMNS];
+  // What tells runs apart first (name, status, progress, the hyperparameters, the metrics), the rest of the
+  // run's record after: at a usual panel width the highlighted differences are in view without scrolling.
+  const first = new Set(['name', 'status', 'epochsDone']);
+  return [
+    ...RUN_COLUMNS.filter((c) => first.has(c.key)),
+    ...params,
+    ...METRIC_COLUMNS,
+    ...RUN_COLUMNS.filter((c) => !first.has(c.key)),
+  ];
 }
 
 /** The value of a column in a row (undefined: nothing to show). */

@@ -118,9 +118,17 @@ describe('metrics/experimentTable', () => {
       'zz.top',
     ]);
     const cols = tableColumns(keys);
-    assert.strictEqual(cols[0].key, 'name');
     assert.ok(cols.some((c) => c.key === 'param:training.optimizer' && c.label === 'optimizer'));
-    assert.strictEqual(cols[cols.length - 1].key, 'metric:evalAcc');
+    // Name, status and progress first, then the hyperparameters and metrics, the rest of the run's record last.
+    const at = (key: string) => cols.findIndex((c) => c.key === key);
+    assert.deepStrictEqual(
+      cols.slice(0, 3).map((c) => c.key),
+      ['name', 'status', 'epochsDone'],
+    );
+    assert.strictEqual(at(`param:${keys[0]}`), 3);
+    assert.ok(at(`param:${keys[keys.length - 1]}`) < at('metric:trainLoss'));
+    assert.ok(at('metric:evalAcc') < at('spec') && at('spec') < at('notes'));
+    assert.strictEqual(cols[cols.length - 1].key, 'notes');
   });
 
   it('finds the hyperparameters that differ, a field only some runs have included', () => {
@@ -228,7 +236,7 @@ describe('metrics/experimentTable', () => {
     );
     assert.strictEqual(
       toCsv(cols, rows),
-      'run,duration,notes,training.learningRate,val acc\r\n"lr, high",12.5,"first ""try""\nfine",0.01,0.5\r\n',
+      'run,training.learningRate,val acc,duration,notes\r\n"lr, high",0.01,0.5,12.5,"first ""try""\nfine"\r\n',
     );
   });
 });
