@@ -53,6 +53,13 @@ const targets = [
     external: NATIVE,
   },
   {
+    // The statistics bench/run.mjs reports its alternating runs with (medians, spreads, pair-by-pair ratios).
+    entryPoints: { 'bench-stats': 'src/metrics/benchStats.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     // Webviews: browser bundles; they import only shared pure modules (src/spec, src/protocol).
     entryPoints: {
       'webview/architecture': 'webview/architecture/main.ts',

@@ -1,7 +1,10 @@
 // `npm run bench [-- options]`: trains and infers DenseNet-BC-40 (k=12, 32x32x3) and DenseNet-121 at 64x64x3
 // (10 classes each) with the engine (dist/bench.js, built by esbuild.mjs) and, where Debian's python3-torch is
 // installed, with the same models in PyTorch (bench/torch_bench.py, 2 threads). Every model and mode runs in a
-// process of its own, one after another, so that each peak RSS is that run's own. Batch 32, synthetic data,
+// process of its own, one after another, so that each peak RSS is that run's own. The sides alternate, round after
+// round (engine, PyTorch, engine, PyTorch, …; --pairs rounds, 3 by default): each figure is the median of its
+// rounds with their min–max, and each engine/PyTorch ratio is taken round by round, then its median (on this
+// noisy machine one run of each side cannot tell a change from noise). Batch 32, synthetic data,
 // SGD with Nesterov momentum; warm-up steps untimed, then at least --steps steps and --seconds seconds.
 // The engine trains on --threads threads (default: the cores; data-parallel, src/engine/parallel) and once more
 // per model with training.memoryEfficient on, to compare peak RSS and time with it off.
@@ -10,15 +13,18 @@
 // (met or not) and the top kernels of one profiled single-thread training step; `--json` prints one object.
 //
 // Options: --json, --backend wasm|cpu|tensorflow|auto (default wasm), --models a,b, --modes train,infer,
-// --batch 32, --warmup 1, --steps 3, --seconds 10, --threads N, --python /usr/bin/python3, --no-torch,
-// --no-memory-efficient (skip the memoryEfficient runs).
-// `npm run -s bench -- --json` keeps npm's banner off stdout. About 3-4 minutes on 2 idle cores (WASM, PyTorch).
+// --batch 32, --warmup 1, --steps 3, --seconds 10, --threads N, --pairs 3, --python /usr/bin/python3, --no-torch,
+// --no-memory-efficient (skip the memoryEfficient runs). `--json` also keeps every sample.
+// `npm run -s bench -- --json` keeps npm's banner off stdout. About 3-4 minutes a round on 2 idle cores.
 import { spawnSync } from 'child_process';
+import { createRequire } from 'module';
 import * as os from 'os';
 import { fileURLToPath } from 'url';
 import { parseArgs } from 'util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// Built by esbuild.mjs from src/metrics/benchStats.ts (unit-tested there).
+const { spread, pairRatios, formatSpread } = createRequire(import.meta.url)('../dist/bench-stats.js');
 const { values: o } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
@@ -31,12 +37,16 @@ const { values: o } = parseArgs({
     seconds: { type: 'string', default: '10' },
     python: { type: 'string', default: '/usr/bin/python3' },
     threads: { type: 'string', default: String(os.availableParallelism?.() ?? os.cpus().length) },
+    pairs: { type: 'string', default: '3' },
     'no-torch': { type: 'boolean', default: false },
     'no-memory-efficient': { type: 'boolean', default: false },
   },
 });
 const models = o.models.split(',');
 const modes = o.modes.split(',');
+const pairs = Number(o.pairs);
+if (!Number.isInteger(pairs) || pairs < 1)
+  throw new Error(`--pairs ${o.pairs}: give a whole number of rounds, 3 or more`);
 const common = ['--batch', o.batch, '--warmup', o.warmup, '--steps', o.steps, '--seconds', o.seconds];
 const log = (s) => process.stderr.write(`${s}\n`);
 const notes = [];
@@ -64,10 +74,11 @@ if (torch) {
 }
 
 const loadBefore = os.loadavg()[0];
-const results = [];
+if (pairs < 3) notes.push(`${pairs} round(s) only: a figure needs 3 or more to tell a change from noise`);
+/** Every run, with its side and round. */
+const samples = [];
 for (const model of models) {
   for (const mode of modes) {
-    const profile = mode === 'train' ? ['--profile'] : [];
     const engineArgs = [
       '--max-old-space-size=8192',
       'dist/bench.js',
@@ -81,23 +92,27 @@ for (const model of models) {
       o.threads,
       ...common,
     ];
-    results.push(run(`${o.backend} ${model} ${mode}`, process.execPath, [...engineArgs, ...profile]));
-    if (mode === 'train' && !o['no-memory-efficient']) {
-      results.push(
-        run(`${o.backend} ${model} ${mode} memoryEfficient`, process.execPath, [...engineArgs, '--memory-efficient']),
-      );
-    }
+    const sides = [{ label: `${o.backend} ${model} ${mode}`, command: process.execPath, args: engineArgs }];
+    if (mode === 'train' && !o['no-memory-efficient'])
+      sides.push({
+        label: `${o.backend} ${model} ${mode} memoryEfficient`,
+        command: process.execPath,
+        args: [...engineArgs, '--memory-efficient'],
+      });
     if (torch)
-      results.push(
-        run(`pytorch ${model} ${mode}`, o.python, [
-          'bench/torch_bench.py',
-          '--model',
-          model,
-          '--mode',
-          mode,
-          ...common,
-        ]),
-      );
+      sides.push({
+        label: `pytorch ${model} ${mode}`,
+        command: o.python,
+        args: ['bench/torch_bench.py', '--model', model, '--mode', mode, ...common],
+      });
+    for (let round = 0; round < pairs; round++) {
+      for (const [i, side] of sides.entries()) {
+        // One profiled training step, in the first round only (profiling slows the step it measures).
+        const profile = i === 0 && round === 0 && mode === 'train' ? ['--profile'] : [];
+        const r = run(`${side.label} (round ${round + 1}/${pairs})`, side.command, [...side.args, ...profile]);
+        if (r) samples.push({ ...r, memoryEfficient: Boolean(r.memoryEfficient), round });
+      }
+    }
   }
 }
 // Other work on this small machine lowers the figures, PyTorch's most: its 2 OpenMP threads stall without a core
@@ -107,92 +122,135 @@ if (loadBefore > 0.5)
     `load average ${loadBefore.toFixed(1)} on ${os.cpus().length} cores in the minute before the runs: other processes were running or had just run, figures may be low (PyTorch's most; see CPU %)`,
   );
 
-const ok = results.filter(Boolean);
 const macs = Object.fromEntries(
-  ok.filter((r) => r.engine !== 'pytorch').map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]),
+  samples
+    .filter((r) => r.engine !== 'pytorch')
+    .map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]),
 );
-const gflops = (r) =>
-  macs[r.model] ? (r.imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' ? 3 : 1)) / 1e9 : undefined;
-const runs = ok.map(({ engine, model, mode, batch, threads, memoryEfficient, imagesPerSecond, peakRssMB }) => ({
-  engine,
-  model,
-  mode,
-  batch,
-  threads,
-  memoryEfficient,
-  imagesPerSecond,
-  peakRssMB,
-}));
+const gflops = (r, imagesPerSecond) =>
+  macs[r.model] ? (imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' ? 3 : 1)) / 1e9 : undefined;
+/** One figure a side: the spreads of its rounds. */
+const sideKey = (r) => `${r.engine}|${r.model}|${r.mode}|${r.memoryEfficient}`;
+const bySide = new Map();
+for (const r of samples) bySide.set(sideKey(r), [...(bySide.get(sideKey(r)) ?? []), r]);
+const runs = [...bySide.values()].map((rs) => {
+  const { engine, model, mode, batch, threads, memoryEfficient } = rs[0];
+  return {
+    engine,
+    model,
+    mode,
+    batch,
+    threads,
+    memoryEfficient,
+    imagesPerSecond: spread(rs.map((r) => r.imagesPerSecond)),
+    peakRssMB: spread(rs.map((r) => r.peakRssMB)),
+    cpuPercent: spread(rs.map((r) => (100 * r.cpuSeconds) / r.seconds)),
+  };
+});
+/** A side's samples by round (undefined where that round's run failed), for pair-by-pair ratios. */
+const rounds = (engine, model, mode, memoryEfficient, field) =>
+  Array.from({ length: pairs }, (_, round) => {
+    const r = samples.find(
+      (s) =>
+        s.engine === engine &&
+        s.model === model &&
+        s.mode === mode &&
+        s.memoryEfficient === memoryEfficient &&
+        s.round === round,
+    );
+    return r?.[field];
+  });
 const ratios = {};
 const targets = [];
-const target = (name, value, op, bound) =>
-  targets.push({ name, value, target: `${op} ${bound}`, met: op === '>=' ? value >= bound : value <= bound });
+const target = (name, s, op, bound) => {
+  if (!s) return;
+  const value = s.median;
+  targets.push({
+    name,
+    value,
+    min: s.min,
+    max: s.max,
+    target: `${op} ${bound}`,
+    met: op === '>=' ? value >= bound : value <= bound,
+  });
+};
 for (const e of runs.filter((r) => r.engine !== 'pytorch' && !r.memoryEfficient)) {
-  const p = runs.find((r) => r.engine === 'pytorch' && r.model === e.model && r.mode === e.mode);
-  if (!p) continue;
-  const r = { imagesPerSecond: e.imagesPerSecond / p.imagesPerSecond, peakRss: e.peakRssMB / p.peakRssMB };
-  ratios[`${e.model}/${e.mode}`] = r;
-  target(`${e.model} ${e.mode} images/s vs PyTorch`, r.imagesPerSecond, '>=', e.mode === 'train' ? 0.5 : 0.7);
-  target(`${e.model} ${e.mode} peak RSS vs PyTorch`, r.peakRss, '<=', 1.5);
+  if (!runs.some((r) => r.engine === 'pytorch' && r.model === e.model && r.mode === e.mode)) continue;
+  const of = (engine, field) => rounds(engine, e.model, e.mode, false, field);
+  const speed = pairRatios(of(e.engine, 'imagesPerSecond'), of('pytorch', 'imagesPerSecond'));
+  const rss = pairRatios(of(e.engine, 'peakRssMB'), of('pytorch', 'peakRssMB'));
+  ratios[`${e.model}/${e.mode}`] = {
+    imagesPerSecond: speed.spread,
+    peakRss: rss.spread,
+    pairs: { imagesPerSecond: speed.ratios, peakRss: rss.ratios },
+  };
+  target(`${e.model} ${e.mode} images/s vs PyTorch`, speed.spread, '>=', e.mode === 'train' ? 0.5 : 0.7);
+  target(`${e.model} ${e.mode} peak RSS vs PyTorch`, rss.spread, '<=', 1.5);
 }
 for (const on of runs.filter((r) => r.memoryEfficient)) {
-  const off = runs.find(
-    (r) => r.engine === on.engine && r.model === on.model && r.mode === on.mode && !r.memoryEfficient,
-  );
-  if (!off) continue;
-  ratios[`${on.model}/${on.mode}/memoryEfficient`] = {
-    peakRssLower: off.peakRssMB / on.peakRssMB,
-    timeMore: off.imagesPerSecond / on.imagesPerSecond - 1,
-  };
-  target(`${on.model} memoryEfficient: peak RSS lower by`, off.peakRssMB / on.peakRssMB, '>=', 2);
-  target(`${on.model} memoryEfficient: more time per image`, off.imagesPerSecond / on.imagesPerSecond - 1, '<=', 0.25);
+  const of = (memoryEfficient, field) => rounds(on.engine, on.model, on.mode, memoryEfficient, field);
+  const lower = pairRatios(of(false, 'peakRssMB'), of(true, 'peakRssMB'));
+  // More time per image = (plain images/s) / (memory-efficient images/s) - 1, round by round.
+  const slower = pairRatios(of(false, 'imagesPerSecond'), of(true, 'imagesPerSecond'));
+  const more = spread(slower.ratios.map((x) => x - 1));
+  ratios[`${on.model}/${on.mode}/memoryEfficient`] = { peakRssLower: lower.spread, timeMore: more };
+  target(`${on.model} memoryEfficient: peak RSS lower by`, lower.spread, '>=', 2);
+  target(`${on.model} memoryEfficient: more time per image`, more, '<=', 0.25);
 }
 // The 10 slowest kernels of each profiled step, with their share of all its kernel time.
 const totalMs = Object.fromEntries(
-  ok.filter((r) => r.profile).map((r) => [r.model, r.profile.reduce((s, k) => s + k.ms, 0)]),
+  samples.filter((r) => r.profile).map((r) => [r.model, r.profile.reduce((s, k) => s + k.ms, 0)]),
 );
 const profile = Object.fromEntries(
-  ok
+  samples
     .filter((r) => r.profile)
     .map((r) => [r.model, r.profile.slice(0, 10).map((k) => ({ ...k, share: k.ms / totalMs[r.model] }))]),
 );
 
 if (o.json) {
-  process.stdout.write(`${JSON.stringify({ runs, ratios, targets, profile, models: macs, notes })}\n`);
+  // Every sample, without the profile (printed once under `profile`).
+  const all = samples.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'profile')));
+  process.stdout.write(
+    `${JSON.stringify({ pairs, runs, ratios, targets, profile, models: macs, samples: all, notes })}\n`,
+  );
 } else {
   const row = (cells, widths) =>
     cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  const w = [8, 16, 10, 6, 8, 9, 8, 12, 6];
+  const w = [8, 16, 12, 6, 8, 22, 8, 20, 6];
   const f = (x, d = 1) => (x === undefined ? '-' : x.toFixed(d));
+  console.log(`Medians of ${pairs} alternating round(s), (min–max):`);
   console.log(row(['engine', 'model', 'mode', 'batch', 'threads', 'images/s', 'GFLOP/s', 'peak RSS MB', 'CPU %'], w));
-  for (const r of ok) {
+  for (const r of runs) {
     const mode = r.memoryEfficient ? `${r.mode}+memEff` : r.mode;
+    const ips = r.imagesPerSecond;
     const cells = [
       r.engine,
       r.model,
       mode,
       r.batch,
       r.threads ?? 2,
-      f(r.imagesPerSecond, r.imagesPerSecond < 10 ? 2 : 1),
-      f(gflops(r), 2),
-      f(r.peakRssMB, 0),
-      f((100 * r.cpuSeconds) / r.seconds, 0),
+      formatSpread(ips, ips && ips.median < 10 ? 2 : 1),
+      f(ips && gflops(r, ips.median), 2),
+      formatSpread(r.peakRssMB, 0),
+      f(r.cpuPercent?.median, 0),
     ];
     console.log(row(cells, w));
   }
   for (const [key, v] of Object.entries(ratios)) {
     if ('peakRssLower' in v)
       console.log(
-        `${key}: peak RSS ${v.peakRssLower.toFixed(2)}x lower, ${(100 * v.timeMore).toFixed(0)}% more time per image`,
+        `${key}: peak RSS ${formatSpread(v.peakRssLower, 2)}x lower, ${formatSpread(v.timeMore && { ...v.timeMore, median: 100 * v.timeMore.median, min: 100 * v.timeMore.min, max: 100 * v.timeMore.max }, 0)}% more time per image`,
       );
     else
       console.log(
-        `${o.backend}/pytorch ${key}: speed ${v.imagesPerSecond.toFixed(3)}x, peak RSS ${v.peakRss.toFixed(2)}x`,
+        `${o.backend}/pytorch ${key}: speed ${formatSpread(v.imagesPerSecond, 3)}x, peak RSS ${formatSpread(v.peakRss, 2)}x (round by round)`,
       );
   }
-  if (targets.length) console.log('\nTargets (issue 5):');
+  if (targets.length) console.log('\nTargets (medians of the round-by-round ratios):');
   for (const t of targets)
-    console.log(`  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)} (target ${t.target})`);
+    console.log(
+      `  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)} (${t.min.toFixed(2)}–${t.max.toFixed(2)}; target ${t.target})`,
+    );
   for (const [model, kernels] of Object.entries(profile)) {
     console.log(
       `\nTop kernels of one ${o.backend} training step, ${model} (all kernels ${totalMs[model].toFixed(0)} ms):`,
@@ -204,4 +262,4 @@ if (o.json) {
   }
   if (notes.length) console.log(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
 }
-if (results.some((r) => !r)) process.exitCode = 1;
+if (notes.some((n) => n.includes(' failed ('))) process.exitCode = 1;
