@@ -35,21 +35,7 @@ describe('editor features in a real VS Code', () => {
 
   it('completes fields and documents them from the contributed JSON schema', async () => {
     const editor = await openSpec('complete.densenet.json', '{\n  "version": 1,\n  "model": {\n    \n  }\n}\n');
-    const items = await waitFor(
-      'schema completions',
-      async () => {
-        const list = await vscode.commands.executeCommand<vscode.CompletionList>(
-          'vscode.executeCompletionItemProvider',
-          editor.document.uri,
-          new vscode.Position(3, 4),
-        );
-        const labels = list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
-        return labels.some((l) => l.includes('growthRate')) ? list.items : undefined;
-      },
-      20_000,
-    );
-    const labels = items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
-    for (const field of [
+    const fields = [
       'preset',
       'growthRate',
       'blockConfig',
@@ -58,12 +44,27 @@ describe('editor features in a real VS Code', () => {
       'numInitFeatures',
       'stem',
       'dropRate',
-    ]) {
-      assert.ok(
-        labels.some((l) => l.includes(field)),
-        `completion offers ${field}: ${labels.join(', ')}`,
-      );
-    }
+    ];
+    const labelsOf = (items: vscode.CompletionItem[]) =>
+      items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
+    // Word-based suggestions (words of the open documents, e.g. growthRate) come before the JSON language server
+    // has the schema on a loaded machine: wait until every field of the schema is offered.
+    let last: string[] = [];
+    await waitFor(
+      'every field of the schema among the completions',
+      async () => {
+        const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+          'vscode.executeCompletionItemProvider',
+          editor.document.uri,
+          new vscode.Position(3, 4),
+        );
+        last = labelsOf(list.items);
+        return fields.every((f) => last.some((l) => l.includes(f))) ? last : undefined;
+      },
+      30_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; the last completion offered: ${last.join(', ')}`);
+    });
   });
 
   it('shows diagnostics on a broken spec and clears them when it is fixed', async () => {
