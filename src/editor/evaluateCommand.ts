@@ -8,10 +8,10 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { EvaluationSplit, SavedEvaluation } from '../protocol/evaluation';
-import { runsWithCheckpoints } from '../runs/checkpointFiles';
 import { runEvaluationSplits } from '../runs/evaluations';
 import { readRunListing } from '../runs/runFolder';
 import type { InspectionClient } from './inspectionClient';
+import { pickRunWithCheckpoint } from './runPick';
 
 export interface EvaluateArgs {
   /** The run folder to evaluate (its best checkpoint, else latest). */
@@ -24,18 +24,11 @@ const SPLIT_LABELS: Record<EvaluationSplit, string> = {
   validation: "Validation examples (the run's validation split or data.validation)",
 };
 
-async function pickRun(): Promise<string | undefined> {
-  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-  const runs = runsWithCheckpoints(folders);
-  if (runs.length === 0) {
-    void vscode.window.showWarningMessage(
+function pickRun(): Promise<string | undefined> {
+  return pickRunWithCheckpoint({
+    noRuns:
       'No run with a checkpoint in this workspace: train a spec for at least one epoch (DenseNet: Train Model), then evaluate it.',
-    );
-    return undefined;
-  }
-  const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({
-      label: `${r.specName} / ${r.runId}`,
+    describe: (r) => ({
       description: [
         r.status,
         r.epochsCompleted !== undefined ? `${r.epochsCompleted}/${r.epochs} epochs` : undefined,
@@ -44,15 +37,13 @@ async function pickRun(): Promise<string | undefined> {
         .filter((s) => s !== undefined)
         .join(' · '),
       detail: vscode.workspace.asRelativePath(r.runDir),
-      runDir: r.runDir,
-    })),
-    {
+    }),
+    options: {
       title: 'Evaluate: pick a run',
       placeHolder: 'Its best checkpoint (else latest) is evaluated',
       matchOnDetail: true,
     },
-  );
-  return picked?.runDir;
+  });
 }
 
 async function pickSplit(runDir: string, requested: EvaluationSplit | undefined): Promise<EvaluationSplit | undefined> {

@@ -8,8 +8,8 @@ import * as vscode from 'vscode';
 import { PRESETS } from '../core/presets';
 import { PRETRAINED } from '../interchange/pretrained';
 import type { ExportFormat, ExportModelResult, ImportWeightsResult } from '../protocol/engine';
-import { runsWithCheckpoints } from '../runs/checkpointFiles';
 import type { InspectionClient } from './inspectionClient';
+import { pickRunWithCheckpoint } from './runPick';
 
 const FORMATS: { format: ExportFormat; label: string; detail: string; extension: string }[] = [
   {
@@ -151,24 +151,11 @@ export async function importWeightsCommand(
 async function pickRun(arg: unknown): Promise<string | undefined> {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   if (typeof arg === 'string') return arg;
-  const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-  const runs = runsWithCheckpoints(folders);
-  if (runs.length === 0) {
-    void vscode.window.showWarningMessage(
-      'No run with a checkpoint in this workspace: train a model or import weights first.',
-    );
-    return undefined;
-  }
-  const choice = await vscode.window.showQuickPick(
-    runs.map((r) => ({
-      label: `${r.specName} / ${r.runId}`,
-      description: r.status,
-      detail: r.runDir,
-      runDir: r.runDir,
-    })),
-    { title: 'Export which model?' },
-  );
-  return choice?.runDir;
+  return pickRunWithCheckpoint({
+    noRuns: 'No run with a checkpoint in this workspace: train a model or import weights first.',
+    describe: (r) => ({ description: r.status, detail: r.runDir }),
+    options: { title: 'Export which model?' },
+  });
 }
 
 /** What a caller may give instead of being asked: the format and the file. */
