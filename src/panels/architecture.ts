@@ -16,8 +16,8 @@ import type {
   ExportFormat,
 } from '../protocol/architecture';
 import type { SaveResult } from '../protocol/panel';
-import { nodeAt, type ParsedSpec } from '../core/parse';
-import { diagramModel, specPathsOf } from '../core/diagram';
+import { diagramModel } from '../core/diagram';
+import { definingRange, specName } from './specText';
 import { nodeProperties } from '../core/nodeProperties';
 import type { ValidationResult } from '../core/validate';
 import { isSpec } from '../editor/specService';
@@ -205,27 +205,6 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
   protected onDisposed(): void {
     if (this.timer) clearTimeout(this.timer);
   }
-}
-
-/** The range of the spec text that defines a group: the first of its paths that exists in the document. */
-function definingRange(
-  parsed: ParsedSpec,
-  kind: Parameters<typeof specPathsOf>[0],
-  index: number,
-): { offset: number; length: number } | undefined {
-  for (const path of specPathsOf(kind, index)) {
-    const node = nodeAt(parsed, path);
-    if (!node) continue;
-    // Select the whole `"key": value` for object fields, the entry itself for array items.
-    const target = node.parent?.type === 'property' ? node.parent : node;
-    return { offset: target.offset, length: target.length };
-  }
-  return undefined;
-}
-
-function specName(uri: vscode.Uri): string {
-  const file = uri.path.split('/').pop() ?? 'spec';
-  return file.replace(/\.densenet\.json$/, '');
 }
 
 export function registerArchitecturePanel(deps: PanelDeps): vscode.Disposable[] {

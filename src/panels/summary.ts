@@ -6,9 +6,8 @@
  * (contract: src/protocol/summary.ts). After a reload the panel comes back from the spec URI its page keeps.
  */
 import * as vscode from 'vscode';
-import { specPathsOf } from '../core/diagram';
+import { definingRange, specName } from './specText';
 import { type ModelSummary, modelSummary } from '../core/modelSummary';
-import { nodeAt, type ParsedSpec } from '../core/parse';
 import type { SummaryHost, SummaryRendered, SummaryState, SummaryUpdate, SummaryView } from '../protocol/summary';
 import { isSpec } from '../editor/specService';
 import type { PanelDeps } from './deps';
@@ -150,25 +149,6 @@ function summaryUpdate(deps: PanelDeps, doc: vscode.TextDocument): SummaryUpdate
         : 'The model could not be resolved: see the Problems view.',
     version: doc.version,
   };
-}
-
-/** The range of the spec text that defines a part: the first of its paths that exists in the document. */
-function definingRange(
-  parsed: ParsedSpec,
-  kind: Parameters<typeof specPathsOf>[0],
-  index: number,
-): { offset: number; length: number } | undefined {
-  for (const path of specPathsOf(kind, index)) {
-    const node = nodeAt(parsed, path);
-    if (!node) continue;
-    const target = node.parent?.type === 'property' ? node.parent : node;
-    return { offset: target.offset, length: target.length };
-  }
-  return undefined;
-}
-
-function specName(uri: vscode.Uri): string {
-  return (uri.path.split('/').pop() ?? 'spec').replace(/\.densenet\.json$/, '');
 }
 
 function activeSpecUri(): vscode.Uri | undefined {
