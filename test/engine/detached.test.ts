@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import sharp from 'sharp';
+import { halvesSpec, writeHalves } from '../support/halvesDataset';
 import type { RunEngineEvents, RunLaunch, TrainingEnded } from '../../src/protocol/engine';
 import { connectRun, type RunClient } from '../../src/runs/runClient';
 import { ENGINE_FILE, ENGINE_LOG, liveRunsIn, newSocketPath, readEngineRecord } from '../../src/runs/runEngine';
@@ -15,25 +15,6 @@ import { readLockHolder } from '../../src/runs/runLock';
 const root = path.resolve(__dirname, '../../..');
 const enginePath = path.join(root, 'dist', 'engine.js');
 const cliPath = path.join(root, 'dist', 'cli.js');
-
-function halvesSpec(epochs: number): string {
-  return JSON.stringify({
-    version: 1,
-    name: 'halves',
-    input: { height: 16, width: 16, channels: 1 },
-    classes: 2,
-    model: {
-      growthRate: 4,
-      blockConfig: [2, 2],
-      bnSize: 2,
-      compression: 0.5,
-      numInitFeatures: 8,
-      stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-    },
-    data: { train: 'train', validation: { split: 0.25 } },
-    training: { epochs, batchSize: 2, optimizer: 'adam', learningRate: 0.01, seed: 3 },
-  });
-}
 
 const waitFor = async <T>(what: string, probe: () => T | undefined, ms = 60_000): Promise<T> => {
   const deadline = Date.now() + ms;
@@ -74,21 +55,9 @@ describe('detached training engine: socket, reattach, stop', function () {
     if (!fs.existsSync(enginePath) || !fs.existsSync(cliPath))
       execFileSync(process.execPath, [path.join(root, 'esbuild.mjs')], { cwd: root });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'densenet-detached-'));
-    for (const [name, left] of [
-      ['a', true],
-      ['b', false],
-    ] as const) {
-      fs.mkdirSync(path.join(dir, 'train', name), { recursive: true });
-      for (let i = 0; i < 12; i++) {
-        const px = Buffer.alloc(16 * 16);
-        for (let p = 0; p < px.length; p++) px[p] = (p % 16 < 8 === left ? 220 : 20) + ((p * 7 + i * 13) % 30);
-        await sharp(px, { raw: { width: 16, height: 16, channels: 1 } })
-          .png()
-          .toFile(path.join(dir, 'train', name, `${i}.png`));
-      }
-    }
+    await writeHalves(dir);
     specPath = path.join(dir, 'halves.densenet.json');
-    fs.writeFileSync(specPath, halvesSpec(500));
+    fs.writeFileSync(specPath, halvesSpec(500, 2));
   });
   after(() => {
     for (const c of children) if (c.pid && alive(c.pid)) process.kill(c.pid, 'SIGKILL');
@@ -102,7 +71,7 @@ describe('detached training engine: socket, reattach, stop', function () {
     fs.mkdirSync(path.dirname(log), { recursive: true });
     const launch: RunLaunch = {
       config: { backend: 'wasm', nativeSearchPaths: [], wasmDir: path.join(root, 'dist') },
-      request: { specPath, specText: halvesSpec(500), workspaceDir: dir, threads: 1 },
+      request: { specPath, specText: halvesSpec(500, 2), workspaceDir: dir, threads: 1 },
       socket,
       log,
     };

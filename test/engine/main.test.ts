@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import sharp from 'sharp';
+import { halvesSpec, writeHalves } from '../support/halvesDataset';
 import { ENGINE_EVENTS, type EngineContract, type EngineEvent, type HostContract } from '../../src/protocol/engine';
 import { ipcPipe, RpcEndpoint } from '../../src/protocol/rpc';
 
@@ -38,26 +38,6 @@ class Engine {
   }
 }
 
-/** A two-class spec of 16x16 grayscale halves, trained for `epochs`. */
-function halvesSpec(epochs: number): string {
-  return JSON.stringify({
-    version: 1,
-    name: 'halves',
-    input: { height: 16, width: 16, channels: 1 },
-    classes: 2,
-    model: {
-      growthRate: 4,
-      blockConfig: [2, 2],
-      bnSize: 2,
-      compression: 0.5,
-      numInitFeatures: 8,
-      stem: { kernelSize: 3, stride: 1, pool: 'none', norm: false },
-    },
-    data: { train: 'train', validation: { split: 0.25 } },
-    training: { epochs, batchSize: 6, optimizer: 'adam', learningRate: 0.01, seed: 3 },
-  });
-}
-
 describe('engine process: protocol, training and inspection across the process boundary', function () {
   this.timeout(180_000);
   let dir: string;
@@ -69,19 +49,7 @@ describe('engine process: protocol, training and inspection across the process b
     if (!fs.existsSync(enginePath)) execFileSync(process.execPath, [path.join(root, 'esbuild.mjs')], { cwd: root });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'densenet-process-'));
     // Two classes: a bright left half or a bright right half.
-    for (const [name, left] of [
-      ['a', true],
-      ['b', false],
-    ] as const) {
-      fs.mkdirSync(path.join(dir, 'train', name), { recursive: true });
-      for (let i = 0; i < 12; i++) {
-        const px = Buffer.alloc(16 * 16);
-        for (let p = 0; p < px.length; p++) px[p] = (p % 16 < 8 === left ? 220 : 20) + ((p * 7 + i * 13) % 30);
-        await sharp(px, { raw: { width: 16, height: 16, channels: 1 } })
-          .png()
-          .toFile(path.join(dir, 'train', name, `${i}.png`));
-      }
-    }
+    await writeHalves(dir);
     engine = new Engine();
   });
   after(() => {
@@ -101,7 +69,7 @@ describe('engine process: protocol, training and inspection across the process b
 
   it('trains a spec and streams throttled progress', async () => {
     const specPath = path.join(dir, 'halves.densenet.json');
-    const specText = halvesSpec(3);
+    const specText = halvesSpec(3, 6);
     fs.writeFileSync(specPath, specText);
     const result = await engine.rpc.request('train', { specPath, specText, workspaceDir: dir });
     assert.strictEqual(result.status, 'completed');
@@ -214,7 +182,7 @@ describe('engine process: protocol, training and inspection across the process b
 
   it('a cancelled training stops at a batch boundary with a checkpoint and status stopped', async () => {
     const specPath = path.join(dir, 'long.densenet.json');
-    const specText = halvesSpec(50);
+    const specText = halvesSpec(50, 6);
     fs.writeFileSync(specPath, specText);
     const cancel = new AbortController();
     const batchesBefore = engine.count('training/batch');
