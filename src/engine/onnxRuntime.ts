@@ -11,15 +11,33 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { LayersModel } from '@tensorflow/tfjs';
 import type { Analysis } from '../core/analyze';
+import type { InferencePreference } from '../protocol/engine';
 import { writeOnnxModel } from '../interchange/onnxWrite';
 import type { LayerWeights } from '../interchange/tensors';
 import { readLayerWeights } from './weights';
 
 type OnnxRuntimeModule = typeof import('onnxruntime-node');
 
-export type InferencePreference = 'auto' | 'onnxruntime' | 'tfjs';
+export type { InferencePreference };
 export type InferenceEngineName = 'onnxruntime' | 'tfjs';
 export const INFERENCE_PREFERENCES: readonly InferencePreference[] = ['auto', 'onnxruntime', 'tfjs'];
+
+let preferred: InferencePreference = 'auto';
+
+/** The inference engine this process uses when a request names none (densenet.engine.inference, --inference). */
+export function setInferencePreference(preference: InferencePreference): void {
+  checkPreference(preference);
+  preferred = preference;
+}
+
+export function inferencePreference(): InferencePreference {
+  return preferred;
+}
+
+function checkPreference(preference: string): void {
+  if (!INFERENCE_PREFERENCES.includes(preference as InferencePreference))
+    throw new Error(`The inference engine must be one of ${INFERENCE_PREFERENCES.join(', ')} (got "${preference}")`);
+}
 
 /** The batch-norm epsilon of models built without imported weights (Keras' default). */
 const KERAS_EPSILON = 1.001e-5;
@@ -170,10 +188,11 @@ export interface InferenceEngine {
   /**
    * An ONNX Runtime session of the model, or undefined when its inference runs on tfjs (the preference `tfjs`,
    * or `auto` and ONNX Runtime failed: the reason is logged). With the preference `onnxruntime` a failure throws.
-   * `model` gives the weights and the batch norms' epsilon.
+   * `model` gives the weights and the batch norms' epsilon; `analysis` names its layers (a function: its
+   * failure is a reason to fall back).
    */
   open(
-    analysis: Analysis,
+    analysis: Analysis | (() => Analysis),
     model: LayersModel,
     options: Omit<OnnxSessionOptions, 'epsilon' | 'module'>,
   ): Promise<OnnxSession | undefined>;
@@ -196,8 +215,7 @@ export function inferenceEngine(
   log: (message: string) => void,
   module?: string,
 ): InferenceEngine {
-  if (!INFERENCE_PREFERENCES.includes(preference))
-    throw new Error(`The inference engine must be one of ${INFERENCE_PREFERENCES.join(', ')} (got "${preference}")`);
+  checkPreference(preference);
   const logged = new Set<string>();
   return {
     preference,
@@ -205,7 +223,8 @@ export function inferenceEngine(
       if (preference === 'tfjs') return undefined;
       try {
         const weights = readLayerWeights(model);
-        return await createOnnxSession(analysis, weights, { ...options, epsilon: modelEpsilon(model), module });
+        const a = typeof analysis === 'function' ? analysis() : analysis;
+        return await createOnnxSession(a, weights, { ...options, epsilon: modelEpsilon(model), module });
       } catch (e) {
         const reason = (e as Error).message;
         if (preference === 'onnxruntime')
