@@ -22,7 +22,7 @@ export const PRE: Preprocessing = {
   classNames: CLASS_NAMES,
   normalization: { mean: [0.5], std: [0.25] },
 };
-const TINY: ModelConfig = {
+export const TINY: ModelConfig = {
   growthRate: 4,
   blockConfig: [2, 2],
   bnSize: 4,

@@ -10,6 +10,7 @@ import type {
   FeatureLayer,
   LayerActivation,
 } from '../../protocol/features';
+import type { OnnxSession } from '../onnxRuntime';
 import { inputTensor } from './inputs';
 import { subModel } from './layerGraph';
 import { read, tidyPlain } from './tensors';
@@ -50,6 +51,22 @@ export function layerActivations(model: LayersModel, input: Float32Array, layerN
       const data = read(t);
       return { name: layerNames[i], shape, data, stats: activationStats(data, shape[shape.length - 1] ?? 1) };
     });
+  });
+}
+
+/** The outputs of the named layers for one input, from a forward pass on ONNX Runtime (`session` returns them). */
+export async function sessionActivations(
+  session: OnnxSession,
+  input: Float32Array,
+  layerNames: string[],
+): Promise<LayerActivation[]> {
+  if (layerNames.length === 0) return [];
+  const out = await session.run(input, 1);
+  return layerNames.map((name) => {
+    const a = out.layers.get(name);
+    if (!a) throw new Error(`The ONNX Runtime session does not return ${name}`);
+    const shape = a.shape.slice(1);
+    return { name, shape, data: a.data, stats: activationStats(a.data, shape[shape.length - 1] ?? 1) };
   });
 }
 

@@ -4,6 +4,11 @@
  * contract (src/protocol/engine.ts), each with its own result type. The image decoded for the model and the last
  * few layers' activations are cached while the checkpoint and the image file stay the same (a DenseNet-121 at
  * 224×224 takes a second a layer on two cores: picking a layer again answers at once).
+ *
+ * With inference on ONNX Runtime (densenet.engine.inference), the gallery's activations and Grad-CAM at the
+ * classifier's input (the class activation map: ./gradCam.ts `classActivationMap`) come from forward passes on
+ * ONNX Runtime, the layers asked for as extra graph outputs (the last two sessions kept); Grad-CAM at any other
+ * layer, saliency and activation maximisation need gradients and run on tfjs.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -29,6 +34,12 @@ import { loadInitialWeights } from '../initialWeights';
 import { buildModel } from '../model';
 import { applyLayerWeights } from '../weights';
 import { locateCheckpoint } from '../../runs/checkpointFiles';
+import type { Analysis } from '../../core/analyze';
+import { runAnalysis } from '../interchange';
+import { type InferenceEngine, inferenceEngine, inferencePreference, type OnnxSession } from '../onnxRuntime';
+import { coreCount } from '../parallel/threads';
+import { sessionActivations } from './activations';
+import { camLayer, classActivationMap, defaultGradCamLayer } from './gradCam';
 import { readPreprocessing, type Preprocessing } from '../../runs/preprocessing';
 import { loadCheckpointModel } from '../checkpoint';
 
@@ -36,6 +47,8 @@ interface Loaded {
   model: LayersModel;
   pre: Preprocessing;
   modelPath: string;
+  /** The model's analysis (its layers by name), for ONNX Runtime; throws when it is unknown. */
+  analysis: () => Analysis;
 }
 
 /**
@@ -68,14 +81,24 @@ async function untrainedModel(specPath: string): Promise<Loaded> {
     model.dispose();
     throw e;
   }
-  return { model, pre: { input: v.resolved.input, classNames, normalization: null }, modelPath: specPath };
+  return {
+    model,
+    pre: { input: v.resolved.input, classNames, normalization: null },
+    modelPath: specPath,
+    analysis: () => v.analysis,
+  };
 }
 
 /** `checkpoint`: a run folder, a checkpoint folder, a model.json, or a spec (*.densenet.json: its untrained model). */
 export async function loadForInspection(checkpoint: string): Promise<Loaded> {
   if (checkpoint.endsWith('.densenet.json')) return await untrainedModel(path.resolve(checkpoint));
   const { modelPath, runDir } = locateCheckpoint(checkpoint);
-  return { model: await loadCheckpointModel(modelPath), pre: readPreprocessing(runDir), modelPath };
+  return {
+    model: await loadCheckpointModel(modelPath),
+    pre: readPreprocessing(runDir),
+    modelPath,
+    analysis: () => runAnalysis(runDir, 'to inspect it on ONNX Runtime'),
+  };
 }
 
 type Params<K extends keyof InspectionRequests> = InspectionRequests[K]['params'];
@@ -87,6 +110,9 @@ const LARGE_INPUT_PIXELS = 96 * 96;
 /** Layers whose activations are kept for the current image (the most recently asked last). */
 const CACHED_ACTIVATIONS = 6;
 
+/** ONNX Runtime sessions kept for the loaded model (one per list of layers returned). */
+const CACHED_SESSIONS = 2;
+
 /** One checkpoint loaded at a time (the panel inspects one), reloaded when its file changes. */
 export class InspectionService {
   private loaded: (Loaded & { key: string; mtime: number }) | undefined;
@@ -94,16 +120,47 @@ export class InspectionService {
   private image: { key: string; value: ImageInput } | undefined;
   /** Activations of the cached image by layer name, least recently used first. */
   private readonly activationCache = new Map<string, LayerActivation>();
+  /** The loaded model's ONNX Runtime sessions by the layers they return, least recently used first. */
+  private readonly sessions = new Map<string, OnnxSession>();
+  /** The loaded model's inference engine (it logs a fall back to tfjs once). */
+  private engine: InferenceEngine | undefined;
 
   /** `log` is told how long each request took (the engine process sends it to the host's log). */
   constructor(private readonly log: (message: string) => void = () => undefined) {}
 
-  /** Runs one request's work and logs its duration. */
-  private async timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+  /** Runs one request's work and logs its duration (`what` is read once the work is done). */
+  private async timed<T>(what: string | (() => string), work: () => Promise<T>): Promise<T> {
     const started = Date.now();
     const result = await work();
-    this.log(`${what}: ${Date.now() - started} ms`);
+    this.log(`${typeof what === 'string' ? what : what()}: ${Date.now() - started} ms`);
     return result;
+  }
+
+  /**
+   * An ONNX Runtime session of the loaded model returning `layers`, or undefined when inference runs on tfjs
+   * (densenet.engine.inference `tfjs`, or `auto` and ONNX Runtime cannot run the model: logged once).
+   */
+  private async session(loaded: Loaded, layers: string[]): Promise<OnnxSession | undefined> {
+    const key = layers.join('\n');
+    const found = this.sessions.get(key);
+    if (found) {
+      this.sessions.delete(key); // re-inserted: most recently used last
+      this.sessions.set(key, found);
+      return found;
+    }
+    this.engine ??= inferenceEngine(inferencePreference(), this.log);
+    const session = await this.engine.open(loaded.analysis, loaded.model, { threads: coreCount(), outputs: layers });
+    if (!session) return undefined;
+    this.sessions.set(key, session);
+    while (this.sessions.size > CACHED_SESSIONS) {
+      const oldest = this.sessions.keys().next().value as string;
+      void this.sessions
+        .get(oldest)
+        ?.release()
+        .catch(() => undefined);
+      this.sessions.delete(oldest);
+    }
+    return session;
   }
 
   /** The model of `checkpoint`, reloaded when another checkpoint is asked for or the file changed. */
@@ -136,6 +193,9 @@ export class InspectionService {
   release(): void {
     this.image = undefined;
     this.activationCache.clear();
+    for (const s of this.sessions.values()) void s.release().catch(() => undefined);
+    this.sessions.clear();
+    this.engine = undefined;
     if (!this.loaded) return;
     releaseInspection(this.loaded.model);
     this.loaded.model.dispose();
@@ -158,10 +218,17 @@ export class InspectionService {
 
   async activations(p: Params<'activations'>): Result<'activations'> {
     const cached = p.layers.filter((name) => this.activationCache.has(name)).length;
-    return this.timed(`activations of ${p.layers.join(', ')} (${cached} cached)`, async () => {
-      const { model, image } = await this.loadWithImage(p);
-      const missing = p.layers.filter((name) => !this.activationCache.has(name));
-      const computed = layerActivations(model, image.input, [...new Set(missing)]);
+    let engine = 'tfjs';
+    const what = () => `activations of ${p.layers.join(', ')} (${cached} cached, ${engine})`;
+    return this.timed(what, async () => {
+      const loaded = await this.loadWithImage(p);
+      const { model, image } = loaded;
+      const missing = [...new Set(p.layers.filter((name) => !this.activationCache.has(name)))];
+      const session = missing.length > 0 ? await this.session(loaded, missing) : undefined;
+      if (session) engine = 'ONNX Runtime';
+      const computed = session
+        ? await sessionActivations(session, image.input, missing)
+        : layerActivations(model, image.input, missing);
       for (const a of computed) this.activationCache.set(a.name, a);
       const answer = p.layers.map((name) => {
         const a = this.activationCache.get(name) as LayerActivation;
@@ -181,13 +248,32 @@ export class InspectionService {
   }
 
   async gradcam(p: Params<'gradcam'>): Result<'gradcam'> {
+    let engine = 'tfjs';
     return this.timed(
-      `Grad-CAM of class ${p.classIndex ?? 'predicted'} at ${p.layerName ?? 'the default layer'}`,
+      () => `Grad-CAM of class ${p.classIndex ?? 'predicted'} at ${p.layerName ?? 'the default layer'} (${engine})`,
       async () => {
-        const { model, pre, image } = await this.loadWithImage(p);
-        return gradCam(model, image.input, pre, { layerName: p.layerName, classIndex: p.classIndex });
+        const loaded = await this.loadWithImage(p);
+        const { model, pre, image } = loaded;
+        const layerName = p.layerName ?? defaultGradCamLayer(model, pre.input.height, pre.input.width);
+        const cam = this.camLayerOf(loaded);
+        const session = cam === layerName ? await this.session(loaded, [cam]) : undefined;
+        if (session) {
+          engine = 'class activation map on ONNX Runtime';
+          return classActivationMap(session, model, loaded.analysis(), image.input, pre, p.classIndex);
+        }
+        return gradCam(model, image.input, pre, { layerName, classIndex: p.classIndex });
       },
     );
+  }
+
+  /** The layer where Grad-CAM is the class activation map, when the model's analysis is known and has one. */
+  private camLayerOf(loaded: Loaded): string | undefined {
+    if (inferencePreference() === 'tfjs') return undefined;
+    try {
+      return camLayer(loaded.analysis());
+    } catch {
+      return undefined; // no analysis: Grad-CAM on tfjs
+    }
   }
 
   async saliency(p: Params<'saliency'>): Result<'saliency'> {

@@ -64,7 +64,7 @@ describe('engine/inspection: InspectionService caches', function () {
     assert.deepStrictEqual(b.shape, layers[layers.length - 1].outputShape);
     assert.deepStrictEqual(
       logs.filter((l) => /^activations/.test(l)).map((l) => l.replace(/: \d+ ms$/, '')),
-      [`activations of ${first} (0 cached)`, `activations of ${first}, ${last} (1 cached)`],
+      [`activations of ${first} (0 cached, ONNX Runtime)`, `activations of ${first}, ${last} (1 cached, ONNX Runtime)`],
     );
     assert.strictEqual(logs.filter((l) => /decoded/.test(l)).length, 1, logs.join('\n'));
 
