@@ -45,7 +45,8 @@ time: a second train --resume of it is refused, naming the process that trains i
 evaluate scores a checkpoint (a run folder: its best, else latest) on the examples its run validated on (the
 split the run recorded), or on data.test with --split test (the default when the run has no validation data),
 and says which split and how many examples. It saves the result in the run (evaluations.jsonl) and each
-example's prediction (predictions/<id>.json), as DenseNet: Evaluate does; it scores on one thread.
+example's prediction (predictions/<id>.json), as DenseNet: Evaluate does; it scores on ONNX Runtime (all cores,
+or --threads N), or on one thread on tfjs.
   --inference I   the engine of evaluate, predict and train's validation: auto (default: ONNX Runtime, else
                   tfjs, saying why), onnxruntime (an error when it cannot run), tfjs
 import reads PyTorch .pth (without running any code in it), .safetensors, Keras .h5 or .onnx weights of a
