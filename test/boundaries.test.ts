@@ -46,6 +46,14 @@ describe('module boundaries', () => {
       }
     }
   });
+  it('only src/engine/onnxRuntime.ts imports onnxruntime-node (loaded at run time: a broken native library is an error it catches)', () => {
+    const importers = sources('src')
+      .filter((f) => imports(f).some((i) => i.startsWith('onnxruntime-')))
+      .map((f) => path.relative(root, f).split(path.sep).join('/'));
+    assert.deepStrictEqual(importers, ['src/engine/onnxRuntime.ts']);
+    const text = fs.readFileSync(path.join(root, 'src/engine/onnxRuntime.ts'), 'utf8');
+    assert.ok(!/^import (?!type)[^;]*['"]onnxruntime-/m.test(text), 'only type imports at the top');
+  });
   it('only src/extension.ts, src/editor and src/panels import vscode', () => {
     for (const f of sources('src')) {
       const rel = path.relative(root, f);
