@@ -123,7 +123,7 @@ export async function evaluateCommand(
   const e = result.evaluation;
   const summary = `${result.label}: accuracy ${(e.accuracy * 100).toFixed(2)}%, loss ${e.loss.toFixed(4)} on ${e.examples} images`;
   output.info(
-    `Evaluated ${runDir} (${e.checkpoint ?? 'checkpoint'}) in ${Date.now() - started} ms — ${summary}${result.skipped ? `; ${result.skipped} unreadable image(s) skipped` : ''}; saved in evaluations.jsonl and ${result.predictionsFile}`,
+    `Evaluated ${runDir} (${e.checkpoint ?? 'checkpoint'}) in ${Date.now() - started} ms${result.inference ? ` on ${result.inference === 'onnxruntime' ? 'ONNX Runtime' : 'TensorFlow.js'}` : ''} — ${summary}${result.skipped ? `; ${result.skipped} unreadable image(s) skipped` : ''}; saved in evaluations.jsonl and ${result.predictionsFile}`,
   );
   onEvaluated(runDir, e);
   const specFile = readRunListing(runDir)?.specFile;
