@@ -77,6 +77,8 @@ describe('npm run package -- --target: the .vsix carries only that platform’s 
         assert.ok(packed(f, text), f);
       for (const f of filesUnder('node_modules/onnxruntime-common/dist/cjs')) assert.ok(packed(f, text), f);
       assert.ok(!packed(`${ORT}/script/install.js`, text), 'the install script stays out');
+      const gpu = `${ORT}/bin/napi-v6/${folder}/libonnxruntime_providers_cuda.so`;
+      assert.ok(!packed(gpu, text), 'GPU providers the install script may download stay out');
     });
   }
 
