@@ -115,6 +115,17 @@ describe('engine process: protocol, training and inspection across the process b
     assert.strictEqual(sal.saliency.length, 16 * 16);
   });
 
+  it('evaluates on ONNX Runtime (densenet.engine.inference auto) in the bundled engine, and logs it', async () => {
+    const r = await engine.rpc.request('evaluate', { checkpoint: runDir });
+    assert.strictEqual(r.inference, 'onnxruntime');
+    assert.strictEqual(r.evaluation.split, 'validation');
+    const logs = engine.events.flatMap((e) => (e.type === 'log' ? [e.payload.message] : []));
+    assert.ok(
+      logs.some((m) => /^inference on ONNX Runtime \(\d+ threads?\)$/.test(m)),
+      logs.join('\n'),
+    );
+  });
+
   it('activation maximisation streams progress and can be cancelled', async () => {
     const cancel = new AbortController();
     let progressed!: () => void;
