@@ -11,7 +11,7 @@
  * arcs on the right whose bulge grows with the distance they skip. That reads as "dense" at a glance, is
  * stable while the spec is edited (nodes keep their order), and lays out in well under a millisecond.
  */
-import type { Analysis, GroupKind, LayerInfo, Shape } from './analyze';
+import type { Analysis, BlockPath, GroupKind, LayerInfo, Shape } from './analyze';
 import type { JsonPath } from './parse';
 
 /** One dense layer (BN-ReLU-Conv1x1-BN-ReLU-Conv3x3 + concatenation), drawn as one node. */
@@ -163,33 +163,50 @@ export function diagramModel(a: Analysis): DiagramModel {
         break;
       }
       case 'block': {
+        let c = channelsOf(g.inputShape);
         for (let i = 1; i <= g.denseLayers; i++) {
           const p = `${g.name}_block${i}`;
+          // A classifier's layers end in `_2_conv`, an FC-DenseNet's in `_conv`; the last layer of an FC-DenseNet
+          // block that feeds a transition up has no concatenation with the block's input.
+          const growth = (byName.get(`${p}_2_conv`) ?? byName.get(`${p}_conv`))?.config.filters ?? 0;
           const concat = byName.get(`${p}_concat`);
-          if (!concat) break;
+          if (!concat && (g.path === undefined || i < g.denseLayers)) break;
+          c += growth;
           let params = 0;
           for (const l of layers) if (l.blockLayer === i) params += l.params;
           dense.push({
             name: p,
-            outputShape: concat.outputShape,
+            outputShape: concat?.outputShape ?? [g.inputShape[0], g.inputShape[1], c],
             bottleneck: byName.get(`${p}_1_conv`)?.config.filters ?? 0,
-            growth: byName.get(`${p}_2_conv`)?.config.filters ?? 0,
+            growth,
             params,
           });
         }
         label = g.name;
-        detail = `dense block ${g.index}: ${g.denseLayers} layers, ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} ch`;
+        const what =
+          g.path === 'bottleneck' ? 'bottleneck block' : `${g.path ? `${g.path} ` : 'dense '}block ${g.index}`;
+        detail = `${what}: ${g.denseLayers} layers, ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} ch`;
         break;
       }
       case 'transition': {
         const conv = byName.get(`${g.name}_conv`);
         label = `${g.name}_conv`;
-        detail = `1x1 conv ${channelsOf(g.inputShape)}->${conv ? channelsOf(conv.outputShape) : '?'} + 2x2 avg pool`;
+        detail = `1x1 conv ${channelsOf(g.inputShape)}->${conv ? channelsOf(conv.outputShape) : '?'} + 2x2 ${g.path === 'down' ? 'max' : 'avg'} pool`;
+        break;
+      }
+      case 'upsample': {
+        const join = byName.get(`${g.name}_concat`);
+        const skip = join?.inputs[1]?.replace(/_block\d+_concat$/, '') ?? '?';
+        label = `${g.name}_conv`;
+        detail = `3x3/2 transposed conv ${channelsOf(g.inputShape)} ch, + skip from ${skip} -> ${channelsOf(g.outputShape)} ch`;
         break;
       }
       case 'head':
         label = 'predictions';
-        detail = `BN-ReLU, global avg pool, dense ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} softmax`;
+        detail =
+          a.task === 'segmentation'
+            ? `1x1 conv ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)}, softmax at every pixel`
+            : `BN-ReLU, global avg pool, dense ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} softmax`;
         break;
     }
     maxChannels = Math.max(maxChannels, channelsOf(g.outputShape), channelsOf(g.inputShape));
@@ -341,7 +358,10 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
 }
 
 /** Where in the spec a group is defined, most specific first (the first that exists is revealed). */
-export function specPathsOf(kind: GroupKind, index: number): JsonPath[] {
+export function specPathsOf(kind: GroupKind, index: number, path?: BlockPath): JsonPath[] {
+  if (kind === 'block' && path === 'bottleneck') return [['model', 'bottleneckLayers'], ['model', 'preset'], ['model']];
+  if (kind === 'block' && path === 'up')
+    return [['model', 'upBlockConfig', index - 1], ['model', 'upBlockConfig'], ['model', 'preset'], ['model']];
   switch (kind) {
     case 'input':
       return [['input'], ['model']];
@@ -350,7 +370,11 @@ export function specPathsOf(kind: GroupKind, index: number): JsonPath[] {
     case 'block':
       return [['model', 'blockConfig', index - 1], ['model', 'blockConfig'], ['model', 'preset'], ['model']];
     case 'transition':
-      return [['model', 'compression'], ['model', 'preset'], ['model']];
+      return path === 'down'
+        ? [['model', 'preset'], ['model']]
+        : [['model', 'compression'], ['model', 'preset'], ['model']];
+    case 'upsample':
+      return [['model', 'upBlockConfig', index - 1], ['model', 'upBlockConfig'], ['model', 'preset'], ['model']];
     case 'head':
       return [['classes'], ['model']];
   }
