@@ -5,8 +5,9 @@ import * as esbuild from 'esbuild';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
-// Native modules stay outside the bundles: tfjs-node (optional, loaded at run time) and sharp (libvips).
-const NATIVE = ['@tensorflow/tfjs-node', 'sharp'];
+// Native modules stay outside the bundles: tfjs-node (optional, loaded at run time), onnxruntime-node (loaded
+// at run time for inference) and sharp (libvips).
+const NATIVE = ['@tensorflow/tfjs-node', 'onnxruntime-node', 'sharp'];
 
 /** @type {esbuild.BuildOptions[]} */
 const targets = [

@@ -21,9 +21,9 @@ import { stopCommand } from './stop';
 
 const USAGE = `Usage:
   densenet-lab analyze <spec.densenet.json | --preset NAME> [--input HxWxC] [--classes N] [--batch N] [--json]
-  densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--resume RUN_DIR] [--workspace DIR] [--json]
-  densenet-lab evaluate <checkpoint | run folder> [--split validation|test] [--batch N] [--backend B] [--json]
-  densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--json]
+  densenet-lab train <spec.densenet.json> [--epochs N] [--backend auto|tensorflow|wasm|cpu] [--threads N] [--inference I] [--resume RUN_DIR] [--workspace DIR] [--json]
+  densenet-lab evaluate <checkpoint | run folder> [--split validation|test] [--batch N] [--backend B] [--inference auto|onnxruntime|tfjs] [--json]
+  densenet-lab predict <checkpoint | run folder> <image...> [--top K] [--backend B] [--inference I] [--json]
   densenet-lab import <weights file | torchvision:densenet121 | keras:densenet121> [--preset NAME | --spec FILE] [--out DIR] [--workspace DIR] [--json]
   densenet-lab export <checkpoint | run folder> --format onnx|safetensors|h5|tfjs --out FILE [--naming keras2|keras3] [--json]
   densenet-lab runs [run folder | spec's runs folder | workspace] [--json]
@@ -46,6 +46,8 @@ evaluate scores a checkpoint (a run folder: its best, else latest) on the exampl
 split the run recorded), or on data.test with --split test (the default when the run has no validation data),
 and says which split and how many examples. It saves the result in the run (evaluations.jsonl) and each
 example's prediction (predictions/<id>.json), as DenseNet: Evaluate does; it scores on one thread.
+  --inference I   the engine of evaluate, predict and train's validation: auto (default: ONNX Runtime, else
+                  tfjs, saying why), onnxruntime (an error when it cannot run), tfjs
 import reads PyTorch .pth (without running any code in it), .safetensors, Keras .h5 or .onnx weights of a
 DenseNet (or downloads a known pretrained one into the user's cache) and writes a run folder (default
 .densenet/runs/<preset>/<run id>) that predict, evaluate, the panels and "model.weights" accept; a mismatch

@@ -13,6 +13,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   type BackendPreference,
+  type InferencePreference,
   type EngineConfig,
   type EngineContract,
   type EngineEvent,
@@ -51,10 +52,15 @@ export function enginePath(context: vscode.ExtensionContext): string {
   return context.asAbsolutePath(path.join('dist', 'engine.js'));
 }
 
-/** The engine's configuration from the settings (densenet.engine.backend) and the extension's folders. */
+/**
+ * The engine's configuration from the settings (densenet.engine.backend, densenet.engine.inference) and the
+ * extension's folders.
+ */
 export function engineConfig(context: vscode.ExtensionContext): EngineConfig {
+  const settings = vscode.workspace.getConfiguration('densenet.engine');
   return {
-    backend: vscode.workspace.getConfiguration('densenet.engine').get<BackendPreference>('backend', 'auto'),
+    backend: settings.get<BackendPreference>('backend', 'auto'),
+    inference: settings.get<InferencePreference>('inference', 'auto'),
     nativeSearchPaths: [path.join(context.globalStorageUri.fsPath, 'native')],
     wasmDir: context.asAbsolutePath('dist'),
     weightsCacheDir: path.join(context.globalStorageUri.fsPath, 'weights'),

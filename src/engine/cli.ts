@@ -10,7 +10,18 @@ import { UsageError } from '../protocol/cli';
 import { formatDuration } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
-import { inputTensor, loadImageInput, logits, predictTopK } from './inspection';
+import {
+  inferenceEngine,
+  inferenceNote,
+  INFERENCE_PREFERENCES,
+  inferencePreference,
+  setInferencePreference,
+  type InferencePreference,
+  type OnnxSession,
+} from './onnxRuntime';
+import { coreCount } from './parallel/threads';
+import { runAnalysis } from './interchange';
+import { inputTensor, loadImageInput, logits, predictTopK, topK } from './inspection';
 import { locateCheckpoint } from '../runs/checkpointFiles';
 import { EVALUATIONS_FILE } from '../runs/evaluations';
 import type { EvaluationSplit } from '../protocol/evaluation';
@@ -22,6 +33,14 @@ import { train } from './training/train';
 type Out = (s: string) => void;
 
 const BACKENDS: BackendPreference[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** Sets the process's inference engine from --inference (default auto). */
+function useInference(name: string | undefined): void {
+  const preference = (name ?? 'auto') as InferencePreference;
+  if (!INFERENCE_PREFERENCES.includes(preference))
+    throw new UsageError(`--inference must be one of ${INFERENCE_PREFERENCES.join(', ')} (got "${name}")`);
+  setInferencePreference(preference);
+}
 
 async function startBackend(name: string | undefined, err: Out): Promise<string> {
   const preference = (name ?? 'auto') as BackendPreference;
@@ -53,6 +72,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
     options: {
       epochs: { type: 'string' },
       backend: { type: 'string' },
+      inference: { type: 'string' },
       threads: { type: 'string' },
       resume: { type: 'string' },
       workspace: { type: 'string' },
@@ -74,6 +94,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
   const threads = values.threads === undefined ? 0 : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 0 || threads > 64)
     throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
+  useInference(values.inference);
   const backend = await startBackend(values.backend, err);
   const control = { cancelled: false };
   const onSigint = () => {
@@ -171,6 +192,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     allowPositionals: true,
     options: {
       backend: { type: 'string' },
+      inference: { type: 'string' },
       json: { type: 'boolean', default: false },
       batch: { type: 'string' },
       threads: { type: 'string' },
@@ -181,8 +203,9 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
   const requestedThreads = values.threads === undefined ? 0 : Number(values.threads);
   if (!Number.isInteger(requestedThreads) || requestedThreads < 0 || requestedThreads > 64)
     throw new UsageError(`--threads must be a whole number from 0 (one per core) to 64 (got "${values.threads}")`);
-  if (values.threads !== undefined && requestedThreads !== 1)
-    err("note: evaluate scores on one thread (it keeps each example's prediction); --threads applies to train");
+  if (values.threads !== undefined && requestedThreads !== 1 && values.inference === 'tfjs')
+    err("note: evaluate scores on one thread on tfjs (it keeps each example's prediction); --threads applies to train");
+  useInference(values.inference);
   if (values.split !== undefined && values.split !== 'validation' && values.split !== 'test')
     throw new UsageError(`--split must be validation or test (got "${values.split}")`);
   const batchSize = values.batch ? Number(values.batch) : 64;
@@ -195,9 +218,10 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     label,
     evaluation: r,
     predictionsFile,
+    inference,
   } = await evaluateRun(
     { checkpoint: positionals[0], split: values.split as EvaluationSplit | undefined, batchSize },
-    { log: err },
+    { log: err, threads: requestedThreads || coreCount() },
   );
   err(`saved in ${path.join(runDir, EVALUATIONS_FILE)}`);
   err(`each example's prediction: ${predictionsFile}`);
@@ -219,6 +243,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
         perClass,
         confusion: r.confusion,
         evaluation: r.id,
+        inference,
       }),
     );
   else {
@@ -231,14 +256,27 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
   return 0;
 }
 
-/** Top-k classes of one image file, with the run's preprocessing (the inspection's decoding and prediction). */
+/**
+ * Top-k classes of one image file, with the run's preprocessing (the inspection's decoding and prediction), on
+ * ONNX Runtime when `session` is given, else on tfjs.
+ */
 export async function predictImage(
   model: LayersModel,
   pre: Preprocessing,
   file: string,
   k = 5,
+  session?: OnnxSession,
 ): Promise<{ class: string; index: number; probability: number; logit: number }[]> {
   const { input } = await loadImageInput(file, pre);
+  if (session) {
+    const r = await session.run(input, 1);
+    return topK(r.probabilities, pre, k).map((p) => ({
+      class: p.className,
+      index: p.index,
+      probability: p.probability,
+      logit: r.logits[p.index],
+    }));
+  }
   const batch = inputTensor(model, input);
   let z: Float32Array;
   try {
@@ -258,21 +296,37 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { backend: { type: 'string' }, json: { type: 'boolean', default: false }, top: { type: 'string' } },
+    options: {
+      backend: { type: 'string' },
+      inference: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      top: { type: 'string' },
+    },
   });
   if (positionals.length < 2) throw new UsageError('predict takes a checkpoint and one or more images');
   const k = values.top === undefined ? 5 : Number(values.top);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top takes a whole number from 1 (got "${values.top}")`);
+  useInference(values.inference);
   await startBackend(values.backend, err);
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
   const pre = readPreprocessing(runDir);
   const model = await loadCheckpointModel(modelPath);
   let failures = 0;
+  let session: OnnxSession | undefined;
   try {
+    const threads = coreCount();
+    session = await inferenceEngine(inferencePreference(), err).open(
+      () => runAnalysis(runDir, 'before predicting'),
+      model,
+      {
+        threads,
+      },
+    );
+    err(inferenceNote(session, threads));
     const results = [];
     for (const file of positionals.slice(1)) {
       try {
-        const predictions = await predictImage(model, pre, file, k);
+        const predictions = await predictImage(model, pre, file, k, session);
         results.push({ file, predictions });
         if (!values.json)
           out(`${file}: ${predictions.map((p) => `${p.class} ${(p.probability * 100).toFixed(1)}%`).join(', ')}`);
@@ -285,6 +339,7 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
     if (values.json) out(JSON.stringify(results));
     return failures ? 1 : 0;
   } finally {
+    await session?.release();
     model.dispose();
   }
 }

@@ -23,6 +23,7 @@ import { type NoContract, RpcEndpoint, socketPipe } from '../protocol/rpc';
 import { ENGINE_LOG, removeEngineRecord, writeEngineRecord } from '../runs/runEngine';
 import { initBackend } from './backend';
 import { setWeightsCacheDir } from './initialWeights';
+import { setInferencePreference } from './onnxRuntime';
 import { train, type TrainControl } from './training/train';
 
 /** How long the engine waits for the window that started it to connect before training without it. */
@@ -156,6 +157,7 @@ export async function runDetached(launchFile: string): Promise<number> {
   try {
     const { config, request } = launch;
     if (config.weightsCacheDir) setWeightsCacheDir(config.weightsCacheDir);
+    setInferencePreference(config.inference ?? 'auto');
     const choice = await initBackend(config.backend, {
       nativeSearchPaths: config.nativeSearchPaths,
       wasmDir: config.wasmDir ?? __dirname,

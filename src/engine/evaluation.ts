@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { Analysis } from '../core';
 import { UsageError } from '../protocol/cli';
+import type { InferencePreference } from '../protocol/engine';
 import type {
   EvaluateParams,
   EvaluateProgress,
@@ -36,6 +37,8 @@ import { readRunSplit } from '../runs/runSplit';
 import { loadCheckpointModel } from './checkpoint';
 import { type DataPipeline, type DataSpec, type Dataset, openData, type Pixels } from './data/open';
 import { inputShape } from './inspection/inputs';
+import { inferenceEngine, inferenceNote, inferencePreference, type OnnxSession } from './onnxRuntime';
+import { coreCount } from './parallel/threads';
 import { tf } from './tf';
 import { crossEntropy, type Evaluation, EvaluationTally, type TrainControl } from './training/step';
 
@@ -142,9 +145,20 @@ interface Scored {
   skipped: number;
 }
 
-/** Scores every example of `e.dataset` with `model`: the loss, accuracy and confusion matrix, and each prediction. */
+/** Class probabilities [n, classes] of `n` NHWC images, on tfjs or ONNX Runtime. */
+type Scorer = (x: Float32Array, n: number) => Promise<Float32Array>;
+
+/** The model's class probabilities on ONNX Runtime when `session` is given, else on tfjs (`model.predict`). */
+function scorer(model: LayersModel, session: OnnxSession | undefined): Scorer {
+  if (session) return async (x, n) => (await session.run(x, n)).probabilities;
+  const [h, w, ch] = inputShape(model);
+  return async (x, n) =>
+    tf.tidy(() => Float32Array.from((model.predict(tf.tensor4d(x, [n, h, w, ch])) as Tensor).dataSync()));
+}
+
+/** Scores every example of `e.dataset`: the loss, accuracy and confusion matrix, and each prediction. */
 async function scoreExamples(
-  model: LayersModel,
+  score: Scorer,
   e: EvaluationData,
   classes: number,
   options: { batchSize: number; control?: TrainControl; onProgress?: (p: EvaluateProgress) => void },
@@ -152,13 +166,13 @@ async function scoreExamples(
   const { dataset } = e;
   const tally = new EvaluationTally(classes);
   const examples: ExamplePrediction[] = [];
-  const [h, w, ch] = inputShape(model);
   const batches = e.data.evalBatches(labelledByIndex(dataset), options.batchSize);
   for await (const b of batches) {
     const indices = b.y.subarray(0, b.size);
     const labels = Int32Array.from(indices, (i) => dataset.label(i));
+    const scores = await score(b.x, b.size);
     const { loss, predicted, probability } = tf.tidy(() => {
-      const probs = model.predict(tf.tensor4d(b.x, [b.size, h, w, ch])) as Tensor;
+      const probs = tf.tensor2d(scores, [b.size, classes]);
       const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
       return {
         loss: crossEntropy(probs, ys).dataSync()[0],
@@ -193,8 +207,12 @@ export interface EvaluateRunOptions {
   /** Set to stop at the next batch (the evaluation then rejects and saves nothing). */
   control?: TrainControl;
   onProgress?: (p: EvaluateProgress) => void;
-  /** Skipped images and other notes. */
+  /** Skipped images, the engine that scores, and other notes. */
   log?: Log;
+  /** The engine that scores (default: the process's, densenet.engine.inference). */
+  inference?: InferencePreference;
+  /** ONNX Runtime's threads (default: one per core). */
+  threads?: number;
 }
 
 /**
@@ -212,10 +230,23 @@ export async function evaluateRun(params: EvaluateParams, options: EvaluateRunOp
   const pre = readPreprocessing(runDir);
   const opened = await openEvaluationData(runDir, pre, params.split, log);
   let model: LayersModel | undefined;
+  let session: OnnxSession | undefined;
   try {
     model = await loadCheckpointModel(modelPath);
     const classes = pre.classNames.length;
-    const scored = await scoreExamples(model, opened, classes, { batchSize, ...options });
+    const threads = options.threads ?? coreCount();
+    const { analysis } = opened.doc;
+    session = await inferenceEngine(options.inference ?? inferencePreference(), log).open(
+      () => {
+        if (!analysis) throw new Error(`${runDir}'s spec snapshot does not describe a model`);
+        return analysis;
+      },
+      model,
+      { threads },
+    );
+    const inference = session ? 'onnxruntime' : 'tfjs';
+    log(inferenceNote(session, threads));
+    const scored = await scoreExamples(scorer(model, session), opened, classes, { batchSize, ...options });
     const id = newEvaluationId(opened.split);
     const predictionsFile = writePredictions(runDir, {
       version: 1,
@@ -236,8 +267,9 @@ export async function evaluateRun(params: EvaluateParams, options: EvaluateRunOp
       classNames: pre.classNames,
       confusion,
     });
-    return { runDir, label: opened.label, evaluation, predictionsFile, skipped: scored.skipped };
+    return { runDir, label: opened.label, evaluation, predictionsFile, skipped: scored.skipped, inference };
   } finally {
+    await session?.release();
     model?.dispose();
     await opened.data.close();
   }

@@ -229,16 +229,16 @@ export async function importCommand(argv: string[], out: Out, err: Out): Promise
 
 const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'safetensors', 'h5', 'tfjs'];
 
-/** The analysis of the run's spec snapshot, checked against the loaded model's class count. */
-function runAnalysis(runDir: string): Analysis {
+/** The analysis of the run's spec snapshot (export and ONNX Runtime need it to name the model's layers). */
+export function runAnalysis(runDir: string, purpose = 'before exporting'): Analysis {
   const file = path.join(runDir, SPEC_SNAPSHOT);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new Error(`${runDir} has no ${SPEC_SNAPSHOT}: export needs the run's spec to name the layers`);
+    throw new Error(`${runDir} has no ${SPEC_SNAPSHOT}: the run's spec names the model's layers`);
   }
-  return validateBuildable(text, { file, purpose: 'before exporting', maxTrainingMemoryBytes: Infinity }).analysis;
+  return validateBuildable(text, { file, purpose, maxTrainingMemoryBytes: Infinity }).analysis;
 }
 
 /** Writes `bytes` to `file` through a temporary file, so that a failure leaves nothing half-written. */

@@ -12,6 +12,7 @@ import { initBackend } from './backend';
 import { evaluateRun, exampleImages } from './evaluation';
 import { InspectionService } from './inspection/service';
 import { setWeightsCacheDir } from './initialWeights';
+import { setInferencePreference } from './onnxRuntime';
 import { exportModel, importWeights } from './interchange';
 import { train, type TrainControl } from './training/train';
 import { runDetached } from './detached';
@@ -24,6 +25,7 @@ function serveHost(): void {
 
   host.handle('init', async (config) => {
     if (config.weightsCacheDir) setWeightsCacheDir(config.weightsCacheDir);
+    setInferencePreference(config.inference ?? 'auto');
     const choice = await initBackend(config.backend, {
       nativeSearchPaths: config.nativeSearchPaths,
       wasmDir: config.wasmDir ?? __dirname,

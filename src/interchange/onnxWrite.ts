@@ -14,6 +14,11 @@ export interface OnnxWriteOptions {
   epsilon: number;
   /** Default-domain operator set, at least 13. */
   opset?: number;
+  /**
+   * Layers whose outputs the graph also returns, each as a graph output named by the layer (NCHW for feature
+   * maps, [batch, features] otherwise; `predictions` is the softmax output, as in the Keras model).
+   */
+  outputs?: readonly string[];
 }
 
 /** A layer's output as a graph tensor, with zero padding still to apply (a ZeroPadding2D not yet folded). */
@@ -148,6 +153,23 @@ class GraphBuilder {
     );
   }
 
+  /**
+   * A graph tensor named `layer.name` holding the layer's output (an Identity, or a Pad of pending zero padding,
+   * where the layer's output is another tensor), for an extra graph output.
+   */
+  named(layer: LayerInfo): string {
+    const s = this.source(layer.name);
+    if (s.tensor === layer.name && s.pad === 0) return layer.name;
+    const tensor = layer.name === 'predictions' ? 'probabilities' : s.tensor;
+    if (s.pad === 0) this.node('Identity', `${layer.name}/output`, [tensor], [layer.name]);
+    else {
+      const pads = `${layer.name}/output_pads`;
+      this.initializers.push(int64Tensor(pads, [0, 0, s.pad, s.pad, 0, 0, s.pad, s.pad]));
+      this.node('Pad', `${layer.name}/output`, [tensor, pads], [layer.name]);
+    }
+    return layer.name;
+  }
+
   /** Adds one layer and records the tensor that stands for its output. */
   layer(layer: LayerInfo, isLast: boolean): void {
     const plain = (tensor = layer.name): Source => ({ tensor, pad: 0, nonNegative: false });
@@ -219,7 +241,7 @@ const tensorType = (dims: (number | string)[]): onnx.ITypeProto => ({
 
 /**
  * The analysis with its weights (tfjs layout) as an ONNX model: NCHW input `input` with a symbolic batch
- * dimension, outputs `logits` and `probabilities`; node names are the layer names.
+ * dimension, outputs `logits` and `probabilities` (and `options.outputs`); node names are the layer names.
  */
 export function writeOnnxModel(analysis: Analysis, weights: LayerWeights, options: OnnxWriteOptions): Uint8Array {
   const opset = options.opset ?? 13;
@@ -232,6 +254,13 @@ export function writeOnnxModel(analysis: Analysis, weights: LayerWeights, option
   const last = analysis.layers[analysis.layers.length - 1];
   if (last.type !== 'Dense') throw new Error(`The model ends in ${last.name} (${last.type}), not in a classifier.`);
   const { height, width, channels } = analysis.input;
+  const extra = [...new Set(options.outputs ?? [])].map((name) => {
+    const layer = analysis.layers.find((l) => l.name === name);
+    if (!layer) throw new Error(`The model has no layer ${name} to return from the ONNX graph.`);
+    const [h, w, c] = layer.outputShape;
+    const dims = layer.outputShape.length === 3 ? ['batch', c, h, w] : ['batch', ...layer.outputShape];
+    return { name: g.named(layer), type: tensorType(dims) };
+  });
   const model: onnx.IModelProto = {
     irVersion: 7,
     opsetImport: [{ domain: '', version: opset }],
@@ -254,6 +283,7 @@ export function writeOnnxModel(analysis: Analysis, weights: LayerWeights, option
       output: [
         { name: 'logits', type: tensorType(['batch', analysis.classes]) },
         { name: 'probabilities', type: tensorType(['batch', analysis.classes]) },
+        ...extra,
       ],
     },
   };

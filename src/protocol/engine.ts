@@ -21,6 +21,8 @@ import type { EvaluationRequests } from './evaluation';
 import type { NoContract } from './rpc';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/** Which engine runs inference (densenet.engine.inference): ONNX Runtime, falling back to tfjs under `auto`. */
+export type InferencePreference = 'auto' | 'onnxruntime' | 'tfjs';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 /**
  * What run.json says, except `interrupted`, which is never written: readers show it for a `running` run whose
@@ -40,6 +42,8 @@ export interface StopPosition {
 /** The `init` request: how the engine picks its backend. */
 export interface EngineConfig {
   backend: BackendPreference;
+  /** Which engine runs inference (evaluate, validation, inspection); default `auto`. */
+  inference?: InferencePreference;
   /** Folders that may hold node_modules/@tensorflow/tfjs-node. */
   nativeSearchPaths: string[];
   /** Folder of the .wasm files. */

@@ -92,6 +92,8 @@ export interface EvaluateResult {
   predictionsFile: string;
   /** Unreadable images skipped. */
   skipped: number;
+  /** The engine that scored the examples. */
+  inference?: 'onnxruntime' | 'tfjs';
 }
 
 export interface ExampleImagesParams {

@@ -7,6 +7,7 @@ import { evaluateRun, exampleImages } from '../../src/engine/evaluation';
 import { tf } from '../../src/engine/tf';
 import { train } from '../../src/engine/training/train';
 import { readEvaluations } from '../../src/runs/evaluations';
+import { maxAbsDiff } from '../support/inference';
 import { cellExamples, predictionsConfusion, readPredictions } from '../../src/runs/predictions';
 
 // Evaluate on IDX data (MNIST's format): the predictions name each example by its file and record, the gallery's
@@ -106,6 +107,39 @@ describe('engine: evaluate on IDX data, with predictions and example images', fu
     await exampleImages({ runDir, evaluation: id, indices: [4] });
     assert.strictEqual(fs.statSync(file).mtimeMs, mtime, 'not drawn again');
     await assert.rejects(exampleImages({ runDir, evaluation: id, indices: [99] }), /has no example 99/);
+  });
+
+  it('scores the same on ONNX Runtime and tfjs, and says which engine scored', async () => {
+    const results = [];
+    for (const inference of ['onnxruntime', 'tfjs'] as const) {
+      const log: string[] = [];
+      const r = await evaluateRun(
+        { checkpoint: runDir, split: 'test', batchSize: 4 },
+        { inference, threads: 2, log: (m) => log.push(m) },
+      );
+      assert.strictEqual(r.inference, inference);
+      assert.deepStrictEqual(log, [
+        inference === 'tfjs' ? 'inference on tfjs' : 'inference on ONNX Runtime (2 threads)',
+      ]);
+      results.push({ r, p: readPredictions(runDir, r.evaluation.id!) });
+    }
+    const [ort, tfjs] = results;
+    assert.strictEqual(ort.r.evaluation.accuracy, tfjs.r.evaluation.accuracy);
+    assert.deepStrictEqual(ort.r.evaluation.confusion, tfjs.r.evaluation.confusion);
+    assert.ok(
+      Math.abs(ort.r.evaluation.loss - tfjs.r.evaluation.loss) < 1e-5,
+      `losses ${ort.r.evaluation.loss} ${tfjs.r.evaluation.loss}`,
+    );
+    assert.deepStrictEqual(
+      ort.p.examples.map((e) => [e.index, e.true, e.predicted]),
+      tfjs.p.examples.map((e) => [e.index, e.true, e.predicted]),
+    );
+    const d = maxAbsDiff(
+      ort.p.examples.map((e) => e.probability),
+      tfjs.p.examples.map((e) => e.probability),
+    );
+    console.log(`      evaluate, ONNX Runtime vs tfjs: max |probability diff| ${d.toExponential(2)}`);
+    assert.ok(d < 1e-5, `probabilities differ by ${d}`);
   });
 
   it('a cancelled evaluate saves nothing', async () => {

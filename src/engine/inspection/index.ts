@@ -13,5 +13,5 @@ export { gradCam, type GradCamOptions } from './gradCam';
 export { type ImageInput, inputTensor, loadImageInput } from './inputs';
 export { releaseInspection } from './layerGraph';
 export { activationMaximisation, type MaximisationOptions } from './maximise';
-export { logits, predictTopK } from './predict';
+export { logits, predictTopK, topK } from './predict';
 export { saliency, type SaliencyOptions } from './saliency';

@@ -9,7 +9,15 @@ import { read, tidyPlain } from './tensors';
 
 /** The `k` most probable classes, most probable first. */
 export function predictTopK(model: LayersModel, input: Float32Array, pre: Preprocessing, k = 5): Prediction[] {
-  const probs = tidyPlain(() => read(model.predict(inputTensor(model, input)) as Tensor));
+  return topK(
+    tidyPlain(() => read(model.predict(inputTensor(model, input)) as Tensor)),
+    pre,
+    k,
+  );
+}
+
+/** The `k` largest of one input's class probabilities, most probable first. */
+export function topK(probs: Float32Array, pre: Preprocessing, k: number): Prediction[] {
   return Array.from(probs, (probability, index) => ({ index, className: className(pre, index), probability }))
     .sort((a, b) => b.probability - a.probability)
     .slice(0, Math.max(0, k));

@@ -12,6 +12,7 @@ import type { Batch, BatchIterator } from '../data/batches';
 import type { DataPipeline } from '../data/open';
 import type { Dataset } from '../data/dataset';
 import type { Rng } from '../data/rng';
+import { type InferenceEngine, inferenceNote, type OnnxSession } from '../onnxRuntime';
 import { tf } from '../tf';
 import type { Stepper } from './epochs';
 import { applyGradients, crossEntropy, type Evaluation, EvaluationTally } from './step';
@@ -34,26 +35,42 @@ export function featureLayerName(analysis: Analysis): string {
   return head.inputs[0];
 }
 
-/** The features of every batch (inference mode: batch norms on their moving statistics, no dropout). */
+/** The pooled features of `n` NHWC images, [n, dim]. */
+type Extractor = (x: Float32Array, n: number) => Promise<Float32Array>;
+
+/** The features of a batch on ONNX Runtime when `session` is given (it returns the feature layer), else tfjs. */
+function extractor(model: LayersModel, analysis: Analysis, session?: OnnxSession): Extractor {
+  const name = featureLayerName(analysis);
+  if (session) return async (x, n) => (await session.run(x, n)).layers.get(name)!.data;
+  // Shares the model's layers and weights (never disposed: that would dispose them).
+  const sub = tf.model({ inputs: model.inputs, outputs: model.getLayer(name).output as SymbolicTensor });
+  const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
+  return async (x, n) => {
+    const f = tf.tidy(() => sub.predict(tf.tensor4d(x, [n, h, w, ch])) as Tensor);
+    const data = f.dataSync() as Float32Array;
+    f.dispose();
+    return data;
+  };
+}
+
+/**
+ * The features of every batch (inference mode: batch norms on their moving statistics, no dropout), on ONNX
+ * Runtime when `session` is given (with the feature layer among its outputs).
+ */
 export async function computeFeatures(
   model: LayersModel,
   analysis: Analysis,
   batches: AsyncIterable<Batch>,
+  session?: OnnxSession,
 ): Promise<FeatureSet> {
-  // Shares the model's layers and weights (never disposed: that would dispose them).
-  const extractor = tf.model({
-    inputs: model.inputs,
-    outputs: model.getLayer(featureLayerName(analysis)).output as SymbolicTensor,
-  });
-  const [h, w, ch] = (model.inputs[0].shape as number[]).slice(1);
+  const extract = extractor(model, analysis, session);
   const parts: Float32Array[] = [];
   const labels: number[] = [];
   let dim = 0;
   for await (const b of batches) {
-    const f = tf.tidy(() => extractor.predict(tf.tensor4d(b.x, [b.size, h, w, ch])) as Tensor);
-    dim = f.shape[1] as number;
-    parts.push(f.dataSync() as Float32Array);
-    f.dispose();
+    const f = await extract(b.x, b.size);
+    dim = f.length / b.size;
+    parts.push(f);
     for (let i = 0; i < b.size; i++) labels.push(b.y[i]);
   }
   const features = new Float32Array(labels.length * dim);
@@ -163,8 +180,9 @@ export function headStepper(model: LayersModel, optimizer: Optimizer, classes: n
 }
 
 /**
- * The features of the training and validation data, computed once with `model`, and the pipeline that serves
- * them; `say` reports what was cached and how long it took.
+ * The features of the training and validation data, computed once with `model` (on ONNX Runtime when `inference`
+ * gives a session, else tfjs), and the pipeline that serves them; `say` reports what was cached, how long it
+ * took and on which engine.
  */
 export async function cacheFeatures(
   model: LayersModel,
@@ -172,15 +190,26 @@ export async function cacheFeatures(
   data: DataPipeline,
   batchSize: number,
   say: (message: string) => void,
+  inference?: { engine: InferenceEngine; threads: number },
 ): Promise<DataPipeline> {
   const started = Date.now();
-  const train = await computeFeatures(model, analysis, data.evalBatches(data.train, batchSize));
-  const validation = data.validation
-    ? await computeFeatures(model, analysis, data.evalBatches(data.validation, batchSize))
-    : undefined;
+  const session = await inference?.engine.open(analysis, model, {
+    threads: inference.threads,
+    outputs: [featureLayerName(analysis)],
+  });
+  let train: FeatureSet;
+  let validation: FeatureSet | undefined;
+  try {
+    train = await computeFeatures(model, analysis, data.evalBatches(data.train, batchSize), session);
+    validation = data.validation
+      ? await computeFeatures(model, analysis, data.evalBatches(data.validation, batchSize), session)
+      : undefined;
+  } finally {
+    await session?.release();
+  }
   const images = train.n + (validation?.n ?? 0);
   say(
-    `Frozen backbone: the pooled features (${featureLayerName(analysis)}, ${train.dim} per image) of ${images} images computed once in ${((Date.now() - started) / 1000).toFixed(1)} s and cached (${((images * train.dim * 4) / 2 ** 20).toFixed(1)} MB); only the classifier ${CLASSIFIER_LAYER} trains on them.`,
+    `Frozen backbone: the pooled features (${featureLayerName(analysis)}, ${train.dim} per image) of ${images} images computed once (${inferenceNote(session, inference?.threads)}) in ${((Date.now() - started) / 1000).toFixed(1)} s and cached (${((images * train.dim * 4) / 2 ** 20).toFixed(1)} MB); only the classifier ${CLASSIFIER_LAYER} trains on them.`,
   );
   return cachedPipeline(data, train, validation);
 }

@@ -180,9 +180,19 @@ export function evaluateBatch(
   classes: number,
 ): { loss: number; predicted: Int32Array } {
   const [h, w, ch] = inputShape(model);
+  return tf.tidy(() =>
+    scoreProbabilities(model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor, batch, classes),
+  );
+}
+
+/** The mean loss and the predicted classes of a batch's class probabilities ([size, classes]). */
+export function scoreProbabilities(
+  probs: Tensor,
+  batch: Batch,
+  classes: number,
+): { loss: number; predicted: Int32Array } {
   return tf.tidy(() => {
-    const probs = model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor;
-    const ys = tf.oneHot(tf.tensor1d(batch.y, 'int32'), classes);
+    const ys = tf.oneHot(tf.tensor1d(batch.y.subarray(0, batch.size), 'int32'), classes);
     return { loss: crossEntropy(probs, ys).dataSync()[0], predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()) };
   });
 }

@@ -12,12 +12,14 @@ import { nodeFileProbe } from '../../core/nodeFs';
 import type { TrainingFinished, TrainingStarted, TrainRequest } from '../../protocol/engine';
 import { type DataPipeline, type DataSpec, openData } from '../data/open';
 import { ParallelTrainer } from '../parallel/pool';
-import { resolveThreads } from '../parallel/threads';
+import { coreCount, resolveThreads } from '../parallel/threads';
+import { inferenceEngine, inferencePreference } from '../onnxRuntime';
 import { finishRun } from '../../runs/runFolder';
 import { tf } from '../tf';
 import { runEpochs, type Stepper } from './epochs';
 import { cacheFeatures, headStepper } from './featureCache';
 import { applyFreeze, freezeMessage } from './freeze';
+import { withOnnxValidation } from './onnxValidation';
 import { weightsNormalization } from '../initialWeights';
 import { type ClaimedRun, claimRun, failRun, type OpenedRun, openRun, recordRunStart } from './run';
 import { RunLog, type TrainObserver } from './runLog';
@@ -246,16 +248,27 @@ async function trainOn(
     });
 
     const s: StepContext = { model, forward, optimizer, classes: classNames.length, config: c };
+    const inference = inferenceEngine(inferencePreference(), info);
     const stepper = head
       ? headStepper(model, optimizer, classNames.length, c)
-      : pool
-        ? poolStepper(pool, s)
-        : localStepper(s);
+      : withOnnxValidation(pool ? poolStepper(pool, s) : localStepper(s), {
+          engine: inference,
+          analysis,
+          model,
+          classes: classNames.length,
+          threads: coreCount(),
+          log: info,
+        });
     const loop = {
       config: c,
       epochs,
       stepsPerEpoch,
-      data: head ? await cacheFeatures(model, analysis, data, c.batchSize, (m) => log?.info(m)) : data,
+      data: head
+        ? await cacheFeatures(model, analysis, data, c.batchSize, (m) => log?.info(m), {
+            engine: inference,
+            threads: coreCount(),
+          })
+        : data,
       classNames,
       runDir,
       model,

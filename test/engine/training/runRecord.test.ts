@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { evaluateCommand } from '../../../src/engine/cli';
+import { evaluateCommand, predictCommand } from '../../../src/engine/cli';
 import { tf } from '../../../src/engine/tf';
 import { train, type TrainObserver } from '../../../src/engine/training/train';
 import { readMetrics } from '../../../src/runs/metricsLog';
@@ -11,6 +11,7 @@ import { readRunInfo } from '../../../src/runs/runFolder';
 import { LOCK_FILE, processStartTime } from '../../../src/runs/runLock';
 import { readRunSplit } from '../../../src/runs/runSplit';
 import { barsSpec, makeDataset } from '../../support/barsDataset';
+import { maxAbsDiff } from '../../support/inference';
 
 /** A spec without training.seed: every run draws its own. */
 const SPEC = JSON.stringify(barsSpec('seedless'));
@@ -100,6 +101,55 @@ describe('engine: a run is the truth (seed, split, preprocessing, one writer)', 
         () => undefined,
       ),
       /has no data\.test to evaluate on/,
+    );
+  });
+
+  it('predict and evaluate run on the --inference engine, say which, and agree between ONNX Runtime and tfjs', async () => {
+    const images = [0, 1].map((c) => path.join(dir, 'train', `class${c}`, '0.png'));
+    const outputs = [];
+    for (const inference of ['onnxruntime', 'tfjs']) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const cli = (command: typeof evaluateCommand, args: string[]) =>
+        command(
+          [...args, '--backend', 'cpu', '--inference', inference, '--json'],
+          (s) => out.push(s),
+          (s) => err.push(s),
+        );
+      assert.strictEqual(await cli(predictCommand, [runDir, ...images]), 0);
+      assert.strictEqual(await cli(evaluateCommand, [runDir, '--threads', '1']), 0);
+      const engine = inference === 'tfjs' ? 'inference on tfjs' : 'inference on ONNX Runtime';
+      assert.strictEqual(err.filter((line) => line.startsWith(engine)).length, 2, err.join('\n'));
+      const predicted = JSON.parse(out[0]) as {
+        predictions: { index: number; probability: number; logit: number }[];
+      }[];
+      const evaluated = JSON.parse(out[1]) as {
+        accuracy: number;
+        loss: number;
+        confusion: number[][];
+        inference: string;
+      };
+      assert.strictEqual(evaluated.inference, inference);
+      outputs.push({ predicted, evaluated });
+    }
+    const [ort, tfjs] = outputs;
+    assert.deepStrictEqual(ort.evaluated.confusion, tfjs.evaluated.confusion);
+    assert.strictEqual(ort.evaluated.accuracy, tfjs.evaluated.accuracy);
+    assert.ok(Math.abs(ort.evaluated.loss - tfjs.evaluated.loss) < 1e-5);
+    const values = (r: typeof ort.predicted) =>
+      r.flatMap((x) => x.predictions.flatMap((p) => [p.index, p.logit, p.probability]));
+    assert.ok(maxAbsDiff(values(ort.predicted), values(tfjs.predicted)) < 1e-4);
+    assert.deepStrictEqual(
+      ort.predicted.map((x) => x.predictions.map((p) => p.index)),
+      tfjs.predicted.map((x) => x.predictions.map((p) => p.index)),
+    );
+    await assert.rejects(
+      predictCommand(
+        [runDir, images[0], '--inference', 'onnx'],
+        () => undefined,
+        () => undefined,
+      ),
+      /--inference must be one of auto, onnxruntime, tfjs \(got "onnx"\)/,
     );
   });
 
