@@ -62,6 +62,13 @@ const targets = [
     external: [...NATIVE, 'onnxruntime-node'],
   },
   {
+    // The rows and targets of `npm run bench` (which rows run, which targets are met, how they print).
+    entryPoints: { 'bench-rows': 'src/metrics/benchRows.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     // The statistics bench/run.mjs reports its alternating runs with (medians, spreads, pair-by-pair ratios).
     entryPoints: { 'bench-stats': 'src/metrics/benchStats.ts' },
     platform: 'node',
