@@ -30,8 +30,8 @@ async function main(): Promise<void> {
   const { model: config, input, classes } = benchModel(o.model ?? '');
   const threads = wholeOption('threads', o.threads, 1);
   const batchSize = wholeOption('batch', o.batch, 1);
-  // The engine only builds the model (its weights and batch-norm epsilon); the CPU backend is enough for that.
-  await initBackend('cpu', { wasmDir: __dirname });
+  // The engine only builds the model (its seeded weights and batch-norm epsilon) before the export.
+  await initBackend('wasm', { wasmDir: __dirname });
   const analysis = analyze(config, input, classes);
   const model = buildModel(analysis, { seed: 1 });
   const bn = model.layers.find((l) => l.getClassName() === 'BatchNormalization');
