@@ -2,7 +2,8 @@
 ;;  - the fused batch norm (+ ReLU) kernels (batchnormKernels.ts): `stats`, `normalise`, `backwardSums` and
 ;;    `backwardDx`, 128-bit SIMD over channels: x is NHWC, seen as `rows` rows of `c` contiguous channels;
 ;;  - the channel-axis Concat and SplitV kernels (concat.ts): `copyRows`;
-;;  - the convolution filter gradient (Conv2DBackpropFilter, register.ts): `convFilterGrad`, at the end of the file.
+;;  - the convolution gradients (register.ts): `flipSwap` (the input gradient's filter) and `convFilterGrad` (the
+;;    filter gradient), at the end of the file.
 ;;
 ;; The module has no memory of its own: it imports tfjs-backend-wasm's Memory and reads and writes tensors
 ;; in place at their heap byte offsets. Per-channel arrays (f32 or f64, `c` values each) are heap buffers
@@ -284,6 +285,53 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $db)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
+
+;; dst[taps-1-t, o, i] = src[t, i, o] for t < taps, i < ci, o < co (f32): a [KH,KW,Ci,Co] filter flipped in space
+;; with its channel axes swapped, as the input gradient's convolution needs it (Conv2DBackpropInput, register.ts).
+;; 8 x 8 blocks, so that the strided side of each block stays in a few cache lines.
+  (func (export "flipSwap")
+    (param $src i32) (param $dst i32) (param $taps i32) (param $ci i32) (param $co i32)
+    (local $t i32) (local $i0 i32) (local $o0 i32) (local $i i32) (local $o i32) (local $iEnd i32) (local $oEnd i32)
+    (local $s i32) (local $d i32)
+    (block $tDone
+      (loop $tLoop
+        (br_if $tDone (i32.ge_u (local.get $t) (local.get $taps)))
+        (local.set $s (i32.add (local.get $src)
+          (i32.shl (i32.mul (i32.mul (local.get $t) (local.get $ci)) (local.get $co)) (i32.const 2))))
+        (local.set $d (i32.add (local.get $dst)
+          (i32.shl (i32.mul (i32.mul (i32.sub (i32.sub (local.get $taps) (i32.const 1)) (local.get $t)) (local.get $ci))
+                            (local.get $co))
+                   (i32.const 2))))
+        (local.set $i0 (i32.const 0))
+        (block $iDone
+          (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i0) (local.get $ci)))
+            (local.set $iEnd (i32.add (local.get $i0) (i32.const 8)))
+            (if (i32.gt_u (local.get $iEnd) (local.get $ci)) (then (local.set $iEnd (local.get $ci))))
+            (local.set $o0 (i32.const 0))
+            (block $oDone
+              (loop $oLoop
+                (br_if $oDone (i32.ge_u (local.get $o0) (local.get $co)))
+                (local.set $oEnd (i32.add (local.get $o0) (i32.const 8)))
+                (if (i32.gt_u (local.get $oEnd) (local.get $co)) (then (local.set $oEnd (local.get $co))))
+                (local.set $i (local.get $i0))
+                (loop $i
+                  (local.set $o (local.get $o0))
+                  (loop $o
+                    (f32.store
+                      (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $ci)) (local.get $i)) (i32.const 2)))
+                      (f32.load
+                        (i32.add (local.get $s) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $co)) (local.get $o)) (i32.const 2)))))
+                    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+                    (br_if $o (i32.lt_u (local.get $o) (local.get $oEnd))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $i (i32.lt_u (local.get $i) (local.get $iEnd))))
+                (local.set $o0 (local.get $oEnd))
+                (br $oLoop)))
+            (local.set $i0 (local.get $iEnd))
+            (br $iLoop)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tLoop))))
 
 ;; Filter gradient of an NHWC convolution with dilation 1 (Conv2DBackpropFilter, register.ts):
 ;;   dw[fy,fx,c,o] = sum over n,oh,ow of x[n, oh*sh - pt + fy, ow*sw - pl + fx, c] * dy[n,oh,ow,o]

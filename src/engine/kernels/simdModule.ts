@@ -3,7 +3,7 @@
  * and, for tfjs's threaded build with its shared memory, dist/densenet-kernels-shared.wasm). It holds three
  * sets of inner loops for the WASM backend: those of the fused batch-norm kernels (`stats`, `normalise`,
  * `backwardSums`, `backwardDx`; batchnormKernels.ts), the row copies of the channel-axis Concat and SplitV
- * kernels (`copyRows`; concat.ts) and the convolution filter gradient (`convFilterGrad`; register.ts).
+ * kernels (`copyRows`; concat.ts) and the convolution gradients' loops (`flipSwap`, `convFilterGrad`; register.ts).
  *
  * The module imports the tfjs-backend-wasm Emscripten module's own WebAssembly.Memory, so its functions
  * read and write tensors in place at their heap byte offsets; growth of that memory is seen automatically.
@@ -62,6 +62,8 @@ export interface SimdKernels {
   ): void;
   /** Copies rows of `width` floats between row strides (byte addresses, float counts): Concat/SplitV (concat.ts). */
   copyRows(src: number, dst: number, rows: number, width: number, srcStride: number, dstStride: number): void;
+  /** dst [taps,co,ci] = src [taps,ci,co] with the taps reversed and the channel axes swapped (register.ts). */
+  flipSwap(src: number, dst: number, taps: number, ci: number, co: number): void;
   /**
    * dw [kh,kw,ci,co] = the filter gradient of a dilation-1 NHWC convolution of x [n,h,w,ci] giving dy [n,ho,wo,co]
    * with strides sh, sw and top/left padding pt, pl; ci and co multiples of 4 (Conv2DBackpropFilter, register.ts).
