@@ -3,7 +3,7 @@
  * elementwise ops): tfjs-backend-wasm 4.22 has no `Conv2DBackpropFilter`, and its `Conv2DBackpropInput`,
  * `Tile` and transposed `BatchMatMul` are naive loops, 3-14x (Tile: 100x) slower than these compositions
  * (bench/kernels.mjs). The filter gradient of larger kernels runs a loop of the project's SIMD module instead
- * (simd.wat `convFilterGrad`) where its channel counts allow.
+ * (simd.wat `convFilterGrad`).
  *
  * Each kernel calls the backend's own kernel functions directly (as the backends do internally), not tf ops:
  * no engine tensors are made, and every intermediate buffer is released with `backend.disposeData` before
@@ -165,10 +165,11 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInf
 
 /**
  * The filter gradient by the SIMD module's `convFilterGrad` (simd.wat: register-blocked outer products over
- * cache-sized chunks of output pixels), for NHWC float32 convolutions with a kernel larger than 1x1 and channel
- * counts that are multiples of 4; null for other shapes, or when the SIMD module is unavailable. Where it runs,
- * it takes 1.6-3.6x less CPU time than the XNNPACK composition (DenseNet 3x3 shapes, batch 32; bench/kernels.mjs);
- * 1x1 kernels stay on the matMul.
+ * cache-sized chunks of output pixels), for NHWC float32 convolutions with a kernel larger than 1x1; null for
+ * other shapes, or when the SIMD module is unavailable. Channel counts that are not multiples of 4 (the RGB
+ * stem's 3) are zero-padded up to one, and the padding's rows of the result cut off. Where it runs, it takes
+ * 1.6-3.6x less CPU time than the XNNPACK composition (DenseNet shapes, batch 32; bench/kernels.mjs); 1x1
+ * kernels stay on the matMul, which is as fast.
  */
 function simdFilterGrad(
   backend: Backend,
@@ -177,34 +178,58 @@ function simdFilterGrad(
   info: ReturnType<typeof tf.backend_util.computeConv2DInfo>,
 ): TensorInfo | null {
   const { inChannels, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || inChannels % 4 !== 0 || outChannels % 4 !== 0) return null;
-  if (filterHeight * filterWidth === 1) return null;
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || filterHeight * filterWidth === 1) return null;
   const b = backend as unknown as WasmBackend;
   const k = simdKernels(b.wasm);
   if (!k) return null;
-  const dw = b.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
-  const [n, h, w] = x.shape; // NHWC: dy is [n, outHeight, outWidth, outChannels]
-  // Addresses only after the allocation (it may grow the heap).
-  const at = (t: TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
-  k.convFilterGrad(
-    at(x),
-    at(dy),
-    at(dw),
-    n,
-    h,
-    w,
-    inChannels,
-    dy.shape[1],
-    dy.shape[2],
-    outChannels,
-    filterHeight,
-    filterWidth,
-    strideHeight,
-    strideWidth,
-    padInfo.top,
-    padInfo.left,
-  );
-  return dw;
+  const K = kernels();
+  const up4 = (c: number): number => Math.ceil(c / 4) * 4;
+  return scoped(backend, (temp) => {
+    const padChannels = (t: TensorInfo, c: number): TensorInfo =>
+      c % 4 === 0
+        ? t
+        : temp(
+            K.PadV2({ x: t }, backend, {
+              paddings: [
+                [0, 0],
+                [0, 0],
+                [0, 0],
+                [0, up4(c) - c],
+              ],
+              constantValue: 0,
+            }),
+          );
+    const xp = padChannels(x, inChannels);
+    const dyp = padChannels(dy, outChannels);
+    const [ci, co] = [up4(inChannels), up4(outChannels)];
+    const dw = b.makeOutput([filterHeight, filterWidth, ci, co], 'float32');
+    const [n, h, w] = x.shape; // NHWC: dy is [n, outHeight, outWidth, outChannels]
+    // Addresses only after the allocations (they may grow the heap).
+    const at = (t: TensorInfo): number => b.typedArrayFromHeap(t).byteOffset;
+    k.convFilterGrad(
+      at(xp),
+      at(dyp),
+      at(dw),
+      n,
+      h,
+      w,
+      ci,
+      dy.shape[1],
+      dy.shape[2],
+      co,
+      filterHeight,
+      filterWidth,
+      strideHeight,
+      strideWidth,
+      padInfo.top,
+      padInfo.left,
+    );
+    if (ci === inChannels && co === outChannels) return dw;
+    return K.Slice({ x: temp(dw) }, backend, {
+      begin: [0, 0, 0, 0],
+      size: [filterHeight, filterWidth, inChannels, outChannels],
+    });
+  });
 }
 
 /**

@@ -49,7 +49,8 @@ CASES.push(
   { n: 2, h: 8, w: 8, ci: 3, co: 4, k: 1, s: 2, pad: 'valid' },
   { n: 4, h: 8, w: 8, ci: 40, co: 12, k: 1, s: 1, pad: 'same' }, // 1x1 matMul path, ci > co
   { n: 2, h: 9, w: 7, ci: 2, co: 9, k: 2, s: 2, pad: 'same' }, // even kernel: asymmetric 'same' padding
-  // Channel counts that are multiples of 4: the filter gradient's SIMD loop (simd.wat convFilterGrad), with 8-wide
+  // The filter gradient's SIMD loop (simd.wat convFilterGrad) runs every case with a kernel larger than 1x1 (the
+  // ones above zero-pad their channels to a multiple of 4). Channel counts that need no padding, with 8-wide
   // and 4-wide output-channel tiles, chunks of output rows that start inside an image (9 images of 7 rows of 5,
   // 25 rows a chunk) or hold a single row (130 columns), strides 1/2, 'same', 'valid' and explicit pads.
   { n: 9, h: 7, w: 5, ci: 8, co: 12, k: 3, s: 1, pad: 'same' },
