@@ -41,6 +41,8 @@ export interface DiagramGroup {
   label: string;
   /** Dense blocks only. */
   layers: DiagramDenseLayer[];
+  /** An FC-DenseNet's transition up: the down block whose output its skip connection brings. */
+  skipFrom?: string;
 }
 
 /** What the host sends to the webview: small even for DenseNet-264. */
@@ -78,8 +80,11 @@ export interface DiagramNode {
 export interface DiagramEdge {
   from: string;
   to: string;
-  /** `flow`: the chain between groups; `dense`: a concatenation input inside a block (drawn as an arc). */
-  kind: 'flow' | 'dense';
+  /**
+   * `flow`: the chain between groups; `dense`: a concatenation input inside a block (drawn as an arc); `skip`: an
+   * FC-DenseNet's skip connection from a down block to the transition up of the same resolution.
+   */
+  kind: 'flow' | 'dense' | 'skip';
   /** The block (group name) of a dense edge. */
   group?: string;
   /** SVG path data. */
@@ -149,6 +154,7 @@ export function diagramModel(a: Analysis): DiagramModel {
     const dense: DiagramDenseLayer[] = [];
     let detail = '';
     let label = g.name;
+    let skipFrom: string | undefined;
     switch (g.kind) {
       case 'input':
         label = layers[0]?.name ?? 'input_1';
@@ -196,7 +202,8 @@ export function diagramModel(a: Analysis): DiagramModel {
       }
       case 'upsample': {
         const join = byName.get(`${g.name}_concat`);
-        const skip = join?.inputs[1]?.replace(/_block\d+_concat$/, '') ?? '?';
+        skipFrom = join?.inputs[1]?.replace(/_block\d+_concat$/, '');
+        const skip = skipFrom ?? '?';
         label = `${g.name}_conv`;
         detail = `3x3/2 transposed conv ${channelsOf(g.inputShape)} ch, + skip from ${skip} -> ${channelsOf(g.outputShape)} ch`;
         break;
@@ -220,6 +227,7 @@ export function diagramModel(a: Analysis): DiagramModel {
       detail,
       label,
       layers: dense,
+      ...(skipFrom ? { skipFrom } : {}),
     });
   }
   return { groups, maxChannels, totals: { params: a.totals.params, macs: a.totals.macs } };
@@ -275,6 +283,8 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
   };
 
   let prev: DiagramNode | undefined;
+  /** The node each group ends with (its last dense layer, or its own node): where a skip connection starts. */
+  const lastOf = new Map<string, DiagramNode>();
   for (const g of model.groups) {
     if (g.kind === 'block' && isExpanded(g, options)) {
       if (options.wrap && prev) newColumn();
@@ -335,6 +345,7 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
       frame.height = y - frame.y;
       y += GAP;
       if (members.length) prev = members[members.length - 1];
+      if (prev) lastOf.set(g.name, prev);
       continue;
     }
     const collapsed = g.kind === 'block';
@@ -349,6 +360,20 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
       height: NODE_HEIGHT,
     });
     if (prev) flow(prev, n);
+    const from = g.skipFrom ? lastOf.get(g.skipFrom) : undefined;
+    if (from) {
+      // The skip connection: a wide arc on the right, from the down block's last node to the transition up.
+      const bulge = ARC_ROOM - 10;
+      maxArc = Math.max(maxArc, bulge);
+      const [x0, y0, x1, y1] = [right(from), midY(from), right(n), midY(n)];
+      edges.push({
+        from: from.id,
+        to: n.id,
+        kind: 'skip',
+        path: `M${x0} ${y0}C${x0 + bulge} ${y0} ${x1 + bulge} ${y1} ${x1} ${y1}`,
+      });
+    }
+    lastOf.set(g.name, n);
     prev = n;
     y += NODE_HEIGHT + GAP;
   }

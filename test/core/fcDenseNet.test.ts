@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { type Analysis, analyze, findPreset, type Preset, type SpecDiagnostic, validateSpec } from '../../src/core';
-import { diagramModel, specPathsOf } from '../../src/core/diagram';
+import { diagramModel, layoutDiagram, specPathsOf } from '../../src/core/diagram';
 import { blocksOf, hoverAt, upPathOf } from '../../src/core/explain';
 import { untrainableReason } from '../../src/core/specErrors';
 
@@ -195,6 +195,18 @@ describe('FC-DenseNet in hovers, lenses and the architecture view', () => {
     assert.strictEqual(bottleneck?.layers.length, 15);
     assert.deepStrictEqual(bottleneck?.layers.at(-1)?.outputShape, [7, 7, 896]);
     assert.strictEqual(bottleneck?.layers.at(-1)?.growth, 16);
+    const skips = (expanded: boolean) =>
+      layoutDiagram(m, { collapseAbove: expanded ? 100 : 0 })
+        .edges.filter((e) => e.kind === 'skip')
+        .map((e) => `${e.from}->${e.to}`);
+    assert.deepStrictEqual(skips(false), ['down5->tu1', 'down4->tu2', 'down3->tu3', 'down2->tu4', 'down1->tu5']);
+    assert.deepStrictEqual(skips(true), [
+      'down5_block12->tu1',
+      'down4_block10->tu2',
+      'down3_block7->tu3',
+      'down2_block5->tu4',
+      'down1_block4->tu5',
+    ]);
     assert.deepStrictEqual(specPathsOf('block', 2, 'up')[0], ['model', 'upBlockConfig', 1]);
     assert.deepStrictEqual(specPathsOf('block', 6, 'bottleneck')[0], ['model', 'bottleneckLayers']);
   });
