@@ -79,10 +79,10 @@ async function main(): Promise<void> {
         epochEnd: (m) => ends.push(m),
         skipped: (file, reason) => process.stderr.write(`bench-train: skipped ${file}: ${reason}\n`),
         log: (level, message) => {
-          // With a frozen backbone, the one message between the start and the first epoch says the features are
-          // cached: it comes the moment they are.
+          // With a frozen backbone, the message that the features are cached comes the moment they are, between
+          // the start and the first epoch (src/engine/training/featureCache.ts, `cacheFeatures`).
           if (o.row === 'frozen-head' && startedAt !== undefined && featuresSeconds === undefined && !ends.length)
-            featuresSeconds = (performance.now() - startedAt) / 1000;
+            if (message.includes('computed once')) featuresSeconds = (performance.now() - startedAt) / 1000;
           if (level !== 'info') process.stderr.write(`bench-train: ${level}: ${message}\n`);
         },
       },
