@@ -54,6 +54,22 @@ const targets = [
     external: NATIVE,
   },
   {
+    // Benchmark workers of the rows mnist-epoch and frozen-head (the training of a spec, data included) and
+    // onnxruntime (the exported graph in onnxruntime-node, kept outside the bundle: native).
+    entryPoints: { 'bench-train': 'src/engine/benchTrain.ts', 'bench-ort': 'src/engine/benchOrt.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: [...NATIVE, 'onnxruntime-node'],
+  },
+  {
+    // The rows and targets of `npm run bench` (which rows run, which targets are met, how they print).
+    entryPoints: { 'bench-rows': 'src/metrics/benchRows.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  },
+  {
     // The statistics bench/run.mjs reports its alternating runs with (medians, spreads, pair-by-pair ratios).
     entryPoints: { 'bench-stats': 'src/metrics/benchStats.ts' },
     platform: 'node',

@@ -1,21 +1,33 @@
-// `npm run bench [-- options]`: trains and infers DenseNet-BC-40 (k=12, 32x32x3) and DenseNet-121 at 64x64x3
-// (10 classes each) with the engine (dist/bench.js, built by esbuild.mjs) and, where Debian's python3-torch is
-// installed, with the same models in PyTorch (bench/torch_bench.py, 2 threads). Every model and mode runs in a
-// process of its own, one after another, so that each peak RSS is that run's own. The sides alternate, round after
-// round (engine, PyTorch, engine, PyTorch, …; --pairs rounds, 3 by default): each figure is the median of its
-// rounds with their min–max, and each engine/PyTorch ratio is taken round by round, then its median (on this
-// noisy machine one run of each side cannot tell a change from noise). Batch 32, synthetic data,
-// SGD with Nesterov momentum; warm-up steps untimed, then at least --steps steps and --seconds seconds.
-// The engine trains on --threads threads (default: the cores; data-parallel, src/engine/parallel) and once more
-// per model with training.memoryEfficient on, to compare peak RSS and time with it off.
+// `npm run bench [-- options]`: compares the engine with PyTorch (Debian's python3-torch, 2 threads) where it is
+// installed, in rows (`--rows`, default all of them):
+// - models: trains and infers DenseNet-BC-40 (k=12, 32x32x3) and DenseNet-121 at 64x64x3 (10 classes each) on
+//   synthetic data with the engine (dist/bench.js) and the same models in PyTorch (bench/torch_bench.py). Batch 32,
+//   SGD with Nesterov momentum; warm-up steps untimed, then at least --steps steps and --seconds seconds. The engine
+//   trains on --threads threads (default: the cores; data-parallel, src/engine/parallel) and once more per model
+//   with training.memoryEfficient on, to compare peak RSS and time with it off.
+// - mnist-epoch: one real epoch of the MNIST example (examples/mnist, its PNG class folders) through the training
+//   code `densenet-lab train` runs (dist/bench-train.js: decoding, batching, the spec's augmentation and
+//   normalisation, the steps), against the same model and folders in PyTorch (bench/torch_mnist.py: ImageFolder,
+//   PIL, same batch size and optimizer). Images/s of the epoch's training, data loading included.
+// - frozen-head: the same spec with training.freeze "backbone" for --head-epochs epochs: the pooled features
+//   computed once, then the classifier's epochs on them; PyTorch the same (features under no_grad, a Linear head).
+//   Reports the features-once time and the time of a head epoch.
+// - onnxruntime: inference of the two bench models exported by the project's ONNX writer, in onnxruntime-node on
+//   --threads intra-op threads (dist/bench-ort.js), against PyTorch's inference.
+// Every run is a process of its own, one after another, so that each peak RSS is that run's own. Within a row the
+// sides alternate, round after round (engine, PyTorch, engine, PyTorch, …; --pairs rounds, 3 by default): each
+// figure is the median of its rounds with their min–max, and each ratio to PyTorch is taken round by round, then
+// its median (on this noisy machine one run of each side cannot tell a change from noise).
 // Prints images/s, GFLOP/s (from the analysis' multiply-adds: 2 flops each, training ≈ 3 forward passes),
-// peak RSS, CPU use of the timed steps (100% = one core busy), engine/PyTorch ratios, the issue's targets
-// (met or not) and the top kernels of one profiled single-thread training step; `--json` prints one object.
+// peak RSS, CPU use of the timed part (100% = one core busy), ratios to PyTorch, the issue's targets (met or not,
+// src/metrics/benchRows.ts) and the top kernels of one profiled single-thread training step; `--json` prints one
+// object that keeps every sample.
 //
-// Options: --json, --backend wasm|cpu|tensorflow|auto (default wasm), --models a,b, --modes train,infer,
-// --batch 32, --warmup 1, --steps 3, --seconds 10, --threads N, --pairs 3, --python /usr/bin/python3, --no-torch,
-// --no-memory-efficient (skip the memoryEfficient runs). `--json` also keeps every sample.
-// `npm run -s bench -- --json` keeps npm's banner off stdout. About 3-4 minutes a round on 2 idle cores.
+// Options: --json, --rows models,mnist-epoch,frozen-head,onnxruntime, --backend wasm|cpu|tensorflow|auto (default
+// wasm), --models a,b, --modes train,infer, --batch 32, --warmup 1, --steps 3, --seconds 10, --threads N, --pairs 3,
+// --head-epochs 10, --spec examples/mnist/mnist.densenet.json, --python /usr/bin/python3, --no-torch,
+// --no-memory-efficient (skip the memoryEfficient runs). `npm run -s bench -- --json` keeps npm's banner off
+// stdout. About 3-4 minutes a round of the models row, 1-2 minutes of each other row, on 2 idle cores.
 import { spawnSync } from 'child_process';
 import { createRequire } from 'module';
 import * as os from 'os';
@@ -24,10 +36,16 @@ import { parseArgs } from 'util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 // Built by esbuild.mjs from src/metrics/benchStats.ts (unit-tested there).
-const { spread, pairRatios, formatSpread } = createRequire(import.meta.url)('../dist/bench-stats.js');
+const require = createRequire(import.meta.url);
+const { spread, pairRatios, formatSpread } = require('../dist/bench-stats.js');
+// Built from src/metrics/benchRows.ts: the rows, the targets, their printing.
+const { parseRows, comparisonTargets, checkTarget, formatTarget } = require('../dist/bench-rows.js');
 const { values: o } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
+    rows: { type: 'string', default: '' },
+    'head-epochs': { type: 'string', default: '10' },
+    spec: { type: 'string', default: 'examples/mnist/mnist.densenet.json' },
     backend: { type: 'string', default: 'wasm' },
     models: { type: 'string', default: 'densenet-bc-40,densenet121-64' },
     modes: { type: 'string', default: 'train,infer' },
@@ -42,6 +60,7 @@ const { values: o } = parseArgs({
     'no-memory-efficient': { type: 'boolean', default: false },
   },
 });
+const rowsToRun = parseRows(o.rows);
 const models = o.models.split(',');
 const modes = o.modes.split(',');
 const pairs = Number(o.pairs);
@@ -75,46 +94,63 @@ if (torch) {
 
 const loadBefore = os.loadavg()[0];
 if (pairs < 3) notes.push(`${pairs} round(s) only: a figure needs 3 or more to tell a change from noise`);
-/** Every run, with its side and round. */
-const samples = [];
-for (const model of models) {
-  for (const mode of modes) {
-    const engineArgs = [
-      '--max-old-space-size=8192',
-      'dist/bench.js',
-      '--backend',
-      o.backend,
-      '--model',
-      model,
-      '--mode',
-      mode,
-      '--threads',
-      o.threads,
-      ...common,
-    ];
-    const sides = [{ label: `${o.backend} ${model} ${mode}`, command: process.execPath, args: engineArgs }];
-    if (mode === 'train' && !o['no-memory-efficient'])
-      sides.push({
-        label: `${o.backend} ${model} ${mode} memoryEfficient`,
-        command: process.execPath,
-        args: [...engineArgs, '--memory-efficient'],
-      });
-    if (torch)
-      sides.push({
-        label: `pytorch ${model} ${mode}`,
-        command: o.python,
-        args: ['bench/torch_bench.py', '--model', model, '--mode', mode, ...common],
-      });
-    for (let round = 0; round < pairs; round++) {
-      for (const [i, side] of sides.entries()) {
-        // One profiled training step, in the first round only (profiling slows the step it measures).
-        const profile = i === 0 && round === 0 && mode === 'train' ? ['--profile'] : [];
-        const r = run(`${side.label} (round ${round + 1}/${pairs})`, side.command, [...side.args, ...profile]);
-        if (r) samples.push({ ...r, memoryEfficient: Boolean(r.memoryEfficient), round });
+const node = (script, args) => ({ command: process.execPath, args: ['--max-old-space-size=8192', script, ...args] });
+const python = (script, args) => ({ command: o.python, args: [script, ...args] });
+const pytorchInfer = (model) => ({
+  label: `pytorch ${model} infer`,
+  ...python('bench/torch_bench.py', ['--model', model, '--mode', 'infer', ...common]),
+});
+/** The sides of each row that alternate round by round; `profile`: one profiled step in the first round. */
+const groups = [];
+for (const row of rowsToRun) {
+  if (row === 'models')
+    for (const model of models)
+      for (const mode of modes) {
+        const args = ['--backend', o.backend, '--model', model, '--mode', mode, '--threads', o.threads, ...common];
+        const sides = [
+          { label: `${o.backend} ${model} ${mode}`, ...node('dist/bench.js', args), profile: mode === 'train' },
+        ];
+        if (mode === 'train' && !o['no-memory-efficient'])
+          sides.push({
+            label: `${o.backend} ${model} ${mode} memoryEfficient`,
+            ...node('dist/bench.js', [...args, '--memory-efficient']),
+          });
+        if (torch)
+          sides.push({
+            label: `pytorch ${model} ${mode}`,
+            ...python('bench/torch_bench.py', ['--model', model, '--mode', mode, ...common]),
+          });
+        groups.push({ row, sides });
       }
+  if (row === 'onnxruntime')
+    for (const model of models) {
+      const args = ['--model', model, '--threads', o.threads, ...common];
+      const sides = [{ label: `onnxruntime ${model} infer`, ...node('dist/bench-ort.js', args) }];
+      if (torch) sides.push(pytorchInfer(model));
+      groups.push({ row, sides });
     }
+  if (row === 'mnist-epoch' || row === 'frozen-head') {
+    const args = ['--row', row, '--spec', o.spec, '--head-epochs', o['head-epochs']];
+    const sides = [
+      {
+        label: `${o.backend} ${row}`,
+        ...node('dist/bench-train.js', [...args, '--backend', o.backend, '--threads', o.threads]),
+      },
+    ];
+    if (torch) sides.push({ label: `pytorch ${row}`, ...python('bench/torch_mnist.py', args) });
+    groups.push({ row, sides });
   }
 }
+/** Every run, with its row, side and round. */
+const samples = [];
+for (const { row, sides } of groups)
+  for (let round = 0; round < pairs; round++)
+    for (const side of sides) {
+      // Profiling slows the step it measures: one step, after the timed ones, in the first round only.
+      const profile = side.profile && round === 0 ? ['--profile'] : [];
+      const r = run(`${side.label} (round ${round + 1}/${pairs})`, side.command, [...side.args, ...profile]);
+      if (r) samples.push({ ...r, row, memoryEfficient: Boolean(r.memoryEfficient), round });
+    }
 // Other work on this small machine lowers the figures, PyTorch's most: its 2 OpenMP threads stall without a core
 // each. (Only the load before the runs says so: during them, the runs themselves keep both cores busy.)
 if (loadBefore > 0.5)
@@ -128,14 +164,20 @@ const macs = Object.fromEntries(
     .map((r) => [r.model, { macsPerImage: r.macsPerImage, params: r.params }]),
 );
 const gflops = (r, imagesPerSecond) =>
-  macs[r.model] ? (imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' ? 3 : 1)) / 1e9 : undefined;
+  macs[r.model]
+    ? (imagesPerSecond * macs[r.model].macsPerImage * 2 * (r.mode === 'train' || r.mode === 'epoch' ? 3 : 1)) / 1e9
+    : undefined;
+/** The times the training rows report besides images/s (seconds). */
+const TIMES = ['epochSeconds', 'featuresSeconds', 'headEpochSeconds', 'totalSeconds'];
 /** One figure a side: the spreads of its rounds. */
-const sideKey = (r) => `${r.engine}|${r.model}|${r.mode}|${r.memoryEfficient}`;
+const sideKey = (r) => `${r.row}|${r.engine}|${r.model}|${r.mode}|${r.memoryEfficient}`;
 const bySide = new Map();
 for (const r of samples) bySide.set(sideKey(r), [...(bySide.get(sideKey(r)) ?? []), r]);
 const runs = [...bySide.values()].map((rs) => {
-  const { engine, model, mode, batch, threads, memoryEfficient } = rs[0];
+  const { row, engine, model, mode, batch, threads, memoryEfficient } = rs[0];
+  const times = TIMES.filter((k) => rs[0][k] !== undefined).map((k) => [k, spread(rs.map((r) => r[k]))]);
   return {
+    row,
     engine,
     model,
     mode,
@@ -145,13 +187,15 @@ const runs = [...bySide.values()].map((rs) => {
     imagesPerSecond: spread(rs.map((r) => r.imagesPerSecond)),
     peakRssMB: spread(rs.map((r) => r.peakRssMB)),
     cpuPercent: spread(rs.map((r) => (100 * r.cpuSeconds) / r.seconds)),
+    ...Object.fromEntries(times),
   };
 });
 /** A side's samples by round (undefined where that round's run failed), for pair-by-pair ratios. */
-const rounds = (engine, model, mode, memoryEfficient, field) =>
+const rounds = (row, engine, model, mode, memoryEfficient, field) =>
   Array.from({ length: pairs }, (_, round) => {
     const r = samples.find(
       (s) =>
+        s.row === row &&
         s.engine === engine &&
         s.model === model &&
         s.mode === mode &&
@@ -161,41 +205,48 @@ const rounds = (engine, model, mode, memoryEfficient, field) =>
     return r?.[field];
   });
 const ratios = {};
-const targets = [];
-const target = (name, s, op, bound) => {
-  if (!s) return;
-  const value = s.median;
-  targets.push({
-    name,
-    value,
-    min: s.min,
-    max: s.max,
-    target: `${op} ${bound}`,
-    met: op === '>=' ? value >= bound : value <= bound,
-  });
-};
+/** Each side compared with PyTorch's run of the same row, model and mode (src/metrics/benchRows.ts). */
+const comparisons = [];
 for (const e of runs.filter((r) => r.engine !== 'pytorch' && !r.memoryEfficient)) {
-  if (!runs.some((r) => r.engine === 'pytorch' && r.model === e.model && r.mode === e.mode)) continue;
-  const of = (engine, field) => rounds(engine, e.model, e.mode, false, field);
+  const same = (r) => r.engine === 'pytorch' && r.row === e.row && r.model === e.model && r.mode === e.mode;
+  if (!runs.some(same)) continue;
+  const of = (engine, field) => rounds(e.row, engine, e.model, e.mode, false, field);
   const speed = pairRatios(of(e.engine, 'imagesPerSecond'), of('pytorch', 'imagesPerSecond'));
   const rss = pairRatios(of(e.engine, 'peakRssMB'), of('pytorch', 'peakRssMB'));
-  ratios[`${e.model}/${e.mode}`] = {
+  // Times as speed-ups: PyTorch's time over this side's (above 1: this side is faster).
+  const faster = Object.fromEntries(
+    ['featuresSeconds', 'headEpochSeconds']
+      .filter((k) => e[k])
+      .map((k) => [k, pairRatios(of('pytorch', k), of(e.engine, k))]),
+  );
+  const key = e.row === 'models' ? `${e.model}/${e.mode}` : `${e.row}/${e.model}/${e.mode}`;
+  ratios[key] = {
+    label: `${e.engine}/pytorch`,
     imagesPerSecond: speed.spread,
     peakRss: rss.spread,
-    pairs: { imagesPerSecond: speed.ratios, peakRss: rss.ratios },
+    ...Object.fromEntries(Object.entries(faster).map(([k, v]) => [`${k}Faster`, v.spread])),
+    pairs: {
+      imagesPerSecond: speed.ratios,
+      peakRss: rss.ratios,
+      ...Object.fromEntries(Object.entries(faster).map(([k, v]) => [`${k}Faster`, v.ratios])),
+    },
   };
-  target(`${e.model} ${e.mode} images/s vs PyTorch`, speed.spread, '>=', e.mode === 'train' ? 0.5 : 0.7);
-  target(`${e.model} ${e.mode} peak RSS vs PyTorch`, rss.spread, '<=', 1.5);
+  const { row, engine, model, mode } = e;
+  comparisons.push({ row, engine, model, mode, imagesPerSecond: speed.spread, peakRss: rss.spread });
 }
+const targets = comparisonTargets(comparisons);
 for (const on of runs.filter((r) => r.memoryEfficient)) {
-  const of = (memoryEfficient, field) => rounds(on.engine, on.model, on.mode, memoryEfficient, field);
+  const of = (memoryEfficient, field) => rounds(on.row, on.engine, on.model, on.mode, memoryEfficient, field);
   const lower = pairRatios(of(false, 'peakRssMB'), of(true, 'peakRssMB'));
   // More time per image = (plain images/s) / (memory-efficient images/s) - 1, round by round.
   const slower = pairRatios(of(false, 'imagesPerSecond'), of(true, 'imagesPerSecond'));
   const more = spread(slower.ratios.map((x) => x - 1));
   ratios[`${on.model}/${on.mode}/memoryEfficient`] = { peakRssLower: lower.spread, timeMore: more };
-  target(`${on.model} memoryEfficient: peak RSS lower by`, lower.spread, '>=', 2);
-  target(`${on.model} memoryEfficient: more time per image`, more, '<=', 0.25);
+  for (const t of [
+    checkTarget(`${on.model} memoryEfficient: peak RSS lower by`, lower.spread, '>=', 2),
+    checkTarget(`${on.model} memoryEfficient: more time per image`, more, '<=', 0.25),
+  ])
+    if (t) targets.push(t);
 }
 // The 10 slowest kernels of each profiled step, with their share of all its kernel time.
 const totalMs = Object.fromEntries(
@@ -211,19 +262,22 @@ if (o.json) {
   // Every sample, without the profile (printed once under `profile`).
   const all = samples.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'profile')));
   process.stdout.write(
-    `${JSON.stringify({ pairs, runs, ratios, targets, profile, models: macs, samples: all, notes })}\n`,
+    `${JSON.stringify({ pairs, rows: rowsToRun, runs, ratios, targets, profile, models: macs, samples: all, notes })}\n`,
   );
 } else {
-  const row = (cells, widths) =>
-    cells.map((c, i) => (i < 3 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  const w = [8, 16, 12, 6, 8, 22, 8, 20, 6];
+  const line = (cells, widths) =>
+    cells.map((c, i) => (i < 4 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  const w = [12, 12, 16, 12, 6, 8, 22, 8, 20, 6];
   const f = (x, d = 1) => (x === undefined ? '-' : x.toFixed(d));
   console.log(`Medians of ${pairs} alternating round(s), (min–max):`);
-  console.log(row(['engine', 'model', 'mode', 'batch', 'threads', 'images/s', 'GFLOP/s', 'peak RSS MB', 'CPU %'], w));
+  console.log(
+    line(['row', 'engine', 'model', 'mode', 'batch', 'threads', 'images/s', 'GFLOP/s', 'peak RSS MB', 'CPU %'], w),
+  );
   for (const r of runs) {
     const mode = r.memoryEfficient ? `${r.mode}+memEff` : r.mode;
     const ips = r.imagesPerSecond;
     const cells = [
+      r.row,
       r.engine,
       r.model,
       mode,
@@ -234,23 +288,39 @@ if (o.json) {
       formatSpread(r.peakRssMB, 0),
       f(r.cpuPercent?.median, 0),
     ];
-    console.log(row(cells, w));
+    console.log(line(cells, w));
+  }
+  const timed = runs.filter((r) => r.totalSeconds);
+  if (timed.length)
+    console.log("\nSeconds (mnist-epoch: images/s is the epoch's training; frozen-head: images/s of the features):");
+  for (const r of timed) {
+    const parts = [
+      r.epochSeconds && `epoch with validation ${formatSpread(r.epochSeconds)}`,
+      r.featuresSeconds && `features once ${formatSpread(r.featuresSeconds)}`,
+      r.headEpochSeconds && `a head epoch ${formatSpread(r.headEpochSeconds, 3)}`,
+      `whole run ${formatSpread(r.totalSeconds)}`,
+    ];
+    console.log(`  ${r.row} ${r.engine}: ${parts.filter(Boolean).join(', ')}`);
   }
   for (const [key, v] of Object.entries(ratios)) {
     if ('peakRssLower' in v)
       console.log(
         `${key}: peak RSS ${formatSpread(v.peakRssLower, 2)}x lower, ${formatSpread(v.timeMore && { ...v.timeMore, median: 100 * v.timeMore.median, min: 100 * v.timeMore.min, max: 100 * v.timeMore.max }, 0)}% more time per image`,
       );
-    else
+    else {
+      const times = ['featuresSeconds', 'headEpochSeconds']
+        .filter((k) => v[`${k}Faster`])
+        .map(
+          (k) =>
+            `, ${k === 'featuresSeconds' ? 'features' : 'head epoch'} ${formatSpread(v[`${k}Faster`], 2)}x as fast`,
+        );
       console.log(
-        `${o.backend}/pytorch ${key}: speed ${formatSpread(v.imagesPerSecond, 3)}x, peak RSS ${formatSpread(v.peakRss, 2)}x (round by round)`,
+        `${v.label} ${key}: speed ${formatSpread(v.imagesPerSecond, 3)}x${times.join('')}, peak RSS ${formatSpread(v.peakRss, 2)}x (round by round)`,
       );
+    }
   }
   if (targets.length) console.log('\nTargets (medians of the round-by-round ratios):');
-  for (const t of targets)
-    console.log(
-      `  ${t.met ? 'met    ' : 'NOT met'}  ${t.name}: ${t.value.toFixed(2)} (${t.min.toFixed(2)}–${t.max.toFixed(2)}; target ${t.target})`,
-    );
+  for (const t of targets) console.log(formatTarget(t));
   for (const [model, kernels] of Object.entries(profile)) {
     console.log(
       `\nTop kernels of one ${o.backend} training step, ${model} (all kernels ${totalMs[model].toFixed(0)} ms):`,

@@ -121,6 +121,7 @@ export function analyzeCommand(argv: string[], out: (s: string) => void, err: (s
   if (values.json) {
     out(
       JSON.stringify({
+        task: a.task,
         layers: a.layers.map((l) => ({
           name: l.name,
           type: l.type,

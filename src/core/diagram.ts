@@ -11,7 +11,7 @@
  * arcs on the right whose bulge grows with the distance they skip. That reads as "dense" at a glance, is
  * stable while the spec is edited (nodes keep their order), and lays out in well under a millisecond.
  */
-import type { Analysis, GroupKind, LayerInfo, Shape } from './analyze';
+import type { Analysis, BlockPath, GroupKind, LayerInfo, Shape } from './analyze';
 import type { JsonPath } from './parse';
 
 /** One dense layer (BN-ReLU-Conv1x1-BN-ReLU-Conv3x3 + concatenation), drawn as one node. */
@@ -41,6 +41,8 @@ export interface DiagramGroup {
   label: string;
   /** Dense blocks only. */
   layers: DiagramDenseLayer[];
+  /** An FC-DenseNet's transition up: the down block whose output its skip connection brings. */
+  skipFrom?: string;
 }
 
 /** What the host sends to the webview: small even for DenseNet-264. */
@@ -78,8 +80,11 @@ export interface DiagramNode {
 export interface DiagramEdge {
   from: string;
   to: string;
-  /** `flow`: the chain between groups; `dense`: a concatenation input inside a block (drawn as an arc). */
-  kind: 'flow' | 'dense';
+  /**
+   * `flow`: the chain between groups; `dense`: a concatenation input inside a block (drawn as an arc); `skip`: an
+   * FC-DenseNet's skip connection from a down block to the transition up of the same resolution.
+   */
+  kind: 'flow' | 'dense' | 'skip';
   /** The block (group name) of a dense edge. */
   group?: string;
   /** SVG path data. */
@@ -149,6 +154,7 @@ export function diagramModel(a: Analysis): DiagramModel {
     const dense: DiagramDenseLayer[] = [];
     let detail = '';
     let label = g.name;
+    let skipFrom: string | undefined;
     switch (g.kind) {
       case 'input':
         label = layers[0]?.name ?? 'input_1';
@@ -163,33 +169,51 @@ export function diagramModel(a: Analysis): DiagramModel {
         break;
       }
       case 'block': {
+        let c = channelsOf(g.inputShape);
         for (let i = 1; i <= g.denseLayers; i++) {
           const p = `${g.name}_block${i}`;
+          // A classifier's layers end in `_2_conv`, an FC-DenseNet's in `_conv`; the last layer of an FC-DenseNet
+          // block that feeds a transition up has no concatenation with the block's input.
+          const growth = (byName.get(`${p}_2_conv`) ?? byName.get(`${p}_conv`))?.config.filters ?? 0;
           const concat = byName.get(`${p}_concat`);
-          if (!concat) break;
+          if (!concat && (g.path === undefined || i < g.denseLayers)) break;
+          c += growth;
           let params = 0;
           for (const l of layers) if (l.blockLayer === i) params += l.params;
           dense.push({
             name: p,
-            outputShape: concat.outputShape,
+            outputShape: concat?.outputShape ?? [g.inputShape[0], g.inputShape[1], c],
             bottleneck: byName.get(`${p}_1_conv`)?.config.filters ?? 0,
-            growth: byName.get(`${p}_2_conv`)?.config.filters ?? 0,
+            growth,
             params,
           });
         }
         label = g.name;
-        detail = `dense block ${g.index}: ${g.denseLayers} layers, ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} ch`;
+        const what =
+          g.path === 'bottleneck' ? 'bottleneck block' : `${g.path ? `${g.path} ` : 'dense '}block ${g.index}`;
+        detail = `${what}: ${g.denseLayers} layers, ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} ch`;
         break;
       }
       case 'transition': {
         const conv = byName.get(`${g.name}_conv`);
         label = `${g.name}_conv`;
-        detail = `1x1 conv ${channelsOf(g.inputShape)}->${conv ? channelsOf(conv.outputShape) : '?'} + 2x2 avg pool`;
+        detail = `1x1 conv ${channelsOf(g.inputShape)}->${conv ? channelsOf(conv.outputShape) : '?'} + 2x2 ${g.path === 'down' ? 'max' : 'avg'} pool`;
+        break;
+      }
+      case 'upsample': {
+        const join = byName.get(`${g.name}_concat`);
+        skipFrom = join?.inputs[1]?.replace(/_block\d+_concat$/, '');
+        const skip = skipFrom ?? '?';
+        label = `${g.name}_conv`;
+        detail = `3x3/2 transposed conv ${channelsOf(g.inputShape)} ch, + skip from ${skip} -> ${channelsOf(g.outputShape)} ch`;
         break;
       }
       case 'head':
         label = 'predictions';
-        detail = `BN-ReLU, global avg pool, dense ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} softmax`;
+        detail =
+          a.task === 'segmentation'
+            ? `1x1 conv ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)}, softmax at every pixel`
+            : `BN-ReLU, global avg pool, dense ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} softmax`;
         break;
     }
     maxChannels = Math.max(maxChannels, channelsOf(g.outputShape), channelsOf(g.inputShape));
@@ -203,6 +227,7 @@ export function diagramModel(a: Analysis): DiagramModel {
       detail,
       label,
       layers: dense,
+      ...(skipFrom ? { skipFrom } : {}),
     });
   }
   return { groups, maxChannels, totals: { params: a.totals.params, macs: a.totals.macs } };
@@ -258,6 +283,8 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
   };
 
   let prev: DiagramNode | undefined;
+  /** The node each group ends with (its last dense layer, or its own node): where a skip connection starts. */
+  const lastOf = new Map<string, DiagramNode>();
   for (const g of model.groups) {
     if (g.kind === 'block' && isExpanded(g, options)) {
       if (options.wrap && prev) newColumn();
@@ -318,6 +345,7 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
       frame.height = y - frame.y;
       y += GAP;
       if (members.length) prev = members[members.length - 1];
+      if (prev) lastOf.set(g.name, prev);
       continue;
     }
     const collapsed = g.kind === 'block';
@@ -332,6 +360,20 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
       height: NODE_HEIGHT,
     });
     if (prev) flow(prev, n);
+    const from = g.skipFrom ? lastOf.get(g.skipFrom) : undefined;
+    if (from) {
+      // The skip connection: a wide arc on the right, from the down block's last node to the transition up.
+      const bulge = ARC_ROOM - 10;
+      maxArc = Math.max(maxArc, bulge);
+      const [x0, y0, x1, y1] = [right(from), midY(from), right(n), midY(n)];
+      edges.push({
+        from: from.id,
+        to: n.id,
+        kind: 'skip',
+        path: `M${x0} ${y0}C${x0 + bulge} ${y0} ${x1 + bulge} ${y1} ${x1} ${y1}`,
+      });
+    }
+    lastOf.set(g.name, n);
     prev = n;
     y += NODE_HEIGHT + GAP;
   }
@@ -341,7 +383,10 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
 }
 
 /** Where in the spec a group is defined, most specific first (the first that exists is revealed). */
-export function specPathsOf(kind: GroupKind, index: number): JsonPath[] {
+export function specPathsOf(kind: GroupKind, index: number, path?: BlockPath): JsonPath[] {
+  if (kind === 'block' && path === 'bottleneck') return [['model', 'bottleneckLayers'], ['model', 'preset'], ['model']];
+  if (kind === 'block' && path === 'up')
+    return [['model', 'upBlockConfig', index - 1], ['model', 'upBlockConfig'], ['model', 'preset'], ['model']];
   switch (kind) {
     case 'input':
       return [['input'], ['model']];
@@ -350,7 +395,11 @@ export function specPathsOf(kind: GroupKind, index: number): JsonPath[] {
     case 'block':
       return [['model', 'blockConfig', index - 1], ['model', 'blockConfig'], ['model', 'preset'], ['model']];
     case 'transition':
-      return [['model', 'compression'], ['model', 'preset'], ['model']];
+      return path === 'down'
+        ? [['model', 'preset'], ['model']]
+        : [['model', 'compression'], ['model', 'preset'], ['model']];
+    case 'upsample':
+      return [['model', 'upBlockConfig', index - 1], ['model', 'upBlockConfig'], ['model', 'preset'], ['model']];
     case 'head':
       return [['classes'], ['model']];
   }

@@ -5,7 +5,7 @@
 import { findPretrainedName } from './pretrainedNames';
 import { formatOfPath, WEIGHTS_FORMAT_TITLES } from './weightsOrigin';
 import { findNodeAtOffset, getNodePath } from 'jsonc-parser';
-import { type Analysis, type GroupInfo, type LayerInfo, trainingMemory } from './analyze';
+import { type Analysis, type GroupInfo, groupTitle, type LayerInfo, trainingMemory } from './analyze';
 import { formatBytes, formatCount, formatInt, formatMacs, formatShape } from './format';
 import { type JsonPath, nodeAt } from './parse';
 import { freezePlan } from './freeze';
@@ -16,8 +16,16 @@ import type { ValidationResult } from './validate';
 const hwOf = (g: GroupInfo) => `${g.inputShape[0]}x${g.inputShape[1]}`;
 const channels = (shape: number[]) => shape[shape.length - 1];
 
+/** The dense blocks of `blockConfig`, one per entry: a classifier's blocks, an FC-DenseNet's down path. */
 export function blocksOf(a: Analysis): GroupInfo[] {
-  return a.groups.filter((g) => g.kind === 'block');
+  return a.groups.filter((g) => g.kind === 'block' && (g.path === undefined || g.path === 'down'));
+}
+
+/** An FC-DenseNet's bottleneck block, transitions up and up blocks, in order (none for a classifier). */
+export function upPathOf(a: Analysis): GroupInfo[] {
+  return a.groups.filter(
+    (g) => g.kind === 'upsample' || (g.kind === 'block' && (g.path === 'bottleneck' || g.path === 'up')),
+  );
 }
 
 /**
@@ -79,18 +87,8 @@ const TABLE_HEAD = (batch: number) =>
   `| part | output | params | multiply-adds | activations (batch ${batch}) |\n|---|---|---:|---:|---:|`;
 
 function groupLabel(g: GroupInfo): string {
-  switch (g.kind) {
-    case 'stem':
-      return `stem (${g.name})`;
-    case 'block':
-      return `dense block ${g.index} (${g.name})`;
-    case 'transition':
-      return `transition ${g.index} (${g.name})`;
-    case 'head':
-      return 'head (bn, relu, avg_pool, predictions)';
-    default:
-      return 'input';
-  }
+  if (g.kind !== 'head') return groupTitle(g);
+  return g.lastLayer - g.firstLayer === 1 ? 'head (classifier, predictions)' : 'head (bn, relu, avg_pool, predictions)';
 }
 
 function groupTable(groups: GroupInfo[], batch: number): string {
@@ -176,6 +174,8 @@ function hoverText(v: ValidationResult, p: JsonPath): string | undefined {
   if (p[0] === 'model' && p[1] === 'blockConfig') {
     return typeof p[2] === 'number' ? blockHover(h, p[2]) : blockConfigHover(h);
   }
+  if (key === 'task') return taskHover(h);
+  if (key === 'model.bottleneckLayers' || (p[0] === 'model' && p[1] === 'upBlockConfig')) return upPathHover(h);
   if (key === 'model.bnSize') return bnSizeHover(h);
   if (key === 'model.compression') return compressionHover(h);
   if (key === 'model.numInitFeatures' || (p[0] === 'model' && p[1] === 'stem')) return stemHover(h);
@@ -218,7 +218,11 @@ function presetHover({ a, r, batch }: HoverContext): string | undefined {
   return [
     `**Preset \`${preset.name}\`** — ${preset.description}.`,
     '',
-    `Expands to growthRate ${pm.growthRate}, blockConfig [${pm.blockConfig.join(', ')}], bnSize ${pm.bnSize}, compression ${pm.compression}, numInitFeatures ${pm.numInitFeatures}, ` +
+    `Expands to ${preset.task ? `task ${preset.task}, ` : ''}growthRate ${pm.growthRate}, blockConfig [${pm.blockConfig.join(', ')}], ` +
+      (pm.decoder
+        ? `bottleneckLayers ${pm.decoder.bottleneckLayers}, upBlockConfig [${pm.decoder.upBlockConfig.join(', ')}], `
+        : `bnSize ${pm.bnSize}, compression ${pm.compression}, `) +
+      `numInitFeatures ${pm.numInitFeatures}, ` +
       `stem ${pm.stem.kernelSize}x${pm.stem.kernelSize}/${pm.stem.stride}${pm.stem.norm ? ' + BN-ReLU' : ''}${pm.stem.pool === 'max' ? ' + 3x3/2 max pool' : ''}, dropRate ${pm.dropRate}; fields written next to it override these.`,
     '',
     totalsLine(a, r),
@@ -264,6 +268,22 @@ function blockConfigHover({ a, m, batch, blocks }: HoverContext): string {
       a.groups.filter((g) => g.kind === 'block' || g.kind === 'transition'),
       batch,
     ),
+  ].join('\n');
+}
+
+function taskHover({ a, r }: HoverContext): string {
+  return r.task === 'segmentation'
+    ? `**task** segmentation — a class for each of the ${a.input.height}x${a.input.width} pixels (${a.classes} classes): an FC-DenseNet (Jégou et al. 2017) with ${blocksOf(a).length} down blocks, a bottleneck block and ${blocksOf(a).length} up blocks joined to the down path by skip connections; the output is ${formatShape(a.layers[a.layers.length - 1].outputShape)}.`
+    : `**task** classification — one of ${a.classes} classes per image: dense blocks, global average pooling and a softmax classifier.`;
+}
+
+/** The hover of bottleneckLayers and upBlockConfig: the FC-DenseNet's bottleneck and up path. */
+function upPathHover({ a, m, batch }: HoverContext): string | undefined {
+  if (!m.decoder) return undefined;
+  return [
+    `**FC-DenseNet up path** — a bottleneck block of ${m.decoder.bottleneckLayers} layers, then per down block, coarsest first, a transition up (a 3x3/2 transposed convolution of the previous block's ${m.growthRate}-channel maps only, concatenated with the skip connection from the down block of the same resolution) and an up block of [${m.decoder.upBlockConfig.join(', ')}] layers.`,
+    '',
+    groupTable(upPathOf(a), batch),
   ].join('\n');
 }
 

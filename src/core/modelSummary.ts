@@ -5,7 +5,7 @@
  * sorting and filtering, and the Keras-style text for "Copy as text". Pure: the panel, its webview and the tests
  * use the very same rows.
  */
-import { type Analysis, type GroupKind, type LayerInfo, trainingMemory } from './analyze';
+import { type Analysis, type GroupKind, groupTitle, type LayerInfo, trainingMemory } from './analyze';
 import { summaryTable } from './explain';
 import { formatShape } from './format';
 import { freezePlan } from './freeze';
@@ -89,21 +89,6 @@ export function connectedTo(layer: Pick<LayerInfo, 'inputs'>): string[] {
   return layer.inputs.map((name) => `${name}[0][0]`);
 }
 
-function groupLabel(kind: GroupKind, name: string, index: number): string {
-  switch (kind) {
-    case 'stem':
-      return `stem (${name})`;
-    case 'block':
-      return `dense block ${index} (${name})`;
-    case 'transition':
-      return `transition ${index} (${name})`;
-    case 'head':
-      return 'head';
-    default:
-      return 'input';
-  }
-}
-
 /** The frozen layer names of `training.freeze`; empty when nothing is frozen or the value is unusable (a diagnostic says why). */
 function frozenLayers(a: Analysis, freeze: string | undefined): { layers: ReadonlySet<string>; freeze?: string } {
   if (!freeze || freeze === 'none') return { layers: new Set() };
@@ -137,7 +122,7 @@ export function modelSummary(a: Analysis, r: ResolvedSpec): ModelSummary {
   const groups: SummaryGroup[] = a.groups.map((g) => ({
     kind: g.kind,
     name: g.name,
-    label: groupLabel(g.kind, g.name, g.index),
+    label: groupTitle(g),
     detail:
       g.kind === 'block'
         ? `${g.denseLayers} layer${g.denseLayers === 1 ? '' : 's'} · ${g.inputShape[0]}x${g.inputShape[1]} · ` +

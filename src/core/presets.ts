@@ -1,4 +1,4 @@
-import type { InputShape, ModelConfig } from './types';
+import type { InputShape, ModelConfig, Task } from './types';
 
 export interface Preset {
   name: string;
@@ -7,6 +7,8 @@ export interface Preset {
   model: ModelConfig;
   input: InputShape;
   classes: number;
+  /** What the preset's network predicts (classification when absent). */
+  task?: Task;
 }
 
 const imagenetStem = { kernelSize: 7, stride: 2, pool: 'max', norm: true } as const;
@@ -59,6 +61,40 @@ function cifar(depth: number, growthRate: number, bc: boolean): Preset {
   };
 }
 
+/**
+ * The paper's FC-DenseNets (Jégou et al. 2017, Table 2 and the authors' SimJeg/FC-DenseNet): a 48-filter 3x3 stem,
+ * five down blocks, a bottleneck block and five up blocks of `layers` layers each (or per block), growth rate k,
+ * dropout 0.2; CamVid's 11 classes at 224x224.
+ */
+function fcDenseNet(
+  depth: number,
+  growthRate: number,
+  down: number[],
+  bottleneck: number,
+  paperParams: string,
+): Preset {
+  const up = [...down].reverse();
+  const title = `FC-DenseNet${depth}`;
+  return {
+    name: `fc-densenet${depth}`,
+    title,
+    description: `${title} (Jégou et al. 2017, "The One Hundred Layers Tiramisu"): semantic segmentation, k=${growthRate}, down blocks [${down.join(', ')}], bottleneck ${bottleneck}, up blocks [${up.join(', ')}]; 224x224x3, 11 classes (CamVid); the paper gives ${paperParams} parameters`,
+    model: {
+      growthRate,
+      blockConfig: down,
+      bnSize: 0,
+      compression: 1,
+      numInitFeatures: 48,
+      stem: { ...cifarStem },
+      dropRate: 0.2,
+      decoder: { bottleneckLayers: bottleneck, upBlockConfig: up },
+    },
+    input: { height: 224, width: 224, channels: 3 },
+    classes: 11,
+    task: 'segmentation',
+  };
+}
+
 export const PRESETS: readonly Preset[] = [
   imagenet('densenet121', 'DenseNet-121', 32, [6, 12, 24, 16], 64),
   imagenet('densenet169', 'DenseNet-169', 32, [6, 12, 32, 32], 64),
@@ -71,6 +107,9 @@ export const PRESETS: readonly Preset[] = [
   cifar(100, 12, true),
   cifar(250, 24, true),
   cifar(190, 40, true),
+  fcDenseNet(56, 12, [4, 4, 4, 4, 4], 4, '1.5M'),
+  fcDenseNet(67, 16, [5, 5, 5, 5, 5], 5, '3.5M'),
+  fcDenseNet(103, 16, [4, 5, 7, 10, 12], 15, '9.4M'),
 ];
 
 export const PRESET_NAMES: readonly string[] = PRESETS.map((p) => p.name);
@@ -81,7 +120,9 @@ export function findPreset(name: string): Preset | undefined {
 
 /** A deep copy of a model config, safe to modify. */
 export function cloneModel(model: ModelConfig): ModelConfig {
-  return { ...model, blockConfig: [...model.blockConfig], stem: { ...model.stem } };
+  const copy = { ...model, blockConfig: [...model.blockConfig], stem: { ...model.stem } };
+  if (model.decoder) copy.decoder = { ...model.decoder, upBlockConfig: [...model.decoder.upBlockConfig] };
+  return copy;
 }
 
 /** Only this many first characters of each string are compared by editDistance (bounded time). */

@@ -45,6 +45,10 @@ function downsamplingStory(model: ModelConfig): string {
 export function reportInputTooSmall(c: Checker, model: ModelConfig, input: InputShape, a: Analysis): void {
   const problem = a.problem;
   if (!problem) return;
+  if (model.decoder) {
+    reportFcInput(c, model, input, problem.message);
+    return;
+  }
   const side = minInputSide(model, input.channels, a.classes);
   const head = problem.message.replace(/\s*Use a larger input or fewer dense blocks\.$/, '');
   if (side === undefined) {
@@ -64,6 +68,26 @@ export function reportInputTooSmall(c: Checker, model: ModelConfig, input: Input
     `${head} This model needs an input of at least ${side}x${side} (${downsamplingStory(model)}): set input.height and input.width to ${side} or more, or use fewer dense blocks.`,
     fixes,
   );
+}
+
+/**
+ * An FC-DenseNet's input: every transition down halves it exactly (so that the up path meets the skip
+ * connections), so height and width must be multiples of 2^(down blocks); the fix rounds them to the nearest.
+ */
+function reportFcInput(c: Checker, model: ModelConfig, input: InputShape, message: string): void {
+  const factor = 2 ** model.blockConfig.length;
+  const nearest = (n: number) => Math.max(factor, Math.round(n / factor) * factor);
+  const edits = (['height', 'width'] as const).flatMap((key) => {
+    const node = nodeAt(c.parsed, ['input', key]);
+    return node && input[key] % factor !== 0
+      ? [{ offset: node.offset, length: node.length, newText: String(nearest(input[key])) }]
+      : [];
+  });
+  const fixes: SpecFix[] | undefined =
+    edits.length > 0
+      ? [{ title: `Set the input to ${nearest(input.height)}x${nearest(input.width)}`, edits }]
+      : undefined;
+  c.report(['input'], 'error', 'input-too-small', message, fixes);
 }
 
 /** A fix that removes the entry `index` of the list at `at` with its comma; undefined for a list's only entry. */

@@ -316,6 +316,16 @@ const modelSection = z
         default: 64,
       }),
     stem: stem.optional(),
+    bottleneckLayers: int(1, L.layersPerBlock)
+      .optional()
+      .meta({
+        markdownDescription: `FC-DenseNet (\`"task": "segmentation"\`): layers of the dense block between the down and the up path, 1 to ${L.layersPerBlock} (15 in FC-DenseNet103).`,
+        examples: [4, 5, 15],
+      }),
+    upBlockConfig: z.array(int(1, L.layersPerBlock)).min(1).max(L.blocks).optional().meta({
+      markdownDescription:
+        'FC-DenseNet (`"task": "segmentation"`): layers of each up-path dense block, coarsest first, one per down block (`blockConfig`); the down path mirrored by default, e.g. `[12, 10, 7, 5, 4]` (FC-DenseNet103). Each follows a transition up (3x3/2 transposed convolution) and the skip connection from the down block of the same resolution.',
+    }),
     dropRate: z.number().min(0).lt(1).optional().meta({
       description:
         "Dropout rate after each convolution except the stem's, in [0, 1). The paper uses 0.2 without data augmentation.",
@@ -363,6 +373,17 @@ export const specSchema = z
       .optional()
       .meta({ description: "The model's name (at most 200 characters): runs are kept under .densenet/runs/<name>/." }),
     description: z.string().max(100_000).optional().meta({ description: 'Free text.' }),
+    task: z
+      .enum(['classification', 'segmentation'])
+      .optional()
+      .meta({
+        markdownDescription:
+          'What the network predicts: `classification` (one class per image; the default) or `segmentation` (a class for every pixel, with an FC-DenseNet: start from preset `fc-densenet103`). A preset gives a default.',
+        enumDescriptions: [
+          'One class per image: dense blocks, global average pooling and a softmax classifier.',
+          'A class per pixel: an FC-DenseNet (Jégou et al. 2017) with a down path, a bottleneck block and an up path with skip connections.',
+        ],
+      }),
     input: inputSection.optional(),
     classes: int(2, L.classes)
       .optional()

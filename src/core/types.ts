@@ -33,11 +33,34 @@ export interface ModelConfig {
   numInitFeatures: number;
   stem: StemConfig;
   dropRate: number;
+  /**
+   * FC-DenseNet (Jégou et al. 2017, "The One Hundred Layers Tiramisu"): an up path after the dense blocks turns
+   * the network into a per-pixel classifier. The blocks of `blockConfig` form the down path, each followed by a
+   * transition down (BN-ReLU, 1x1 convolution keeping every channel, 2x2 max pooling).
+   */
+  decoder?: DecoderConfig;
 }
+
+/** The bottleneck and up path of an FC-DenseNet. */
+export interface DecoderConfig {
+  /** Layers of the dense block between the down and the up path. */
+  bottleneckLayers: number;
+  /**
+   * Layers of each up-path dense block, coarsest first: one per down block (the down path mirrored in the paper).
+   * Each follows a transition up (3x3 transposed convolution, stride 2, of the previous block's new feature maps)
+   * and the skip connection from the down block of the same resolution.
+   */
+  upBlockConfig: number[];
+}
+
+/** What the network predicts: one class per image, or one class per pixel (FC-DenseNet). */
+export type Task = 'classification' | 'segmentation';
 
 /** A spec resolved against its preset and defaults, ready for analysis. */
 export interface ResolvedSpec {
   name: string;
+  /** `segmentation`: an FC-DenseNet (model.decoder) with a class per pixel; else one class per image. */
+  task: Task;
   input: InputShape;
   classes: number;
   model: ModelConfig;

@@ -15,7 +15,8 @@ import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from
 import { schemaCheck } from './schemaCheck';
 import { removeEntryFix, reportInputTooSmall } from './specFixes';
 import { SPEC_LIMITS } from './specSchema';
-import type { InputShape, ModelConfig, ResolvedSpec, StemPool } from './types';
+import { resolveTask } from './taskCheck';
+import type { InputShape, ModelConfig, ResolvedSpec, StemPool, Task } from './types';
 
 export type { FileProbe } from './dataCheck';
 
@@ -190,7 +191,8 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
   const model = cloneModel(preset?.model ?? BASE_MODEL);
   const fieldsOk = resolveModelFields(c, m, model);
   const stemOk = resolveStem(c, m, model);
-  const ok = section.ok && fieldsOk && stemOk;
+  const task = section.ok && fieldsOk && stemOk ? resolveTask(c, doc, m, preset, model) : undefined;
+  const ok = section.ok && fieldsOk && stemOk && task !== undefined;
 
   // With an unknown preset, missing input/classes would have come from it: do not report them too.
   const quiet = typeof m.preset === 'string' && !preset;
@@ -201,6 +203,7 @@ function resolve(c: Checker, doc: Record<string, unknown>): ResolvedSpec | undef
   const name = typeof doc.name === 'string' && doc.name.trim() ? doc.name : (preset?.name ?? 'densenet');
   return {
     name,
+    task: task as Task,
     input,
     classes,
     model,

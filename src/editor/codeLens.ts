@@ -16,6 +16,7 @@ import {
   type GroupInfo,
   lensAnchors,
   modelLensTitle,
+  untrainableReason,
 } from '../core';
 import type { SpecService } from './specService';
 
@@ -54,7 +55,8 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       const range = at(anchors.model);
       if (a && !a.problem) {
         // Train first and the figures short: the line must fit beside a dashboard (a cut lens hides its end).
-        if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
+        const trainable = !result.resolved || untrainableReason(result.resolved) === undefined;
+        if (vscode.workspace.isTrusted && doc.uri.scheme === 'file' && trainable) {
           lenses.push(
             new vscode.CodeLens(range, {
               title: '$(play) Train',

@@ -55,7 +55,8 @@ export function parseInputShape(text: string): InputShape | undefined {
 }
 
 async function pickPreset(): Promise<Preset | undefined> {
-  const items = PRESETS.map((p) => ({
+  // Segmentation presets need image and mask folders, which this command does not set up yet.
+  const items = PRESETS.filter((p) => (p.task ?? 'classification') === 'classification').map((p) => ({
     label: p.name,
     description: `${p.title} · ${formatCount(analyze(p.model, p.input, p.classes).totals.trainableParams)} params`,
     detail: p.description,

@@ -11,59 +11,15 @@
  * --threads N trains (and infers) data-parallel on N threads (src/engine/parallel/: this one and N - 1 workers);
  * --memory-efficient trains with training.memoryEfficient (the recomputing dense block).
  */
-import * as fs from 'fs';
 import { parseArgs } from 'util';
 import type { Tensor } from '@tensorflow/tfjs';
-import { analyze, findPreset, type InputShape, type ModelConfig, trainingConfig } from '../core';
+import { analyze, trainingConfig } from '../core';
+import { benchModel, peakRssMB, timeSteps } from './benchCommon';
 import { type BackendPreference, initBackend } from './backend';
 import { buildModel } from './model';
 import { tf } from './tf';
 import { ParallelTrainer } from './parallel/pool';
 import { makeForward, makeOptimizer, trainStep } from './training/step';
-
-/** The benchmark models; the PyTorch script (bench/torch_bench.py) builds the same layers. */
-function benchModel(name: string): { model: ModelConfig; input: InputShape; classes: number } {
-  if (name === 'densenet-bc-40') {
-    // DenseNet-BC (L=40, k=12): the BC-100 preset with 6 bottleneck layers per block (stem 3x3 conv, 24 filters).
-    const p = findPreset('densenet-bc-100-k12')!;
-    return { model: { ...p.model, blockConfig: [6, 6, 6] }, input: p.input, classes: 10 };
-  }
-  if (name === 'densenet121-64') {
-    // DenseNet-121 (ImageNet stem) at 64x64x3 with a 10-class head.
-    return { model: findPreset('densenet121')!.model, input: { height: 64, width: 64, channels: 3 }, classes: 10 };
-  }
-  throw new Error(`unknown model ${name} (densenet-bc-40, densenet121-64)`);
-}
-
-/** Peak resident set size of this process in MiB (VmHWM; resourceUsage where /proc is missing). */
-function peakRssMB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(
-    fs.existsSync('/proc/self/status') ? fs.readFileSync('/proc/self/status', 'utf8') : '',
-  );
-  return (m ? Number(m[1]) : process.resourceUsage().maxRSS) / 1024;
-}
-
-/**
- * Runs `step` `warmup` times untimed, then until both `minSteps` steps and `minSeconds` have passed. Also
- * returns the CPU seconds of the timed steps: below the wall time when other processes took the cores.
- */
-async function timeSteps(
-  step: () => unknown,
-  warmup: number,
-  minSteps: number,
-  minSeconds: number,
-): Promise<{ steps: number; seconds: number; cpuSeconds: number }> {
-  for (let i = 0; i < warmup; i++) await step();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let steps = 0;
-  while (steps < minSteps || performance.now() - t0 < minSeconds * 1000) {
-    await step();
-    steps++;
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { steps, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
-}
 
 async function main(): Promise<void> {
   const { values: o } = parseArgs({

@@ -32,8 +32,18 @@ function makeLayer(l: LayerInfo, index: number, options: BuildOptions) {
         kernelSize: c.kernelSize as number,
         strides: c.strides ?? 1,
         padding: c.padding === 'same' ? 'same' : 'valid',
-        useBias: false,
+        useBias: c.useBias === true,
         // He initialisation, as torchvision's DenseNet (kaiming_normal_): trains deep ReLU networks from scratch.
+        kernelInitializer: tf.initializers.heNormal({ seed: s }),
+      });
+    case 'Conv2DTranspose':
+      return tf.layers.conv2dTranspose({
+        name: l.name,
+        filters: c.filters as number,
+        kernelSize: c.kernelSize as number,
+        strides: c.strides ?? 1,
+        padding: 'same',
+        useBias: false,
         kernelInitializer: tf.initializers.heNormal({ seed: s }),
       });
     case 'BatchNormalization':

@@ -133,7 +133,7 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
     let best: string[] = [];
     let bestLength = Infinity;
     for (const g of a.groups) {
-      const range = definingRange(result.parsed, g.kind, g.index);
+      const range = definingRange(result.parsed, g);
       if (!range || offset < range.offset || offset > range.offset + range.length) continue;
       if (range.length < bestLength) {
         best = [g.name];
@@ -163,7 +163,7 @@ class ArchitecturePanel extends PanelBase<ArchitectureState, ArchitectureHost, A
     const result = this.deps.specs.get(doc);
     const g = result.analysis?.groups.find((x) => x.name === group);
     if (!g) return;
-    const range = definingRange(result.parsed, g.kind, g.index);
+    const range = definingRange(result.parsed, g);
     if (!range) return;
     const selection = new vscode.Selection(doc.positionAt(range.offset), doc.positionAt(range.offset + range.length));
     const existing = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());

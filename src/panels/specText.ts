@@ -1,15 +1,15 @@
 /** What the spec panels (architecture, summary) take from a spec's file and text. */
 import type * as vscode from 'vscode';
+import type { GroupInfo } from '../core/analyze';
 import { specPathsOf } from '../core/diagram';
 import { nodeAt, type ParsedSpec } from '../core/parse';
 
 /** The range of the spec text that defines a part: the first of its paths that exists in the document. */
 export function definingRange(
   parsed: ParsedSpec,
-  kind: Parameters<typeof specPathsOf>[0],
-  index: number,
+  g: Pick<GroupInfo, 'kind' | 'index' | 'path'>,
 ): { offset: number; length: number } | undefined {
-  for (const path of specPathsOf(kind, index)) {
+  for (const path of specPathsOf(g.kind, g.index, g.path)) {
     const node = nodeAt(parsed, path);
     if (!node) continue;
     // Select the whole `"key": value` for object fields, the entry itself for array items.

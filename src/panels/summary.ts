@@ -110,7 +110,7 @@ class SummaryPanel extends PanelBase<SummaryState, SummaryHost, SummaryView> {
     const l = a?.layers.find((x) => x.name === layer);
     if (!a || !l) return;
     const g = a.groups[l.group];
-    const range = definingRange(result.parsed, g.kind, g.index);
+    const range = definingRange(result.parsed, g);
     if (!range) return;
     const selection = new vscode.Selection(doc.positionAt(range.offset), doc.positionAt(range.offset + range.length));
     const existing = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === this.uri.toString());

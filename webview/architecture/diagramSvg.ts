@@ -59,6 +59,9 @@ text { font-family: var(--vscode-font-family, sans-serif); fill: var(--vscode-fo
 .edge { fill: none; }
 .edge.flow { stroke: var(--vscode-descriptionForeground); stroke-width: 1.5; }
 .edge.dense { stroke: var(--vscode-charts-blue); stroke-width: 1; opacity: 0.35; }
+.edge.skip { stroke: var(--vscode-charts-purple); stroke-width: 1.5; stroke-dasharray: 6 4; opacity: 0.8; }
+.node.k-upsample > rect.box { stroke: var(--vscode-charts-purple); stroke-width: 1.5; }
+.node.k-upsample .bar { fill: var(--vscode-charts-purple); }
 svg:not(.all-arcs) .edge.dense.many { display: none; }
 .edge.focus-in { fill: none; stroke: var(--vscode-charts-orange); stroke-width: 1.75; opacity: 0.95; }
 .edge.focus-out { fill: none; stroke: var(--vscode-charts-green); stroke-width: 1.75; opacity: 0.95; }
@@ -128,14 +131,17 @@ export function diagramSvg(l: DiagramLayout): SVGSVGElement {
   // Dense arcs in one path element per block keeps the DOM small.
   const dense = new Map<string, string[]>();
   const flows: string[] = [];
+  const skips: string[] = [];
   for (const e of l.edges) {
-    if (e.kind === 'dense') {
+    if (e.kind === 'skip') skips.push(e.path);
+    else if (e.kind === 'dense') {
       const list = dense.get(e.group ?? '') ?? [];
       list.push(e.path);
       dense.set(e.group ?? '', list);
     } else flows.push(e.path);
   }
   svg.append(svgEl('path', { class: 'edge flow', d: flows.join('') }));
+  if (skips.length > 0) svg.append(svgEl('path', { class: 'edge skip', d: skips.join('') }));
   const layers = new Map<string, number>();
   for (const n of l.nodes) if (n.kind === 'dense') layers.set(n.group, (layers.get(n.group) ?? 0) + 1);
   for (const [group, paths] of dense) {

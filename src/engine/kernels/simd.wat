@@ -1,7 +1,9 @@
 ;; WebAssembly SIMD inner loops of the WASM backend's kernels, loaded by simdModule.ts:
 ;;  - the fused batch norm (+ ReLU) kernels (batchnormKernels.ts): `stats`, `normalise`, `backwardSums` and
 ;;    `backwardDx`, 128-bit SIMD over channels: x is NHWC, seen as `rows` rows of `c` contiguous channels;
-;;  - the channel-axis Concat and SplitV kernels (concat.ts): `copyRows`, at the end of the file.
+;;  - the channel-axis Concat and SplitV kernels (concat.ts): `copyRows`;
+;;  - the convolution gradients (register.ts): `flipSwap` (the input gradient's filter) and `convFilterGrad` (the
+;;    filter gradient), at the end of the file.
 ;;
 ;; The module has no memory of its own: it imports tfjs-backend-wasm's Memory and reads and writes tensors
 ;; in place at their heap byte offsets. Per-channel arrays (f32 or f64, `c` values each) are heap buffers
@@ -283,4 +285,307 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $db)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
+
+;; dst[taps-1-t, o, i] = src[t, i, o] for t < taps, i < ci, o < co (f32): a [KH,KW,Ci,Co] filter flipped in space
+;; with its channel axes swapped, as the input gradient's convolution needs it (Conv2DBackpropInput, register.ts).
+;; 8 x 8 blocks, so that the strided side of each block stays in a few cache lines.
+  (func (export "flipSwap")
+    (param $src i32) (param $dst i32) (param $taps i32) (param $ci i32) (param $co i32)
+    (local $t i32) (local $i0 i32) (local $o0 i32) (local $i i32) (local $o i32) (local $iEnd i32) (local $oEnd i32)
+    (local $s i32) (local $d i32)
+    (block $tDone
+      (loop $tLoop
+        (br_if $tDone (i32.ge_u (local.get $t) (local.get $taps)))
+        (local.set $s (i32.add (local.get $src)
+          (i32.shl (i32.mul (i32.mul (local.get $t) (local.get $ci)) (local.get $co)) (i32.const 2))))
+        (local.set $d (i32.add (local.get $dst)
+          (i32.shl (i32.mul (i32.mul (i32.sub (i32.sub (local.get $taps) (i32.const 1)) (local.get $t)) (local.get $ci))
+                            (local.get $co))
+                   (i32.const 2))))
+        (local.set $i0 (i32.const 0))
+        (block $iDone
+          (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i0) (local.get $ci)))
+            (local.set $iEnd (i32.add (local.get $i0) (i32.const 8)))
+            (if (i32.gt_u (local.get $iEnd) (local.get $ci)) (then (local.set $iEnd (local.get $ci))))
+            (local.set $o0 (i32.const 0))
+            (block $oDone
+              (loop $oLoop
+                (br_if $oDone (i32.ge_u (local.get $o0) (local.get $co)))
+                (local.set $oEnd (i32.add (local.get $o0) (i32.const 8)))
+                (if (i32.gt_u (local.get $oEnd) (local.get $co)) (then (local.set $oEnd (local.get $co))))
+                (local.set $i (local.get $i0))
+                (loop $i
+                  (local.set $o (local.get $o0))
+                  (loop $o
+                    (f32.store
+                      (i32.add (local.get $d) (i32.shl (i32.add (i32.mul (local.get $o) (local.get $ci)) (local.get $i)) (i32.const 2)))
+                      (f32.load
+                        (i32.add (local.get $s) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $co)) (local.get $o)) (i32.const 2)))))
+                    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+                    (br_if $o (i32.lt_u (local.get $o) (local.get $oEnd))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $i (i32.lt_u (local.get $i) (local.get $iEnd))))
+                (local.set $o0 (local.get $oEnd))
+                (br $oLoop)))
+            (local.set $i0 (local.get $iEnd))
+            (br $iLoop)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tLoop))))
+
+;; Filter gradient of an NHWC convolution with dilation 1 (Conv2DBackpropFilter, register.ts):
+;;   dw[fy,fx,c,o] = sum over n,oh,ow of x[n, oh*sh - pt + fy, ow*sw - pl + fx, c] * dy[n,oh,ow,o]
+;; (terms outside x are zero padding). x: [n,h,w,ci], dy: [n,ho,wo,co], dw: [kh,kw,ci,co], all f32; ci % 4 == 0
+;; and co % 4 == 0 (the caller checks). Outer products accumulated in registers, 4 input x 8 output channels
+;; at a time (x values splat, dy rows as vectors; mul then add, no FMA), over chunks of ~128 output pixels so
+;; that a chunk's x and dy stay in the L1/L2 caches while all its filter taps and channel tiles are summed.
+  (func (export "convFilterGrad")
+    (param $x i32) (param $dy i32) (param $dw i32) (param $n i32) (param $h i32) (param $w i32) (param $ci i32)
+    (param $ho i32) (param $wo i32) (param $co i32) (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32)
+    (param $pt i32) (param $pl i32)
+    (local $rows i32) (local $rc i32) (local $r0 i32) (local $r1 i32) (local $n0 i32) (local $oh0 i32)
+    (local $fy i32) (local $fx i32) (local $owLo i32) (local $owHi i32) (local $t i32) (local $c0 i32) (local $o0 i32)
+    (local $o8 i32) (local $tap i32) (local $p i32) (local $end i32)
+    ;; dw = 0
+    (local.set $p (local.get $dw))
+    (local.set $end (i32.add (local.get $dw)
+      (i32.shl (i32.mul (i32.mul (i32.mul (local.get $kh) (local.get $kw)) (local.get $ci)) (local.get $co)) (i32.const 2))))
+    (block $zdone
+      (loop $zero
+        (br_if $zdone (i32.ge_u (local.get $p) (local.get $end)))
+        (v128.store align=4 (local.get $p) (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $zero)))
+    (local.set $o8 (i32.and (local.get $co) (i32.const -8)))
+    (local.set $rows (i32.mul (local.get $n) (local.get $ho)))
+    (local.set $rc (i32.div_u (i32.const 128) (local.get $wo)))
+    (if (i32.eqz (local.get $rc)) (then (local.set $rc (i32.const 1))))
+    (local.set $r0 (i32.const 0))
+    (block $chunksDone
+      (loop $chunk
+        (br_if $chunksDone (i32.ge_u (local.get $r0) (local.get $rows)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $rc)))
+        (if (i32.gt_u (local.get $r1) (local.get $rows)) (then (local.set $r1 (local.get $rows))))
+        (local.set $n0 (i32.div_u (local.get $r0) (local.get $ho)))
+        (local.set $oh0 (i32.sub (local.get $r0) (i32.mul (local.get $n0) (local.get $ho))))
+        (local.set $fy (i32.const 0))
+        (block $fyDone
+          (loop $fyLoop
+            (br_if $fyDone (i32.ge_u (local.get $fy) (local.get $kh)))
+            (local.set $fx (i32.const 0))
+            (block $fxDone
+              (loop $fxLoop
+                (br_if $fxDone (i32.ge_u (local.get $fx) (local.get $kw)))
+                ;; output columns whose input column ow*sw - pl + fx is inside x: owLo <= ow < owHi
+                (local.set $t (i32.sub (local.get $pl) (local.get $fx)))
+                (local.set $owLo (i32.const 0))
+                (if (i32.gt_s (local.get $t) (i32.const 0))
+                  (then (local.set $owLo (i32.div_u (i32.add (local.get $t) (i32.sub (local.get $sw) (i32.const 1))) (local.get $sw)))))
+                (local.set $t (i32.add (i32.sub (local.get $w) (i32.const 1)) (local.get $t)))
+                (local.set $owHi (i32.const 0))
+                (if (i32.ge_s (local.get $t) (i32.const 0))
+                  (then (local.set $owHi (i32.add (i32.div_u (local.get $t) (local.get $sw)) (i32.const 1)))))
+                (if (i32.gt_u (local.get $owHi) (local.get $wo)) (then (local.set $owHi (local.get $wo))))
+                (if (i32.lt_u (local.get $owLo) (local.get $owHi))
+                  (then
+                    (local.set $tap (i32.mul (i32.add (i32.mul (local.get $fy) (local.get $kw)) (local.get $fx)) (local.get $ci)))
+                    (local.set $c0 (i32.const 0))
+                    (block $cDone
+                      (loop $cLoop
+                        (br_if $cDone (i32.ge_u (local.get $c0) (local.get $ci)))
+                        (local.set $o0 (i32.const 0))
+                        (block $oDone
+                          (loop $oLoop
+                            (br_if $oDone (i32.ge_u (local.get $o0) (local.get $o8)))
+                            (call $tile8 (local.get $x) (local.get $dy)
+                              (i32.add (local.get $dw)
+                                (i32.shl (i32.add (i32.mul (i32.add (local.get $tap) (local.get $c0)) (local.get $co)) (local.get $o0))
+                                         (i32.const 2)))
+                              (local.get $r0) (local.get $r1) (local.get $n0) (local.get $oh0) (local.get $h) (local.get $w)
+                              (local.get $ci) (local.get $ho) (local.get $wo) (local.get $co) (local.get $sh) (local.get $pt)
+                              (local.get $fy)
+                              (i32.add (i32.sub (i32.mul (local.get $owLo) (local.get $sw)) (local.get $pl)) (local.get $fx))
+                              (i32.shl (i32.mul (local.get $sw) (local.get $ci)) (i32.const 2))
+                              (local.get $owLo) (i32.sub (local.get $owHi) (local.get $owLo)) (local.get $c0) (local.get $o0))
+                            (local.set $o0 (i32.add (local.get $o0) (i32.const 8)))
+                            (br $oLoop)))
+                        (if (i32.lt_u (local.get $o0) (local.get $co))
+                          (then
+                            (call $tile4 (local.get $x) (local.get $dy)
+                              (i32.add (local.get $dw)
+                                (i32.shl (i32.add (i32.mul (i32.add (local.get $tap) (local.get $c0)) (local.get $co)) (local.get $o0))
+                                         (i32.const 2)))
+                              (local.get $r0) (local.get $r1) (local.get $n0) (local.get $oh0) (local.get $h) (local.get $w)
+                              (local.get $ci) (local.get $ho) (local.get $wo) (local.get $co) (local.get $sh) (local.get $pt)
+                              (local.get $fy)
+                              (i32.add (i32.sub (i32.mul (local.get $owLo) (local.get $sw)) (local.get $pl)) (local.get $fx))
+                              (i32.shl (i32.mul (local.get $sw) (local.get $ci)) (i32.const 2))
+                              (local.get $owLo) (i32.sub (local.get $owHi) (local.get $owLo)) (local.get $c0) (local.get $o0))))
+                        (local.set $c0 (i32.add (local.get $c0) (i32.const 4)))
+                        (br $cLoop)))))
+                (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                (br $fxLoop)))
+            (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+            (br $fyLoop)))
+        (local.set $r0 (local.get $r1))
+        (br $chunk))))
+
+  ;; One 4x8 (input channels c0..c0+3 x output channels o0..o0+7) tile of dW[fy,fx] (at $dwp, rows of
+  ;; `co` values) += the products over output rows r0..r1-1 (the flattened (n, oh) index, starting at image n0,
+  ;; row oh0) whose input row oh*sh - pt + fy is inside x, output columns owLo..owLo+cnt-1.
+  (func $tile8
+    (param $x i32) (param $dy i32) (param $dwp i32) (param $r0 i32) (param $r1 i32) (param $n0 i32) (param $oh0 i32)
+    (param $h i32) (param $w i32) (param $ci i32) (param $ho i32) (param $wo i32) (param $co i32) (param $sh i32)
+    (param $pt i32) (param $fy i32) (param $xoff i32) (param $xstep i32) (param $owLo i32) (param $cnt i32)
+    (param $c0 i32) (param $o0 i32)
+    (local $p i32) (local $dwRow i32) (local $r i32) (local $n i32) (local $oh i32) (local $ih i32)
+    (local $px i32) (local $pd i32) (local $pdEnd i32) (local $dstep i32)
+    (local $s v128) (local $d0 v128) (local $d1 v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local.set $dwRow (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $dstep (local.get $dwRow))
+    (local.set $p (local.get $dwp))
+    (local.set $a0 (v128.load align=4 (local.get $p)))
+    (local.set $a1 (v128.load offset=16 align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $a2 (v128.load align=4 (local.get $p)))
+    (local.set $a3 (v128.load offset=16 align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $a4 (v128.load align=4 (local.get $p)))
+    (local.set $a5 (v128.load offset=16 align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $a6 (v128.load align=4 (local.get $p)))
+    (local.set $a7 (v128.load offset=16 align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $r (local.get $r0))
+    (local.set $n (local.get $n0))
+    (local.set $oh (local.get $oh0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $r1)))
+        (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+        (if (i32.lt_u (local.get $ih) (local.get $h))
+          (then
+            (local.set $px (i32.add (local.get $x)
+              (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $h)) (local.get $ih))
+                                                           (local.get $w))
+                                                  (local.get $xoff))
+                                         (local.get $ci))
+                                (local.get $c0))
+                       (i32.const 2))))
+            (local.set $pd (i32.add (local.get $dy)
+              (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $r) (local.get $wo)) (local.get $owLo)) (local.get $co))
+                                (local.get $o0))
+                       (i32.const 2))))
+            (local.set $pdEnd (i32.add (local.get $pd) (i32.mul (local.get $cnt) (local.get $dstep))))
+            (loop $step
+                (local.set $d0 (v128.load align=4 (local.get $pd)))
+                (local.set $d1 (v128.load offset=16 align=4 (local.get $pd)))
+                (local.set $s (v128.load32_splat align=4 (local.get $px)))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (local.get $d1))))
+                (local.set $s (v128.load32_splat offset=4 align=4 (local.get $px)))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (local.get $d1))))
+                (local.set $s (v128.load32_splat offset=8 align=4 (local.get $px)))
+                (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $s) (local.get $d1))))
+                (local.set $s (v128.load32_splat offset=12 align=4 (local.get $px)))
+                (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $s) (local.get $d1))))
+              (local.set $px (i32.add (local.get $px) (local.get $xstep)))
+              (local.set $pd (i32.add (local.get $pd) (local.get $dstep)))
+              (br_if $step (i32.lt_u (local.get $pd) (local.get $pdEnd))))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (if (i32.eq (local.get $oh) (local.get $ho))
+          (then
+            (local.set $oh (i32.const 0))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (br $row)))
+    (local.set $p (local.get $dwp))
+    (v128.store align=4 (local.get $p) (local.get $a0))
+    (v128.store offset=16 align=4 (local.get $p) (local.get $a1))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (v128.store align=4 (local.get $p) (local.get $a2))
+    (v128.store offset=16 align=4 (local.get $p) (local.get $a3))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (v128.store align=4 (local.get $p) (local.get $a4))
+    (v128.store offset=16 align=4 (local.get $p) (local.get $a5))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (v128.store align=4 (local.get $p) (local.get $a6))
+    (v128.store offset=16 align=4 (local.get $p) (local.get $a7))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow))))
+
+  ;; One 4x4 (input channels c0..c0+3 x output channels o0..o0+3) tile of dW[fy,fx] (at $dwp, rows of
+  ;; `co` values) += the products over output rows r0..r1-1 (the flattened (n, oh) index, starting at image n0,
+  ;; row oh0) whose input row oh*sh - pt + fy is inside x, output columns owLo..owLo+cnt-1.
+  (func $tile4
+    (param $x i32) (param $dy i32) (param $dwp i32) (param $r0 i32) (param $r1 i32) (param $n0 i32) (param $oh0 i32)
+    (param $h i32) (param $w i32) (param $ci i32) (param $ho i32) (param $wo i32) (param $co i32) (param $sh i32)
+    (param $pt i32) (param $fy i32) (param $xoff i32) (param $xstep i32) (param $owLo i32) (param $cnt i32)
+    (param $c0 i32) (param $o0 i32)
+    (local $p i32) (local $dwRow i32) (local $r i32) (local $n i32) (local $oh i32) (local $ih i32)
+    (local $px i32) (local $pd i32) (local $pdEnd i32) (local $dstep i32)
+    (local $s v128) (local $d0 v128) (local $d1 v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local.set $dwRow (i32.shl (local.get $co) (i32.const 2)))
+    (local.set $dstep (local.get $dwRow))
+    (local.set $p (local.get $dwp))
+    (local.set $a0 (v128.load align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $a1 (v128.load align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $a2 (v128.load align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $a3 (v128.load align=4 (local.get $p)))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (local.set $r (local.get $r0))
+    (local.set $n (local.get $n0))
+    (local.set $oh (local.get $oh0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_u (local.get $r) (local.get $r1)))
+        (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+        (if (i32.lt_u (local.get $ih) (local.get $h))
+          (then
+            (local.set $px (i32.add (local.get $x)
+              (i32.shl (i32.add (i32.mul (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $h)) (local.get $ih))
+                                                           (local.get $w))
+                                                  (local.get $xoff))
+                                         (local.get $ci))
+                                (local.get $c0))
+                       (i32.const 2))))
+            (local.set $pd (i32.add (local.get $dy)
+              (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $r) (local.get $wo)) (local.get $owLo)) (local.get $co))
+                                (local.get $o0))
+                       (i32.const 2))))
+            (local.set $pdEnd (i32.add (local.get $pd) (i32.mul (local.get $cnt) (local.get $dstep))))
+            (loop $step
+                (local.set $d0 (v128.load align=4 (local.get $pd)))
+                (local.set $s (v128.load32_splat align=4 (local.get $px)))
+                (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $s (v128.load32_splat offset=4 align=4 (local.get $px)))
+                (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $s (v128.load32_splat offset=8 align=4 (local.get $px)))
+                (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $s) (local.get $d0))))
+                (local.set $s (v128.load32_splat offset=12 align=4 (local.get $px)))
+                (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $s) (local.get $d0))))
+              (local.set $px (i32.add (local.get $px) (local.get $xstep)))
+              (local.set $pd (i32.add (local.get $pd) (local.get $dstep)))
+              (br_if $step (i32.lt_u (local.get $pd) (local.get $pdEnd))))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+        (if (i32.eq (local.get $oh) (local.get $ho))
+          (then
+            (local.set $oh (i32.const 0))
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+        (br $row)))
+    (local.set $p (local.get $dwp))
+    (v128.store align=4 (local.get $p) (local.get $a0))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (v128.store align=4 (local.get $p) (local.get $a1))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (v128.store align=4 (local.get $p) (local.get $a2))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow)))
+    (v128.store align=4 (local.get $p) (local.get $a3))
+    (local.set $p (i32.add (local.get $p) (local.get $dwRow))))
 )

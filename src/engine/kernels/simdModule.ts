@@ -1,16 +1,16 @@
 /**
  * Loader of the project's WASM-SIMD module (simd.wat, compiled by esbuild.mjs to dist/densenet-kernels.wasm
- * and, for tfjs's threaded build with its shared memory, dist/densenet-kernels-shared.wasm). It holds two
+ * and, for tfjs's threaded build with its shared memory, dist/densenet-kernels-shared.wasm). It holds three
  * sets of inner loops for the WASM backend: those of the fused batch-norm kernels (`stats`, `normalise`,
- * `backwardSums`, `backwardDx`; batchnormKernels.ts) and the row copies of the channel-axis Concat and SplitV
- * kernels (`copyRows`; concat.ts).
+ * `backwardSums`, `backwardDx`; batchnormKernels.ts), the row copies of the channel-axis Concat and SplitV
+ * kernels (`copyRows`; concat.ts) and the convolution gradients' loops (`flipSwap`, `convFilterGrad`; register.ts).
  *
  * The module imports the tfjs-backend-wasm Emscripten module's own WebAssembly.Memory, so its functions
  * read and write tensors in place at their heap byte offsets; growth of that memory is seen automatically.
  * It is instantiated synchronously, once per backend instance. When it cannot be loaded (file missing, a
  * runtime without WASM SIMD, no memory found, or `setBatchNormSimd(false)`), the batch-norm kernels keep their
- * JavaScript loops and Concat/SplitV the backend's built-in kernels: `batchNormWasmPath()` says which path is
- * active.
+ * JavaScript loops, Concat/SplitV the backend's built-in kernels and the filter gradient its XNNPACK composition:
+ * `batchNormWasmPath()` says which path is active.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -62,6 +62,30 @@ export interface SimdKernels {
   ): void;
   /** Copies rows of `width` floats between row strides (byte addresses, float counts): Concat/SplitV (concat.ts). */
   copyRows(src: number, dst: number, rows: number, width: number, srcStride: number, dstStride: number): void;
+  /** dst [taps,co,ci] = src [taps,ci,co] with the taps reversed and the channel axes swapped (register.ts). */
+  flipSwap(src: number, dst: number, taps: number, ci: number, co: number): void;
+  /**
+   * dw [kh,kw,ci,co] = the filter gradient of a dilation-1 NHWC convolution of x [n,h,w,ci] giving dy [n,ho,wo,co]
+   * with strides sh, sw and top/left padding pt, pl; ci and co multiples of 4 (Conv2DBackpropFilter, register.ts).
+   */
+  convFilterGrad(
+    x: number,
+    dy: number,
+    dw: number,
+    n: number,
+    h: number,
+    w: number,
+    ci: number,
+    ho: number,
+    wo: number,
+    co: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+  ): void;
 }
 
 /** The parts of the tfjs-backend-wasm Emscripten module used here. */
@@ -161,8 +185,8 @@ export function simdPath(wasm: EmscriptenModule | undefined): { path: 'simd' | '
 }
 
 /**
- * Turns the SIMD module off (batch norm runs its JavaScript loops, Concat/SplitV the built-in kernels) or back
- * on: for tests and comparisons.
+ * Turns the SIMD module off (batch norm runs its JavaScript loops, Concat/SplitV the built-in kernels, the filter
+ * gradient its XNNPACK composition) or back on: for tests and comparisons.
  */
 export function setBatchNormSimd(on: boolean): void {
   enabled = on;

@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
-import { type Analysis, type TrainingConfig, trainingConfig, validateBuildable } from '../../core';
+import { type Analysis, type TrainingConfig, trainingConfig, untrainableReason, validateBuildable } from '../../core';
 import { nodeFileProbe } from '../../core/nodeFs';
 import type { TrainingFinished, TrainingStarted, TrainRequest } from '../../protocol/engine';
 import { type DataPipeline, type DataSpec, openData } from '../data/open';
@@ -45,6 +45,8 @@ function checkSpec(req: TrainRequest) {
     file: path.basename(req.specPath),
     purpose: 'before training',
   });
+  const untrainable = untrainableReason(v.resolved);
+  if (untrainable) throw new Error(`${path.basename(req.specPath)} cannot be trained: ${untrainable}.`);
   return { resolved: v.resolved, analysis: v.analysis, doc: v.parsed.value as Record<string, unknown> };
 }
 

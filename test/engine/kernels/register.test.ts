@@ -5,7 +5,8 @@
 import * as assert from 'assert';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { tf } from '../../../src/engine/tf';
-import { assertClose, onBoth, useWasmKernels, values } from '../../support/backends';
+import { type EmscriptenModule, setBatchNormSimd, simdPath } from '../../../src/engine/kernels/simdModule';
+import { assertClose, onBoth, relError, useWasmKernels, values } from '../../support/backends';
 
 type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
@@ -48,6 +49,31 @@ CASES.push(
   { n: 2, h: 8, w: 8, ci: 3, co: 4, k: 1, s: 2, pad: 'valid' },
   { n: 4, h: 8, w: 8, ci: 40, co: 12, k: 1, s: 1, pad: 'same' }, // 1x1 matMul path, ci > co
   { n: 2, h: 9, w: 7, ci: 2, co: 9, k: 2, s: 2, pad: 'same' }, // even kernel: asymmetric 'same' padding
+  // The filter gradient's SIMD loop (simd.wat convFilterGrad) runs every case with a kernel larger than 1x1 (the
+  // ones above zero-pad their channels to a multiple of 4). Channel counts that need no padding, with 8-wide
+  // and 4-wide output-channel tiles, chunks of output rows that start inside an image (9 images of 7 rows of 5,
+  // 25 rows a chunk) or hold a single row (130 columns), strides 1/2, 'same', 'valid' and explicit pads.
+  { n: 9, h: 7, w: 5, ci: 8, co: 12, k: 3, s: 1, pad: 'same' },
+  { n: 2, h: 9, w: 11, ci: 4, co: 8, k: 3, s: 2, pad: 'same' },
+  { n: 2, h: 10, w: 9, ci: 12, co: 4, k: 5, s: 2, pad: 'valid' },
+  { n: 2, h: 13, w: 12, ci: 4, co: 16, k: 7, s: 2, pad: 'same' },
+  { n: 2, h: 9, w: 7, ci: 4, co: 8, k: 2, s: 2, pad: 'same' },
+  { n: 1, h: 3, w: 130, ci: 4, co: 4, k: 3, s: 1, pad: 'same' },
+  {
+    n: 2,
+    h: 6,
+    w: 7,
+    ci: 8,
+    co: 20,
+    k: 3,
+    s: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
 );
 
 const describeCase = (c: ConvCase): string =>
@@ -105,6 +131,33 @@ describe('engine: WASM training kernels', function () {
         return [dw, dx];
       });
       assertClose(r, describeCase(c));
+    }
+  });
+
+  it('Conv2DBackpropFilter: the SIMD loop matches the XNNPACK composition on DenseNet shapes', async () => {
+    await tf.setBackend('wasm');
+    assert.strictEqual(simdPath((tf.backend() as unknown as { wasm: EmscriptenModule }).wasm).path, 'simd');
+    // [h, ci, co] of DenseNet 3x3 convolutions (k=32 and k=12), batch 3, stride 1, 'same'.
+    for (const [h, ci, co] of [
+      [8, 128, 32],
+      [5, 48, 12],
+    ]) {
+      const x = tf.tensor4d(values(3 * h * h * ci, 17), [3, h, h, ci]);
+      const dy = tf.tensor4d(values(3 * h * h * co, 18), [3, h, h, co]);
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] };
+      const run = (): Float32Array =>
+        tf
+          .tidy(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as Tensor)
+          .dataSync() as Float32Array;
+      const simd = run();
+      setBatchNormSimd(false);
+      try {
+        const composed = run();
+        assert.ok(relError(simd, composed) < 1e-5, `${h}x${h}x${ci} -> ${co}: ${relError(simd, composed)}`);
+      } finally {
+        setBatchNormSimd(true);
+      }
+      tf.dispose([x, dy]);
     }
   });
 
