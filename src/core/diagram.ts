@@ -257,6 +257,21 @@ function flowEdge(a: DiagramNode, b: Box): DiagramEdge {
   };
 }
 
+/** How far a skip connection's arc reaches right of the nodes. */
+const SKIP_BULGE = ARC_ROOM - 10;
+
+/** An FC-DenseNet's skip connection: a wide arc on the right, from a down block's last node to a transition up. */
+function skipEdge(from: DiagramNode, to: DiagramNode): DiagramEdge {
+  const [x0, y0] = [from.x + from.width, from.y + from.height / 2];
+  const [x1, y1] = [to.x + to.width, to.y + to.height / 2];
+  return {
+    from: from.id,
+    to: to.id,
+    kind: 'skip',
+    path: `M${x0} ${y0}C${x0 + SKIP_BULGE} ${y0} ${x1 + SKIP_BULGE} ${y1} ${x1} ${y1}`,
+  };
+}
+
 /** Lays the diagram out: one column of nodes, dense arcs on the right. */
 export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}): DiagramLayout {
   const nodes: DiagramNode[] = [];
@@ -362,16 +377,8 @@ export function layoutDiagram(model: DiagramModel, options: LayoutOptions = {}):
     if (prev) flow(prev, n);
     const from = g.skipFrom ? lastOf.get(g.skipFrom) : undefined;
     if (from) {
-      // The skip connection: a wide arc on the right, from the down block's last node to the transition up.
-      const bulge = ARC_ROOM - 10;
-      maxArc = Math.max(maxArc, bulge);
-      const [x0, y0, x1, y1] = [right(from), midY(from), right(n), midY(n)];
-      edges.push({
-        from: from.id,
-        to: n.id,
-        kind: 'skip',
-        path: `M${x0} ${y0}C${x0 + bulge} ${y0} ${x1 + bulge} ${y1} ${x1} ${y1}`,
-      });
+      edges.push(skipEdge(from, n));
+      maxArc = Math.max(maxArc, SKIP_BULGE);
     }
     lastOf.set(g.name, n);
     prev = n;
