@@ -299,6 +299,19 @@ function makeConv2DBackpropInput(builtin: Kernel) {
             perm: [0, 1, 3, 2],
           }),
       );
+      if (filterHeight * filterWidth === 1 && dyD === dy) {
+        // A 1x1 stride-1 input gradient is dy [M,Co] times wT [Co,Ci]: XNNPACK's matMul packs wT as it is, where
+        // Conv2D would first transpose it to its own filter layout.
+        const [ci, m] = [wT.shape[3], batchSize * outHeight * outWidth];
+        const flat = (t: TensorInfo, shape: number[]): TensorInfo => temp(K.Reshape({ x: t }, backend, { shape }));
+        const dx = temp(
+          K.BatchMatMul({ a: flat(dy, [1, m, outChannels]), b: flat(wT, [1, outChannels, ci]) }, backend, {
+            transposeA: false,
+            transposeB: false,
+          }),
+        );
+        return K.Reshape({ x: dx }, backend, { shape: attrs.inputShape as number[] });
+      }
       return K.Conv2D({ x: dyD, filter: wT }, backend, {
         strides: [1, 1],
         dilations: [1, 1],
