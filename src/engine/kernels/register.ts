@@ -17,6 +17,7 @@ import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, t
 import { registerWasmReduceKernels } from './reduce';
 import { registerBatchNormKernels } from './batchnormKernels';
 import { registerWasmConcatKernels } from './concat';
+import { registerWasmPoolKernels } from './pool';
 import { sharedIdentity } from './identity';
 import type { WasmBackend } from './batchnormLoops';
 import { simdKernels } from './simdModule';
@@ -414,6 +415,7 @@ export function registerWasmTrainingKernels(): void {
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
   registerWasmReduceKernels(); // Sum and Mean over all axes but the last (reduce.ts)
   registerWasmConcatKernels(); // Concat and SplitV along the channel axis as SIMD row copies (concat.ts)
+  registerWasmPoolKernels(); // MaxPoolGrad as a SIMD loop (pool.ts)
   base = {};
   for (const name of ['Conv2D', 'Transpose', 'Reshape', 'BatchMatMul', 'Slice', 'PadV2', 'Reverse', 'Fill', 'Add']) {
     base[name] = original(name);
