@@ -1,11 +1,14 @@
 // Times the WASM training kernels of src/engine/kernels against WASM's built-in kernels and the CPU backend
-// on DenseNet-typical shapes (batch 32). Run `npx tsc -p tsconfig.test.json` first, then
+// on DenseNet-typical shapes (batch 32). Run `node esbuild.mjs && npx tsc -p tsconfig.test.json` first, then
 // `node bench/kernels.mjs [--no-cpu]`. Prints milliseconds per call (mean of a few calls after a warm-up).
+// `node bench/kernels.mjs --filter-grad [--pairs 5]` instead compares ways of computing the 3x3 filter gradient
+// (see filterGradOptions below).
 import { createRequire } from 'module';
 
 const require = createRequire(import.meta.url);
 const { tf } = require('../out/src/engine/tf.js');
 const { registerWasmTrainingKernels } = require('../out/src/engine/kernels/register.js');
+const { setBatchNormSimd } = require('../out/src/engine/kernels/simdModule.js');
 const withCpu = !process.argv.includes('--no-cpu');
 
 await tf.setBackend('wasm');
@@ -13,6 +16,11 @@ const builtin = Object.fromEntries(
   ['Conv2DBackpropInput', 'Tile', 'BatchMatMul'].map((n) => [n, tf.getKernel(n, 'wasm').kernelFunc]),
 );
 registerWasmTrainingKernels();
+if (process.argv.includes('--filter-grad')) {
+  const i = process.argv.indexOf('--pairs');
+  await filterGradOptions(i > 0 ? Number(process.argv[i + 1]) : 5);
+  process.exit(0);
+}
 const ours = Object.fromEntries(
   ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'BatchMatMul'].map((n) => [
     n,
@@ -158,4 +166,70 @@ for (const [sa, sb, transposeA, transposeB] of [
     undefined,
   );
   tf.dispose([a, b]);
+}
+
+/**
+ * The 3x3 stride-1 'same' filter gradient of DenseNet layers (batch 32), CPU milliseconds per call (the process's
+ * CPU time: on a shared machine, less disturbed than wall time), medians (min-max) of alternating rounds:
+ * (a) the XNNPACK composition (x as [Ci,H,W,N] convolved with dy as a filter), (b) and (c) lower bounds of
+ * im2col + one matMul and of nine shifted 1x1 matMuls: their XNNPACK matMuls alone, without building the
+ * im2col or shifted operands, and (d) the SIMD module's loop (simd.wat convFilterGrad).
+ */
+async function filterGradOptions(pairs) {
+  const fg = tf.getKernel('Conv2DBackpropFilter', 'wasm').kernelFunc;
+  const mm = tf.getKernel('BatchMatMul', 'wasm').kernelFunc;
+  const backend = tf.backend();
+  const call = (fn, inputs, attrs) => backend.disposeData(fn({ inputs, backend, attrs }).dataId);
+  const cpuMs = (f, reps) => {
+    const c0 = process.cpuUsage();
+    for (let r = 0; r < reps; r++) f();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / reps;
+  };
+  const median = (v) => v.slice().sort((p, q) => p - q)[v.length >> 1];
+  const show = (v) => `${median(v).toFixed(2)} (${Math.min(...v).toFixed(2)}-${Math.max(...v).toFixed(2)})`;
+  const noT = { transposeA: false, transposeB: false };
+  console.log(`3x3 filter gradient, CPU ms per call, medians (min-max) of ${pairs} alternating rounds`);
+  for (const [H, ci, co] of [
+    [16, 128, 32],
+    [8, 128, 32],
+    [4, 128, 32],
+    [2, 128, 32],
+    [32, 48, 12],
+    [16, 48, 12],
+    [8, 48, 12],
+  ]) {
+    const m = 32 * H * H;
+    const t = {
+      x: tf.randomNormal([32, H, H, ci]),
+      dy: tf.randomNormal([32, H, H, co]),
+      colT: tf.randomNormal([1, 9 * ci, m]),
+      col: tf.randomNormal([1, m, 9 * ci]),
+      dyM: tf.randomNormal([1, m, co]),
+      dyT: tf.randomNormal([1, co, m]),
+      xM: tf.randomNormal([1, m, ci]),
+    };
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, ci, co] };
+    const reps = Math.max(3, Math.round(2e8 / (m * ci * co * 9)));
+    const options = {
+      '(a) composition': () => call(fg, { x: t.x, dy: t.dy }, attrs),
+      '(b) colT.dy matMul': () => call(mm, { a: t.colT, b: t.dyM }, noT),
+      '(b) dyT.col matMul': () => call(mm, { a: t.dyT, b: t.col }, noT),
+      '(c) 9 matMuls': () => {
+        for (let k = 0; k < 9; k++) call(mm, { a: t.dyT, b: t.xM }, noT);
+      },
+      '(d) SIMD loop': () => call(fg, { x: t.x, dy: t.dy }, attrs),
+    };
+    const ms = Object.fromEntries(Object.keys(options).map((k) => [k, []]));
+    for (let p = 0; p < pairs; p++) {
+      for (const [name, f] of Object.entries(options)) {
+        setBatchNormSimd(name.startsWith('(d)'));
+        ms[name].push(cpuMs(f, reps));
+      }
+    }
+    setBatchNormSimd(true);
+    console.log(`${H}x${H}x${ci}->${co}`);
+    for (const [name, v] of Object.entries(ms)) console.log(`  ${name.padEnd(22)}${show(v).padStart(24)}`);
+    tf.dispose(Object.values(t));
+  }
 }

@@ -17,6 +17,7 @@ import { BACKEND, type Backend, type Kernel, type KernelArgs, type KernelFunc, t
 import { registerWasmReduceKernels } from './reduce';
 import { registerBatchNormKernels } from './batchnormKernels';
 import { registerWasmConcatKernels } from './concat';
+import { registerWasmPoolKernels } from './pool';
 import { sharedIdentity } from './identity';
 import type { WasmBackend } from './batchnormLoops';
 import { simdKernels } from './simdModule';
@@ -299,6 +300,19 @@ function makeConv2DBackpropInput(builtin: Kernel) {
             perm: [0, 1, 3, 2],
           }),
       );
+      if (filterHeight * filterWidth === 1 && dyD === dy) {
+        // A 1x1 stride-1 input gradient is dy [M,Co] times wT [Co,Ci]: XNNPACK's matMul packs wT as it is, where
+        // Conv2D would first transpose it to its own filter layout.
+        const [ci, m] = [wT.shape[3], batchSize * outHeight * outWidth];
+        const flat = (t: TensorInfo, shape: number[]): TensorInfo => temp(K.Reshape({ x: t }, backend, { shape }));
+        const dx = temp(
+          K.BatchMatMul({ a: flat(dy, [1, m, outChannels]), b: flat(wT, [1, outChannels, ci]) }, backend, {
+            transposeA: false,
+            transposeB: false,
+          }),
+        );
+        return K.Reshape({ x: dx }, backend, { shape: attrs.inputShape as number[] });
+      }
       return K.Conv2D({ x: dyD, filter: wT }, backend, {
         strides: [1, 1],
         dilations: [1, 1],
@@ -401,6 +415,7 @@ export function registerWasmTrainingKernels(): void {
   if (ours.has(tf.getKernel('Conv2DBackpropFilter', BACKEND)?.kernelFunc)) return;
   registerWasmReduceKernels(); // Sum and Mean over all axes but the last (reduce.ts)
   registerWasmConcatKernels(); // Concat and SplitV along the channel axis as SIMD row copies (concat.ts)
+  registerWasmPoolKernels(); // MaxPoolGrad as a SIMD loop (pool.ts)
   base = {};
   for (const name of ['Conv2D', 'Transpose', 'Reshape', 'BatchMatMul', 'Slice', 'PadV2', 'Reverse', 'Fill', 'Add']) {
     base[name] = original(name);

@@ -2,6 +2,7 @@
 ;;  - the fused batch norm (+ ReLU) kernels (batchnormKernels.ts): `stats`, `normalise`, `backwardSums` and
 ;;    `backwardDx`, 128-bit SIMD over channels: x is NHWC, seen as `rows` rows of `c` contiguous channels;
 ;;  - the channel-axis Concat and SplitV kernels (concat.ts): `copyRows`;
+;;  - the max pool gradient (pool.ts): `maxPoolGrad`;
 ;;  - the convolution gradients (register.ts): `flipSwap` (the input gradient's filter) and `convFilterGrad` (the
 ;;    filter gradient), at the end of the file.
 ;;
@@ -285,6 +286,107 @@
         (local.set $dst (i32.add (local.get $dst) (local.get $db)))
         (local.set $rows (i32.sub (local.get $rows) (i32.const 1)))
         (br $row))))
+
+;; Gradient of an NHWC max pool (MaxPoolGrad, pool.ts): dx = 0, then each output's dy[n,oh,ow,c] is added to dx at
+;; the first maximum (row-major window order, strictly greater wins, padding never) of x over its window.
+;; x, dx: [n,h,w,c], dy: [n,ho,wo,c], f32, c % 4 == 0 (the caller checks). 4 channels at a time: the window's
+;; maximum and its position as vectors, then 4 scalar additions.
+  (func (export "maxPoolGrad")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32)
+    (param $pt i32) (param $pl i32)
+    (local $img i32) (local $oh i32) (local $ow i32) (local $c0 i32) (local $fy i32) (local $fx i32) (local $ih i32)
+    (local $iw i32) (local $i i32) (local $p i32) (local $end i32) (local $xImg i32) (local $dxImg i32) (local $pdy i32)
+    (local $imgBytes i32)
+    (local $best v128) (local $bi v128) (local $v v128) (local $m v128) (local $g v128)
+    (local.set $imgBytes (i32.shl (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $c)) (i32.const 2)))
+    (local.set $p (local.get $dx))
+    (local.set $end (i32.add (local.get $dx) (i32.mul (local.get $n) (local.get $imgBytes))))
+    (block $zdone
+      (loop $zero
+        (br_if $zdone (i32.ge_u (local.get $p) (local.get $end)))
+        (v128.store align=4 (local.get $p) (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $zero)))
+    (local.set $pdy (local.get $dy))
+    (local.set $img (i32.const 0))
+    (block $imgDone
+      (loop $imgLoop
+        (br_if $imgDone (i32.ge_u (local.get $img) (local.get $n)))
+        (local.set $xImg (i32.add (local.get $x) (i32.mul (local.get $img) (local.get $imgBytes))))
+        (local.set $dxImg (i32.add (local.get $dx) (i32.mul (local.get $img) (local.get $imgBytes))))
+        (local.set $oh (i32.const 0))
+        (block $ohDone
+          (loop $ohLoop
+            (br_if $ohDone (i32.ge_u (local.get $oh) (local.get $ho)))
+            (local.set $ow (i32.const 0))
+            (block $owDone
+              (loop $owLoop
+                (br_if $owDone (i32.ge_u (local.get $ow) (local.get $wo)))
+                (local.set $c0 (i32.const 0))
+                (block $cDone
+                  (loop $cLoop
+                    (br_if $cDone (i32.ge_u (local.get $c0) (local.get $c)))
+                    (local.set $best (f32x4.splat (f32.const -inf)))
+                    (local.set $bi (i32x4.splat (i32.const -1)))
+                    (local.set $fy (i32.const 0))
+                    (block $fyDone
+                      (loop $fyLoop
+                        (br_if $fyDone (i32.ge_u (local.get $fy) (local.get $kh)))
+                        (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+                        (if (i32.lt_u (local.get $ih) (local.get $h))
+                          (then
+                            (local.set $fx (i32.const 0))
+                            (block $fxDone
+                              (loop $fxLoop
+                                (br_if $fxDone (i32.ge_u (local.get $fx) (local.get $kw)))
+                                (local.set $iw (i32.add (i32.sub (i32.mul (local.get $ow) (local.get $sw)) (local.get $pl)) (local.get $fx)))
+                                (if (i32.lt_u (local.get $iw) (local.get $w))
+                                  (then
+                                    (local.set $i (i32.add (i32.mul (local.get $ih) (local.get $w)) (local.get $iw)))
+                                    (local.set $v (v128.load align=4 (i32.add (local.get $xImg)
+                                      (i32.shl (i32.add (i32.mul (local.get $i) (local.get $c)) (local.get $c0)) (i32.const 2)))))
+                                    (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
+                                    (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                                    (local.set $bi (v128.bitselect (i32x4.splat (local.get $i)) (local.get $bi) (local.get $m)))))
+                                (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                                (br $fxLoop)))))
+                        (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+                        (br $fyLoop)))
+                    (local.set $g (v128.load align=4 (local.get $pdy)))
+                (local.set $i (i32x4.extract_lane 0 (local.get $bi)))
+                (if (i32.ge_s (local.get $i) (i32.const 0))
+                  (then
+                    (local.set $p (i32.add (local.get $dxImg)
+                      (i32.shl (i32.add (i32.mul (local.get $i) (local.get $c)) (i32.add (local.get $c0) (i32.const 0))) (i32.const 2))))
+                    (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 0 (local.get $g))))))
+                (local.set $i (i32x4.extract_lane 1 (local.get $bi)))
+                (if (i32.ge_s (local.get $i) (i32.const 0))
+                  (then
+                    (local.set $p (i32.add (local.get $dxImg)
+                      (i32.shl (i32.add (i32.mul (local.get $i) (local.get $c)) (i32.add (local.get $c0) (i32.const 1))) (i32.const 2))))
+                    (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 1 (local.get $g))))))
+                (local.set $i (i32x4.extract_lane 2 (local.get $bi)))
+                (if (i32.ge_s (local.get $i) (i32.const 0))
+                  (then
+                    (local.set $p (i32.add (local.get $dxImg)
+                      (i32.shl (i32.add (i32.mul (local.get $i) (local.get $c)) (i32.add (local.get $c0) (i32.const 2))) (i32.const 2))))
+                    (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 2 (local.get $g))))))
+                (local.set $i (i32x4.extract_lane 3 (local.get $bi)))
+                (if (i32.ge_s (local.get $i) (i32.const 0))
+                  (then
+                    (local.set $p (i32.add (local.get $dxImg)
+                      (i32.shl (i32.add (i32.mul (local.get $i) (local.get $c)) (i32.add (local.get $c0) (i32.const 3))) (i32.const 2))))
+                    (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32x4.extract_lane 3 (local.get $g))))))
+                    (local.set $pdy (i32.add (local.get $pdy) (i32.const 16)))
+                    (local.set $c0 (i32.add (local.get $c0) (i32.const 4)))
+                    (br $cLoop)))
+                (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+                (br $owLoop)))
+            (local.set $oh (i32.add (local.get $oh) (i32.const 1)))
+            (br $ohLoop)))
+        (local.set $img (i32.add (local.get $img) (i32.const 1)))
+        (br $imgLoop))))
 
 ;; dst[taps-1-t, o, i] = src[t, i, o] for t < taps, i < ci, o < co (f32): a [KH,KW,Ci,Co] filter flipped in space
 ;; with its channel axes swapped, as the input gradient's convolution needs it (Conv2DBackpropInput, register.ts).

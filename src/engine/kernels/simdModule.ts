@@ -1,9 +1,10 @@
 /**
  * Loader of the project's WASM-SIMD module (simd.wat, compiled by esbuild.mjs to dist/densenet-kernels.wasm
- * and, for tfjs's threaded build with its shared memory, dist/densenet-kernels-shared.wasm). It holds three
- * sets of inner loops for the WASM backend: those of the fused batch-norm kernels (`stats`, `normalise`,
- * `backwardSums`, `backwardDx`; batchnormKernels.ts), the row copies of the channel-axis Concat and SplitV
- * kernels (`copyRows`; concat.ts) and the convolution gradients' loops (`flipSwap`, `convFilterGrad`; register.ts).
+ * and, for tfjs's threaded build with its shared memory, dist/densenet-kernels-shared.wasm). It holds inner
+ * loops for the WASM backend: those of the fused batch-norm kernels (`stats`, `normalise`, `backwardSums`,
+ * `backwardDx`; batchnormKernels.ts), the row copies of the channel-axis Concat and SplitV kernels (`copyRows`;
+ * concat.ts), the convolution gradients (`flipSwap`, `convFilterGrad`; register.ts) and the max pool gradient
+ * (`maxPoolGrad`; pool.ts).
  *
  * The module imports the tfjs-backend-wasm Emscripten module's own WebAssembly.Memory, so its functions
  * read and write tensors in place at their heap byte offsets; growth of that memory is seen automatically.
@@ -28,6 +29,21 @@ interface WasmApi {
   Memory: abstract new (...args: never[]) => WasmMemory;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** A window's output size, size, strides and top/left padding: ho, wo, kh, kw, sh, sw, pt, pl. */
+type PoolWindow = [ho: number, wo: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number];
+/** A convolution's output size, output channels, then its kernel size, strides and top/left padding. */
+type ConvRest = [
+  ho: number,
+  wo: number,
+  co: number,
+  kh: number,
+  kw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+];
 
 /** The functions of simd.wat (all pointers are byte offsets in the tfjs heap). */
 export interface SimdKernels {
@@ -62,6 +78,8 @@ export interface SimdKernels {
   ): void;
   /** Copies rows of `width` floats between row strides (byte addresses, float counts): Concat/SplitV (concat.ts). */
   copyRows(src: number, dst: number, rows: number, width: number, srcStride: number, dstStride: number): void;
+  /** dx [n,h,w,c] = the gradient of a max pool of x [n,h,w,c] giving dy [n,ho,wo,c]; c a multiple of 4 (pool.ts). */
+  maxPoolGrad(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ...rest: PoolWindow): void;
   /** dst [taps,co,ci] = src [taps,ci,co] with the taps reversed and the channel axes swapped (register.ts). */
   flipSwap(src: number, dst: number, taps: number, ci: number, co: number): void;
   /**
@@ -76,15 +94,7 @@ export interface SimdKernels {
     h: number,
     w: number,
     ci: number,
-    ho: number,
-    wo: number,
-    co: number,
-    kh: number,
-    kw: number,
-    sh: number,
-    sw: number,
-    pt: number,
-    pl: number,
+    ...rest: ConvRest
   ): void;
 }
 
