@@ -159,7 +159,9 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
     label: (i) => labelArray[i],
     location: (i) => files[i],
     classFolder: (label) => options.show(path.join(dir, classNames[label])),
-    read: async (i: number, size: Size): Promise<Pixels> => decodeImage(await fs.promises.readFile(files[i]), size),
+    // A synchronous read: for image files it takes a tenth of the CPU time of fs.promises.readFile (whose file
+    // handle costs more than the read of a small image), and the engine process has no user interface to block.
+    read: async (i: number, size: Size): Promise<Pixels> => decodeImage(fs.readFileSync(files[i]), size),
     close: async () => undefined,
   };
 }
