@@ -146,12 +146,11 @@ describe('architecture diagram', () => {
     assertNoOverlap(l);
   });
 
-  it('DenseNet-264 lays out fast, expanded or collapsed', () => {
+  // How fast it renders is measured in the real VS Code (test/ui/architecture*.ui.mjs), not in a timed unit test.
+  it('DenseNet-264 lays out, expanded or collapsed, without overlaps', () => {
     const m = preset('densenet264'); // [6, 12, 64, 48]
-    const t0 = process.hrtime.bigint();
     const collapsed = layoutDiagram(m);
     const expanded = layoutDiagram(m, { expanded: allExpanded(m) });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     assert.strictEqual(collapsed.nodes.length, 1 + 1 + 6 + 12 + 3 + 2 + 1);
     assert.strictEqual(expanded.nodes.length, 1 + 1 + 130 + 3 + 1);
     assert.strictEqual(
@@ -159,7 +158,6 @@ describe('architecture diagram', () => {
       [6, 12, 64, 48].reduce((s, n) => s + (n * (n + 1)) / 2, 0),
     );
     assertNoOverlap(expanded);
-    assert.ok(ms < 100, `layout took ${ms} ms`);
   });
 
   it('wrap: DenseNet-121 expanded takes one column per block, using the width instead of a tall column', () => {
