@@ -117,6 +117,10 @@ export interface MappedSource {
  * same model with the source's classes, and its classifier is left out: the model keeps a new one.
  */
 export function mapSource(source: SourceWeights, analysis: Analysis, replaceClassifier: boolean): MappedSource {
+  if (analysis.task === 'segmentation')
+    throw new Error(
+      'Importing weights into a segmentation model (FC-DenseNet) is not supported: pretrained DenseNets are classifiers; start an FC-DenseNet from scratch.',
+    );
   if (source.classes === analysis.classes) return source.map(analysis);
   if (!replaceClassifier)
     throw new Error(
@@ -157,7 +161,7 @@ function withClasses(a: Analysis, classes: number): Analysis {
  */
 export function guessPreset(source: SourceWeights): { preset: string; analysis: Analysis; mapped: MappedSource } {
   const tried: string[] = [];
-  for (const p of PRESETS) {
+  for (const p of PRESETS.filter((x) => (x.task ?? 'classification') === 'classification')) {
     const analysis = analyze(p.model, p.input, source.classes);
     try {
       return { preset: p.name, analysis, mapped: source.map(analysis) };

@@ -5,24 +5,25 @@
 import type { Analysis, LayerInfo } from '../core/analyze';
 import { elementCount, shapeText, type LayerTensor, type LayerWeights } from './tensors';
 
-export type ParamLayerType = 'Conv2D' | 'BatchNormalization' | 'Dense';
+export type ParamLayerType = 'Conv2D' | 'Conv2DTranspose' | 'BatchNormalization' | 'Dense';
 
 export interface ParamLayer {
   layer: LayerInfo;
   type: ParamLayerType;
   /** Keras' names of the layer's tensors, in tfjs order (`kernel`; `gamma`, `beta`, `moving_mean`, …). */
   names: string[];
-  /** Their shapes in tfjs layout (Conv2D kernel HWIO, Dense kernel [in, out]). */
+  /** Their shapes in tfjs layout (Conv2D kernel HWIO, Conv2DTranspose kernel HW-out-in, Dense kernel [in, out]). */
   shapes: number[][];
 }
 
 export const KERAS_TENSOR_NAMES: Record<ParamLayerType, string[]> = {
   Conv2D: ['kernel'],
+  Conv2DTranspose: ['kernel'],
   BatchNormalization: ['gamma', 'beta', 'moving_mean', 'moving_variance'],
   Dense: ['kernel', 'bias'],
 };
 
-const isParamType = (t: string): t is ParamLayerType => t === 'Conv2D' || t === 'BatchNormalization' || t === 'Dense';
+const isParamType = (t: string): t is ParamLayerType => t in KERAS_TENSOR_NAMES;
 
 /** The channels (or units) a layer receives: the last axis of its first input's output shape. */
 export function inputChannels(analysis: Analysis, layer: LayerInfo): number {
@@ -31,7 +32,10 @@ export function inputChannels(analysis: Analysis, layer: LayerInfo): number {
   return from.outputShape[from.outputShape.length - 1];
 }
 
-/** Conv2D, BatchNormalization and Dense layers of the analysis, in model order, with their tensor shapes. */
+/**
+ * The parametrised layers of the analysis (convolutions, transposed convolutions, batch norms, dense), in model
+ * order, with their tensor shapes. A convolution with a bias (an FC-DenseNet's classifier) holds two tensors.
+ */
 export function paramLayers(analysis: Analysis): ParamLayer[] {
   const out: ParamLayer[] = [];
   for (const layer of analysis.layers) {
@@ -39,12 +43,19 @@ export function paramLayers(analysis: Analysis): ParamLayer[] {
     if (!isParamType(type)) continue;
     const cin = inputChannels(analysis, layer);
     let shapes: number[][];
+    let names = KERAS_TENSOR_NAMES[type];
+    const k = layer.config.kernelSize ?? 1;
+    const filters = layer.config.filters ?? 0;
     if (type === 'Conv2D') {
-      const k = layer.config.kernelSize ?? 1;
-      shapes = [[k, k, cin, layer.config.filters ?? 0]];
-    } else if (type === 'BatchNormalization') shapes = [[cin], [cin], [cin], [cin]];
+      shapes = [[k, k, cin, filters]];
+      if (layer.config.useBias) {
+        shapes.push([filters]);
+        names = ['kernel', 'bias'];
+      }
+    } else if (type === 'Conv2DTranspose') shapes = [[k, k, filters, cin]];
+    else if (type === 'BatchNormalization') shapes = [[cin], [cin], [cin], [cin]];
     else shapes = [[cin, layer.config.units ?? 0], [layer.config.units ?? 0]];
-    out.push({ layer, type, names: KERAS_TENSOR_NAMES[type], shapes });
+    out.push({ layer, type, names, shapes });
   }
   return out;
 }

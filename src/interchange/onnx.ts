@@ -284,7 +284,8 @@ function mismatch(p: ParamLayer, op: ParamOp, what: string, has: number[], needs
   );
 }
 
-const OP_FOR: Record<ParamLayer['type'], ParamOp['op']> = {
+/** The ONNX operation each layer type's weights come from (an FC-DenseNet's transposed convolutions: none). */
+const OP_FOR: Partial<Record<ParamLayer['type'], ParamOp['op']>> = {
   Conv2D: 'conv',
   BatchNormalization: 'batchnorm',
   Dense: 'dense',
@@ -310,6 +311,7 @@ export function onnxLayerWeights(
   let k = 0;
   for (let i = 0; i < layers.length; i++) {
     const p = layers[i];
+    if (!OP_FOR[p.type]) throw new Error(`Layer ${p.layer.name} (${p.type}): ONNX weights cannot be imported into it.`);
     const op = ops[k++];
     if (!op)
       throw new Error(

@@ -1,7 +1,8 @@
 /**
  * An analysis and its weights as an ONNX inference graph (NCHW): Conv (a preceding ZeroPadding2D folded into
  * its pads), BatchNormalization, Relu, MaxPool, AveragePool, Concat on channels, GlobalAveragePool + Flatten,
- * Gemm; dropout is omitted. Input `input` [batch, C, H, W]; outputs `logits` and `probabilities` (Softmax).
+ * Gemm; for an FC-DenseNet ConvTranspose and a per-pixel head; dropout is omitted. Input `input` [batch, C, H, W];
+ * outputs `logits` and `probabilities` (Softmax over the classes), [batch, classes] or [batch, classes, H, W].
  */
 import { onnx } from 'onnx-proto';
 import type { Analysis, LayerInfo } from '../core/analyze';
@@ -98,15 +99,48 @@ class GraphBuilder {
         `Layer ${layer.name}: 'same' padding with stride ${stride} and kernel ${k} has no ONNX equivalent.`,
       );
     const p = (layer.config.padding === 'same' ? (k - 1) / 2 : 0) + s.pad;
-    const kernel = this.weights.get(layer.name)![0];
+    const [kernel, bias] = this.weights.get(layer.name)!;
     const [h, w, i, o] = kernel.shape;
     this.initializers.push(floatTensor(`${layer.name}/kernel`, [o, i, h, w], hwioToOihw(kernel.values, kernel.shape)));
+    const inputs = [s.tensor, `${layer.name}/kernel`];
+    if (bias) {
+      this.initializers.push(floatTensor(`${layer.name}/bias`, bias.shape, bias.values));
+      inputs.push(`${layer.name}/bias`);
+    }
     this.node(
       'Conv',
       layer.name,
-      [s.tensor, `${layer.name}/kernel`],
+      inputs,
       [layer.name],
       [ints('kernel_shape', [k, k]), ints('strides', [stride, stride]), ints('pads', [p, p, p, p])],
+    );
+  }
+
+  /**
+   * A transposed convolution with 'same' padding (an FC-DenseNet's transition up): tfjs' kernel [kH, kW, out, in]
+   * becomes ONNX's [in, out, kH, kW]; 'same' crops what the stride leaves over at the bottom and right, as
+   * TensorFlow does, so the output is exactly stride x the input.
+   */
+  convTranspose(layer: LayerInfo): void {
+    const k = layer.config.kernelSize ?? 1;
+    const stride = layer.config.strides ?? 1;
+    const [kernel] = this.weights.get(layer.name)!;
+    const [h, w, o, i] = kernel.shape;
+    const values = new Float32Array(kernel.values.length);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        for (let co = 0; co < o; co++)
+          for (let ci = 0; ci < i; ci++)
+            values[((ci * o + co) * h + y) * w + x] = kernel.values[((y * w + x) * o + co) * i + ci];
+    this.initializers.push(floatTensor(`${layer.name}/kernel`, [i, o, h, w], values));
+    const total = Math.max(k - stride, 0);
+    const [begin, end] = [Math.floor(total / 2), total - Math.floor(total / 2)];
+    this.node(
+      'ConvTranspose',
+      layer.name,
+      [this.padded(layer), `${layer.name}/kernel`],
+      [layer.name],
+      [ints('kernel_shape', [k, k]), ints('strides', [stride, stride]), ints('pads', [begin, begin, end, end])],
     );
   }
 
@@ -188,10 +222,20 @@ class GraphBuilder {
       case 'Conv2D':
         this.conv(layer);
         break;
+      case 'Conv2DTranspose':
+        this.convTranspose(layer);
+        break;
       case 'BatchNormalization':
         this.batchNorm(layer);
         break;
       case 'Activation':
+        if (layer.config.activation === 'softmax' && isLast) {
+          // A segmentation head: the classifier's output is `logits`, its softmax over the classes `probabilities`.
+          this.node('Identity', 'logits', [this.padded(layer)], ['logits']);
+          this.node('Softmax', layer.name, ['logits'], ['probabilities'], [int('axis', 1)]);
+          this.sources.set(layer.name, plain('probabilities'));
+          return;
+        }
         if (layer.config.activation === 'softmax')
           this.node('Softmax', layer.name, [this.padded(layer)], [layer.name], [int('axis', 1)]);
         else this.node('Relu', layer.name, [this.padded(layer)], [layer.name]);
@@ -252,8 +296,11 @@ export function writeOnnxModel(analysis: Analysis, weights: LayerWeights, option
   const g = new GraphBuilder(weights, options.epsilon);
   analysis.layers.forEach((l, i) => g.layer(l, i === analysis.layers.length - 1));
   const last = analysis.layers[analysis.layers.length - 1];
-  if (last.type !== 'Dense') throw new Error(`The model ends in ${last.name} (${last.type}), not in a classifier.`);
+  const segmentation = analysis.task === 'segmentation';
+  if (last.type !== (segmentation ? 'Activation' : 'Dense'))
+    throw new Error(`The model ends in ${last.name} (${last.type}), not in a classifier.`);
   const { height, width, channels } = analysis.input;
+  const head = segmentation ? ['batch', analysis.classes, height, width] : ['batch', analysis.classes];
   const extra = [...new Set(options.outputs ?? [])].map((name) => {
     const layer = analysis.layers.find((l) => l.name === name);
     if (!layer) throw new Error(`The model has no layer ${name} to return from the ONNX graph.`);
@@ -280,11 +327,7 @@ export function writeOnnxModel(analysis: Analysis, weights: LayerWeights, option
       node: g.nodes,
       initializer: g.initializers,
       input: [{ name: 'input', type: tensorType(['batch', channels, height, width]) }],
-      output: [
-        { name: 'logits', type: tensorType(['batch', analysis.classes]) },
-        { name: 'probabilities', type: tensorType(['batch', analysis.classes]) },
-        ...extra,
-      ],
+      output: [{ name: 'logits', type: tensorType(head) }, { name: 'probabilities', type: tensorType(head) }, ...extra],
     },
   };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
