@@ -153,7 +153,7 @@ function addTransitionDown(
   if (!b.fits(shape, last, inputHw)) return { last, shape };
   if (h % 2 !== 0 || w % 2 !== 0) {
     const factor = 2 ** downs;
-    const nearest = (n: number) => Math.max(factor, Math.round(n / factor) * factor);
+    const nearest = (n: number) => fcInputSide(n, downs);
     const [inH, inW] = b.layers[0].outputShape;
     b.problem = {
       group: b.groups[b.groups.length - 1],
@@ -165,4 +165,13 @@ function addTransitionDown(
     };
   }
   return { last, shape };
+}
+
+/**
+ * The side an FC-DenseNet with `downs` transitions down can take nearest to `side`: a multiple of 2^downs (so
+ * that every transition down halves it exactly), at least 2^downs.
+ */
+export function fcInputSide(side: number, downs: number): number {
+  const factor = 2 ** downs;
+  return Math.max(factor, Math.round(side / factor) * factor);
 }

@@ -2,6 +2,7 @@
  * Quick fixes the validator's messages need beyond "replace this value": the smallest input a model takes
  * (and the fix that sets it), and removing one entry of a list. Pure.
  */
+import { fcInputSide } from './fcDenseNet';
 import { analyze, type Analysis } from './analyze';
 import type { Checker } from './checker';
 import { nodeAt, type JsonPath, type SpecFix } from './parse';
@@ -76,7 +77,7 @@ export function reportInputTooSmall(c: Checker, model: ModelConfig, input: Input
  */
 function reportFcInput(c: Checker, model: ModelConfig, input: InputShape, message: string): void {
   const factor = 2 ** model.blockConfig.length;
-  const nearest = (n: number) => Math.max(factor, Math.round(n / factor) * factor);
+  const nearest = (n: number) => fcInputSide(n, model.blockConfig.length);
   const edits = (['height', 'width'] as const).flatMap((key) => {
     const node = nodeAt(c.parsed, ['input', key]);
     return node && input[key] % factor !== 0
