@@ -37,32 +37,47 @@ const path = z.string().max(4096);
 const sourceObject = z
   .strictObject({
     format: z
-      .enum(['folder', 'idx', 'cifar10', 'cifar100'])
+      .enum(['folder', 'idx', 'cifar10', 'cifar100', 'csv', 'segmentation'])
       .optional()
       .meta({
         description: 'How the data is stored; guessed from the files when omitted.',
         enumDescriptions: [
-          'One sub-folder per class, classes in alphanumeric order',
+          'One sub-folder per class, classes in alphanumeric order (task multilabel: an image in several class folders has all their labels)',
           'IDX files (MNIST format): give images and labels',
           'CIFAR-10 binary batches',
           'CIFAR-100 binary batches (fine labels)',
+          'A CSV manifest (task multilabel): header row; image path (relative to the CSV file), then a "labels" column of names separated by | or one 0/1 column per label',
+          'Images and masks (task segmentation): give images and masks',
         ],
       }),
     path: path.optional().meta({ description: 'Folder or file, relative to this spec.' }),
-    images: path
-      .optional()
-      .meta({ description: 'IDX images file (e.g. train-images-idx3-ubyte.gz), relative to this spec.' }),
+    images: path.optional().meta({
+      description:
+        'IDX images file (e.g. train-images-idx3-ubyte.gz), or, with masks, the folder of images to segment; relative to this spec.',
+    }),
     labels: path
       .optional()
       .meta({ description: 'IDX labels file (e.g. train-labels-idx1-ubyte.gz), relative to this spec.' }),
+    masks: path.optional().meta({
+      markdownDescription:
+        'Segmentation (`"task": "segmentation"`): the folder of masks, relative to this spec. The mask of image `a.jpg` is `a.png`: an 8-bit grayscale or palette PNG whose pixel value is the class index (`data.ignoreIndex` marks pixels to ignore), or an RGB PNG painted in the colours of `data.classList`. Masks are resized to the input by nearest neighbour.',
+    }),
   })
   .meta({ description: 'A data source: its format and where its files are.' });
 
 const sourcePath = path.meta({
   description:
-    'A path relative to this spec: a folder with one sub-folder per class (PNG, JPEG, WebP, GIF, TIFF), a folder of CIFAR-10/100 binary batches, or an IDX images file (MNIST format, .gz allowed).',
+    'A path relative to this spec: a folder with one sub-folder per class (PNG, JPEG, WebP, GIF, TIFF), a folder of CIFAR-10/100 binary batches, an IDX images file (MNIST format, .gz allowed), or a CSV manifest (.csv, task multilabel).',
 });
 const source = z.union([sourcePath, sourceObject]);
+
+const classEntry = z.strictObject({
+  name: z.string().min(1).max(200).meta({ description: 'The class name.' }),
+  color: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/)
+    .meta({ description: 'The class colour, "#rrggbb": how RGB masks paint the class, and predicted masks draw it.' }),
+});
 
 const split = z.strictObject({
   split: z
@@ -117,6 +132,28 @@ const dataSection = z
           'Data augmentation (the paper\'s "+": random crop after 4-pixel zero padding and horizontal flip).',
       }),
     prefetch: int(1, 64).optional().meta({ description: 'Batches prepared ahead of training, 1 to 64.', default: 2 }),
+    classList: z
+      .array(classEntry)
+      .min(2)
+      .max(256)
+      .optional()
+      .meta({
+        markdownDescription:
+          'Segmentation: the classes in index order, each `{"name", "color": "#rrggbb"}` (2 to 256; their number must equal `classes`). The colours read RGB masks and draw predicted masks. Without it the classes are named "0", "1", ... and drawn in the Pascal VOC palette.',
+        examples: [
+          [
+            { name: 'background', color: '#000000' },
+            { name: 'road', color: '#804080' },
+          ],
+        ],
+      }),
+    ignoreIndex: int(0, 255)
+      .optional()
+      .meta({
+        description:
+          'Segmentation: the mask value (0 to 255) of pixels left out of the loss and the metrics, e.g. 255 for object borders (Pascal VOC). In RGB masks, the gray pixels of that level. Default: none (every mask value must be a class).',
+        examples: [255],
+      }),
   })
   .meta({ description: 'Where the images come from and how they are prepared.' });
 

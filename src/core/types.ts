@@ -54,7 +54,7 @@ export interface DecoderConfig {
 }
 
 /** What the network predicts: one class per image, or one class per pixel (FC-DenseNet). */
-export type Task = 'classification' | 'segmentation';
+export type Task = 'classification' | 'multilabel' | 'segmentation';
 
 /** A spec resolved against its preset and defaults, ready for analysis. */
 export interface ResolvedSpec {

@@ -22,10 +22,21 @@ export interface Pixels {
 export interface Dataset {
   /** What the data is, for messages: `data/train (class folders)`. */
   readonly description: string;
-  /** Class names; label i is classNames[i]. */
+  /** Class names; label i is classNames[i]. Multi-label data: the label names; segmentation: the class names. */
   readonly classNames: readonly string[];
   readonly length: number;
+  /** The class of example `index`; 0 for multi-label and segmentation data (see labelSet, readMask). */
   label(index: number): number;
+  /** Multi-label data: the label indices of example `index`, ascending, possibly none. */
+  labelSet?(index: number): readonly number[];
+  /**
+   * Segmentation data: the mask of example `index` resized to `size` by nearest neighbour, row-major H·W, the
+   * class of each pixel, -1 where the mask has the ignore index. Rejects for an unreadable mask or a value that is
+   * no class.
+   */
+  readMask?(index: number, size: Size): Promise<Int16Array>;
+  /** Segmentation data: the mask file of example `index`. */
+  maskLocation?(index: number): string;
   /** Where example `index` comes from: an image file, or `file [record n]` for IDX and CIFAR data. */
   location(index: number): string;
   /** Where the examples of class `label` are, for messages (class folders: the class's folder). */
@@ -50,6 +61,9 @@ export function subset(dataset: Dataset, indices: Uint32Array, description: stri
     classNames: dataset.classNames,
     length: indices.length,
     label: (i) => dataset.label(indices[i]),
+    labelSet: dataset.labelSet && ((i) => dataset.labelSet!(indices[i])),
+    readMask: dataset.readMask && ((i, size) => dataset.readMask!(indices[i], size)),
+    maskLocation: dataset.maskLocation && ((i) => dataset.maskLocation!(indices[i])),
     location: (i) => dataset.location(indices[i]),
     classFolder: dataset.classFolder && ((label) => dataset.classFolder!(label)),
     read: (i, size) => dataset.read(indices[i], size),
@@ -57,22 +71,36 @@ export function subset(dataset: Dataset, indices: Uint32Array, description: stri
   };
 }
 
+/** Whether a validation split of `dataset` is stratified by class: single-label data only. */
+export function isStratifiable(dataset: Dataset): boolean {
+  return dataset.labelSet === undefined && dataset.readMask === undefined;
+}
+
 /**
- * Which examples of `dataset` to hold out for validation: `fraction` of them, stratified (each class gives
- * round(fraction·n) of its n examples, at least one when it has two or more) and seeded, so the same seed gives
- * the same split. Indices ascending.
+ * Which examples of `dataset` to hold out for validation: `fraction` of them, seeded, so the same seed gives the
+ * same split. Stratified (the default for single-label data): each class gives round(fraction·n) of its n
+ * examples, at least one when it has two or more. Not stratified (multi-label and segmentation data, whose
+ * examples have no one class): round(fraction·n) of all n examples, at least one and at most n - 1. Indices
+ * ascending.
  */
-export function splitIndices(dataset: Dataset, fraction: number, seed: number): Uint32Array {
+export function splitIndices(
+  dataset: Dataset,
+  fraction: number,
+  seed: number,
+  stratify = isStratifiable(dataset),
+): Uint32Array {
   if (!(fraction > 0 && fraction < 1)) {
     throw new Error(
       `The validation split is ${fraction}: set data.validation.split to a fraction between 0 and 1 (e.g. 0.1).`,
     );
   }
-  const byClass: number[][] = dataset.classNames.map(() => []);
-  for (let i = 0; i < dataset.length; i++) byClass[dataset.label(i)].push(i);
+  const groups: number[][] = stratify
+    ? dataset.classNames.map(() => [])
+    : [Array.from({ length: dataset.length }, (_, i) => i)];
+  if (stratify) for (let i = 0; i < dataset.length; i++) groups[dataset.label(i)].push(i);
   const rng = new Rng(seed);
   const held: number[] = [];
-  for (const members of byClass) {
+  for (const members of groups) {
     const take = members.length < 2 ? 0 : Math.max(1, Math.round(fraction * members.length));
     rng.shuffle(members);
     for (let k = 0; k < Math.min(take, members.length - 1); k++) held.push(members[k]);

@@ -105,8 +105,14 @@ export interface FolderOptions {
   classNames?: readonly string[];
 }
 
+interface ClassFolders {
+  classNames: readonly string[];
+  /** The images of each class folder found, with its label. */
+  folders: { label: number; files: string[] }[];
+}
+
 /** Lists the class folders of `dir`; throws an Error that says what to change when they hold no images. */
-export async function openImageFolder(dir: string, options: FolderOptions): Promise<Dataset> {
+async function listClassFolders(dir: string, options: FolderOptions): Promise<ClassFolders> {
   const entries = await visibleEntries(dir, options.show);
   const broken = entries.find((e) => e.kind === 'broken link');
   if (broken) throw await brokenLink(broken.full, options.show, 'Class folder');
@@ -121,8 +127,7 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
     );
   }
   const classNames = options.classNames ?? classDirs;
-  const files: string[] = [];
-  const labels: number[] = [];
+  const folders: ClassFolders['folders'] = [];
   const empty: string[] = [];
   for (const name of classDirs) {
     const label = classNames.indexOf(name);
@@ -131,14 +136,11 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
         `Class folder "${options.show(path.join(dir, name))}" is not one of the ${classNames.length} training classes (${classNames.join(', ')}): rename or remove it.`,
       );
     }
-    const found = await imageFiles(path.join(dir, name), root, options.show, []);
-    if (found.length === 0) empty.push(name);
-    for (const file of found) {
-      files.push(file);
-      labels.push(label);
-    }
+    const files = await imageFiles(path.join(dir, name), root, options.show, []);
+    if (files.length === 0) empty.push(name);
+    folders.push({ label, files });
   }
-  if (files.length === 0) {
+  if (folders.every((f) => f.files.length === 0)) {
     throw new Error(
       `Data folder "${options.show(dir)}" has no images: its class folders (${classDirs.join(', ')}) hold no ${EXTENSION_LIST} files. Add images to them.`,
     );
@@ -151,7 +153,18 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
           : ''),
     );
   }
-  const labelArray = Int32Array.from(labels);
+  return { classNames, folders };
+}
+
+// A synchronous read: for image files it takes a tenth of the CPU time of fs.promises.readFile (whose file
+// handle costs more than the read of a small image), and the engine process has no user interface to block.
+const readImage = async (file: string, size: Size): Promise<Pixels> => decodeImage(fs.readFileSync(file), size);
+
+/** Single-label class folders: each image is one example of its folder's class. */
+export async function openImageFolder(dir: string, options: FolderOptions): Promise<Dataset> {
+  const { classNames, folders } = await listClassFolders(dir, options);
+  const files = folders.flatMap((f) => f.files);
+  const labelArray = Int32Array.from(folders.flatMap((f) => f.files.map(() => f.label)));
   return {
     description: `${options.show(dir)} (class folders)`,
     classNames,
@@ -159,9 +172,40 @@ export async function openImageFolder(dir: string, options: FolderOptions): Prom
     label: (i) => labelArray[i],
     location: (i) => files[i],
     classFolder: (label) => options.show(path.join(dir, classNames[label])),
-    // A synchronous read: for image files it takes a tenth of the CPU time of fs.promises.readFile (whose file
-    // handle costs more than the read of a small image), and the engine process has no user interface to block.
-    read: async (i: number, size: Size): Promise<Pixels> => decodeImage(fs.readFileSync(files[i]), size),
+    read: async (i: number, size: Size): Promise<Pixels> => readImage(files[i], size),
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Multi-label class folders: an image found under the same path (relative to its class folder) in several class
+ * folders is one example with all their labels, e.g. a/x.png and b/x.png make x.png with labels a and b. Examples
+ * in the order of those relative paths; each is read from its first class folder.
+ */
+export async function openMultilabelFolder(dir: string, options: FolderOptions): Promise<Dataset> {
+  const { classNames, folders } = await listClassFolders(dir, options);
+  const examples = new Map<string, { file: string; labels: number[] }>();
+  for (const { label, files } of folders) {
+    const classDir = path.join(dir, classNames[label]);
+    for (const file of files) {
+      const key = path.relative(classDir, file).split(path.sep).join('/');
+      const known = examples.get(key);
+      if (known) known.labels.push(label);
+      else examples.set(key, { file, labels: [label] });
+    }
+  }
+  const keys = [...examples.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const list = keys.map((k) => examples.get(k)!);
+  for (const e of list) e.labels.sort((a, b) => a - b);
+  return {
+    description: `${options.show(dir)} (multi-label class folders)`,
+    classNames,
+    length: list.length,
+    label: () => 0,
+    labelSet: (i) => list[i].labels,
+    location: (i) => list[i].file,
+    classFolder: (label) => options.show(path.join(dir, classNames[label])),
+    read: async (i: number, size: Size): Promise<Pixels> => readImage(list[i].file, size),
     close: async () => undefined,
   };
 }

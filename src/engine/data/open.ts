@@ -11,23 +11,35 @@
 import { createHash } from 'crypto';
 import { noDataHowTo } from '../../core/dataKind';
 import type { DataSource, DataSpec } from '../../core/specSchema';
-import type { InputShape } from '../../core/types';
+import type { InputShape, Task } from '../../core/types';
 import type { HeldOut } from '../../runs/runSplit';
 import { type BatchIterator, batches } from './batches';
 import { type Dataset, splitAt, splitIndices } from './dataset';
+import { type MaskSpec, defaultPalette, parseColor } from './mask';
 import { type Augmentation, type Normalization, computeNormalization } from './preprocess';
 import type { Rng } from './rng';
 import { SkipLedger, checkClassesReadable } from './skips';
 import { openSource } from './source';
 
-export { type Batch, type BatchIterator, type BatchOptions, batches } from './batches';
-export { type Dataset, type Pixels, type Size, labelCounts, splitDataset, splitIndices, subset } from './dataset';
+export { type Batch, type BatchIterator, type BatchOptions, batches, targetsPerExample } from './batches';
+export {
+  type Dataset,
+  type Pixels,
+  type Size,
+  isStratifiable,
+  labelCounts,
+  splitDataset,
+  splitIndices,
+  subset,
+} from './dataset';
+export { type MaskSpec, defaultPalette } from './mask';
 export { IMAGE_EXTENSIONS } from './folder';
 export {
   type AugmentParams,
   type Augmentation,
   type Normalization,
   augment,
+  augmentMask,
   computeNormalization,
   loadExample,
   normalizeInPlace,
@@ -45,12 +57,21 @@ export {
 
 /** The spec's `data` section, as the schema (src/core/specSchema.ts) describes it. */
 export type { DataSpec };
+export type { Task };
 
 export interface OpenDataOptions {
   /** The spec's folder: data paths are relative to it. */
   baseDir: string;
   input: InputShape;
-  /** The spec's `classes`, checked against the training data. */
+  /**
+   * What the data is for (default classification): multilabel reads CSV manifests and class folders into label
+   * sets, segmentation reads images with masks.
+   */
+  task?: Task;
+  /**
+   * The spec's `classes`, checked against the training data (multilabel: its number of labels; segmentation:
+   * data.classList's length; without data.classList it names the segmentation classes "0", "1", ...).
+   */
   classes?: number;
   /** training.seed: the validation split's seed unless data.validation.seed is given, and the "auto" sample's. */
   seed?: number;
@@ -68,7 +89,11 @@ export interface OpenDataOptions {
 }
 
 export interface DataPipeline {
+  task: Task;
+  /** Class names (multilabel: label names). */
   classNames: readonly string[];
+  /** Segmentation: the colour of each class, "#rrggbb" (data.classList's, else the Pascal VOC palette). */
+  classColors?: readonly string[];
   train: Dataset;
   validation?: Dataset;
   /** For a `validation: {split}`: which training examples were held out (the one given, or the one drawn). */
@@ -115,11 +140,57 @@ function checkNormalization(n: Normalization, channels: number): Normalization {
   return { mean: [...n.mean], std: [...n.std] };
 }
 
-/** SHA-256 of the locations and labels of a dataset's examples, in order. */
+/**
+ * SHA-256 of the locations and labels of a dataset's examples, in order, with each example's label set
+ * (multi-label data) and mask file (segmentation). Single-label data hashes as it always did, so the splits that
+ * runs recorded stay valid.
+ */
 export function datasetFingerprint(dataset: Dataset): string {
   const hash = createHash('sha256');
-  for (let i = 0; i < dataset.length; i++) hash.update(`${dataset.location(i)}\t${dataset.label(i)}\n`);
+  for (let i = 0; i < dataset.length; i++) {
+    let line = `${dataset.location(i)}\t${dataset.label(i)}`;
+    if (dataset.labelSet) line += `\t[${dataset.labelSet(i).join(',')}]`;
+    if (dataset.maskLocation) line += `\t${dataset.maskLocation(i)}`;
+    hash.update(`${line}\n`);
+  }
   return hash.digest('hex');
+}
+
+/** Segmentation: the class names, their colours and how mask values become classes, from data and `classes`. */
+export function segmentationClasses(
+  data: DataSpec,
+  classes: number | undefined,
+): { classNames: string[]; classColors: string[]; mask: MaskSpec } {
+  const list = data.classList;
+  if (list && classes !== undefined && list.length !== classes)
+    throw new Error(
+      `classes is ${classes} but data.classList names ${list.length} classes: set "classes" to ${list.length}, or make data.classList list ${classes}.`,
+    );
+  const count = list?.length ?? classes;
+  if (count === undefined)
+    throw new Error('Segmentation data needs its number of classes: set "classes" (or list them in data.classList).');
+  const classColors = list ? list.map((c) => c.color.toLowerCase()) : defaultPalette(count);
+  const mask: MaskSpec = {
+    classes: count,
+    ignoreIndex: data.ignoreIndex,
+    colors: list?.map((c) => parseColor(c.color)),
+  };
+  return {
+    classNames: list ? list.map((c) => c.name) : Array.from({ length: count }, (_, i) => `${i}`),
+    classColors,
+    mask,
+  };
+}
+
+/** Throws when `classes` disagrees with the training data's classes (multilabel: its labels). */
+function checkClassCount(all: Dataset, classes: number | undefined, task: Task): void {
+  const classNames = all.classNames;
+  if (classes === undefined || classes === classNames.length || task === 'segmentation') return;
+  const list = classNames.length <= 12 ? classNames.join(', ') : `${classNames.slice(0, 10).join(', ')}, ...`;
+  const what = task === 'multilabel' ? 'labels' : 'classes';
+  throw new Error(
+    `classes is ${classes} but the training data ${all.description} has ${classNames.length} ${what} (${list}): set "classes" to ${classNames.length}, or make the dataset match.`,
+  );
 }
 
 /** The examples of `all` to hold out: the recorded ones (checked against `all`), else a split drawn with `seed`. */
@@ -142,6 +213,8 @@ function heldOutOf(all: Dataset, fraction: number, seed: number, recorded: HeldO
  */
 export async function openData(data: DataSpec | undefined, options: OpenDataOptions): Promise<DataPipeline> {
   if (!data?.train) throw new Error(noDataHowTo(options.input, options.classes));
+  const task = options.task ?? 'classification';
+  const seg = task === 'segmentation' ? segmentationClasses(data, options.classes) : undefined;
   const opened: Dataset[] = [];
   const skips = new SkipLedger(options.onSkip);
   const onSkip = (file: string, reason: string): void => skips.add(file, reason);
@@ -151,6 +224,8 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
       split: role === 'train' ? 'train' : 'test',
       role,
       classNames,
+      task,
+      segmentation: seg && { classNames: seg.classNames, mask: seg.mask },
     });
     opened.push(dataset);
     return dataset;
@@ -158,12 +233,7 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
   try {
     const all = await open(data.train, 'train');
     const classNames = all.classNames;
-    if (options.classes !== undefined && options.classes !== classNames.length) {
-      const list = classNames.length <= 12 ? classNames.join(', ') : `${classNames.slice(0, 10).join(', ')}, ...`;
-      throw new Error(
-        `classes is ${options.classes} but the training data ${all.description} has ${classNames.length} classes (${list}): set "classes" to ${classNames.length}, or make the dataset match.`,
-      );
-    }
+    checkClassCount(all, options.classes, task);
     let train = all;
     let validation: Dataset | undefined;
     let heldOut: HeldOut | undefined;
@@ -192,9 +262,11 @@ export async function openData(data: DataSpec | undefined, options: OpenDataOpti
           : checkNormalization(normalize, input.channels);
     const augmentation = resolveAugmentation(data.augment);
     const prefetch = data.prefetch ?? 2;
-    const common = { input, normalization, prefetch, concurrency: options.concurrency, onSkip };
+    const common = { input, task, normalization, prefetch, concurrency: options.concurrency, onSkip };
     return {
+      task,
       classNames,
+      classColors: seg?.classColors,
       train,
       validation,
       heldOut,

@@ -3,7 +3,7 @@
  * to [0, 1], augmentation (training only) and per-channel normalisation. Arrays are HWC float32.
  */
 import type { InputShape } from '../../core/types';
-import type { Dataset, Pixels } from './dataset';
+import type { Dataset, Pixels, Size } from './dataset';
 import { Rng } from './rng';
 
 export interface Normalization {
@@ -77,6 +77,25 @@ export function augment(src: Float32Array, input: InputShape, padding: number, p
       const o = (y * w + x) * c;
       const s = (sy * w + sx) * c;
       for (let k = 0; k < c; k++) out[o + k] = src[s + k];
+    }
+  }
+  return out;
+}
+
+/**
+ * `augment` for a segmentation mask (H·W classes): the same crop window and mirror as the image with the same
+ * params, so every pixel keeps its class; the zero-padding area becomes -1 (ignored).
+ */
+export function augmentMask(mask: Int16Array, size: Size, padding: number, params: AugmentParams): Int16Array {
+  const { height: h, width: w } = size;
+  if (params.dx === padding && params.dy === padding && !params.flip) return mask;
+  const out = new Int16Array(mask.length).fill(-1);
+  for (let y = 0; y < h; y++) {
+    const sy = y + params.dy - padding;
+    if (sy < 0 || sy >= h) continue;
+    for (let x = 0; x < w; x++) {
+      const sx = (params.flip ? w - 1 - x : x) + params.dx - padding;
+      if (sx >= 0 && sx < w) out[y * w + x] = mask[sy * w + sx];
     }
   }
   return out;

@@ -70,9 +70,33 @@ function unreadableMessage(dataset: Dataset, classes: Unreadable[]): string {
 }
 
 /**
+ * Multi-label and segmentation data: checks that at least one example can be read (its image, and its mask for
+ * segmentation), reading them in order until one does. Unreadable files met go to `skips`.
+ */
+async function checkAnyReadable(dataset: Dataset, size: Size, skips: SkipLedger): Promise<void> {
+  let first = '';
+  for (let index = 0; index < dataset.length; index++) {
+    try {
+      await dataset.read(index, size);
+      await dataset.readMask?.(index, size);
+      return;
+    } catch (e) {
+      const reason = (e as Error).message;
+      skips.add(dataset.location(index), reason);
+      first ||= `${dataset.location(index)}: ${reason}`;
+    }
+  }
+  const what = dataset.readMask ? 'image and mask' : 'image';
+  throw new Error(
+    `None of the ${dataset.length} examples of ${dataset.description} can be read (${first || 'no examples'}): replace each unreadable ${what} with a readable one before training.`,
+  );
+}
+
+/**
  * Checks that every class with examples in `dataset` has at least one readable image: reads each class's
  * examples in order until one decodes at `size` (one read a class for good data). Unreadable files met go to
- * `skips`. Throws an Error naming the class and its folder when one has none.
+ * `skips`. Throws an Error naming the class and its folder when one has none. Multi-label and segmentation
+ * data, whose examples have no one class, need one readable example (checkAnyReadable).
  */
 export async function checkClassesReadable(
   dataset: Dataset,
@@ -80,6 +104,7 @@ export async function checkClassesReadable(
   skips: SkipLedger,
   concurrency = 4,
 ): Promise<void> {
+  if (dataset.labelSet || dataset.readMask) return checkAnyReadable(dataset, size, skips);
   const members: number[][] = dataset.classNames.map(() => []);
   for (let i = 0; i < dataset.length; i++) members[dataset.label(i)].push(i);
   const found: (Unreadable | undefined)[] = new Array<Unreadable | undefined>(members.length);

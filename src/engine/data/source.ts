@@ -1,16 +1,21 @@
 /**
- * Data sources as the spec writes them: a path (class folders, a folder of CIFAR batches, a folder of IDX files
- * or an IDX images file, told apart from the files) or {format, path, images, labels}. Paths are relative to
- * the spec's folder.
+ * Data sources as the spec writes them: a path (class folders, a folder of CIFAR batches, a folder of IDX files,
+ * an IDX images file or a CSV manifest, told apart from the files) or {format, path, images, labels, masks}.
+ * Paths are relative to the spec's folder. Which sources a task reads: classification all but manifests and
+ * masks; multilabel class folders and CSV manifests; segmentation images with masks.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { IDX_IMAGES, detectFolderFormat } from '../../core/dataKind';
 import type { DataSource } from '../../core/specSchema';
+import type { Task } from '../../core/types';
 import { type Split, openCifar } from './cifar';
 import type { Dataset } from './dataset';
-import { openImageFolder } from './folder';
+import { openImageFolder, openMultilabelFolder } from './folder';
 import { openIdx } from './idx';
+import { openManifest } from './manifest';
+import type { MaskSpec } from './mask';
+import { openSegmentation } from './segmentation';
 
 export type { Split } from './cifar';
 export type { DataFormat } from '../../core/dataKind';
@@ -25,13 +30,19 @@ export interface SourceOptions {
   role: string;
   /** The training classes, for validation and test data. */
   classNames?: readonly string[];
+  /** What the data is for (default classification): which formats fit and how class folders are read. */
+  task?: Task;
+  /** Segmentation: the class names and how mask values become classes. */
+  segmentation?: { classNames: readonly string[]; mask: MaskSpec };
 }
 
 /** A located source: what to open. */
 export type ResolvedSource =
   | { format: 'folder'; dir: string }
   | { format: 'cifar10' | 'cifar100'; dir: string }
-  | { format: 'idx'; images: string; labels: string };
+  | { format: 'idx'; images: string; labels: string }
+  | { format: 'csv'; file: string }
+  | { format: 'segmentation'; images: string; masks: string };
 
 function shower(baseDir: string): (abs: string) => string {
   return (abs) => {
@@ -94,9 +105,38 @@ function idxImagesInFolder(fileNames: readonly string[], split: Split): string |
   return candidates.find((f) => prefixes.some((p) => f.toLowerCase().startsWith(p)));
 }
 
+const isCsv = (file: string): boolean => file.toLowerCase().endsWith('.csv');
+
+/** An images folder and a masks folder (segmentation), both checked to be folders. */
+async function resolveSegmentation(
+  spec: { images?: string; masks?: string; path?: string; format?: string; labels?: string },
+  options: SourceOptions,
+): Promise<ResolvedSource> {
+  const example = '{"images": "data/train/images", "masks": "data/train/masks"}';
+  if (spec.path !== undefined || spec.labels !== undefined)
+    throw new Error(
+      `data.${options.role} is segmentation data (it gives "masks" or "format": "segmentation"): give only "images" and "masks" folders, e.g. ${example}.`,
+    );
+  if (spec.images === undefined || spec.masks === undefined)
+    throw new Error(
+      `data.${options.role} is segmentation data without "${spec.images === undefined ? 'images' : 'masks'}": give both, e.g. ${example}.`,
+    );
+  const images = await existing(spec.images, options, '.images');
+  const masks = await existing(spec.masks, options, '.masks');
+  for (const [field, found, rel] of [
+    ['images', images, spec.images],
+    ['masks', masks, spec.masks],
+  ] as const) {
+    if (found.kind !== 'directory')
+      throw new Error(`data.${options.role}.${field} "${rel}" is a file: give the folder of the ${field}.`);
+  }
+  return { format: 'segmentation', images: images.abs, masks: masks.abs };
+}
+
 /** Where a source's data is and in which format; throws a clear Error for a missing path. */
 export async function resolveSource(source: DataSource, options: SourceOptions): Promise<ResolvedSource> {
   const spec = typeof source === 'string' ? { path: source } : source;
+  if (spec.masks !== undefined || spec.format === 'segmentation') return resolveSegmentation(spec, options);
   if (spec.images !== undefined || spec.labels !== undefined || (spec.format === 'idx' && spec.path === undefined)) {
     if (spec.format !== undefined && spec.format !== 'idx') {
       throw new Error(
@@ -121,6 +161,11 @@ export async function resolveSource(source: DataSource, options: SourceOptions):
     throw new Error(`data.${options.role} has no "path": give the folder or file of the data.`);
   const where = typeof source === 'string' ? '' : '.path';
   const { abs, kind: k } = await existing(spec.path, options, where);
+  if (spec.format === 'csv' || (spec.format === undefined && k === 'file' && isCsv(spec.path))) {
+    if (k !== 'file')
+      throw new Error(`data.${options.role}${where} "${spec.path}" is a folder: give the CSV manifest file.`);
+    return { format: 'csv', file: abs };
+  }
   if (k === 'file') {
     if (spec.format !== undefined && spec.format !== 'idx') {
       throw new Error(
@@ -144,17 +189,55 @@ export async function resolveSource(source: DataSource, options: SourceOptions):
   return { format, dir: abs };
 }
 
+const FITS: Record<Task, readonly ResolvedSource['format'][]> = {
+  classification: ['folder', 'idx', 'cifar10', 'cifar100'],
+  multilabel: ['folder', 'csv'],
+  segmentation: ['segmentation'],
+};
+
+/** Why a source of `format` cannot feed `task`, and what to change. */
+function misfit(format: ResolvedSource['format'], task: Task, role: string): Error {
+  const what = {
+    folder: 'class folders',
+    idx: 'IDX files',
+    cifar10: 'CIFAR-10 batches',
+    cifar100: 'CIFAR-100 batches',
+    csv: 'a CSV manifest',
+    segmentation: 'images with masks',
+  }[format];
+  const fix = {
+    classification:
+      format === 'csv'
+        ? 'set "task": "multilabel" (a CSV manifest gives each image a set of labels)'
+        : 'set "task": "segmentation" (masks give a class per pixel)',
+    multilabel: `give a CSV manifest ("data/${role}.csv": image path, then the labels) or class folders`,
+    segmentation: `give {"images": "data/${role}/images", "masks": "data/${role}/masks"} (a PNG mask per image)`,
+  }[task];
+  return new Error(`data.${role} is ${what}, which task ${task} cannot train on: ${fix}.`);
+}
+
 /** Opens a source (lists its examples; decodes nothing). Errors say what to change. */
 export async function openSource(source: DataSource, options: SourceOptions): Promise<Dataset> {
   const resolved = await resolveSource(source, options);
+  const task = options.task ?? 'classification';
+  if (!FITS[task].includes(resolved.format)) throw misfit(resolved.format, task, options.role);
   const common = { show: shower(options.baseDir), classNames: options.classNames };
   switch (resolved.format) {
     case 'folder':
-      return openImageFolder(resolved.dir, common);
+      return task === 'multilabel' ? openMultilabelFolder(resolved.dir, common) : openImageFolder(resolved.dir, common);
     case 'idx':
       return openIdx(resolved.images, resolved.labels, common);
     case 'cifar10':
     case 'cifar100':
       return openCifar(resolved.dir, resolved.format, options.split, common);
+    case 'csv':
+      return openManifest(resolved.file, common);
+    case 'segmentation': {
+      if (!options.segmentation)
+        throw new Error(
+          `data.${options.role} is segmentation data: give "classes" (or data.classList) to read its masks.`,
+        );
+      return openSegmentation(resolved.images, resolved.masks, { show: common.show, ...options.segmentation });
+    }
   }
 }
