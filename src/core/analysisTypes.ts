@@ -31,7 +31,7 @@ export interface LayerConfig {
   padding?: number | 'same' | 'valid';
   poolSize?: number;
   units?: number;
-  activation?: 'relu' | 'softmax';
+  activation?: 'relu' | 'softmax' | 'sigmoid';
   rate?: number;
   epsilon?: number;
   /** A convolution with a bias (only the segmentation classifier: every other one is followed by a batch norm). */
@@ -105,7 +105,7 @@ export interface Totals {
 export interface Analysis {
   input: InputShape;
   classes: number;
-  /** `segmentation` for an FC-DenseNet (a class per pixel); `classification` otherwise. */
+  /** `segmentation` for an FC-DenseNet (a class per pixel); `multilabel` for a sigmoid per label. */
   task: Task;
   layers: LayerInfo[];
   groups: GroupInfo[];

@@ -7,7 +7,7 @@
 import { analyzeFcDenseNet } from './fcDenseNet';
 import { addInputAndStem, BYTES_PER_FLOAT, Builder, type Cursor, reduced, size, totalsOf } from './layerBuilder';
 import type { Analysis, GroupInfo, LayerInfo } from './analysisTypes';
-import type { InputShape, ModelConfig } from './types';
+import type { InputShape, ModelConfig, Task } from './types';
 
 export type {
   Analysis,
@@ -78,8 +78,8 @@ function addTransition(b: Builder, model: ModelConfig, blockIdx: number, at: Cur
   return { last, shape };
 }
 
-/** The head: BN-ReLU, global average pooling and the softmax classifier. */
-function addHead(b: Builder, at: Cursor, classes: number): void {
+/** The head: BN-ReLU, global average pooling and the classifier (softmax, or a sigmoid per label). */
+function addHead(b: Builder, at: Cursor, classes: number, activation: 'softmax' | 'sigmoid'): void {
   const { shape } = at;
   b.group('head', 'head', 0, shape);
   let last = b.bn('bn', at.last, shape).name;
@@ -92,15 +92,21 @@ function addHead(b: Builder, at: Cursor, classes: number): void {
     [last],
     [classes],
     { trainable: c * classes + classes, convMacs: c * classes },
-    { units: classes, activation: 'softmax' },
+    { units: classes, activation },
   );
 }
 
 /**
  * Analyses a DenseNet built from `model` for images of `input` and `classes` output classes: a classifier, or
- * with `model.decoder` an FC-DenseNet that gives every pixel one of `classes` classes.
+ * with `model.decoder` an FC-DenseNet that gives every pixel one of `classes` classes. A `multilabel` classifier
+ * ends in a sigmoid per label instead of a softmax.
  */
-export function analyze(model: ModelConfig, input: InputShape, classes: number): Analysis {
+export function analyze(
+  model: ModelConfig,
+  input: InputShape,
+  classes: number,
+  task: Task = 'classification',
+): Analysis {
   const b = new Builder();
   const inputHw = `${input.height}x${input.width}`;
   if (model.decoder) return analyzeFcDenseNet(b, model, model.decoder, input, classes);
@@ -110,11 +116,11 @@ export function analyze(model: ModelConfig, input: InputShape, classes: number):
     at = addDenseBlock(b, model, blockIdx, at);
     if (blockIdx < nBlocks - 1) at = addTransition(b, model, blockIdx, at, inputHw);
   }
-  if (!b.problem) addHead(b, at, classes);
+  if (!b.problem) addHead(b, at, classes, task === 'multilabel' ? 'sigmoid' : 'softmax');
   return {
     input,
     classes,
-    task: 'classification',
+    task: task === 'multilabel' ? 'multilabel' : 'classification',
     layers: b.layers,
     groups: b.groups,
     totals: totalsOf(b.layers),

@@ -213,7 +213,7 @@ export function diagramModel(a: Analysis): DiagramModel {
         detail =
           a.task === 'segmentation'
             ? `1x1 conv ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)}, softmax at every pixel`
-            : `BN-ReLU, global avg pool, dense ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} softmax`;
+            : `BN-ReLU, global avg pool, dense ${channelsOf(g.inputShape)}->${channelsOf(g.outputShape)} ${a.task === 'multilabel' ? 'sigmoid' : 'softmax'}`;
         break;
     }
     maxChannels = Math.max(maxChannels, channelsOf(g.outputShape), channelsOf(g.inputShape));

@@ -272,6 +272,8 @@ function blockConfigHover({ a, m, batch, blocks }: HoverContext): string {
 }
 
 function taskHover({ a, r }: HoverContext): string {
+  if (r.task === 'multilabel')
+    return `**task** multilabel — any of ${a.classes} labels per image (CheXNet-style): dense blocks, global average pooling and one sigmoid per label, trained with binary cross-entropy; each label has its own decision threshold, tuned on the validation data.`;
   return r.task === 'segmentation'
     ? `**task** segmentation — a class for each of the ${a.input.height}x${a.input.width} pixels (${a.classes} classes): an FC-DenseNet (Jégou et al. 2017) with ${blocksOf(a).length} down blocks, a bottleneck block and ${blocksOf(a).length} up blocks joined to the down path by skip connections; the output is ${formatShape(a.layers[a.layers.length - 1].outputShape)}.`
     : `**task** classification — one of ${a.classes} classes per image: dense blocks, global average pooling and a softmax classifier.`;
@@ -349,7 +351,7 @@ function inputHover({ a, r, batch, stem, blocks }: HoverContext): string {
 function classesHover({ a, r, head }: HoverContext): string {
   const pred = a.layers[a.layers.length - 1];
   return (
-    `**classes** ${r.classes} — the \`predictions\` layer (dense + softmax) maps ${channels(head.inputShape)} features to ${r.classes} classes: ` +
+    `**classes** ${r.classes} — the \`predictions\` layer (dense + ${r.task === 'multilabel' ? 'a sigmoid per label' : 'softmax'}) maps ${channels(head.inputShape)} features to ${r.classes} ${r.task === 'multilabel' ? 'labels' : 'classes'}: ` +
     `${formatInt(pred.params)} parameters (${channels(head.inputShape)}x${r.classes} weights + ${r.classes} biases), ${formatMacs(pred.macs)}.`
   );
 }

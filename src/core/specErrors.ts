@@ -20,16 +20,6 @@ export interface SpecErrors {
   located: string[];
 }
 
-/**
- * Why this version cannot train a buildable spec, or undefined when it can: segmentation specs (FC-DenseNets) are
- * analysed and drawn, but their training (per-pixel loss, mask data) is not part of this version.
- */
-export function untrainableReason(spec: Pick<ResolvedSpec, 'task'>): string | undefined {
-  return spec.task === 'segmentation'
-    ? 'this version analyses segmentation specs (FC-DenseNet: shapes, parameters, multiply-adds, the architecture) but trains only classification specs ("task": "classification")'
-    : undefined;
-}
-
 /** `file:line:column: message` (1-based); `detailed` adds the severity and the code, as the CLI prints them. */
 export function formatDiagnostic(file: string, text: string, d: SpecDiagnostic, detailed = false): string {
   const { line, column } = lineColumn(text, d.offset);

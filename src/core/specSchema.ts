@@ -214,6 +214,16 @@ const trainingSection = z
       .optional()
       .meta({ description: 'L2 weight decay, in [0, 1] (decoupled for adamw).', default: 0.0001 }),
     lrSchedule: lrSchedule.optional(),
+    lossWeights: z
+      .array(z.number().gt(0).max(1e6))
+      .min(1)
+      .max(L.classes)
+      .optional()
+      .meta({
+        markdownDescription:
+          "Weights of the loss, one per class (or label), each above 0: for `multilabel`, the weight of each label's positive examples in the binary cross-entropy (PyTorch's `pos_weight`, e.g. negatives/positives of a rare finding); for `segmentation` and `classification`, the weight of each class in the cross-entropy (PyTorch's `weight`: the loss is the weighted mean). Default: all 1.",
+        examples: [[1, 2.5, 1]],
+      }),
     earlyStopping: z
       .strictObject({
         monitor: z.enum(['val_loss', 'val_accuracy', 'loss', 'accuracy']).optional().meta({ default: 'val_loss' }),
@@ -411,13 +421,14 @@ export const specSchema = z
       .meta({ description: "The model's name (at most 200 characters): runs are kept under .densenet/runs/<name>/." }),
     description: z.string().max(100_000).optional().meta({ description: 'Free text.' }),
     task: z
-      .enum(['classification', 'segmentation'])
+      .enum(['classification', 'multilabel', 'segmentation'])
       .optional()
       .meta({
         markdownDescription:
-          'What the network predicts: `classification` (one class per image; the default) or `segmentation` (a class for every pixel, with an FC-DenseNet: start from preset `fc-densenet103`). A preset gives a default.',
+          'What the network predicts: `classification` (one class per image; the default), `multilabel` (any number of labels per image, a sigmoid per label: data as a CSV manifest or class folders that share images) or `segmentation` (a class for every pixel, with an FC-DenseNet: start from preset `fc-densenet103`; data as images and masks). A preset gives a default.',
         enumDescriptions: [
           'One class per image: dense blocks, global average pooling and a softmax classifier.',
+          'Any number of labels per image (CheXNet-style): dense blocks, global average pooling and a sigmoid per label, binary cross-entropy.',
           'A class per pixel: an FC-DenseNet (Jégou et al. 2017) with a down path, a bottleneck block and an up path with skip connections.',
         ],
       }),

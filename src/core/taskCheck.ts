@@ -5,9 +5,9 @@
 import { type Checker, isInt, show } from './checker';
 import type { JsonPath } from './parse';
 import type { Preset } from './presets';
-import type { ModelConfig, Task } from './types';
+import type { ModelConfig, ResolvedSpec, Task } from './types';
 
-const TASKS: readonly Task[] = ['classification', 'segmentation'];
+const TASKS: readonly Task[] = ['classification', 'multilabel', 'segmentation'];
 
 /**
  * The spec's `task` (the preset's, else classification) and, for segmentation, the FC-DenseNet's bottleneck and
@@ -24,7 +24,7 @@ export function resolveTask(
   if (doc.task !== undefined && !TASKS.includes(doc.task as Task)) return undefined; // the schema check says so
   const task = (doc.task as Task | undefined) ?? preset?.task ?? 'classification';
   const decoderFields = (['bottleneckLayers', 'upBlockConfig'] as const).filter((k) => m[k] !== undefined);
-  if (task === 'classification') {
+  if (task !== 'segmentation') {
     if (decoderFields.length > 0) {
       c.report(
         ['model', decoderFields[0]],
@@ -121,4 +121,21 @@ export function resolveTask(
   model.compression = 1;
   model.decoder = { bottleneckLayers: bottleneck, upBlockConfig: up };
   return ok ? task : undefined;
+}
+
+/** `training.lossWeights` gives one weight per class (per label for multilabel). */
+export function checkLossWeights(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec): void {
+  const t = doc.training as Record<string, unknown> | undefined;
+  const weights = t?.lossWeights;
+  if (!Array.isArray(weights) || weights.length === r.classes) return;
+  const what = r.task === 'multilabel' ? 'label' : 'class';
+  c.report(
+    ['training', 'lossWeights'],
+    'error',
+    'lossWeights-length',
+    `lossWeights has ${weights.length} weight(s) but the model has ${r.classes} ${what}es: give one weight per ${what}, in the order of the ${what} names (1 leaves a ${what} as it is).`.replace(
+      'labeles',
+      'labels',
+    ),
+  );
 }

@@ -28,6 +28,11 @@ export interface TrainingConfig {
    * `learningRate`); undefined: the same.
    */
   backboneLearningRate?: number;
+  /**
+   * `training.lossWeights`: per label, the weight of positive examples (multilabel); per class, the weight of
+   * its examples or pixels (classification, segmentation). Undefined: all 1.
+   */
+  lossWeights?: number[];
 }
 
 /**
@@ -66,6 +71,7 @@ export function trainingConfig(training: unknown): TrainingConfig {
     memoryEfficient: t.memoryEfficient ?? false,
     freeze: t.freeze ?? 'none',
     backboneLearningRate: t.backboneLearningRate,
+    lossWeights: t.lossWeights,
   };
 }
 

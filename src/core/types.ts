@@ -53,13 +53,19 @@ export interface DecoderConfig {
   upBlockConfig: number[];
 }
 
-/** What the network predicts: one class per image, or one class per pixel (FC-DenseNet). */
+/**
+ * What the network predicts: one class per image (softmax), any number of labels per image (one sigmoid per
+ * label), or one class per pixel (FC-DenseNet).
+ */
 export type Task = 'classification' | 'multilabel' | 'segmentation';
 
 /** A spec resolved against its preset and defaults, ready for analysis. */
 export interface ResolvedSpec {
   name: string;
-  /** `segmentation`: an FC-DenseNet (model.decoder) with a class per pixel; else one class per image. */
+  /**
+   * `segmentation`: an FC-DenseNet (model.decoder) with a class per pixel; `multilabel`: a classifier with a
+   * sigmoid per label; `classification`: one class per image.
+   */
   task: Task;
   input: InputShape;
   classes: number;

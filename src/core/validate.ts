@@ -15,11 +15,10 @@ import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from
 import { schemaCheck } from './schemaCheck';
 import { removeEntryFix, reportInputTooSmall } from './specFixes';
 import { SPEC_LIMITS } from './specSchema';
-import { resolveTask } from './taskCheck';
+import { checkLossWeights, resolveTask } from './taskCheck';
 import type { InputShape, ModelConfig, ResolvedSpec, StemPool, Task } from './types';
 
 export type { FileProbe } from './dataCheck';
-
 export interface ValidationOptions {
   /** Absolute path of the spec file: data paths are relative to its folder. */
   specPath?: string;
@@ -119,12 +118,13 @@ function validateText(text: string, options: ValidationOptions): ValidationResul
   c.diagnostics.push(...schema.diagnostics.filter((d) => !taken.has(`${d.offset}:${d.length}`)));
   // A model out of the schema's bounds is not analysed (the analysis stays fast: see SPEC_LIMITS).
   if (!resolved || !schema.analysable) return finish(c, doc, parsed, undefined, options);
-  const analysis = analyze(resolved.model, resolved.input, resolved.classes);
+  const analysis = analyze(resolved.model, resolved.input, resolved.classes, resolved.task);
   if (analysis.problem) {
     reportInputTooSmall(c, resolved.model, resolved.input, analysis);
   } else {
     checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
     checkFreeze(c, doc, resolved, analysis);
+    checkLossWeights(c, doc, resolved);
   }
   return finish(c, doc, parsed, { resolved, analysis }, options);
 }

@@ -16,7 +16,6 @@ import {
   type GroupInfo,
   lensAnchors,
   modelLensTitle,
-  untrainableReason,
 } from '../core';
 import type { SpecService } from './specService';
 
@@ -55,8 +54,7 @@ export class SpecCodeLensProvider implements vscode.CodeLensProvider, vscode.Dis
       const range = at(anchors.model);
       if (a && !a.problem) {
         // Train first and the figures short: the line must fit beside a dashboard (a cut lens hides its end).
-        const trainable = !result.resolved || untrainableReason(result.resolved) === undefined;
-        if (vscode.workspace.isTrusted && doc.uri.scheme === 'file' && trainable) {
+        if (vscode.workspace.isTrusted && doc.uri.scheme === 'file') {
           lenses.push(
             new vscode.CodeLens(range, {
               title: '$(play) Train',

@@ -121,9 +121,14 @@ export async function evaluateCommand(
     return undefined;
   }
   const e = result.evaluation;
-  const summary = `${result.label}: accuracy ${(e.accuracy * 100).toFixed(2)}%, loss ${e.loss.toFixed(4)} on ${e.examples} images`;
+  const figure = e.multilabel
+    ? `mean AUROC ${e.multilabel.meanAuroc?.toFixed(3) ?? '–'}`
+    : e.segmentation
+      ? `mean IoU ${e.segmentation.meanIou === null ? '–' : `${(e.segmentation.meanIou * 100).toFixed(2)}%`}`
+      : `accuracy ${(e.accuracy * 100).toFixed(2)}%`;
+  const summary = `${result.label}: ${figure}, loss ${e.loss.toFixed(4)} on ${e.examples} images`;
   output.info(
-    `Evaluated ${runDir} (${e.checkpoint ?? 'checkpoint'}) in ${Date.now() - started} ms${result.inference ? ` on ${result.inference === 'onnxruntime' ? 'ONNX Runtime' : 'TensorFlow.js'}` : ''} — ${summary}${result.skipped ? `; ${result.skipped} unreadable image(s) skipped` : ''}; saved in evaluations.jsonl and ${result.predictionsFile}`,
+    `Evaluated ${runDir} (${e.checkpoint ?? 'checkpoint'}) in ${Date.now() - started} ms${result.inference ? ` on ${result.inference === 'onnxruntime' ? 'ONNX Runtime' : 'TensorFlow.js'}` : ''} — ${summary}${result.skipped ? `; ${result.skipped} unreadable image(s) skipped` : ''}; saved in evaluations.jsonl${result.predictionsFile ? ` and ${result.predictionsFile}` : ''}`,
   );
   onEvaluated(runDir, e);
   const specFile = readRunListing(runDir)?.specFile;

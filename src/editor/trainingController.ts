@@ -10,7 +10,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { checkBuildable, untrainableReason } from '../core';
+import { checkBuildable } from '../core';
 import { formatDuration } from '../metrics/dashboardMath';
 import type { BatchMetrics, EngineEvents, TrainingEnded, TrainingFinished } from '../protocol/engine';
 import { isResumable } from '../runs/checkpointFiles';
@@ -276,11 +276,6 @@ export class TrainingController implements vscode.Disposable {
         `${check.summary}: fix them before training (${check.errors[0]?.message ?? 'the model could not be resolved'})`,
       );
       void vscode.commands.executeCommand('workbench.actions.view.problems');
-      return undefined;
-    }
-    const untrainable = untrainableReason(check.spec.resolved);
-    if (untrainable) {
-      void vscode.window.showErrorMessage(`${path.basename(doc.uri.fsPath)} cannot be trained: ${untrainable}.`);
       return undefined;
     }
     const noData = check.spec.diagnostics.find((d) => d.code === 'data-none');

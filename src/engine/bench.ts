@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const forward = makeForward(model, analysis, tc);
   const train = () =>
     pool
-      ? pool.step(model, forward, optimizer, batch, classes, tc, tc.learningRate)
+      ? pool.step(model, forward, optimizer, batch, tc, tc.learningRate)
       : trainStep(model, optimizer, batch, classes, tc, tc.learningRate, forward);
   const predict = () =>
     tf.tidy(() =>
@@ -80,7 +80,6 @@ async function main(): Promise<void> {
           (async function* () {
             yield batch;
           })(),
-          classes,
         )
       : predict();
 

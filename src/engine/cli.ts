@@ -24,11 +24,12 @@ import { runAnalysis } from './interchange';
 import { inputTensor, loadImageInput, logits, predictTopK, topK } from './inspection';
 import { locateCheckpoint } from '../runs/checkpointFiles';
 import { EVALUATIONS_FILE } from '../runs/evaluations';
-import type { EvaluationSplit } from '../protocol/evaluation';
+import type { EvaluationSplit, SavedEvaluation } from '../protocol/evaluation';
 import { evaluateRun } from './evaluation';
 import { readPreprocessing, type Preprocessing } from '../runs/preprocessing';
 import { loadCheckpointModel } from './checkpoint';
 import { train } from './training/train';
+import { checkpointThresholds, predictLabels, predictMask } from './taskPredict';
 
 type Out = (s: string) => void;
 
@@ -224,7 +225,7 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
     { log: err, threads: requestedThreads || coreCount() },
   );
   err(`saved in ${path.join(runDir, EVALUATIONS_FILE)}`);
-  err(`each example's prediction: ${predictionsFile}`);
+  if (predictionsFile) err(`each example's prediction: ${predictionsFile}`);
   const perClass = r.perClass.map((c) => ({
     class: c.class,
     precision: c.precision,
@@ -242,10 +243,13 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
         accuracy: r.accuracy,
         perClass,
         confusion: r.confusion,
+        ...(r.multilabel ? { multilabel: r.multilabel } : {}),
+        ...(r.segmentation ? { segmentation: r.segmentation } : {}),
         evaluation: r.id,
         inference,
       }),
     );
+  else if (r.multilabel || r.segmentation) printTaskEvaluation(r, label, out);
   else {
     out(`${label}: ${r.examples} images · loss ${r.loss.toFixed(4)} · accuracy ${(r.accuracy * 100).toFixed(2)}%`);
     for (const c of perClass)
@@ -254,6 +258,30 @@ export async function evaluateCommand(argv: string[], out: Out, err: Out): Promi
       );
   }
   return 0;
+}
+
+const figure = (v: number | null, digits = 3) => (v === null ? '–' : v.toFixed(digits));
+const share = (v: number | null) => (v === null ? '    –' : `${(v * 100).toFixed(1).padStart(5)}%`);
+
+/** A multi-label evaluation (per label AUROC, AP, F1) or a segmentation one (per class IoU), as text. */
+function printTaskEvaluation(r: SavedEvaluation, label: string, out: Out): void {
+  if (r.multilabel) {
+    const m = r.multilabel;
+    out(
+      `${label}: ${r.examples} images · loss ${r.loss.toFixed(4)} · mean AUROC ${figure(m.meanAuroc)} · mean AP ${figure(m.meanAveragePrecision)} · mean F1 ${share(m.meanF1).trim()} (thresholds ${m.thresholds})`,
+    );
+    for (const l of m.labels)
+      out(
+        `  ${l.label.padEnd(12)} AUROC ${figure(l.auroc)}  AP ${figure(l.averagePrecision)}  F1 ${share(l.f1)} at ${l.threshold.toFixed(2)}  (${l.positives} positive)`,
+      );
+    return;
+  }
+  const s = r.segmentation!;
+  out(
+    `${label}: ${r.examples} images · loss ${r.loss.toFixed(4)} · mean IoU ${share(s.meanIou).trim()} · pixel accuracy ${share(s.pixelAccuracy).trim()}`,
+  );
+  for (const c of s.classes)
+    out(`  ${c.class.padEnd(12)} IoU ${share(c.iou)}  accuracy ${share(c.accuracy)}  (${c.pixels} pixels)`);
 }
 
 /**
@@ -301,6 +329,7 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
       inference: { type: 'string' },
       json: { type: 'boolean', default: false },
       top: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   if (positionals.length < 2) throw new UsageError('predict takes a checkpoint and one or more images');
@@ -311,25 +340,23 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
   const { modelPath, runDir } = locateCheckpoint(positionals[0]);
   const pre = readPreprocessing(runDir);
   const model = await loadCheckpointModel(modelPath);
-  let failures = 0;
   let session: OnnxSession | undefined;
   try {
     const threads = coreCount();
     session = await inferenceEngine(inferencePreference(), err).open(
       () => runAnalysis(runDir, 'before predicting'),
       model,
-      {
-        threads,
-      },
+      { threads },
     );
     err(inferenceNote(session, threads));
+    const predictOne = predictorFor({ model, pre, runDir, modelPath, session, k, outDir: values.out }, err);
     const results = [];
+    let failures = 0;
     for (const file of positionals.slice(1)) {
       try {
-        const predictions = await predictImage(model, pre, file, k, session);
-        results.push({ file, predictions });
-        if (!values.json)
-          out(`${file}: ${predictions.map((p) => `${p.class} ${(p.probability * 100).toFixed(1)}%`).join(', ')}`);
+        const { json, text } = await predictOne(file);
+        results.push({ file, ...json });
+        if (!values.json) out(`${file}: ${text}`);
       } catch (e) {
         failures++;
         err(`${file}: cannot read the image (${(e as Error).message})`);
@@ -342,4 +369,48 @@ export async function predictCommand(argv: string[], out: Out, err: Out): Promis
     await session?.release();
     model.dispose();
   }
+}
+
+interface PredictContext {
+  model: LayersModel;
+  pre: Preprocessing;
+  runDir: string;
+  modelPath: string;
+  session: OnnxSession | undefined;
+  k: number;
+  outDir: string | undefined;
+}
+
+const percent = (p: number) => `${(p * 100).toFixed(1)}%`;
+
+/** How one image is predicted and printed, by the run's task. */
+function predictorFor(
+  c: PredictContext,
+  err: Out,
+): (file: string) => Promise<{ json: Record<string, unknown>; text: string }> {
+  const { model, pre, session } = c;
+  if (pre.task === 'multilabel') {
+    const { thresholds, source } = checkpointThresholds(c.runDir, c.modelPath, pre.classNames.length);
+    err(`label thresholds: ${source}`);
+    return async (file) => {
+      const labels = await predictLabels(model, pre, file, thresholds, session);
+      const present = labels.filter((l) => l.present);
+      const text = present.length
+        ? present.map((l) => `${l.label} ${percent(l.probability)} (threshold ${l.threshold.toFixed(2)})`).join(', ')
+        : `no label over its threshold (most probable: ${labels[0].label} ${percent(labels[0].probability)})`;
+      return { json: { labels }, text };
+    };
+  }
+  if (pre.task === 'segmentation') {
+    const outDir = path.resolve(c.outDir ?? '.');
+    return async (file) => {
+      const m = await predictMask(model, pre, file, outDir, session);
+      const shares = m.classes.map((x) => `${x.class} ${percent(x.share)}`).join(', ');
+      return { json: { ...m }, text: `${m.mask} (${shares})` };
+    };
+  }
+  return async (file) => {
+    const predictions = await predictImage(model, pre, file, c.k, session);
+    return { json: { predictions }, text: predictions.map((p) => `${p.class} ${percent(p.probability)}`).join(', ') };
+  };
 }

@@ -40,7 +40,17 @@ import { inputShape } from './inspection/inputs';
 import { inferenceEngine, inferenceNote, inferencePreference, type OnnxSession } from './onnxRuntime';
 import { coreCount } from './parallel/threads';
 import { tf } from './tf';
-import { crossEntropy, type Evaluation, EvaluationTally, type TrainControl } from './training/step';
+import { tidyPlain } from './inspection/tensors';
+import { checkpointThresholds } from './taskPredict';
+import { onnxProbabilities } from './training/onnxValidation';
+import {
+  type Evaluation,
+  EvaluationTally,
+  type Objective,
+  scoreProbabilities,
+  type TrainControl,
+} from './training/step';
+import { namedEvaluation } from './training/tally';
 
 type Log = (message: string) => void;
 
@@ -107,6 +117,7 @@ export async function openEvaluationData(
       baseDir: dataRoot,
       input: pre.input,
       classes: pre.classNames.length,
+      task: pre.task ?? 'classification',
       seed: recorded?.seed,
       heldOut: isHeldOut ? (recorded?.heldOut ?? undefined) : undefined,
       onSkip: (f, r) => log(`skipped ${f}: ${r}`),
@@ -123,72 +134,73 @@ export async function openEvaluationData(
   return { data, dataset, split, label, doc, dataRoot };
 }
 
-/**
- * `dataset` with each example labelled by its own index: its batches' `y` say which examples they hold (an
- * unreadable image is skipped, so positions alone would not).
- */
-function labelledByIndex(dataset: Dataset): Dataset {
-  return {
-    description: dataset.description,
-    classNames: dataset.classNames,
-    length: dataset.length,
-    label: (i) => i,
-    location: (i) => dataset.location(i),
-    read: (i, size) => dataset.read(i, size),
-    close: () => dataset.close(),
-  };
-}
-
 interface Scored {
   evaluation: Evaluation;
-  examples: ExamplePrediction[];
+  /** Classification: each example's prediction (the other tasks keep the figures only). */
+  examples?: ExamplePrediction[];
   skipped: number;
 }
 
-/** Class probabilities [n, classes] of `n` NHWC images, on tfjs or ONNX Runtime. */
-type Scorer = (x: Float32Array, n: number) => Promise<Float32Array>;
+/** The model's probabilities of `n` NHWC images, as tfjs gives them ([n, classes] or [n, H, W, classes]). */
+type Scorer = (x: Float32Array, n: number) => Promise<Tensor>;
 
-/** The model's class probabilities on ONNX Runtime when `session` is given, else on tfjs (`model.predict`). */
-function scorer(model: LayersModel, session: OnnxSession | undefined): Scorer {
-  if (session) return async (x, n) => (await session.run(x, n)).probabilities;
+/** The model's probabilities on ONNX Runtime when `session` is given, else on tfjs (`model.predict`). */
+function scorer(model: LayersModel, session: OnnxSession | undefined, o: Objective): Scorer {
   const [h, w, ch] = inputShape(model);
-  return async (x, n) =>
-    tf.tidy(() => Float32Array.from((model.predict(tf.tensor4d(x, [n, h, w, ch])) as Tensor).dataSync()));
+  const spatial = o.task === 'segmentation' ? [h, w] : undefined;
+  if (session) return async (x, n) => onnxProbabilities((await session.run(x, n)).probabilities, n, o.classes, spatial);
+  return async (x, n) => tf.tidy(() => model.predict(tf.tensor4d(x, [n, h, w, ch])) as Tensor);
 }
 
-/** Scores every example of `e.dataset`: the loss, accuracy and confusion matrix, and each prediction. */
+/**
+ * Scores every example of `e.dataset`: the task's figures (multi-label decisions at `thresholds`) and, for a
+ * classifier, each example's prediction.
+ */
 async function scoreExamples(
   score: Scorer,
   e: EvaluationData,
-  classes: number,
-  options: { batchSize: number; control?: TrainControl; onProgress?: (p: EvaluateProgress) => void },
+  o: Objective,
+  options: {
+    batchSize: number;
+    thresholds?: readonly number[];
+    control?: TrainControl;
+    onProgress?: (p: EvaluateProgress) => void;
+  },
 ): Promise<Scored> {
   const { dataset } = e;
-  const tally = new EvaluationTally(classes);
+  const tally = new EvaluationTally(o, options.thresholds ?? 'tune');
   const examples: ExamplePrediction[] = [];
-  const batches = e.data.evalBatches(labelledByIndex(dataset), options.batchSize);
+  let done = 0;
+  const batches = e.data.evalBatches(dataset, options.batchSize);
   for await (const b of batches) {
-    const indices = b.y.subarray(0, b.size);
-    const labels = Int32Array.from(indices, (i) => dataset.label(i));
-    const scores = await score(b.x, b.size);
-    const { loss, predicted, probability } = tf.tidy(() => {
-      const probs = tf.tensor2d(scores, [b.size, classes]);
-      const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
-      return {
-        loss: crossEntropy(probs, ys).dataSync()[0],
-        predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()),
-        probability: Float32Array.from(tf.max(probs, -1).dataSync()),
-      };
+    const probs = await score(b.x, b.size);
+    let probability: Float32Array | undefined;
+    const result = tidyPlain(() => {
+      if (o.task === 'classification') probability = Float32Array.from(tf.max(probs, -1).dataSync());
+      return scoreProbabilities(probs, b, o);
     });
-    tally.add(labels, predicted, loss);
-    indices.forEach((index, k) => {
-      const where = exampleSource(dataset.location(index), e.dataRoot);
-      examples.push({ index, ...where, true: labels[k], predicted: predicted[k], probability: probability[k] });
-    });
-    options.onProgress?.({ examples: examples.length, total: dataset.length });
+    probs.dispose();
+    tally.add(b.y, b.size, result);
+    if (o.task === 'classification' && b.indices)
+      b.indices.forEach((index, k) => {
+        const where = exampleSource(dataset.location(index), e.dataRoot);
+        examples.push({
+          index,
+          ...where,
+          true: b.y[k],
+          predicted: result.predicted[k],
+          probability: (probability as Float32Array)[k],
+        });
+      });
+    done += b.size;
+    options.onProgress?.({ examples: done, total: dataset.length });
     if (options.control?.cancelled) throw new Error('The evaluation was cancelled: nothing was saved.');
   }
-  return { evaluation: tally.result(), examples, skipped: batches.skipped };
+  return {
+    evaluation: namedEvaluation(tally.result(), dataset.classNames),
+    ...(o.task === 'classification' ? { examples } : {}),
+    skipped: batches.skipped,
+  };
 }
 
 /** The checkpoint's epoch and step (when its training state is readable) and its folder relative to the run. */
@@ -233,7 +245,7 @@ export async function evaluateRun(params: EvaluateParams, options: EvaluateRunOp
   let session: OnnxSession | undefined;
   try {
     model = await loadCheckpointModel(modelPath);
-    const classes = pre.classNames.length;
+    const o: Objective = { task: pre.task ?? 'classification', classes: pre.classNames.length };
     const threads = options.threads ?? coreCount();
     const { analysis } = opened.doc;
     session = await inferenceEngine(options.inference ?? inferencePreference(), log).open(
@@ -246,28 +258,43 @@ export async function evaluateRun(params: EvaluateParams, options: EvaluateRunOp
     );
     const inference = session ? 'onnxruntime' : 'tfjs';
     log(inferenceNote(session, threads));
-    const scored = await scoreExamples(scorer(model, session), opened, classes, { batchSize, ...options });
+    // A multi-label model decides at the thresholds tuned on validation for the checkpoint's epoch.
+    const thresholds =
+      o.task === 'multilabel' ? checkpointThresholds(runDir, modelPath, o.classes).thresholds : undefined;
+    const scored = await scoreExamples(scorer(model, session, o), opened, o, { batchSize, thresholds, ...options });
     const id = newEvaluationId(opened.split);
-    const predictionsFile = writePredictions(runDir, {
-      version: 1,
-      evaluation: id,
-      split: opened.split,
-      dataRoot: opened.dataRoot,
-      classNames: pre.classNames,
-      examples: scored.examples,
-    });
-    const { loss, accuracy, confusion } = scored.evaluation;
+    const predictionsFile =
+      scored.examples &&
+      writePredictions(runDir, {
+        version: 1,
+        evaluation: id,
+        split: opened.split,
+        dataRoot: opened.dataRoot,
+        classNames: pre.classNames,
+        examples: scored.examples,
+      });
+    const { loss, accuracy, confusion, examples, multilabel, segmentation } = scored.evaluation;
     const evaluation = appendEvaluation(runDir, {
       kind: 'evaluate',
-      id,
+      ...(predictionsFile ? { id } : {}),
       split: opened.split,
       ...checkpointPosition(runDir, modelPath),
       loss,
       accuracy,
       classNames: pre.classNames,
       confusion,
+      examples,
+      ...(multilabel ? { multilabel } : {}),
+      ...(segmentation ? { segmentation } : {}),
     });
-    return { runDir, label: opened.label, evaluation, predictionsFile, skipped: scored.skipped, inference };
+    return {
+      runDir,
+      label: opened.label,
+      evaluation,
+      ...(predictionsFile ? { predictionsFile } : {}),
+      skipped: scored.skipped,
+      inference,
+    };
   } finally {
     await session?.release();
     model?.dispose();

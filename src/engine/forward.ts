@@ -342,7 +342,7 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
   const dense = new Map<string, DenseParams>();
   const layersByName = new Map<string, ReturnType<LayersModel['getLayer']>>();
   for (const l of analysis.layers) {
-    if (l.type === 'Conv2D') convs.set(l.name, convParams(model, l));
+    if (l.type === 'Conv2D' || l.type === 'Conv2DTranspose') convs.set(l.name, convParams(model, l));
     if (l.type === 'Dense') dense.set(l.name, denseParams(model, l.name));
     if (l.type === 'Dropout') layersByName.set(l.name, model.getLayer(l.name));
   }
@@ -365,6 +365,13 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
       }
       case 'Conv2D':
         return tf.tidy(() => conv2d(x(), convs.get(l.name) as ConvParams));
+      case 'Conv2DTranspose': {
+        // An FC-DenseNet's transition up: 'same' padding, the output the analysis computed.
+        const input = x() as Tensor4D;
+        const [h, w, ch] = l.outputShape;
+        const k = convs.get(l.name) as ConvParams;
+        return tf.conv2dTranspose(input, k.kernel.read() as Tensor4D, [input.shape[0], h, w, ch], k.strides, 'same');
+      }
       case 'Activation':
         return c.activation === 'softmax' ? tf.softmax(x()) : tf.relu(x());
       case 'MaxPooling2D':
@@ -396,6 +403,7 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
           let y: Tensor = tf.matMul(x() as Tensor2D, d.kernel.read() as Tensor2D);
           if (d.bias) y = tf.add(y, d.bias.read());
           if (d.activation === 'softmax') return tf.softmax(y);
+          if (d.activation === 'sigmoid') return tf.sigmoid(y);
           if (d.activation === 'relu') return tf.relu(y);
           if (d.activation === 'linear') return y;
           throw new Error(`Layer ${l.name}: activation ${d.activation} is not supported`);

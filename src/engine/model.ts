@@ -81,7 +81,7 @@ function makeLayer(l: LayerInfo, index: number, options: BuildOptions) {
       return tf.layers.dense({
         name: l.name,
         units: c.units as number,
-        activation: 'softmax',
+        activation: c.activation === 'sigmoid' ? 'sigmoid' : 'softmax',
         kernelInitializer: tf.initializers.glorotUniform({ seed: s }),
       });
     default:

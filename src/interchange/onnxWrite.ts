@@ -268,7 +268,9 @@ class GraphBuilder {
         if (!isLast)
           throw new Error(`Dense layer ${layer.name} is not the model's last layer; the export expects one head.`);
         this.dense(layer, 'logits');
-        this.node('Softmax', 'probabilities', ['logits'], ['probabilities'], [int('axis', 1)]);
+        // A multi-label head's probabilities are a sigmoid per label; a classifier's a softmax over the classes.
+        if (layer.config.activation === 'sigmoid') this.node('Sigmoid', 'probabilities', ['logits'], ['probabilities']);
+        else this.node('Softmax', 'probabilities', ['logits'], ['probabilities'], [int('axis', 1)]);
         this.sources.set(layer.name, plain('logits'));
         return;
     }

@@ -17,7 +17,7 @@ import type {
   Prediction,
   SaliencyResult,
 } from './features';
-import type { EvaluationRequests } from './evaluation';
+import type { EvaluationRequests, MultilabelScores, SegmentationScores } from './evaluation';
 import type { NoContract } from './rpc';
 
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -113,10 +113,16 @@ export interface EpochMetrics {
   learningRate: number;
   imagesPerSecond: number;
   seconds: number;
-  /** confusion[true][predicted] on the validation data. */
+  /** confusion[true][predicted] on the validation data (segmentation: of its labelled pixels). */
   confusion?: number[][];
   classNames: string[];
   best: boolean;
+  /** Examples validated. */
+  validationExamples?: number;
+  /** Multi-label: per label AUROC, average precision and F1 on the validation data, thresholds tuned there. */
+  multilabel?: MultilabelScores;
+  /** Segmentation: per-class IoU, mean IoU and pixel accuracy on the validation data. */
+  segmentation?: SegmentationScores;
 }
 
 export interface TrainingStarted {

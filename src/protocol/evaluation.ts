@@ -39,6 +39,51 @@ export interface SavedEvaluation {
   /** confusion[true][predicted]. */
   confusion: number[][];
   perClass: SavedClassMetrics[];
+  /** Multi-label: per label AUROC, average precision and F1 at its threshold, with their means. */
+  multilabel?: MultilabelScores;
+  /** Segmentation: per-class IoU, mean IoU and pixel accuracy (`confusion` counts labelled pixels). */
+  segmentation?: SegmentationScores;
+}
+
+/** One label of a multi-label evaluation; null where a figure is undefined (no positive or no negative example). */
+export interface LabelScores {
+  label: string;
+  auroc: number | null;
+  averagePrecision: number | null;
+  /** The decision threshold of the label: tuned on validation for the best F1, or the validation's when testing. */
+  threshold: number;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  /** Examples that have the label. */
+  positives: number;
+}
+
+export interface MultilabelScores {
+  labels: LabelScores[];
+  /** Means over the labels where the figure is defined. */
+  meanAuroc: number | null;
+  meanAveragePrecision: number | null;
+  meanF1: number | null;
+  /** `tuned`: each threshold gives its label's best F1 on these examples (validation); `given`: set beforehand. */
+  thresholds: 'tuned' | 'given';
+}
+
+/** One class of a segmentation evaluation, over labelled pixels; null where the class is in neither truth nor prediction. */
+export interface ClassIou {
+  class: string;
+  iou: number | null;
+  /** Of the class's pixels, the share predicted as the class (recall). */
+  accuracy: number | null;
+  /** Labelled pixels of the class. */
+  pixels: number;
+}
+
+export interface SegmentationScores {
+  classes: ClassIou[];
+  /** Mean IoU over the classes where it is defined. */
+  meanIou: number | null;
+  pixelAccuracy: number | null;
 }
 
 export type EvaluationSplit = 'validation' | 'test';
@@ -88,8 +133,8 @@ export interface EvaluateResult {
   label: string;
   /** The line appended to evaluations.jsonl. */
   evaluation: SavedEvaluation;
-  /** Absolute path of the predictions file written. */
-  predictionsFile: string;
+  /** Absolute path of the predictions file written (classification: the other tasks save their figures only). */
+  predictionsFile?: string;
   /** Unreadable images skipped. */
   skipped: number;
   /** The engine that scored the examples. */

@@ -43,13 +43,19 @@ export interface ShardParams {
 export interface ShardGradients {
   loss: number;
   correct: number;
+  /** What the shard's loss is a mean over (examples, or the weights of its labelled pixels). */
+  weight: number;
   grads: Float32Array;
   stats: Float32Array;
 }
 
 export interface ShardPrediction {
   loss: number;
+  weight: number;
+  /** Per example the class, per label the decision at 0.5, or per pixel the class. */
   predicted: Int32Array;
+  /** Multi-label: each label's probability. */
+  scores?: Float32Array;
 }
 
 /** What a worker answers. */

@@ -13,7 +13,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { perClassMetrics } from '../metrics/dashboardMath';
 import { parseSpec } from '../core/parse';
-import type { EvaluationSplit, SavedClassMetrics, SavedEvaluation } from '../protocol/evaluation';
+import type {
+  EvaluationSplit,
+  MultilabelScores,
+  SavedClassMetrics,
+  SavedEvaluation,
+  SegmentationScores,
+} from '../protocol/evaluation';
 import { readTextIfExists, writeAllSync, writeFileAtomicSync } from './atomic';
 import { countMatrix, JsonObject } from './jsonCheck';
 import { SPEC_SNAPSHOT } from './runFolder';
@@ -35,15 +41,21 @@ export function savedClassMetrics(confusion: number[][], classNames: readonly st
   }));
 }
 
-/** What an evaluation is made of; `appendEvaluation` adds the time, the example count and the per-class figures. */
-export type EvaluationInput = Omit<SavedEvaluation, 'time' | 'examples' | 'perClass'> & { time?: string };
+/**
+ * What an evaluation is made of; `appendEvaluation` adds the time, the per-class figures and the example count
+ * (the confusion matrix's total unless given: a segmentation's matrix counts pixels, a multi-label's is empty).
+ */
+export type EvaluationInput = Omit<SavedEvaluation, 'time' | 'examples' | 'perClass'> & {
+  time?: string;
+  examples?: number;
+};
 
 /** Appends one evaluation to the run's evaluations.jsonl (created if needed) and fsyncs it. Returns the record. */
 export function appendEvaluation(runDir: string, input: EvaluationInput): SavedEvaluation {
   const record: SavedEvaluation = {
     ...input,
     time: input.time ?? new Date().toISOString(),
-    examples: input.confusion.reduce((n, row) => n + row.reduce((a, b) => a + b, 0), 0),
+    examples: input.examples ?? input.confusion.reduce((n, row) => n + row.reduce((a, b) => a + b, 0), 0),
     perClass: savedClassMetrics(input.confusion, input.classNames),
   };
   const file = path.join(runDir, EVALUATIONS_FILE);
@@ -73,7 +85,8 @@ export function checkEvaluation(file: string, value: unknown, at: string): Saved
     loss: o.raw('loss') === null ? NaN : o.number('loss'),
     accuracy: o.raw('accuracy') === null ? NaN : o.number('accuracy'),
     classNames,
-    confusion: countMatrix(o, 'confusion', classNames.length),
+    // A multi-label evaluation has no confusion matrix (its labels are not exclusive).
+    confusion: countMatrix(o, 'confusion', o.has('multilabel') ? 0 : classNames.length),
     perClass: o.objects('perClass').map((c) => {
       const n = (f: string) => (c.raw(f) === null ? null : c.number(f));
       return {
@@ -93,7 +106,56 @@ export function checkEvaluation(file: string, value: unknown, at: string): Saved
   if (epoch !== undefined) e.epoch = epoch;
   if (step !== undefined) e.step = step;
   if (checkpoint !== undefined) e.checkpoint = checkpoint;
+  const multilabel = o.optObject('multilabel');
+  if (multilabel) e.multilabel = checkMultilabel(multilabel, classNames.length);
+  const segmentation = o.optObject('segmentation');
+  if (segmentation) e.segmentation = checkSegmentation(segmentation, classNames.length);
   return e;
+}
+
+/** A figure in [0, 1], or null where it is undefined. */
+function unit(c: JsonObject, f: string): number | null {
+  const v = c.numberOrNull(f);
+  if (v !== null && !(v >= 0 && v <= 1)) c.fail(f, 'a number in [0, 1] or null', v);
+  return v;
+}
+
+/** A saved multi-label evaluation's figures, type-checked: one entry per label, figures in [0, 1] or null. */
+function checkMultilabel(o: JsonObject, labels: number): MultilabelScores {
+  const entries = o.objects('labels');
+  if (entries.length !== labels) o.fail('labels', `${labels} labels (one per class name)`, entries.length);
+  return {
+    labels: entries.map((c) => ({
+      label: c.string('label'),
+      auroc: unit(c, 'auroc'),
+      averagePrecision: unit(c, 'averagePrecision'),
+      threshold: c.number('threshold'),
+      precision: unit(c, 'precision'),
+      recall: unit(c, 'recall'),
+      f1: unit(c, 'f1'),
+      positives: c.int('positives'),
+    })),
+    meanAuroc: unit(o, 'meanAuroc'),
+    meanAveragePrecision: unit(o, 'meanAveragePrecision'),
+    meanF1: unit(o, 'meanF1'),
+    thresholds: o.oneOf('thresholds', ['tuned', 'given'] as const),
+  };
+}
+
+/** A saved segmentation evaluation's figures, type-checked: one entry per class. */
+function checkSegmentation(o: JsonObject, classes: number): SegmentationScores {
+  const entries = o.objects('classes');
+  if (entries.length !== classes) o.fail('classes', `${classes} classes (one per class name)`, entries.length);
+  return {
+    classes: entries.map((c) => ({
+      class: c.string('class'),
+      iou: unit(c, 'iou'),
+      accuracy: unit(c, 'accuracy'),
+      pixels: c.int('pixels'),
+    })),
+    meanIou: unit(o, 'meanIou'),
+    pixelAccuracy: unit(o, 'pixelAccuracy'),
+  };
 }
 
 export interface ParsedEvaluations {

@@ -16,6 +16,10 @@ export interface Preprocessing {
   input: { height: number; width: number; channels: number };
   classNames: string[];
   normalization: { mean: number[]; std: number[] } | null;
+  /** What the model predicts (absent in runs of classifiers written before tasks: classification). */
+  task?: 'classification' | 'multilabel' | 'segmentation';
+  /** Segmentation: the colour of each class ("#rrggbb"), to draw predicted masks. */
+  classColors?: string[];
 }
 
 /** `value` (the content of the preprocessing.json `file`) type-checked; throws naming the field otherwise. */
@@ -34,6 +38,13 @@ export function checkPreprocessing(file: string, value: unknown): Preprocessing 
     const std = n.numbers('std');
     if (std.length !== mean.length) n.fail('std', `an array of ${mean.length} numbers (as many as mean)`, std);
     pre.normalization = { mean, std };
+  }
+  if (o.has('task')) pre.task = o.oneOf('task', ['classification', 'multilabel', 'segmentation'] as const);
+  if (o.has('classColors')) {
+    const colors = o.strings('classColors');
+    if (colors.length !== pre.classNames.length || colors.some((c) => !/^#[0-9a-fA-F]{6}$/.test(c)))
+      o.fail('classColors', `${pre.classNames.length} colours "#rrggbb", one per class name`, colors);
+    pre.classColors = colors;
   }
   return pre;
 }

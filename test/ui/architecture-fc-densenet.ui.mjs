@@ -6,8 +6,8 @@ const webview = (page) => page.frameLocator('iframe.webview').first().frameLocat
 export default async function ({ page, assert, ui }) {
   await ui.openFile(page, 'segmentation/fc-densenet103.densenet.json');
   await page.locator('.codelens-decoration', { hasText: 'Architecture' }).first().waitFor({ timeout: 30_000 });
-  // Analysis only: the figures lens, no Train lens (this version does not train segmentation specs).
-  assert.strictEqual(await page.locator('.codelens-decoration', { hasText: /Train/ }).count(), 0);
+  // A segmentation spec trains like a classifier: its Train lens is there.
+  assert.strictEqual(await page.locator('.codelens-decoration', { hasText: /Train/ }).count(), 1);
   await ui.runCommand(page, 'DenseNet: Show Architecture');
 
   const view = webview(page);

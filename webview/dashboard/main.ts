@@ -18,7 +18,17 @@ import { byId as $, el } from '../common/dom';
 import { connectToHost, reportedByHost, vscodeApi } from '../common/vscode';
 import { formatNumber } from './charts';
 import { STYLE } from './style';
-import { confusionTable, epochsText, pct, perClassTable, runsTable, statItems } from './tables';
+import {
+  confusionTable,
+  epochsText,
+  headline,
+  iouTable,
+  labelsTable,
+  pct,
+  perClassTable,
+  runsTable,
+  statItems,
+} from './tables';
 import { TrainingCharts } from './trainingCharts';
 
 const host = connectToHost<DashboardHost>();
@@ -197,13 +207,31 @@ function renderHeader(): void {
   $('notice').textContent = state?.busyElsewhere ? `Training ${state.busyElsewhere} is running.` : '';
 }
 
-/** The confusion matrix shown: the last one seen live, else the run's last saved validation. */
-function shownValidation():
-  { epoch?: number; accuracy?: number; confusion: number[][]; classNames: string[] } | undefined {
-  const seen = [...liveEpochs].reverse().find((e) => e.confusion && e.confusion.length > 0);
+/** A validation as shown: its confusion matrix (empty for multilabel) and the task's figures. */
+type ShownValidation = Pick<SavedEvaluation, 'epoch' | 'confusion' | 'classNames' | 'multilabel' | 'segmentation'> & {
+  accuracy?: number;
+};
+
+/** The validation shown: the last one seen live, else the run's last saved validation. */
+function shownValidation(): ShownValidation | undefined {
+  const seen = [...liveEpochs].reverse().find((e) => e.confusion && (e.confusion.length > 0 || e.multilabel));
   if (seen?.confusion)
-    return { epoch: seen.epoch, accuracy: seen.valAccuracy, confusion: seen.confusion, classNames: seen.classNames };
+    return {
+      epoch: seen.epoch,
+      accuracy: seen.valAccuracy,
+      confusion: seen.confusion,
+      classNames: seen.classNames,
+      multilabel: seen.multilabel,
+      segmentation: seen.segmentation,
+    };
   return state?.current?.evaluations.find((e) => e.kind === 'validation');
+}
+
+/** The tables of an evaluation: per label (multilabel); confusion of pixels and IoU (segmentation); else per class. */
+function evaluationTables(e: ShownValidation, names: string[], examples: boolean): HTMLElement[] {
+  if (e.multilabel) return [labelsTable(e.multilabel)];
+  if (e.segmentation) return [confusionTable(e.confusion, names), iouTable(e.segmentation)];
+  return [confusionTable(e.confusion, names, examples), perClassTable(e.confusion, names)];
 }
 
 const classNamesFor = (m: number[][], names: string[]): string[] =>
@@ -224,13 +252,13 @@ function renderConfusion(): void {
     $('confusion-title').textContent = 'Validation';
     return;
   }
-  const m = shown.confusion;
-  const names = classNamesFor(m, shown.classNames);
+  const names = shown.multilabel ? shown.classNames : classNamesFor(shown.confusion, shown.classNames);
   $('confusion-title').textContent =
-    `Validation${shown.epoch !== undefined ? ` after epoch ${shown.epoch}` : ''}: accuracy ${pct(shown.accuracy)}`;
+    `Validation${shown.epoch !== undefined ? ` after epoch ${shown.epoch}` : ''}: ${headline(shown)}`;
   box.className = '';
-  box.replaceChildren(confusionTable(m, names));
-  perClass.replaceChildren(perClassTable(m, names));
+  const [first, second] = evaluationTables(shown, names, false);
+  box.replaceChildren(first);
+  perClass.replaceChildren(...(second ? [second] : []));
 }
 
 /**
@@ -246,20 +274,15 @@ function renderEvaluations(evaluations: SavedEvaluation[]): void {
   seenEvaluations = new Set([...(seenEvaluations ?? []), ...latestFirst.flatMap((e) => (e.id ? [e.id] : []))]);
   $('evaluations').replaceChildren(
     ...latestFirst.map((e) => {
-      const names = classNamesFor(e.confusion, e.classNames);
+      const names = e.multilabel ? e.classNames : classNamesFor(e.confusion, e.classNames);
       const of = [e.checkpoint, e.epoch !== undefined ? `epoch ${e.epoch}` : undefined].filter(Boolean).join(', ');
       const loss = Number.isFinite(e.loss) ? `, loss ${formatNumber(e.loss)}` : '';
-      const title = `Evaluate on ${e.split}${of ? ` (${of})` : ''}: accuracy ${pct(e.accuracy)}${loss} on ${e.examples} images`;
+      const title = `Evaluate on ${e.split}${of ? ` (${of})` : ''}: ${headline(e)}${loss} on ${e.examples} images`;
       const box = el(
         'div',
         { class: 'evaluation', 'data-split': e.split },
         el('h3', { title: e.time }, title),
-        el(
-          'div',
-          { class: 'validation-grid' },
-          confusionTable(e.confusion, names, e.id !== undefined),
-          perClassTable(e.confusion, names),
-        ),
+        el('div', { class: 'validation-grid' }, ...evaluationTables(e, names, e.id !== undefined)),
       );
       if (e.id !== undefined) box.dataset.evaluation = e.id;
       return box;

@@ -3,6 +3,7 @@
  * precision/recall/F1 and the spec's runs. Every value (class names, run ids, statuses, numbers) is text.
  */
 import type { RunSummary } from '../../src/protocol/dashboard';
+import type { MultilabelScores, SegmentationScores } from '../../src/protocol/evaluation';
 import { perClassMetrics } from '../../src/metrics/dashboardMath';
 import { el } from '../common/dom';
 
@@ -58,6 +59,67 @@ export function perClassTable(m: number[][], names: string[]): HTMLTableElement 
     row(th(names[i]), td(pct(c.precision)), td(pct(c.recall)), td(pct(c.f1)), td(String(c.support))),
   );
   return el('table', { class: 'per-class' }, el('thead', {}, head), el('tbody', {}, ...body));
+}
+
+const pctOrDash = (v: number | null): string => (v === null ? '–' : pct(v));
+const fixed = (v: number | null): string => (v === null ? '–' : v.toFixed(3));
+
+/**
+ * A multi-label evaluation, a row per label: AUROC, average precision, and precision, recall and F1 at the
+ * label's threshold (tuned on validation), with the label's positives. `–`: undefined (no positive or no negative).
+ */
+export function labelsTable(ml: MultilabelScores): HTMLTableElement {
+  const head = row(
+    ...['label', 'AUROC', 'AP', 'threshold', 'precision', 'recall', 'F1', 'positives'].map((h) => th(h)),
+  );
+  const body = ml.labels.map((l) =>
+    row(
+      th(l.label),
+      td(fixed(l.auroc)),
+      td(fixed(l.averagePrecision)),
+      td(l.threshold.toFixed(2)),
+      td(pctOrDash(l.precision)),
+      td(pctOrDash(l.recall)),
+      td(pctOrDash(l.f1)),
+      td(String(l.positives)),
+    ),
+  );
+  const mean = row(
+    th('mean'),
+    td(fixed(ml.meanAuroc)),
+    td(fixed(ml.meanAveragePrecision)),
+    td(ml.thresholds === 'tuned' ? 'tuned' : 'given'),
+    td(''),
+    td(''),
+    td(pctOrDash(ml.meanF1)),
+    td(''),
+  );
+  mean.className = 'mean';
+  return el('table', { class: 'per-label' }, el('thead', {}, head), el('tbody', {}, ...body, mean));
+}
+
+/** A segmentation evaluation, a row per class: IoU, the share of its pixels found, and its labelled pixels. */
+export function iouTable(seg: SegmentationScores): HTMLTableElement {
+  const head = row(...['class', 'IoU', 'accuracy', 'pixels'].map((h) => th(h)));
+  const body = seg.classes.map((c) =>
+    row(th(c.class), td(pctOrDash(c.iou)), td(pctOrDash(c.accuracy)), td(String(c.pixels))),
+  );
+  const mean = row(th('mean'), td(pctOrDash(seg.meanIou)), td(pctOrDash(seg.pixelAccuracy)), td(''));
+  mean.className = 'mean';
+  return el('table', { class: 'per-class-iou' }, el('thead', {}, head), el('tbody', {}, ...body, mean));
+}
+
+/** The headline of an evaluation: accuracy, or mean AUROC (multilabel), or mean IoU (segmentation). */
+export function headline(e: {
+  accuracy?: number;
+  multilabel?: MultilabelScores;
+  segmentation?: SegmentationScores;
+}): string {
+  if (e.multilabel)
+    return `mean AUROC ${fixed(e.multilabel.meanAuroc)}, mean F1 ${pctOrDash(e.multilabel.meanF1)}, label decisions right at 0.5 ${pct(e.accuracy)}`;
+  if (e.segmentation)
+    return `mean IoU ${pctOrDash(e.segmentation.meanIou)}, pixel accuracy ${pctOrDash(e.segmentation.pixelAccuracy)}`;
+  return `accuracy ${pct(e.accuracy)}`;
 }
 
 /** `1.93/2`: the epochs a run trained (with the fraction of the one it stopped in) of those planned. */

@@ -26,6 +26,8 @@ export interface Batch {
    */
   y: Int32Array;
   size: number;
+  /** The dataset index of each example (absent in batches made elsewhere, e.g. cached features). */
+  indices?: Uint32Array;
 }
 
 /** Targets per example in `Batch.y`: 1 (classification), `classes` labels (multilabel) or H·W pixels (segmentation). */
@@ -178,6 +180,7 @@ export function batches(dataset: Dataset, options: BatchOptions): BatchIterator 
         if (queue.length === 0) break;
         const x = new Float32Array(batchSize * pixels);
         const y = new Int32Array(batchSize * stride);
+        const indices = new Uint32Array(batchSize);
         let size = 0;
         while (size < batchSize && queue.length > 0) {
           const entry = queue.shift()!;
@@ -185,13 +188,14 @@ export function batches(dataset: Dataset, options: BatchOptions): BatchIterator 
           const example = await entry.result;
           if (!example) continue;
           x.set(example.x, size * pixels);
+          indices[size] = order[entry.position];
           setTargets(y, size++, order[entry.position], example);
         }
         if (size === 0) break;
         produced++;
         yield size === batchSize
-          ? { x, y, size }
-          : { x: x.slice(0, size * pixels), y: y.slice(0, size * stride), size };
+          ? { x, y, size, indices }
+          : { x: x.slice(0, size * pixels), y: y.slice(0, size * stride), size, indices: indices.slice(0, size) };
       }
     } finally {
       stopped = true;

@@ -2,8 +2,9 @@
  * The model's layer graph for the inspections that need more than `model.apply`: gradients with respect to
  * intermediate layers (Grad-CAM) and class logits. `LayerGraph` walks the model's layers itself: it calls each
  * layer eagerly on concrete tensors (inference mode), computes only what a result needs, and can restart the
- * graph from a substituted layer output. The class score is the logit of a Dense+softmax classifier (its
- * kernel and bias applied to its input, before the softmax), else the model's output.
+ * graph from a substituted layer output. The class score is the logit of a Dense+softmax classifier, or of one
+ * label of a Dense+sigmoid multi-label classifier (its kernel and bias applied to its input, before the softmax
+ * or sigmoid), else the model's output.
  *
  * Graphs and multi-output sub-models are cached per model (`layerGraph`, `subModel`); `releaseInspection`
  * forgets them.
@@ -76,7 +77,7 @@ export class LayerGraph {
     if (
       last &&
       last.layer.getClassName() === 'Dense' &&
-      last.layer.getConfig().activation === 'softmax' &&
+      ['softmax', 'sigmoid'].includes(String(last.layer.getConfig().activation)) &&
       last.inputs.length === 1
     ) {
       this.classifier = last.layer;
@@ -136,7 +137,9 @@ export class LayerGraph {
 
   /** Class probabilities from the scores. */
   probabilities(scores: Tensor2D): Tensor2D {
-    return this.scoreKind === 'logit' ? tf.softmax(scores) : scores;
+    if (this.scoreKind !== 'logit') return scores;
+    // A multi-label classifier: each label's own sigmoid.
+    return this.classifier?.getConfig().activation === 'sigmoid' ? tf.sigmoid(scores) : tf.softmax(scores);
   }
 }
 

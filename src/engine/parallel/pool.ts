@@ -4,7 +4,8 @@
  *
  * A step splits the batch into contiguous shards (shards.ts), sends one to each worker (transferring its
  * arrays), computes the first shard on the main thread meanwhile, and averages the gradients weighted by
- * shard size: the gradient of the batch's mean loss. Batch normalization normalises each shard with its own
+ * shard size (by the weight of each shard's loss for a weighted or per-pixel loss): the gradient of the batch's
+ * mean loss. Batch normalization normalises each shard with its own
  * statistics, as PyTorch's DataParallel/DistributedDataParallel do without SyncBatchNorm; the moving
  * statistics become the shard-size-weighted average of the replicas' (exact for the moving mean, whose update
  * is linear in the batch mean; the moving variance averages the shards' variances). The main optimizer then
@@ -30,9 +31,12 @@ import {
   evaluateBatch,
   type Forward,
   type Gradients,
+  type Objective,
+  objectiveOf,
   type Step,
   type TrainControl,
 } from '../training/step';
+import { decisionsIn, targetStride } from '../training/objective';
 import { modelBatchNormEpsilon } from '../training/freeze';
 import { readAllWeights, readFlat, shapesOf, writeFlat } from './replica';
 import { type Shard, shardBatch } from './shards';
@@ -56,13 +60,16 @@ export interface ParallelOptions {
 export class ParallelTrainer {
   private version = 0;
   private readonly perExample: number;
+  private readonly targets: number;
 
   private constructor(
     private readonly workers: WorkerGroup,
     model: LayersModel,
+    private readonly objective: Objective,
   ) {
     const [h, w, c] = (model.inputs[0].shape as number[]).slice(1);
     this.perExample = h * w * c;
+    this.targets = targetStride(objective, (model.outputs[0].shape as number[]).slice(1));
   }
 
   /** Starts the workers, waits until each has its backend and replica, and sends them the model's weights. */
@@ -89,7 +96,7 @@ export class ParallelTrainer {
         batchNormEpsilon: modelBatchNormEpsilon(o.model),
       }),
     });
-    const trainer = new ParallelTrainer(workers, o.model);
+    const trainer = new ParallelTrainer(workers, o.model, objectiveOf(o.analysis, o.config));
     try {
       trainer.syncWeights(o.model);
       return trainer;
@@ -141,24 +148,23 @@ export class ParallelTrainer {
 
   /**
    * The gradients of a batch's mean loss (by variable name, as computeGradients; the caller owns them), its
-   * mean loss and correct predictions, with the shards computed in parallel; sets the model's moving
+   * mean loss and correct decisions, with the shards computed in parallel; sets the model's moving
    * statistics to the weighted average of the replicas'.
    */
   async computeGradients(
     model: LayersModel,
     forward: Forward,
     batch: Batch,
-    classes: number,
   ): Promise<{ loss: number; correct: number; grads: Record<string, Tensor> }> {
     this.workers.check();
-    const shards = shardBatch(batch, this.threads, this.perExample);
+    const shards = shardBatch(batch, this.threads, this.perExample, this.targets);
     const { used, requests } = this.dispatch('step', shards, true);
     // The main thread's shard, while the workers compute theirs.
     const first = shards[0];
     let mine: Gradients | undefined;
     let mainError: unknown;
     try {
-      mine = computeGradients(model, forward, { x: first.x, y: first.y, size: first.size }, classes);
+      mine = computeGradients(model, forward, { x: first.x, y: first.y, size: first.size }, this.objective);
     } catch (e) {
       mainError = e;
     }
@@ -166,16 +172,20 @@ export class ParallelTrainer {
     try {
       replies = await this.workers.settle(requests, mainError);
     } catch (e) {
-      if (mine) tf.dispose([mine.loss, mine.correct, ...Object.values(mine.grads)]);
+      if (mine) tf.dispose([mine.loss, mine.correct, mine.weight, ...Object.values(mine.grads)]);
       throw e;
     }
-    const n = batch.size;
+    // Each shard's loss is a mean over its weight (its examples, or its labelled pixels' weights): the batch's
+    // mean is the weight-weighted mean of the shards'. Moving statistics average by examples.
+    const own = (mine as Gradients).weight.dataSync()[0];
+    const total = replies.reduce((t, r) => t + r.weight, own);
+    const share = (w: number, size: number) => (total > 0 ? w / total : size / batch.size);
     return combine(
       model,
       mine as Gradients,
-      first.size / n,
+      { loss: share(own, first.size), stats: first.size / batch.size },
       replies,
-      used.map((u) => u.size / n),
+      used.map((u, k) => ({ loss: share(replies[k].weight, u.size), stats: u.size / batch.size })),
     );
   }
 
@@ -185,42 +195,35 @@ export class ParallelTrainer {
     forward: Forward,
     optimizer: Optimizer,
     batch: Batch,
-    classes: number,
     c: TrainingConfig,
     lr: number,
   ): Promise<Step> {
-    const { loss, correct, grads } = await this.computeGradients(model, forward, batch, classes);
+    const { loss, correct, grads } = await this.computeGradients(model, forward, batch);
     applyGradients(model, optimizer, grads, c, lr);
     this.syncWeights(model);
-    return { loss, correct };
+    return { loss, correct, decisions: decisionsIn(batch.y, batch.size, this.objective) };
   }
 
   /** `evaluate` of training/step.ts with each batch's shards predicted in parallel on the current weights. */
-  async evaluate(
-    model: LayersModel,
-    batches: AsyncIterable<Batch>,
-    classes: number,
-    control?: TrainControl,
-  ): Promise<Evaluation> {
-    const tally = new EvaluationTally(classes);
+  async evaluate(model: LayersModel, batches: AsyncIterable<Batch>, control?: TrainControl): Promise<Evaluation> {
+    const tally = new EvaluationTally(this.objective);
+    const stride = this.targets;
     for await (const b of batches) {
       this.workers.check();
-      const shards = shardBatch(b, this.threads, this.perExample);
+      const shards = shardBatch(b, this.threads, this.perExample, stride);
       const { used, requests } = this.dispatch('predict', shards, false);
       const first = shards[0];
       let mine: ShardPrediction | undefined;
       let mainError: unknown;
       try {
-        mine = evaluateBatch(model, first, classes);
+        mine = evaluateBatch(model, first, this.objective);
       } catch (e) {
         mainError = e;
       }
       const replies = await this.workers.settle(requests, mainError);
-      const parts = [
-        { shard: first, loss: mine!.loss, predicted: mine!.predicted },
-        ...replies.map((r, k) => ({ shard: used[k], loss: r.loss, predicted: r.predicted })),
-      ];
-      for (const p of parts) tally.add(b.y.subarray(p.shard.start, p.shard.start + p.shard.size), p.predicted, p.loss);
+      const parts = [{ shard: first, score: mine! }, ...replies.map((r, k) => ({ shard: used[k], score: r }))];
+      for (const { shard, score } of parts)
+        tally.add(b.y.subarray(shard.start * stride, (shard.start + shard.size) * stride), shard.size, score);
       if (control?.cancelled) break;
     }
     return tally.result();
@@ -232,24 +235,31 @@ export class ParallelTrainer {
   }
 }
 
+/** A shard's share of the batch: of its loss and gradients, and of its moving statistics. */
+interface Share {
+  loss: number;
+  stats: number;
+}
+
 /**
- * The main shard's gradients `g` (weight `w0`, disposed here) and the workers' `replies` (weights `weights`)
- * averaged: the batch's loss, correct predictions and gradients (new tensors); the model's moving statistics
- * set to the average of the replicas'.
+ * The main shard's gradients `g` (share `w0`, disposed here) and the workers' `replies` (shares `shares`)
+ * averaged: the batch's loss, correct decisions and gradients (new tensors); the model's moving statistics set
+ * to the average of the replicas'.
  */
 function combine(
   model: LayersModel,
   g: Gradients,
-  w0: number,
+  w0: Share,
   replies: ShardGradients[],
-  weights: number[],
+  shares: Share[],
 ): { loss: number; correct: number; grads: Record<string, Tensor> } {
-  let loss = g.loss.dataSync()[0] * w0;
+  let loss = g.loss.dataSync()[0] * w0.loss;
   let correct = g.correct.dataSync()[0];
   replies.forEach((r, k) => {
-    loss += r.loss * weights[k];
+    loss += r.loss * shares[k].loss;
     correct += r.correct;
   });
+  const weights = shares.map((s) => s.loss);
   const grads: Record<string, Tensor> = {};
   try {
     let offset = 0;
@@ -261,16 +271,16 @@ function combine(
       grads[name] =
         replies.length === 0
           ? tf.clone(t)
-          : tf.tensor(average(t.dataSync() as Float32Array, w0, others, weights, offset), t.shape, 'float32');
+          : tf.tensor(average(t.dataSync() as Float32Array, w0.loss, others, weights, offset), t.shape, 'float32');
       offset += t.size;
     }
     if (replies.length > 0) {
       const own = readFlat(model.nonTrainableWeights);
       const stats = average(
         own,
-        w0,
+        w0.stats,
         replies.map((r) => r.stats),
-        weights,
+        shares.map((s) => s.stats),
         0,
       );
       writeFlat(model.nonTrainableWeights, stats);
@@ -279,7 +289,7 @@ function combine(
     tf.dispose(Object.values(grads));
     throw e;
   } finally {
-    tf.dispose([g.loss, g.correct, ...Object.values(g.grads)]);
+    tf.dispose([g.loss, g.correct, g.weight, ...Object.values(g.grads)]);
   }
   return { loss, correct, grads };
 }

@@ -7,11 +7,25 @@
  */
 import type { LayersModel, Variable } from '@tensorflow/tfjs';
 import { type RpcEndpoint, Transfer } from '../../protocol/rpc';
-import type { ShardGradients, ShardParams, TrainerContract, WorkerContract, WorkerInit } from '../../protocol/worker';
+import type {
+  ShardGradients,
+  ShardParams,
+  ShardPrediction,
+  TrainerContract,
+  WorkerContract,
+  WorkerInit,
+} from '../../protocol/worker';
 import { buildModel } from '../model';
 import { applyFreeze } from '../training/freeze';
 import { tf } from '../tf';
-import { computeGradients, evaluateBatch, type Forward, makeForward } from '../training/step';
+import {
+  computeGradients,
+  evaluateBatch,
+  type Forward,
+  makeForward,
+  type Objective,
+  objectiveOf,
+} from '../training/step';
 import { readFlat, shapesOf, writeAllWeights } from './replica';
 
 function sameShapes(what: string, mine: number[][], theirs: number[][]): void {
@@ -27,14 +41,16 @@ function sameShapes(what: string, mine: number[][], theirs: number[][]): void {
 class Replica {
   private version = 0;
   private readonly forward: Forward;
+  private readonly objective: Objective;
 
   constructor(
     private readonly model: LayersModel,
-    private readonly init: WorkerInit,
+    init: WorkerInit,
   ) {
     sameShapes('trainable', shapesOf(model.trainableWeights), init.trainableShapes);
     sameShapes('non-trainable', shapesOf(model.nonTrainableWeights), init.nonTrainableShapes);
     this.forward = makeForward(model, init.analysis, init.config);
+    this.objective = objectiveOf(init.analysis, init.config);
   }
 
   setWeights(version: number, data: Float32Array): void {
@@ -50,7 +66,7 @@ class Replica {
   step(p: ShardParams): ShardGradients {
     this.expect(p.version, 'step');
     const m = this.model;
-    const g = computeGradients(m, this.forward, { x: p.x, y: p.y, size: p.size }, this.init.analysis.classes);
+    const g = computeGradients(m, this.forward, { x: p.x, y: p.y, size: p.size }, this.objective);
     try {
       const names = m.trainableWeights.map((w) => (w.read() as Variable).name);
       const grads = new Float32Array(m.trainableWeights.reduce((n, w) => n + w.read().size, 0));
@@ -63,15 +79,21 @@ class Replica {
         offset += v.length;
       }
       const stats = readFlat(m.nonTrainableWeights);
-      return { loss: g.loss.dataSync()[0], correct: g.correct.dataSync()[0], grads, stats };
+      return {
+        loss: g.loss.dataSync()[0],
+        correct: g.correct.dataSync()[0],
+        weight: g.weight.dataSync()[0],
+        grads,
+        stats,
+      };
     } finally {
-      tf.dispose([g.loss, g.correct, ...Object.values(g.grads)]);
+      tf.dispose([g.loss, g.correct, g.weight, ...Object.values(g.grads)]);
     }
   }
 
-  predict(p: ShardParams): { loss: number; predicted: Int32Array } {
+  predict(p: ShardParams): ShardPrediction {
     this.expect(p.version, 'request');
-    return evaluateBatch(this.model, { x: p.x, y: p.y, size: p.size }, this.init.analysis.classes);
+    return evaluateBatch(this.model, { x: p.x, y: p.y, size: p.size }, this.objective);
   }
 }
 

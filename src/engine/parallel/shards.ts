@@ -20,8 +20,11 @@ export interface Shard {
   y: Int32Array;
 }
 
-/** The shards of a batch whose examples have `perExample` values each (h·w·c). */
-export function shardBatch(batch: Batch, parts: number, perExample: number): Shard[] {
+/**
+ * The shards of a batch whose examples have `perExample` values each (h·w·c) and `targets` values of `y` each
+ * (1 class; the labels of a multi-label example; the pixels of a segmentation mask).
+ */
+export function shardBatch(batch: Batch, parts: number, perExample: number, targets = 1): Shard[] {
   const shards: Shard[] = [];
   let start = 0;
   for (const size of shardSizes(batch.size, parts)) {
@@ -29,7 +32,7 @@ export function shardBatch(batch: Batch, parts: number, perExample: number): Sha
       start,
       size,
       x: batch.x.slice(start * perExample, (start + size) * perExample),
-      y: batch.y.slice(start, start + size),
+      y: batch.y.slice(start * targets, (start + size) * targets),
     });
     start += size;
   }

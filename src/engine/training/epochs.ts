@@ -13,6 +13,7 @@ import { EpochProgress } from './progress';
 import { type RngCheckpoint, type RunPosition, saveRunCheckpoint } from './run';
 import type { RunLog } from './runLog';
 import { type Evaluation, setLearningRate, type Step, type TrainControl } from './step';
+import { namedEvaluation } from './tally';
 
 /** How batches are trained and evaluated: on this thread, or sharded over a pool of workers. */
 export interface Stepper {
@@ -126,7 +127,9 @@ class EpochLoop {
     const { data, config: c, classNames, stepper } = this.o;
     const epoch = progress.epoch + 1;
     const trainEnd = Date.now();
-    const val = data.validation ? await stepper.evaluate(data.evalBatches(data.validation, c.batchSize)) : undefined;
+    const val = data.validation
+      ? namedEvaluation(await stepper.evaluate(data.evalBatches(data.validation, c.batchSize)), classNames)
+      : undefined;
     const seconds = (Date.now() - progress.startedAt) / 1000;
     const figures: EpochFigures = {
       loss: progress.loss.value,
@@ -148,6 +151,9 @@ class EpochLoop {
       confusion: val?.confusion,
       classNames,
       best: isBest,
+      ...(val ? { validationExamples: val.examples } : {}),
+      ...(val?.multilabel ? { multilabel: val.multilabel } : {}),
+      ...(val?.segmentation ? { segmentation: val.segmentation } : {}),
     };
     // The record first: a kill between it and the checkpoints loses nothing (resume trims it and redoes the epoch).
     this.o.log.recordEpoch(metrics, this.globalStep);

@@ -13,9 +13,11 @@ import type { DataPipeline } from '../data/open';
 import type { Dataset } from '../data/dataset';
 import type { Rng } from '../data/rng';
 import { type InferenceEngine, inferenceNote, type OnnxSession } from '../onnxRuntime';
+import { tidyPlain } from '../inspection/tensors';
 import { tf } from '../tf';
 import type { Stepper } from './epochs';
-import { applyGradients, crossEntropy, type Evaluation, EvaluationTally } from './step';
+import { decisionsIn, type Objective, scoreOutput } from './objective';
+import { applyGradients, type Evaluation, EvaluationTally, scoreProbabilities } from './step';
 
 /** The pooled features of a dataset's readable images, in its order, and their labels. */
 export interface FeatureSet {
@@ -140,7 +142,12 @@ function headProbs(model: LayersModel, x: Tensor): Tensor {
 }
 
 /** Trains and evaluates only the classifier of `model` on feature batches. */
-export function headStepper(model: LayersModel, optimizer: Optimizer, classes: number, c: TrainingConfig): Stepper {
+export function headStepper(
+  model: LayersModel,
+  optimizer: Optimizer,
+  objective: Objective,
+  c: TrainingConfig,
+): Stepper {
   const layer = model.getLayer(CLASSIFIER_LAYER);
   const dim = (layer.getWeights()[0].shape as number[])[0];
   return {
@@ -149,30 +156,28 @@ export function headStepper(model: LayersModel, optimizer: Optimizer, classes: n
       let correct: Scalar | undefined;
       const { value, grads } = tf.tidy(() => {
         const x = tf.tensor2d(batch.x, [batch.size, dim]);
-        const labels = tf.tensor1d(batch.y, 'int32');
         return tf.variableGrads(() => {
-          const probs = headProbs(model, x);
-          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32'))) as Scalar;
-          return crossEntropy(probs, tf.oneHot(labels, classes)) as Scalar;
+          const scored = scoreOutput(headProbs(model, x), batch.y, batch.size, objective);
+          correct = tf.keep(scored.correct);
+          return scored.loss;
         }, variables);
       });
       applyGradients(model, optimizer, grads as Record<string, Tensor>, c, lr);
-      const result = { loss: value.dataSync()[0], correct: (correct as Scalar).dataSync()[0] };
+      const result = {
+        loss: value.dataSync()[0],
+        correct: (correct as Scalar).dataSync()[0],
+        decisions: decisionsIn(batch.y, batch.size, objective),
+      };
       tf.dispose([value, correct as Scalar]);
       return result;
     },
     evaluate: async (batches): Promise<Evaluation> => {
-      const tally = new EvaluationTally(classes);
+      const tally = new EvaluationTally(objective);
       for await (const b of batches) {
-        const { loss, predicted } = tf.tidy(() => {
-          const probs = headProbs(model, tf.tensor2d(b.x, [b.size, dim]));
-          const ys = tf.oneHot(tf.tensor1d(b.y, 'int32'), classes);
-          return {
-            loss: crossEntropy(probs, ys).dataSync()[0],
-            predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()),
-          };
-        });
-        tally.add(b.y.subarray(0, b.size), predicted, loss);
+        const score = tidyPlain(() =>
+          scoreProbabilities(headProbs(model, tf.tensor2d(b.x, [b.size, dim])), b, objective),
+        );
+        tally.add(b.y, b.size, score);
       }
       return tally.result();
     },

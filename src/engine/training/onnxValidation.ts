@@ -9,23 +9,35 @@ import type { LayersModel } from '@tensorflow/tfjs';
 import type { Analysis } from '../../core';
 import type { Batch } from '../data/batches';
 import { type InferenceEngine, inferenceNote, type OnnxSession } from '../onnxRuntime';
+import { tidyPlain } from '../inspection/tensors';
 import { tf } from '../tf';
 import type { Stepper } from './epochs';
-import { type Evaluation, EvaluationTally, scoreProbabilities } from './step';
+import { asObjective, type Evaluation, EvaluationTally, type ObjectiveLike, scoreProbabilities } from './step';
+
+/**
+ * The model's probabilities from an ONNX Runtime output as the tfjs model gives them: [n, classes], or for a
+ * segmentation model the graph's [n, classes, H, W] transposed to [n, H, W, classes].
+ */
+export function onnxProbabilities(values: Float32Array, n: number, classes: number, spatial?: readonly number[]) {
+  if (!spatial) return tf.tensor2d(values, [n, classes]);
+  return tf.tidy(() => tf.transpose(tf.tensor4d(values, [n, classes, spatial[0], spatial[1]]), [0, 2, 3, 1]));
+}
 
 /** Scores `batches` of images on an ONNX Runtime session. */
 export async function evaluateOnSession(
   session: OnnxSession,
   batches: AsyncIterable<Batch>,
-  classes: number,
+  objective: ObjectiveLike,
+  spatial?: readonly number[],
 ): Promise<Evaluation> {
-  const tally = new EvaluationTally(classes);
+  const o = asObjective(objective);
+  const tally = new EvaluationTally(o);
   for await (const b of batches) {
     const { probabilities } = await session.run(b.x, b.size);
-    const { loss, predicted } = tf.tidy(() =>
-      scoreProbabilities(tf.tensor2d(probabilities, [b.size, classes]), b, classes),
+    const score = tidyPlain(() =>
+      scoreProbabilities(onnxProbabilities(probabilities, b.size, o.classes, spatial), b, o),
     );
-    tally.add(b.y.subarray(0, b.size), predicted, loss);
+    tally.add(b.y, b.size, score);
   }
   return tally.result();
 }
@@ -34,7 +46,7 @@ export interface OnnxValidationOptions {
   engine: InferenceEngine;
   analysis: Analysis;
   model: LayersModel;
-  classes: number;
+  objective: ObjectiveLike;
   /** ONNX Runtime's threads. */
   threads: number;
   log: (message: string) => void;
@@ -51,7 +63,8 @@ export function withOnnxValidation(stepper: Stepper, o: OnnxValidationOptions): 
       said = true;
       if (!session) return stepper.evaluate(batches);
       try {
-        return await evaluateOnSession(session, batches, o.classes);
+        const spatial = o.analysis.task === 'segmentation' ? o.analysis.input : undefined;
+        return await evaluateOnSession(session, batches, o.objective, spatial && [spatial.height, spatial.width]);
       } finally {
         await session.release();
       }

@@ -34,12 +34,12 @@ export class EpochProgress {
     readonly startedAt = Date.now(),
   ) {}
 
-  /** Records a trained batch of `size` examples. */
+  /** Records a trained batch of `size` examples (accuracy: of its decisions, see Step). */
   add(s: Step, size: number): void {
     this.step++;
     this.images += size;
     this.loss.add(s.loss, size);
-    this.accuracy.add(s.correct / size, size);
+    if (s.decisions > 0) this.accuracy.add(s.correct / s.decisions, s.decisions);
   }
 
   /** Images per second of the epoch's training until `now` (ms). */

@@ -122,6 +122,8 @@ export class RunLog {
       acc: m.accuracy,
       val_loss: m.valLoss ?? null,
       val_acc: m.valAccuracy ?? null,
+      ...(m.multilabel ? { val_mean_auroc: m.multilabel.meanAuroc } : {}),
+      ...(m.segmentation ? { val_mean_iou: m.segmentation.meanIou } : {}),
       lr: m.learningRate,
       imagesPerSec: m.imagesPerSecond,
       seconds: m.seconds,
@@ -143,6 +145,11 @@ export class RunLog {
       this.tb.addScalar('validation', 'epoch_loss', m.valLoss, m.epoch);
       this.tb.addScalar('validation', 'epoch_acc', m.valAccuracy, m.epoch);
     }
+    const meanAuroc = m.multilabel?.meanAuroc;
+    if (meanAuroc !== undefined && meanAuroc !== null)
+      this.tb.addScalar('validation', 'epoch_mean_auroc', meanAuroc, m.epoch);
+    const meanIou = m.segmentation?.meanIou;
+    if (meanIou !== undefined && meanIou !== null) this.tb.addScalar('validation', 'epoch_mean_iou', meanIou, m.epoch);
     this.tb.flush();
     if (m.confusion && m.valLoss !== undefined && m.valAccuracy !== undefined) {
       const { epoch, valLoss: loss, valAccuracy: accuracy, classNames, confusion } = m;
@@ -155,6 +162,9 @@ export class RunLog {
         accuracy,
         classNames,
         confusion,
+        ...(m.validationExamples !== undefined ? { examples: m.validationExamples } : {}),
+        ...(m.multilabel ? { multilabel: m.multilabel } : {}),
+        ...(m.segmentation ? { segmentation: m.segmentation } : {}),
       });
     }
     updateRunInfo(this.runDir, { epochsCompleted: m.epoch, ...best });

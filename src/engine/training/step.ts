@@ -9,9 +9,14 @@ import type { LayersModel, Optimizer, Scalar, Tensor, Variable } from '@tensorfl
 import { type Analysis, CLASSIFIER_LAYER, freezePlan, type TrainingConfig } from '../../core';
 import type { Batch } from '../data/open';
 import { type Forward, trainingForward } from '../forward';
+import { tidyPlain } from '../inspection/tensors';
 import { tf } from '../tf';
+import { decisionsIn, type Objective, predictionsOf, scoreOutput } from './objective';
+import { type BatchScore, type Evaluation, EvaluationTally } from './tally';
 
 export type { Forward } from '../forward';
+export { type BatchScore, type Evaluation, EvaluationTally } from './tally';
+export { type Objective, objectiveOf } from './objective';
 
 export function makeOptimizer(c: TrainingConfig): Optimizer {
   if (c.optimizer === 'sgd')
@@ -41,10 +46,14 @@ export function crossEntropy(probs: Tensor, oneHot: Tensor): Tensor {
   return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(probs, 1e-7, 1 - 1e-7))), -1)));
 }
 
-/** The loss of a training step and the number of its correct predictions. */
+/**
+ * The loss of a training step, its correct decisions and the decisions counted (examples; label decisions for
+ * multilabel; labelled pixels for segmentation: see ./objective).
+ */
 export interface Step {
   loss: number;
   correct: number;
+  decisions: number;
 }
 
 /** The forward pass of the layers model itself (tfjs-layers, every intermediate stored for the backward pass). */
@@ -78,10 +87,14 @@ export function backboneScale(c: TrainingConfig): number | undefined {
   return c.backboneLearningRate / c.learningRate;
 }
 
-/** Loss, correct predictions and the gradient of every trainable weight (by variable name) of one batch. */
+/**
+ * Loss, correct decisions, the weight the loss is a mean over (see Scored in ./objective) and the gradient of
+ * every trainable weight (by variable name) of one batch.
+ */
 export interface Gradients {
   loss: Scalar;
   correct: Scalar;
+  weight: Scalar;
   grads: Record<string, Tensor>;
 }
 
@@ -91,25 +104,38 @@ function inputShape(model: LayersModel): [number, number, number] {
   return [h, w, ch];
 }
 
+/** A task's objective, or the classes of a classification (the bench and older callers). */
+export type ObjectiveLike = Objective | number;
+
+export function asObjective(o: ObjectiveLike): Objective {
+  return typeof o === 'number' ? { task: 'classification', classes: o } : o;
+}
+
 /**
  * Forward and backward pass of one batch (or one shard of it), without touching the weights. The caller owns
  * the returned tensors.
  */
-export function computeGradients(model: LayersModel, forward: Forward, batch: Batch, classes: number): Gradients {
+export function computeGradients(
+  model: LayersModel,
+  forward: Forward,
+  batch: Batch,
+  objective: ObjectiveLike,
+): Gradients {
+  const o = asObjective(objective);
   const [h, w, ch] = inputShape(model);
   const variables = model.trainableWeights.map((v) => v.read() as Variable);
   let correct: Scalar | undefined;
+  let weight: Scalar | undefined;
   const { value, grads } = tf.tidy(() => {
     const xs = tf.tensor4d(batch.x, [batch.size, h, w, ch]);
-    const labels = tf.tensor1d(batch.y, 'int32');
-    const ys = tf.oneHot(labels, classes);
     return tf.variableGrads(() => {
-      const probs = forward(xs);
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(probs, -1), labels), 'float32'))) as Scalar;
-      return crossEntropy(probs, ys) as Scalar;
+      const scored = scoreOutput(forward(xs), batch.y, batch.size, o);
+      correct = tf.keep(scored.correct);
+      weight = tf.keep(scored.weight);
+      return scored.loss;
     }, variables) as unknown as { value: Scalar; grads: Record<string, Tensor> };
   }) as { value: Scalar; grads: Record<string, Tensor> };
-  return { loss: value as Scalar, correct: correct as Scalar, grads };
+  return { loss: value as Scalar, correct: correct as Scalar, weight: weight as Scalar, grads };
 }
 
 /** Applies gradients (by variable name) with the optimizer and the weight decay of the config; disposes them. */
@@ -147,86 +173,43 @@ export function applyGradients(
   tf.dispose(grads);
 }
 
-/** One optimisation step on a batch; returns the batch loss and the number of correct predictions. */
+/** One optimisation step on a batch; returns the batch loss and its correct and counted decisions. */
 export function trainStep(
   model: LayersModel,
   optimizer: Optimizer,
   batch: Batch,
-  classes: number,
+  objective: ObjectiveLike,
   c: TrainingConfig,
   lr: number,
   forward: Forward = layersForward(model),
 ): Step {
-  const g = computeGradients(model, forward, batch, classes);
+  const o = asObjective(objective);
+  const g = computeGradients(model, forward, batch, o);
   applyGradients(model, optimizer, g.grads, c, lr);
-  const result = { loss: g.loss.dataSync()[0], correct: g.correct.dataSync()[0] };
-  g.loss.dispose();
-  g.correct.dispose();
+  const result = {
+    loss: g.loss.dataSync()[0],
+    correct: g.correct.dataSync()[0],
+    decisions: decisionsIn(batch.y, batch.size, o),
+  };
+  tf.dispose([g.loss, g.correct, g.weight]);
   return result;
 }
 
-/** Loss, accuracy and confusion matrix (rows: true class, columns: predicted) of a model over examples. */
-export interface Evaluation {
-  loss: number;
-  accuracy: number;
-  confusion: number[][];
-  examples: number;
-}
-
-/** Inference on a batch (or a shard of one): its mean loss and the predicted class of each example. */
-export function evaluateBatch(
-  model: LayersModel,
-  batch: Batch,
-  classes: number,
-): { loss: number; predicted: Int32Array } {
+/** Inference on a batch (or a shard of one): its mean loss, the weight it is a mean over, and its predictions. */
+export function evaluateBatch(model: LayersModel, batch: Batch, objective: ObjectiveLike): BatchScore {
   const [h, w, ch] = inputShape(model);
-  return tf.tidy(() =>
-    scoreProbabilities(model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor, batch, classes),
+  return tidyPlain(() =>
+    scoreProbabilities(model.predict(tf.tensor4d(batch.x, [batch.size, h, w, ch])) as Tensor, batch, objective),
   );
 }
 
-/** The mean loss and the predicted classes of a batch's class probabilities ([size, classes]). */
-export function scoreProbabilities(
-  probs: Tensor,
-  batch: Batch,
-  classes: number,
-): { loss: number; predicted: Int32Array } {
-  return tf.tidy(() => {
-    const ys = tf.oneHot(tf.tensor1d(batch.y.subarray(0, batch.size), 'int32'), classes);
-    return { loss: crossEntropy(probs, ys).dataSync()[0], predicted: Int32Array.from(tf.argMax(probs, -1).dataSync()) };
+/** The mean loss and the predictions of a batch's probabilities (the model's output). */
+export function scoreProbabilities(probs: Tensor, batch: Batch, objective: ObjectiveLike): BatchScore {
+  const o = asObjective(objective);
+  return tidyPlain(() => {
+    const scored = scoreOutput(probs, batch.y, batch.size, o);
+    return { loss: scored.loss.dataSync()[0], weight: scored.weight.dataSync()[0], ...predictionsOf(probs, o) };
   });
-}
-
-/** Accumulates evaluated examples into the loss, accuracy and confusion matrix of an Evaluation. */
-export class EvaluationTally {
-  private readonly confusion: number[][];
-  private lossSum = 0;
-  private n = 0;
-  private correct = 0;
-
-  constructor(classes: number) {
-    this.confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  }
-
-  /** Examples with true classes `labels`, predicted classes `predicted` and mean loss `loss`. */
-  add(labels: ArrayLike<number>, predicted: ArrayLike<number>, loss: number): void {
-    for (let i = 0; i < labels.length; i++) {
-      this.confusion[labels[i]][predicted[i]]++;
-      if (labels[i] === predicted[i]) this.correct++;
-    }
-    this.lossSum += loss * labels.length;
-    this.n += labels.length;
-  }
-
-  result(): Evaluation {
-    const n = this.n;
-    return {
-      loss: n ? this.lossSum / n : NaN,
-      accuracy: n ? this.correct / n : NaN,
-      confusion: this.confusion,
-      examples: n,
-    };
-  }
 }
 
 /** Stops an evaluation (or a training) at the next batch boundary once `cancelled` is set. */
@@ -238,13 +221,12 @@ export interface TrainControl {
 export async function evaluate(
   model: LayersModel,
   batches: AsyncIterable<Batch>,
-  classes: number,
+  objective: ObjectiveLike,
   control?: TrainControl,
 ): Promise<Evaluation> {
-  const tally = new EvaluationTally(classes);
+  const tally = new EvaluationTally(asObjective(objective));
   for await (const b of batches) {
-    const { loss, predicted } = evaluateBatch(model, b, classes);
-    tally.add(b.y.subarray(0, b.size), predicted, loss);
+    tally.add(b.y, b.size, evaluateBatch(model, b, objective));
     if (control?.cancelled) break;
   }
   return tally.result();

@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
-import { type Analysis, type TrainingConfig, trainingConfig, untrainableReason, validateBuildable } from '../../core';
+import { type Analysis, type TrainingConfig, trainingConfig, validateBuildable } from '../../core';
 import { nodeFileProbe } from '../../core/nodeFs';
 import type { TrainingFinished, TrainingStarted, TrainRequest } from '../../protocol/engine';
 import { type DataPipeline, type DataSpec, openData } from '../data/open';
@@ -29,6 +29,8 @@ import {
   type Forward,
   makeForward,
   makeOptimizer,
+  type Objective,
+  objectiveOf,
   type TrainControl,
   trainStep,
 } from './step';
@@ -45,33 +47,31 @@ function checkSpec(req: TrainRequest) {
     file: path.basename(req.specPath),
     purpose: 'before training',
   });
-  const untrainable = untrainableReason(v.resolved);
-  if (untrainable) throw new Error(`${path.basename(req.specPath)} cannot be trained: ${untrainable}.`);
   return { resolved: v.resolved, analysis: v.analysis, doc: v.parsed.value as Record<string, unknown> };
 }
 
-/** What a Stepper needs: the main replica, its forward pass and optimizer, the classes and the config. */
+/** What a Stepper needs: the main replica, its forward pass and optimizer, the objective and the config. */
 interface StepContext {
   model: LayersModel;
   forward: Forward;
   optimizer: Optimizer;
-  classes: number;
+  objective: Objective;
   config: TrainingConfig;
 }
 
 /** Batches trained and evaluated on this thread. */
 function localStepper(s: StepContext): Stepper {
   return {
-    step: (batch, lr) => trainStep(s.model, s.optimizer, batch, s.classes, s.config, lr, s.forward),
-    evaluate: (batches) => evaluate(s.model, batches, s.classes),
+    step: (batch, lr) => trainStep(s.model, s.optimizer, batch, s.objective, s.config, lr, s.forward),
+    evaluate: (batches) => evaluate(s.model, batches, s.objective),
   };
 }
 
 /** Batches sharded over this thread and the pool's workers. */
 function poolStepper(pool: ParallelTrainer, s: StepContext): Stepper {
   return {
-    step: (batch, lr) => pool.step(s.model, s.forward, s.optimizer, batch, s.classes, s.config, lr),
-    evaluate: (batches) => pool.evaluate(s.model, batches, s.classes),
+    step: (batch, lr) => pool.step(s.model, s.forward, s.optimizer, batch, s.config, lr),
+    evaluate: (batches) => pool.evaluate(s.model, batches),
   };
 }
 
@@ -132,6 +132,7 @@ async function openTrainingData(
     baseDir: path.dirname(req.specPath),
     input: spec.resolved.input,
     classes: spec.resolved.classes,
+    task: spec.resolved.task,
     seed,
     heldOut: claimed?.split?.heldOut ?? undefined,
     onSkip: (file, reason) => {
@@ -220,7 +221,13 @@ async function trainOn(
       runDir,
       claimed,
       { seed, drawn: c.seed === undefined, heldOut: data.heldOut ?? null },
-      { input: resolved.input, classNames, normalization: data.normalization },
+      {
+        input: resolved.input,
+        classNames,
+        normalization: data.normalization,
+        task: resolved.task,
+        ...(data.classColors ? { classColors: [...data.classColors] } : {}),
+      },
     );
     const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
     log = new RunLog(runDir, obs, { epochs, stepsPerEpoch });
@@ -247,15 +254,16 @@ async function trainOn(
       threads,
     });
 
-    const s: StepContext = { model, forward, optimizer, classes: classNames.length, config: c };
+    const objective = objectiveOf(analysis, c);
+    const s: StepContext = { model, forward, optimizer, objective, config: c };
     const inference = inferenceEngine(inferencePreference(), info);
     const stepper = head
-      ? headStepper(model, optimizer, classNames.length, c)
+      ? headStepper(model, optimizer, objective, c)
       : withOnnxValidation(pool ? poolStepper(pool, s) : localStepper(s), {
           engine: inference,
           analysis,
           model,
-          classes: classNames.length,
+          objective,
           threads: coreCount(),
           log: info,
         });

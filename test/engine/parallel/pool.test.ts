@@ -170,7 +170,7 @@ describe('engine: data-parallel training on worker threads', function () {
       const batch = makeBatch(7, 1);
       const initial = readAllWeights(model);
       const expected = reference(ref, analysis, initial, batch, 2);
-      const got = await pool.computeGradients(model, forward, batch, CLASSES);
+      const got = await pool.computeGradients(model, forward, batch);
       gradArrays(model, got.grads).forEach((g, i) => {
         const err = relError(g, expected.grads[i]);
         assert.ok(err < 1e-5, `gradient of ${model.trainableWeights[i].name}: relative error ${err}`);
@@ -190,7 +190,7 @@ describe('engine: data-parallel training on worker threads', function () {
       // 2) a whole step from the initial weights: the same weights as the reference's averaged gradients applied once.
       writeAllWeights(model, initial);
       pool.syncWeights(model);
-      const step = await pool.step(model, forward, optimizer, batch, CLASSES, c, c.learningRate);
+      const step = await pool.step(model, forward, optimizer, batch, c, c.learningRate);
       assert.ok(Math.abs(step.loss - expected.loss) < 1e-5 * Math.abs(expected.loss));
       writeAllWeights(ref, initial);
       const refGrads: Record<string, Tensor> = {};
@@ -210,7 +210,7 @@ describe('engine: data-parallel training on worker threads', function () {
       // 3) the workers now hold the new weights: the next batch's gradients match a reference from them.
       const batch2 = makeBatch(8, 2);
       const expected2 = reference(ref, analysis, after, batch2, 2);
-      const got2 = await pool.computeGradients(model, forward, batch2, CLASSES);
+      const got2 = await pool.computeGradients(model, forward, batch2);
       gradArrays(model, got2.grads).forEach((g, i) => {
         const err = relError(g, expected2.grads[i]);
         assert.ok(err < 1e-5, `second batch, gradient of ${model.trainableWeights[i].name}: relative error ${err}`);
@@ -225,7 +225,7 @@ describe('engine: data-parallel training on worker threads', function () {
     }
     assert.strictEqual(pool.liveWorkers, 0);
     // Only the pool's state is read: a disposed pool refuses before it touches the (disposed) model.
-    await assert.rejects(pool.computeGradients(model, forward, makeBatch(2, 1), CLASSES), /disposed/);
+    await assert.rejects(pool.computeGradients(model, forward, makeBatch(2, 1)), /disposed/);
   });
 
   it('learns with 2 threads, evaluates in parallel like evaluate(), and leaves no tensor behind', async () => {
@@ -247,7 +247,7 @@ describe('engine: data-parallel training on worker threads', function () {
     const counts: number[] = [];
     try {
       for (let i = 0; i < 15; i++) {
-        const s = await pool.step(model, forward, optimizer, batches[i % 3], CLASSES, c, c.learningRate);
+        const s = await pool.step(model, forward, optimizer, batches[i % 3], c, c.learningRate);
         losses.push(s.loss);
         counts.push(tf.memory().numTensors);
       }
@@ -260,13 +260,13 @@ describe('engine: data-parallel training on worker threads', function () {
         'tensor count flat across steps',
       );
       // A last batch smaller than the threads: the worker's empty shard is skipped.
-      const one = await pool.step(model, forward, optimizer, makeBatch(1, 13), CLASSES, c, c.learningRate);
+      const one = await pool.step(model, forward, optimizer, makeBatch(1, 13), c, c.learningRate);
       assert.ok(Number.isFinite(one.loss));
       assert.strictEqual(tf.memory().numTensors, counts[3]);
       async function* iterate() {
         yield* batches;
       }
-      const parallel = await pool.evaluate(model, iterate(), CLASSES);
+      const parallel = await pool.evaluate(model, iterate());
       const single = await evaluate(model, iterate(), CLASSES);
       assert.strictEqual(parallel.examples, 35);
       assert.deepStrictEqual(parallel.confusion, single.confusion);
@@ -297,21 +297,18 @@ describe('engine: data-parallel training on worker threads', function () {
       workerScript: workerPath,
     });
     try {
-      await pool.step(model, forward, optimizer, makeBatch(4, 1), CLASSES, c, 0.1);
+      await pool.step(model, forward, optimizer, makeBatch(4, 1), c, 0.1);
       const before = tf.memory().numTensors;
       // 8 labels but 5 images: the main thread's shard (4) is whole, the worker's has 1 image for 4 labels.
       const full = makeBatch(8, 2);
       const broken = { x: full.x.slice(0, 5 * 16 * 16 * 3), y: full.y, size: 8 };
       await assert.rejects(
-        pool.step(model, forward, optimizer, broken, CLASSES, c, 0.1),
+        pool.step(model, forward, optimizer, broken, c, 0.1),
         /training worker 1 failed: .*(shape|values)/,
       );
       assert.strictEqual(pool.liveWorkers, 0, 'every worker terminated');
       assert.strictEqual(tf.memory().numTensors, before, "the main shard's gradients are disposed");
-      await assert.rejects(
-        pool.step(model, forward, optimizer, makeBatch(4, 3), CLASSES, c, 0.1),
-        /training worker 1 failed/,
-      );
+      await assert.rejects(pool.step(model, forward, optimizer, makeBatch(4, 3), c, 0.1), /training worker 1 failed/);
     } finally {
       await pool.dispose();
       disposeOptimizer(optimizer);

@@ -245,7 +245,7 @@ describe('engine: fine-tuning from weights with a frozen backbone', function () 
       for await (const b of data.trainBatches(8, new Rng(9)))
         a.push(trainStep(images, optA, b, 2, c, 0.01, forward).loss);
       const pipeline = await cacheFeatures(cached, analysis, data, 8, () => undefined);
-      const head = headStepper(cached, optB, 2, c);
+      const head = headStepper(cached, optB, { task: 'classification', classes: 2 }, c);
       const b: number[] = [];
       for await (const batch of pipeline.trainBatches(8, new Rng(9))) b.push((await head.step(batch, 0.01)).loss);
       const backboneAfter = bytesOf(images, ['predictions']);

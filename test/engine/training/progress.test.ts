@@ -12,8 +12,8 @@ describe('engine: training progress', () => {
 
   it('EpochProgress counts batches, images and the batch-size-weighted loss and accuracy', () => {
     const p = new EpochProgress(2, 3, 1000);
-    p.add({ loss: 1, correct: 4 }, 8);
-    p.add({ loss: 2, correct: 0 }, 2);
+    p.add({ loss: 1, correct: 4, decisions: 8 }, 8);
+    p.add({ loss: 2, correct: 0, decisions: 2 }, 2);
     assert.strictEqual(p.step, 5, 'after the 3 batches the epoch started with');
     assert.strictEqual(p.images, 10);
     assert.strictEqual(p.loss.value, 1.2);

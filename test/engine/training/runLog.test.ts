@@ -50,7 +50,7 @@ describe('engine: the run log of a training', () => {
         [4, 100],
       ]) {
         now += dt;
-        const step = { loss: 1 / i, correct: i };
+        const step = { loss: 1 / i, correct: i, decisions: 4 };
         p.add(step, 4);
         log.batch(p, step, 4, i, 0.1);
       }

@@ -109,7 +109,7 @@ describe('engine: the training step', function () {
       for (const b of batches) {
         const r = evaluateBatch(model, b, CLASSES);
         assert.strictEqual(r.predicted.length, b.size);
-        tally.add(b.y, r.predicted, r.loss);
+        tally.add(b.y, b.size, r);
       }
       assert.deepStrictEqual(all, tally.result());
       assert.strictEqual(all.examples, 9);
@@ -129,8 +129,8 @@ describe('engine: the training step', function () {
     const t = new EvaluationTally(2);
     const empty = t.result();
     assert.ok(Number.isNaN(empty.loss) && Number.isNaN(empty.accuracy));
-    t.add([0, 1, 1], [0, 0, 1], 1);
-    t.add([1], [1], 3);
+    t.add(Int32Array.from([0, 1, 1]), 3, { predicted: Int32Array.from([0, 0, 1]), loss: 1, weight: 3 });
+    t.add(Int32Array.from([1]), 1, { predicted: Int32Array.from([1]), loss: 3, weight: 1 });
     const r = t.result();
     assert.deepStrictEqual(r.confusion, [
       [1, 0],
