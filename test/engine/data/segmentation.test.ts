@@ -186,6 +186,10 @@ describe('segmentation data', function () {
         message:
           'data.train is class folders, which task segmentation cannot train on: give {"images": "data/train/images", "masks": "data/train/masks"} (a PNG mask per image).',
       });
+      await assert.rejects(openSource({ images: 'data/images' }, { ...options, segmentation }), {
+        message:
+          'data.train is segmentation data without "masks": give both, e.g. {"images": "data/train/images", "masks": "data/train/masks"}.',
+      });
       await assert.rejects(openSource(source, { ...options, task: 'classification', segmentation }), {
         message:
           'data.train is images with masks, which task classification cannot train on: set "task": "segmentation" (masks give a class per pixel).',
