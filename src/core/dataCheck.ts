@@ -3,7 +3,7 @@
  * a FileProbe). Pure.
  */
 import { Checker, clip, isObject } from './checker';
-import { detectFolderFormat, noDataHowTo } from './dataKind';
+import { detectFolderFormat, isImageName, noDataHowTo } from './dataKind';
 import type { JsonPath } from './parse';
 import type { ResolvedSpec, Task } from './types';
 
@@ -16,6 +16,8 @@ export interface FileProbe {
   directories(absolutePath: string): string[];
   /** Names of the files of a directory. */
   files(absolutePath: string): string[];
+  /** The first line of a text file (at most a few KiB read), or undefined when it cannot be read. */
+  firstLine?(absolutePath: string): string | undefined;
 }
 
 const DATA_KEYS = ['train', 'validation', 'test'] as const;
@@ -70,8 +72,13 @@ export function checkData(
         checkClassCount(c, doc, r, fs, abs, rel, format);
       }
     }
-    if (source !== undefined && !(isObject(source) && 'split' in source))
-      checkSourceFitsTask(c, at, key, sourceKind(source, fs, specPath), taskOf(doc, r));
+    if (source === undefined || (isObject(source) && 'split' in source)) continue;
+    const kind = sourceKind(source, fs, specPath);
+    const task = taskOf(doc, r);
+    checkSourceFitsTask(c, at, key, kind, task);
+    if (kind === 'masks' && isObject(source)) checkMasksPresent(c, at, source, fs, specPath);
+    if (kind === 'csv' && key === 'train' && task === 'multilabel')
+      checkManifestLabels(c, doc, r, source, fs, specPath);
   }
   checkSegmentationFields(c, doc, data, r);
 }
@@ -146,6 +153,81 @@ function checkSourceFitsTask(c: Checker, at: JsonPath, key: string, kind: Source
         ? `data.${key} is ${what} (a class per pixel): set "task": "segmentation" (an FC-DenseNet such as preset fc-densenet103), or give class folders.`
         : `data.${key} is ${what} (labels per image): set "task": "multilabel", or give class folders.`,
     );
+}
+
+/** The mask of each image of a segmentation source (`a.jpg` -> `a.png`): an error naming the first missing ones. */
+function checkMasksPresent(
+  c: Checker,
+  at: JsonPath,
+  source: Record<string, unknown>,
+  fs: FileProbe,
+  specPath: string,
+): void {
+  if (typeof source.images !== 'string' || typeof source.masks !== 'string') return;
+  const images = fs.resolve(specPath, source.images);
+  const masks = fs.resolve(specPath, source.masks);
+  if (fs.kind(images) !== 'directory' || fs.kind(masks) !== 'directory') return;
+  const present = new Set(fs.files(masks));
+  const maskOf = (name: string) => `${name.slice(0, name.lastIndexOf('.'))}.png`;
+  const missing = fs
+    .files(images)
+    .filter((n) => !n.startsWith('.') && isImageName(n) && !present.has(maskOf(n)))
+    .sort();
+  if (missing.length === 0) return;
+  const list = missing.slice(0, 5).map(maskOf).join(', ') + (missing.length > 5 ? ', ...' : '');
+  c.report(
+    [...at, 'masks'],
+    'error',
+    'data-mask-missing',
+    `${missing.length} image(s) of "${clip(source.images)}" have no mask in "${clip(source.masks)}" (${list} not found): add the masks (same name as the image, extension .png) or remove those images.`,
+  );
+}
+
+/** Splits a CSV header line into its field names (quoted names unquoted). */
+function headerFields(line: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (ch === '"') {
+      if (quoted && line[i + 1] === '"') field += line[++i];
+      else quoted = !quoted;
+    } else if (ch === ',' && !quoted) {
+      fields.push(field);
+      field = '';
+    } else field += ch;
+  }
+  fields.push(field.replace(/\r$/, ''));
+  return fields.map((f) => f.trim());
+}
+
+/** A manifest of 0/1 columns names its labels in its header: their number against `classes`. */
+function checkManifestLabels(
+  c: Checker,
+  doc: Record<string, unknown>,
+  r: ResolvedSpec | undefined,
+  source: unknown,
+  fs: FileProbe,
+  specPath: string,
+): void {
+  const rel =
+    typeof source === 'string' ? source : isObject(source) && typeof source.path === 'string' ? source.path : '';
+  const classes = r?.classes ?? (typeof doc.classes === 'number' ? doc.classes : undefined);
+  const line = rel && classes !== undefined ? fs.firstLine?.(fs.resolve(specPath, rel)) : undefined;
+  if (line === undefined) return;
+  const fields = headerFields(line);
+  if (fields.length < 2 || (fields.length === 2 && fields[1].toLowerCase() === 'labels')) return;
+  const labels = fields.length - 1;
+  if (labels === classes) return;
+  const at: JsonPath = doc.classes !== undefined ? ['classes'] : ['data', 'train'];
+  c.report(
+    at,
+    'error',
+    'classes-mismatch',
+    `classes is ${classes} but ${clip(rel)} has ${labels} label columns (${fields.slice(1, 11).join(', ')}${labels > 10 ? ', ...' : ''}): set "classes" to ${labels}, or make the manifest match.`,
+    doc.classes !== undefined ? c.replaceFix(['classes'], `Set classes to ${labels}`, labels) : undefined,
+  );
 }
 
 /** data.classList against classes (segmentation), and the segmentation-only fields of other tasks. */

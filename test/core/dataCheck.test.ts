@@ -93,6 +93,43 @@ describe('data formats against the task', () => {
     );
   });
 
+  it('names the images whose mask is missing', () => {
+    fs.writeFileSync(path.join(dir, 'seg/images/a.jpg'), '');
+    fs.writeFileSync(path.join(dir, 'seg/images/b.png'), '');
+    fs.writeFileSync(path.join(dir, 'seg/images/notes.txt'), '');
+    fs.writeFileSync(path.join(dir, 'seg/masks/a.png'), '');
+    try {
+      const text = segmentation({ classes: 3, data: { train: { images: 'seg/images', masks: 'seg/masks' } } });
+      const d = only(text, 'data-mask-missing');
+      assert.strictEqual(covered(text, d), '"seg/masks"');
+      assert.strictEqual(
+        d.message,
+        '1 image(s) of "seg/images" have no mask in "seg/masks" (b.png not found): add the masks (same name as the image, extension .png) or remove those images.',
+      );
+    } finally {
+      for (const f of ['images/a.jpg', 'images/b.png', 'images/notes.txt', 'masks/a.png'])
+        fs.rmSync(path.join(dir, 'seg', f));
+    }
+  });
+
+  it('counts the label columns of a 0/1 manifest against classes, with a fix', () => {
+    fs.writeFileSync(path.join(dir, 'cols.csv'), '\ufeffimage,"cat",dog,"bird, small"\r\na.png,1,0,1\r\n');
+    const text = classifier({ task: 'multilabel', classes: 2, data: { train: 'cols.csv' } });
+    const d = only(text, 'classes-mismatch');
+    assert.strictEqual(
+      d.message,
+      'classes is 2 but cols.csv has 3 label columns (cat, dog, bird, small): set "classes" to 3, or make the manifest match.',
+    );
+    assert.strictEqual(d.fixes?.[0].title, 'Set classes to 3');
+    assert.ok(
+      !codes(classifier({ task: 'multilabel', classes: 3, data: { train: 'cols.csv' } })).includes('classes-mismatch'),
+    );
+    assert.ok(
+      !codes(classifier({ task: 'multilabel', classes: 7, data: { train: 'train.csv' } })).includes('classes-mismatch'),
+      'a labels column: counted when the data opens',
+    );
+  });
+
   it('checks data.classList against classes, with a fix, and warns about segmentation fields elsewhere', () => {
     const classList = [
       { name: 'a', color: '#000000' },
