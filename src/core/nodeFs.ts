@@ -26,6 +26,9 @@ function linkSafeKind(dir: string, e: fs.Dirent): 'file' | 'directory' | undefin
   }
 }
 
+/** How much of a file `firstLine` reads: a CSV header of a few hundred label names. */
+const FIRST_LINE_BYTES = 16384;
+
 export const nodeFileProbe: FileProbe = {
   resolve: (specPath, relative) => path.resolve(path.dirname(specPath), relative),
   kind(p) {
@@ -44,4 +47,21 @@ export const nodeFileProbe: FileProbe = {
     entries(dir)
       .filter((e) => linkSafeKind(dir, e) === 'file')
       .map((e) => e.name),
+  firstLine(file) {
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        const buffer = Buffer.alloc(FIRST_LINE_BYTES);
+        const read = fs.readSync(fd, buffer, 0, buffer.length, 0);
+        const text = buffer.toString('utf8', 0, read).replace(/^\ufeff/, '');
+        const end = text.indexOf('\n');
+        // A first line longer than what was read is not known whole.
+        return end >= 0 ? text.slice(0, end) : read < buffer.length ? text : undefined;
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return undefined;
+    }
+  },
 };

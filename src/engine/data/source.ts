@@ -136,7 +136,13 @@ async function resolveSegmentation(
 /** Where a source's data is and in which format; throws a clear Error for a missing path. */
 export async function resolveSource(source: DataSource, options: SourceOptions): Promise<ResolvedSource> {
   const spec = typeof source === 'string' ? { path: source } : source;
-  if (spec.masks !== undefined || spec.format === 'segmentation') return resolveSegmentation(spec, options);
+  // Images without masks in a segmentation spec are segmentation data missing its masks, not IDX data.
+  if (
+    spec.masks !== undefined ||
+    spec.format === 'segmentation' ||
+    (options.task === 'segmentation' && spec.images !== undefined && spec.format === undefined)
+  )
+    return resolveSegmentation(spec, options);
   if (spec.images !== undefined || spec.labels !== undefined || (spec.format === 'idx' && spec.path === undefined)) {
     if (spec.format !== undefined && spec.format !== 'idx') {
       throw new Error(
