@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Python references of the weight-interchange tests: Debian's python3 with torch, torchvision,
-# onnx and h5py (scripts/fixtures/*.py make reference files with them). Installs missing packages with apt-get
+# Installs the Python references of the weight-interchange and metrics tests: Debian's python3 with torch,
+# torchvision, onnx and h5py (scripts/fixtures/*.py make reference files with them) and scikit-learn (the
+# multi-label and segmentation metrics are checked against it). Installs missing packages with apt-get
 # when running as root (CI); otherwise prints what is missing. Exits non-zero when they are not available.
 set -uo pipefail
 
-APT_PACKAGES=(python3 python3-torch python3-torchvision python3-onnx python3-h5py)
+APT_PACKAGES=(python3 python3-torch python3-torchvision python3-onnx python3-h5py python3-sklearn)
 PYTHON=/usr/bin/python3
-CHECK='import torch, torchvision, onnx, h5py'
+CHECK='import torch, torchvision, onnx, h5py, sklearn'
 
 log() { echo "[setup-python] $*"; }
 
@@ -29,8 +30,8 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if ! out=$("$PYTHON" -c "$CHECK; print(torch.__version__, torchvision.__version__, onnx.__version__, h5py.__version__)" 2>&1); then
-  log "ERROR: $PYTHON cannot import torch, torchvision, onnx and h5py: ${out##*$'\n'}" >&2
+if ! out=$("$PYTHON" -c "$CHECK; print(torch.__version__, torchvision.__version__, onnx.__version__, h5py.__version__, sklearn.__version__)" 2>&1); then
+  log "ERROR: $PYTHON cannot import torch, torchvision, onnx, h5py and sklearn: ${out##*$'\n'}" >&2
   exit 1
 fi
-log "$PYTHON: torch, torchvision, onnx, h5py $out"
+log "$PYTHON: torch, torchvision, onnx, h5py, sklearn $out"

@@ -1,5 +1,6 @@
 /**
- * The independent references of the interchange tests: Debian's python3 with h5py, torch/torchvision and onnx.
+ * The independent references of the interchange and metrics tests: Debian's python3 with h5py, torch/torchvision,
+ * onnx and scikit-learn (scripts/setup-python.sh installs them).
  * Missing locally, the tests that need them are skipped; under CI=true they fail.
  */
 import { execFileSync, spawnSync } from 'child_process';
@@ -20,7 +21,8 @@ export function requirePython(ctx: Mocha.Context, modules: string[]): void {
   if (!missing) return;
   if (process.env.CI === 'true')
     throw new Error(
-      `${missing} (install the Debian packages python3-h5py, python3-torch, python3-torchvision, python3-onnx)`,
+      `${missing} (install the Debian packages python3-h5py, python3-torch, python3-torchvision, python3-onnx, ` +
+        `python3-sklearn: bash scripts/setup-python.sh)`,
     );
   ctx.skip();
 }
