@@ -132,6 +132,11 @@ function conv2d(x: Tensor, c: ConvParams): Tensor {
   return c.bias ? tf.add(y, c.bias.read()) : y;
 }
 
+/** An FC-DenseNet's transition up: a transposed convolution with 'same' padding to the analysis' output shape. */
+function conv2dTransposeSame(x: Tensor4D, c: ConvParams, [h, w, ch]: number[]): Tensor {
+  return tf.conv2dTranspose(x, c.kernel.read() as Tensor4D, [x.shape[0], h, w, ch], c.strides, 'same');
+}
+
 function concatChannels(pieces: Tensor[]): Tensor {
   return pieces.length === 1 ? pieces[0] : tf.concat(pieces, -1);
 }
@@ -365,13 +370,8 @@ export function trainingForward(model: LayersModel, analysis: Analysis, options:
       }
       case 'Conv2D':
         return tf.tidy(() => conv2d(x(), convs.get(l.name) as ConvParams));
-      case 'Conv2DTranspose': {
-        // An FC-DenseNet's transition up: 'same' padding, the output the analysis computed.
-        const input = x() as Tensor4D;
-        const [h, w, ch] = l.outputShape;
-        const k = convs.get(l.name) as ConvParams;
-        return tf.conv2dTranspose(input, k.kernel.read() as Tensor4D, [input.shape[0], h, w, ch], k.strides, 'same');
-      }
+      case 'Conv2DTranspose':
+        return conv2dTransposeSame(x() as Tensor4D, convs.get(l.name) as ConvParams, l.outputShape);
       case 'Activation':
         return c.activation === 'softmax' ? tf.softmax(x()) : tf.relu(x());
       case 'MaxPooling2D':

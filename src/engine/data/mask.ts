@@ -73,7 +73,10 @@ function classOfValue(value: number, at: number, width: number, file: string, sp
   return value;
 }
 
-/** The class of an RGB mask pixel: by its colour in data.classList, else a gray level read as a mask value. */
+/**
+ * The class of an RGB mask pixel: by its colour in data.classList, else a gray level read as a mask value (a
+ * label map saved as RGB, as some tools do).
+ */
 function classOfColor(
   rgb: number,
   at: number,
@@ -85,8 +88,7 @@ function classOfColor(
   const found = byColor.get(rgb);
   if (found !== undefined) return found;
   const [r, g, b] = [rgb >> 16, (rgb >> 8) & 255, rgb & 255];
-  if (r === g && g === b && (spec.colors === undefined || r === spec.ignoreIndex))
-    return classOfValue(r, at, width, file, spec);
+  if (r === g && g === b) return classOfValue(r, at, width, file, spec);
   const colour = `#${rgb.toString(16).padStart(6, '0')}`;
   throw new Error(
     spec.colors === undefined

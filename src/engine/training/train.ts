@@ -166,6 +166,29 @@ function effectiveSeed(c: TrainingConfig, claimed: ClaimedRun | undefined, obs: 
   return recorded ?? c.seed ?? Math.floor(Math.random() * 2 ** 31);
 }
 
+/** The run's split and what predictions need (input, classes and their colours, normalisation, task). */
+function recordStart(
+  runDir: string,
+  claimed: ClaimedRun | undefined,
+  resolved: ReturnType<typeof checkSpec>['resolved'],
+  seed: number,
+  c: TrainingConfig,
+  data: DataPipeline,
+): void {
+  recordRunStart(
+    runDir,
+    claimed,
+    { seed, drawn: c.seed === undefined, heldOut: data.heldOut ?? null },
+    {
+      input: resolved.input,
+      classNames: [...data.classNames],
+      normalization: data.normalization,
+      task: resolved.task,
+      ...(data.classColors ? { classColors: [...data.classColors] } : {}),
+    },
+  );
+}
+
 /** Trains the spec of `req` until its last epoch, a cancel (`control.cancelled`) or early stopping. */
 export async function train(req: TrainRequest, obs: TrainObserver, control: TrainControl): Promise<TrainingFinished> {
   const spec = checkSpec(req);
@@ -217,18 +240,7 @@ async function trainOn(
     const { runDir, model, position } = run;
     const frozen = applyFreeze(model, analysis, c);
     const classNames = [...data.classNames];
-    recordRunStart(
-      runDir,
-      claimed,
-      { seed, drawn: c.seed === undefined, heldOut: data.heldOut ?? null },
-      {
-        input: resolved.input,
-        classNames,
-        normalization: data.normalization,
-        task: resolved.task,
-        ...(data.classColors ? { classColors: [...data.classColors] } : {}),
-      },
-    );
+    recordStart(runDir, claimed, resolved, seed, c, data);
     const stepsPerEpoch = Math.ceil(data.train.length / c.batchSize);
     log = new RunLog(runDir, obs, { epochs, stepsPerEpoch });
     const forward = makeForward(model, analysis, c);

@@ -72,7 +72,7 @@ describe('segmentation data', function () {
       assert.notStrictEqual(indices[0], indices[2]);
     });
 
-    it('reads RGB masks by the class colours; gray levels without classList; refuses other colours', () => {
+    it('reads RGB masks by the class colours, other gray levels as mask values; refuses other colours', () => {
       const rgbPng = (pixels: number[][]) =>
         encode({ width: pixels.length, height: 1, data: Uint8Array.from(pixels.flat()), channels: 3, depth: 8 });
       const colors = [0x000000, 0x804080, 0x00ff00];
@@ -104,6 +104,20 @@ describe('segmentation data', function () {
         },
       );
       assert.deepStrictEqual([...decodeMask(rgbPng([[2, 2, 2]]), 'g.png', mask3).classes], [2]);
+      // A label map saved as gray RGB, with data.classList: levels that are no class colour are class indices.
+      assert.deepStrictEqual(
+        [
+          ...decodeMask(
+            rgbPng([
+              [1, 1, 1],
+              [0, 255, 0],
+            ]),
+            'g.png',
+            spec,
+          ).classes,
+        ],
+        [1, 2],
+      );
       assert.throws(
         () => decodeMask(rgbPng([[2, 2, 3]]), 'g.png', mask3),
         /^Error: mask "g\.png" is in colour \(#020203 at row 0, column 0\): give data\.classList/,
