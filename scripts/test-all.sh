@@ -58,7 +58,7 @@ rm -rf "$workspace"
 step "UI tests (Playwright + Chromium in a real VS Code)"
 node scripts/run-ui.mjs --results test-results/ui.json
 
-step "example: MNIST on WASM to >= 98% test accuracy"
+step "examples: MNIST to >= 98% test accuracy, multi-MNIST to mean AUROC >= 0.98, M2NIST-like to mean IoU >= 0.7 (WASM)"
 node scripts/check-example.mjs --results test-results/example.json
 
 step "summary"

@@ -23,7 +23,7 @@ const FC: ModelConfig = {
   decoder: { bottleneckLayers: 2, upBlockConfig: [3, 2] },
 };
 
-describe('engine: an FC-DenseNet exported to ONNX', function () {
+describe('engine: FC-DenseNets and multi-label classifiers exported to ONNX', function () {
   this.timeout(120_000);
   let model: LayersModel | undefined;
   before(async () => {
@@ -72,6 +72,36 @@ describe('engine: an FC-DenseNet exported to ONNX', function () {
     );
     for (const [i, d] of diffs.entries()) assert.ok(d < 1e-4, `${names[i]}: max |ONNX Runtime - tfjs| = ${d}`);
     await session.release();
+  });
+
+  it('a multi-label classifier: a sigmoid per label in ONNX Runtime, as in tfjs', async () => {
+    const [n, side, labels] = [3, 8, 4];
+    const config: ModelConfig = { ...FC, bnSize: 2, compression: 0.5, decoder: undefined, dropRate: 0 };
+    const analysis = analyze(config, { height: side, width: side, channels: 1 }, labels, 'multilabel');
+    const m = randomModel(analysis, 3);
+    const weights = readLayerWeights(m);
+    const bytes = writeOnnxModel(analysis, weights, { epsilon: modelEpsilon(m) });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(Buffer.from(bytes), { intraOpNumThreads: 1 });
+    const x = values(n * side * side, 9);
+    const out = await session.run({
+      input: new ort.Tensor('float32', transposeImages(x, [n, side, side, 1], true), [n, 1, side, side]),
+    });
+    const want = tidyPlain(() => read(m.predict(tf.tensor4d(x, [n, side, side, 1])) as Tensor));
+    m.dispose();
+    await session.release();
+    const probs = out.probabilities.data as Float32Array;
+    assert.ok(maxAbsDiff(probs, want) < 1e-5, `max |ONNX Runtime - tfjs| = ${maxAbsDiff(probs, want)}`);
+    const rowSums = Array.from({ length: n }, (_, i) =>
+      probs.subarray(i * labels, (i + 1) * labels).reduce((a, b) => a + b),
+    );
+    assert.ok(
+      rowSums.some((v) => Math.abs(v - 1) > 1e-3),
+      'sigmoids, not a softmax',
+    );
+    const logits = out.logits.data as Float32Array;
+    logits.forEach((z, i) => assert.ok(Math.abs(1 / (1 + Math.exp(-z)) - probs[i]) < 1e-6));
   });
 
   it('refuses pretrained classifier weights: an FC-DenseNet starts from scratch', () => {

@@ -58,7 +58,7 @@ app.innerHTML = `
 </header>
 <section class="charts">
   <div class="chart-box"><h3>Loss</h3><div class="chart" id="chart-loss" data-points="0"></div></div>
-  <div class="chart-box"><h3>Accuracy</h3><div class="chart" id="chart-acc" data-points="0"></div></div>
+  <div class="chart-box"><h3 id="acc-title">Accuracy</h3><div class="chart" id="chart-acc" data-points="0"></div></div>
   <div class="chart-box"><h3>Learning rate</h3><div class="chart" id="chart-lr" data-points="0"></div></div>
   <div class="chart-box"><h3>Images / s</h3><div class="chart" id="chart-ips" data-points="0"></div></div>
 </section>
@@ -237,8 +237,18 @@ function evaluationTables(e: ShownValidation, names: string[], examples: boolean
 const classNamesFor = (m: number[][], names: string[]): string[] =>
   names.length === m.length ? names : m.map((_, i) => String(i));
 
+/** What the accuracy chart counts: examples, label decisions at 0.5 (multilabel) or labelled pixels (segmentation). */
+function renderAccuracyTitle(shown: ShownValidation | undefined): void {
+  $('acc-title').textContent = shown?.multilabel
+    ? 'Accuracy (label decisions at 0.5)'
+    : shown?.segmentation
+      ? 'Pixel accuracy'
+      : 'Accuracy';
+}
+
 function renderConfusion(): void {
   const shown = shownValidation();
+  renderAccuracyTitle(shown);
   const box = $('confusion');
   const perClass = $('per-class');
   renderEvaluations(state?.current?.evaluations.filter((e) => e.kind === 'evaluate') ?? []);
