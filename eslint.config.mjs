@@ -14,6 +14,8 @@ export default tseslint.config(
       'test-artifacts/',
       'test-results/',
       'examples/mnist/data/',
+      'examples/multi-mnist/data/',
+      'examples/m2nist/data/',
     ],
   },
   js.configs.recommended,

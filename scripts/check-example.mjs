@@ -38,6 +38,8 @@ const EXAMPLES = [
     score: (r) => r.multilabel?.meanAuroc ?? NaN,
     pass: (v) => v >= 0.98,
     show: (v) => `test mean AUROC ${v.toFixed(4)}`,
+    detail: (r) =>
+      `mean average precision ${r.multilabel.meanAveragePrecision?.toFixed(4)}, mean F1 ${r.multilabel.meanF1?.toFixed(4)} at the thresholds tuned on validation, per-decision accuracy ${pct(r.accuracy)}`,
   },
   {
     name: 'm2nist',
@@ -47,6 +49,8 @@ const EXAMPLES = [
     score: (r) => r.segmentation?.meanIou ?? NaN,
     pass: (v) => v >= 0.7,
     show: (v) => `test mean IoU ${pct(v)}`,
+    detail: (r) =>
+      `pixel accuracy ${pct(r.segmentation.pixelAccuracy)}; IoU per class: ${r.segmentation.classes.map((c) => `${c.class} ${c.iou === null ? '–' : c.iou.toFixed(3)}`).join(', ')}`,
   },
 ];
 
@@ -72,7 +76,15 @@ function check(example) {
   const started = Date.now();
   console.log(`${example.name} (${example.spec}), target: ${example.target}`);
   try {
-    const trained = cli('train', path.join(root, example.spec), '--backend', 'wasm', '--workspace', workspace, '--json');
+    const trained = cli(
+      'train',
+      path.join(root, example.spec),
+      '--backend',
+      'wasm',
+      '--workspace',
+      workspace,
+      '--json',
+    );
     const lines = trained.stdout
       .trim()
       .split('\n')
@@ -89,6 +101,7 @@ function check(example) {
     console.log(
       `  ${example.show(value)} on ${result.examples} test images (target ${example.target}), backend ${summary.backend}, ${minutes} min (training and evaluation)`,
     );
+    if (example.detail) console.log(`  ${example.detail(result)}`);
     const ok = result.examples === example.examples && example.pass(value);
     console.log(ok ? '  ✔ the example reaches the target' : '  ✘ the example misses the target');
     return ok;

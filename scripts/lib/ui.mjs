@@ -42,7 +42,14 @@ export async function runCommand(page, title, { timeout = 30_000 } = {}) {
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
   for (;;) {
     await page.keyboard.press('Control+Shift+P');
-    await input.waitFor({ timeout });
+    try {
+      await input.waitFor({ timeout: 5_000 });
+    } catch (err) {
+      // A webview restored with the window may hold the keyboard focus: give it back to the workbench.
+      if (Date.now() > end) throw new Error(`the command palette did not open in ${timeout} ms`, { cause: err });
+      await page.evaluate(() => document.activeElement?.blur?.());
+      continue;
+    }
     await input.fill(`>${title}`);
     try {
       await row.waitFor({ timeout: 2_000 });

@@ -20,6 +20,7 @@ import { describeStop, listRuns, readRunInfo, runsDirFor, SPEC_SNAPSHOT } from '
 import { engineConfig, enginePath, spawnTrainingEngine } from './engineProcess';
 import { isSpec, type SpecService } from './specService';
 import { type RunEngineEvent, type RunState, TrainingRun } from './trainingRun';
+import { validationHeadline } from '../metrics/dashboardMath';
 
 export type { RunState } from './trainingRun';
 
@@ -317,7 +318,7 @@ export class TrainingController implements vscode.Disposable {
       }
       case 'training/epochEnd': {
         const m = e.payload;
-        const v = m.valAccuracy !== undefined ? ` · val acc ${(m.valAccuracy * 100).toFixed(2)}%` : '';
+        const v = m.valAccuracy !== undefined ? ` · ${validationHeadline(m)}` : '';
         this.output.info(
           `Epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.seconds.toFixed(1)} s${m.best ? ' (best)' : ''}`,
         );

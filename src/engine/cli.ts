@@ -7,7 +7,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UsageError } from '../protocol/cli';
-import { formatDuration } from '../metrics/dashboardMath';
+import { formatDuration, validationHeadline } from '../metrics/dashboardMath';
 import type { BackendPreference } from '../protocol/engine';
 import { initBackend } from './backend';
 import {
@@ -146,13 +146,13 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
                 imagesPerSecond: m.imagesPerSecond,
                 seconds: m.seconds,
                 best: m.best,
+                ...(m.multilabel ? { multilabel: m.multilabel } : {}),
+                ...(m.segmentation ? { segmentation: m.segmentation } : {}),
               }),
             );
           } else {
             const v =
-              m.valAccuracy !== undefined
-                ? ` · val loss ${m.valLoss?.toFixed(4)} · val acc ${(m.valAccuracy * 100).toFixed(2)}%`
-                : '';
+              m.valAccuracy !== undefined ? ` · val loss ${m.valLoss?.toFixed(4)} · ${validationHeadline(m)}` : '';
             out(
               `epoch ${m.epoch}/${m.epochs}: loss ${m.loss.toFixed(4)} · acc ${(m.accuracy * 100).toFixed(2)}%${v} · ${m.imagesPerSecond.toFixed(0)} img/s · ${m.seconds.toFixed(1)} s${m.best ? ' · best' : ''}`,
             );

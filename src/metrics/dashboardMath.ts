@@ -98,3 +98,23 @@ export function formatDuration(seconds: number | undefined): string {
   if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** The validation figures of an epoch a task is judged by, as a log line shows them. */
+export interface ValidationFigures {
+  valAccuracy?: number;
+  multilabel?: { meanAuroc: number | null };
+  segmentation?: { meanIou: number | null; pixelAccuracy: number | null };
+}
+
+/**
+ * An epoch's validation headline: accuracy for one class per image, mean AUROC for multi-label, mean IoU and
+ * pixel accuracy for segmentation (the pixel accuracy alone flatters a mostly-background mask).
+ */
+export function validationHeadline(m: ValidationFigures): string {
+  const pct = (v: number | null | undefined) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(2)}%`);
+  if (m.multilabel)
+    return `val mean AUROC ${m.multilabel.meanAuroc === null ? '–' : m.multilabel.meanAuroc.toFixed(4)}`;
+  if (m.segmentation)
+    return `val mean IoU ${pct(m.segmentation.meanIou)} · val pixel acc ${pct(m.segmentation.pixelAccuracy)}`;
+  return `val acc ${pct(m.valAccuracy)}`;
+}

@@ -6,6 +6,7 @@ import {
   Ema,
   formatDuration,
   perClassMetrics,
+  validationHeadline,
 } from '../../src/metrics/dashboardMath';
 
 describe('dashboard metrics helpers', () => {
@@ -85,5 +86,20 @@ describe('dashboard metrics helpers', () => {
     assert.strictEqual(formatDuration(3720), '1h 02m');
     assert.strictEqual(formatDuration(undefined), '–');
     assert.strictEqual(formatDuration(-1), '–');
+  });
+  it('validationHeadline: the figure each task is judged by', () => {
+    assert.strictEqual(validationHeadline({ valAccuracy: 0.98765 }), 'val acc 98.77%');
+    assert.strictEqual(
+      validationHeadline({ valAccuracy: 0.9, multilabel: { meanAuroc: 0.97654 } }),
+      'val mean AUROC 0.9765',
+    );
+    assert.strictEqual(
+      validationHeadline({ valAccuracy: 0.99, segmentation: { meanIou: 0.7195, pixelAccuracy: 0.9897 } }),
+      'val mean IoU 71.95% · val pixel acc 98.97%',
+    );
+    assert.strictEqual(
+      validationHeadline({ segmentation: { meanIou: null, pixelAccuracy: null } }),
+      'val mean IoU – · val pixel acc –',
+    );
   });
 });

@@ -95,3 +95,31 @@ describe('npm run package -- --target: the .vsix carries only that platform’s 
     );
   });
 });
+
+describe('.vscodeignore: the examples in the .vsix', () => {
+  const base = fs.readFileSync(path.join(ROOT, '.vscodeignore'), 'utf8');
+
+  it("ships each example's spec and README, not the data, base models and runs written below it", () => {
+    const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((e) => !e.startsWith('.'));
+    for (const e of ['mnist', 'multi-mnist', 'm2nist', 'transfer']) assert.ok(examples.includes(e), e);
+    for (const f of [
+      'examples/mnist/mnist.densenet.json',
+      'examples/multi-mnist/multi-mnist.densenet.json',
+      'examples/multi-mnist/README.md',
+      'examples/m2nist/m2nist.densenet.json',
+      'examples/transfer/README.md',
+    ])
+      assert.ok(packed(f, base), `${f} is packed`);
+    for (const f of [
+      'examples/mnist/data/train/3/12.png',
+      'examples/mnist/data/.complete.json',
+      'examples/multi-mnist/data/train.csv',
+      'examples/multi-mnist/data/train/images/00001.png',
+      'examples/m2nist/data/test/masks/00001.png',
+      'examples/transfer/data/train/1/0.png',
+      'examples/transfer/base-model/weights.bin',
+      'examples/mnist/.densenet/runs/mnist/r1/metrics.jsonl',
+    ])
+      assert.ok(!packed(f, base), `${f} stays out`);
+  });
+});

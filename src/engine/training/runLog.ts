@@ -78,7 +78,8 @@ export class RunLog {
 
   /** A trained batch (`p` already counts it): metrics.jsonl, and at most every 250 ms the observer and TensorBoard. */
   batch(p: EpochProgress, step: Step, size: number, globalStep: number, lr: number): void {
-    const acc = step.correct / size;
+    // Of the batch's decisions: images, label decisions (multi-label) or labelled pixels (segmentation).
+    const acc = step.decisions > 0 ? step.correct / step.decisions : NaN;
     const now = this.now();
     const seconds = (now - (this.lastBatchDone ?? now)) / 1000;
     this.lastBatchDone = now;

@@ -77,6 +77,17 @@ async function segmentationData(dir: string, name: string, count: number, seed: 
 
 const STEM = { kernelSize: 3, stride: 1, pool: 'none', norm: false };
 
+/** The batch records of a run's metrics.jsonl: each batch's accuracy is a share of its decisions, in [0, 1]. */
+function batchAccuracies(runDir: string): number[] {
+  return fs
+    .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; acc?: number })
+    .filter((r) => r.kind === 'batch')
+    .map((r) => r.acc as number);
+}
+
 async function trainSpec(dir: string, spec: Record<string, unknown>, extra: { resumeRunDir?: string } = {}) {
   const specPath = path.join(dir, 'task.densenet.json');
   const specText = JSON.stringify(spec, null, 2);
@@ -137,6 +148,8 @@ describe('engine: training multi-label and segmentation models end to end', func
     assert.deepStrictEqual(saved.at(-1)?.multilabel, last.multilabel);
     assert.strictEqual(saved.at(-1)?.examples, 24);
     assert.strictEqual(readPreprocessing(result.runDir).task, 'multilabel');
+    const accs = batchAccuracies(result.runDir);
+    assert.ok(accs.length > 0 && accs.every((a) => a >= 0 && a <= 1), `batch accuracies of label decisions: ${accs}`);
 
     const evaluated = await evaluateRun({ checkpoint: result.runDir, split: 'test' }, { inference: 'tfjs' });
     const m = evaluated.evaluation.multilabel!;
@@ -215,6 +228,11 @@ describe('engine: training multi-label and segmentation models end to end', func
       ['background', 'dim', 'bright'],
     );
     assert.ok((last.segmentation.meanIou ?? 0) > 0.7, `mean IoU ${last.segmentation.meanIou}`);
+    const pixelAccs = batchAccuracies(first.result.runDir);
+    assert.ok(
+      pixelAccs.length > 0 && pixelAccs.every((a) => a >= 0 && a <= 1),
+      `batch accuracies of labelled pixels: ${pixelAccs}`,
+    );
     assert.strictEqual(
       last.confusion!.flat().reduce((a, b) => a + b, 0),
       12 * SIDE * SIDE,
