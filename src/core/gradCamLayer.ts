@@ -8,7 +8,8 @@
  * (a dense block's output, or the head's `relu`) whose maps are at least 1/16 of the input's side and never
  * fewer than 7 cells a side (what Grad-CAM on a ResNet or DenseNet at 224 shows): on DenseNet-121 at 224
  * `conv4_block24_concat` (14×14), on the MNIST example `conv3_block4_concat` (7×7), on DenseNet-BC-100 at
- * 32×32 `relu` (8×8). Pure: the webview and the engine both use it.
+ * 32×32 `relu` (8×8). An FC-DenseNet's default is its bottleneck's output (`bottleneck_new`), as Seg-Grad-CAM
+ * (Vinogradova et al. 2020) does on a U-Net. Pure: the webview and the engine both use it.
  */
 
 /** A layer as the choice needs it: its name and output shape ([H, W, C] for feature maps). */
@@ -33,6 +34,10 @@ export const GRAD_CAM_SIDE_FRACTION = 16;
 export const GRAD_CAM_MIN_SIDE = 7;
 
 const BLOCK_CONCAT = /^(conv\d+)_block(\d+)_concat$/;
+/** The model's output layer (a classifier's softmax, a segmentation model's per-pixel softmax). */
+const OUTPUT_LAYER = 'predictions';
+/** The maps an FC-DenseNet's bottleneck block adds (src/core/fcDenseNet.ts): what goes up the up path. */
+const FC_BOTTLENECK = 'bottleneck_new';
 
 /** The smallest map side for an input of `height` × `width`. */
 export function gradCamMinSide(height: number, width: number): number {
@@ -68,9 +73,21 @@ export function chooseGradCamLayer(
   layers: readonly ShapedLayer[],
   input: { height: number; width: number },
 ): GradCamLayerChoice | undefined {
-  const maps = layers.filter(isMap);
+  // A segmentation model's per-pixel softmax (`predictions`) is its output, not evidence for it.
+  const maps = layers.filter((l) => isMap(l) && l.name !== OUTPUT_LAYER);
   if (maps.length === 0) return undefined;
   const minSide = gradCamMinSide(input.height, input.width);
+  const bottleneck = maps.find((l) => l.name === FC_BOTTLENECK);
+  if (bottleneck) {
+    const [height, width] = bottleneck.outputShape;
+    return {
+      name: bottleneck.name,
+      height,
+      width,
+      minSide,
+      reason: `Grad-CAM at ${bottleneck.name} (${height}×${width}): the maps the bottleneck block adds, the deepest of the FC-DenseNet and where Seg-Grad-CAM looks; the up path's maps are finer but mix in the skip connections. Pick another layer above.`,
+    };
+  }
   const large = (l: ShapedLayer) => side(l) >= minSide;
   const target = `≥ ${minSide}×${minSide}: 1/${GRAD_CAM_SIDE_FRACTION} of the input's side (Grad-CAM's 14×14 at 224), at least ${GRAD_CAM_MIN_SIDE}×${GRAD_CAM_MIN_SIDE}`;
   const stage = stageOutputs(maps).filter(large).pop();

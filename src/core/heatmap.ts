@@ -153,3 +153,40 @@ export function blendOverlay(o: OverlayOptions): Uint8ClampedArray {
   }
   return px;
 }
+
+export interface MaskOverlayOptions {
+  /** HWC image in [0, 1], 1 or 3 channels. */
+  image: ArrayLike<number>;
+  channels: number;
+  /** H × W class indices, the image's size. */
+  mask: ArrayLike<number>;
+  /** The colour of each class, "#rrggbb". */
+  colors: readonly string[];
+  /** 0 (the image alone) … 1 (the class colours alone). */
+  opacity: number;
+  /** Only this class is coloured (the others show the image), when given. */
+  only?: number;
+}
+
+/** RGBA pixels (H × W × 4) of a predicted mask's class colours blended over the image at `opacity`. */
+export function blendMask(o: MaskOverlayOptions): Uint8ClampedArray {
+  const n = o.mask.length;
+  if (o.image.length < n * o.channels)
+    throw new Error(`The image has ${o.image.length} values, fewer than the mask's ${n} pixels × ${o.channels}`);
+  const rgb = o.colors.map((hex) => {
+    const v = /^#[0-9a-fA-F]{6}$/.test(hex) ? parseInt(hex.slice(1), 16) : 0x808080;
+    return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+  });
+  const a = clamp01(o.opacity);
+  const px = new Uint8ClampedArray(n * 4);
+  for (let i = 0; i < n; i++) {
+    const k = o.mask[i];
+    const color = o.only === undefined || o.only === k ? rgb[k] : undefined;
+    for (let c = 0; c < 3; c++) {
+      const base = o.image[i * o.channels + (o.channels === 1 ? 0 : c)] * 255;
+      px[i * 4 + c] = Math.round(color ? (1 - a) * base + a * color[c] : base);
+    }
+    px[i * 4 + 3] = 255;
+  }
+  return px;
+}

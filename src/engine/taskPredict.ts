@@ -9,6 +9,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import { readEvaluations } from '../runs/evaluations';
+import type { LabelPrediction, TaskPrediction } from '../protocol/features';
 import type { Preprocessing } from '../runs/preprocessing';
 import { readTrainingState } from '../runs/checkpointFiles';
 import { defaultPalette, parseColor } from './data/mask';
@@ -17,16 +18,6 @@ import { read, tidyPlain } from './inspection/tensors';
 import type { OnnxSession } from './onnxRuntime';
 import { onnxProbabilities } from './training/onnxValidation';
 import { tf } from './tf';
-
-/** One label of a multi-label prediction. */
-export interface LabelPrediction {
-  label: string;
-  index: number;
-  probability: number;
-  threshold: number;
-  /** probability ≥ threshold. */
-  present: boolean;
-}
 
 /** Each label's decision threshold for a checkpoint, and where it comes from (for the log). */
 export interface CheckpointThresholds {
@@ -165,4 +156,45 @@ export async function predictMask(
     .filter((c) => c.share > 0)
     .sort((a, b) => b.share - a.share);
   return { mask: `${base}.mask.png`, colored: `${base}.mask-color.png`, classes: present };
+}
+
+/**
+ * A segmentation model's prediction of one input for the feature maps panel: the class of each pixel, each
+ * class's probability map as 8-bit codes, and the share of the pixels each class takes.
+ */
+export function segmentationPrediction(
+  model: LayersModel,
+  input: Float32Array,
+  pre: Preprocessing,
+): Extract<TaskPrediction, { task: 'segmentation' }> {
+  const { height, width } = pre.input;
+  const c = pre.classNames.length;
+  if (c > 256) throw new Error(`a mask holds at most 256 classes; this model has ${c}`);
+  const probs = tidyPlain(() => read(model.predict(inputTensor(model, input)) as Tensor));
+  if (probs.length !== height * width * c)
+    throw new Error(
+      `the model outputs ${probs.length} values, not ${height}×${width}×${c}: is it a segmentation model?`,
+    );
+  const mask = new Uint8Array(height * width);
+  const probabilities = new Uint8Array(probs.length);
+  const counts = new Array<number>(c).fill(0);
+  for (let p = 0; p < mask.length; p++) {
+    let best = 0;
+    for (let k = 0; k < c; k++) {
+      const v = probs[p * c + k];
+      probabilities[p * c + k] = Math.round(Math.min(Math.max(v, 0), 1) * 255);
+      if (v > probs[p * c + best]) best = k;
+    }
+    mask[p] = best;
+    counts[best]++;
+  }
+  const colors = pre.classColors ?? defaultPalette(c);
+  return {
+    task: 'segmentation',
+    height,
+    width,
+    mask,
+    probabilities,
+    classes: pre.classNames.map((name, k) => ({ name, color: colors[k], share: counts[k] / mask.length })),
+  };
 }

@@ -124,6 +124,7 @@ class FeatureMapsPanel extends PanelBase<FeaturesState, FeaturesHost, FeaturesVi
         model,
         input: { display, height, width, channels },
         predictions: predicted.predictions,
+        task: predicted.task,
       };
       this.deps.output.info(
         `Feature maps: ${path.basename(image)} with ${checkpoint.label}: model and predictions in ${Date.now() - started} ms`,

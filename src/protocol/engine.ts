@@ -16,6 +16,7 @@ import type {
   ModelDescription,
   Prediction,
   SaliencyResult,
+  TaskPrediction,
 } from './features';
 import type { EvaluationRequests, MultilabelScores, SegmentationScores } from './evaluation';
 import type { NoContract } from './rpc';
@@ -181,12 +182,17 @@ export interface ImageInput extends DisplayImage {
 export interface PredictResult {
   image: ImageInput;
   predictions: Prediction[];
+  /** Multi-label and segmentation models: what the task predicts beyond the list. */
+  task?: TaskPrediction;
 }
 
 /** One request per kind of inspection, each with its own result. */
 export type InspectionRequests = {
   describe: { params: CheckpointParams; result: ModelDescription };
-  /** The `k` (default 5) most probable classes. */
+  /**
+   * The `k` (default 5) most probable classes; a multi-label model's every label, a segmentation model's classes
+   * by their share of the mask.
+   */
   predict: { params: ImageParams & { k?: number }; result: PredictResult };
   /** The outputs of the named layers, in the order asked. */
   activations: { params: ImageParams & { layers: string[] }; result: LayerActivation[] };

@@ -45,6 +45,48 @@ export interface Prediction {
   probability: number;
 }
 
+/** One label of a multi-label prediction: its probability against its decision threshold. */
+export interface LabelPrediction {
+  label: string;
+  index: number;
+  probability: number;
+  threshold: number;
+  /** probability ≥ threshold. */
+  present: boolean;
+}
+
+/** One class of a predicted mask: its name, its colour and the share of the pixels predicted as it. */
+export interface MaskClass {
+  name: string;
+  /** "#rrggbb". */
+  color: string;
+  share: number;
+}
+
+/**
+ * What a multi-label or segmentation model predicts for the image, beyond the `predictions` list (there: every
+ * label by probability; the classes by the share of the pixels predicted as each).
+ */
+export type TaskPrediction =
+  | {
+      task: 'multilabel';
+      /** Every label, most probable first. */
+      labels: LabelPrediction[];
+      /** Where the thresholds come from (tuned on a validation, or 0.5). */
+      thresholds: string;
+    }
+  | {
+      task: 'segmentation';
+      /** The model's input size: the mask and the maps are height × width. */
+      height: number;
+      width: number;
+      /** The predicted class of each pixel, row-major. */
+      mask: Uint8Array;
+      /** Each class's probability per pixel as an 8-bit code (p ≈ code / 255), [H, W, classes] row-major. */
+      probabilities: Uint8Array;
+      classes: MaskClass[];
+    };
+
 export interface DisplayImage {
   /** HWC in [0, 1], the image as the model sees it (resized, grayscale/RGB) before normalisation. */
   display: Float32Array;
@@ -175,6 +217,8 @@ export interface FeaturesState {
   model?: ModelDescription;
   input?: DisplayImage;
   predictions?: Prediction[];
+  /** A multi-label model's labels and thresholds, a segmentation model's mask and class maps. */
+  task?: TaskPrediction;
   error?: string;
   /** When the checkpoint was picked (Date.now() on the host), for the click-to-gallery measurement. */
   commandStartedAt?: number;

@@ -65,4 +65,18 @@ describe('default Grad-CAM layer by resolution', () => {
     assert.match(c?.reason ?? '', /none reaches 7×7/);
     assert.strictEqual(chooseGradCamLayer([{ name: 'p', outputShape: [10] }], { height: 8, width: 8 }), undefined);
   });
+
+  it("FC-DenseNet-103: the bottleneck's maps, never the per-pixel softmax output", () => {
+    const p = findPreset('fc-densenet103') as Preset;
+    const layers = analyze(p.model, p.input, p.classes, 'segmentation').layers;
+    assert.ok(
+      layers.some((l) => l.name === 'predictions' && l.outputShape.length === 3),
+      'a per-pixel output',
+    );
+    const c = chooseGradCamLayer(layers, p.input);
+    assert.strictEqual(c?.name, 'bottleneck_new');
+    assert.match(c?.reason ?? '', /bottleneck/);
+    const withoutBottleneck = layers.filter((l) => l.name !== 'bottleneck_new');
+    assert.notStrictEqual(chooseGradCamLayer(withoutBottleneck, p.input)?.name, 'predictions');
+  });
 });

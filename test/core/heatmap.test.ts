@@ -2,6 +2,7 @@ import * as assert from 'assert';
 import * as fc from 'fast-check';
 import {
   bilinearResize,
+  blendMask,
   blendOverlay,
   colormapLut,
   colormapRgb,
@@ -91,6 +92,22 @@ describe('heatmap: colour maps and the blend', () => {
     assert.throws(
       () => blendOverlay({ image: [0], channels: 3, map: [1], lo: 0, hi: 1, opacity: 1, colormap: 'jet' }),
       /fewer than the map's 1 pixels × 3/,
+    );
+  });
+
+  it('mask: each pixel in its class colour at the opacity; `only` colours one class and leaves the others', () => {
+    const image = [0.2, 0.2, 1]; // three gray pixels
+    const mask = [0, 1, 2];
+    const colors = ['#000000', '#ff0000', '#00ff00'];
+    const at = (opacity: number, only?: number) =>
+      Array.from(blendMask({ image, channels: 1, mask, colors, opacity, only }));
+    assert.deepStrictEqual(at(0), [51, 51, 51, 255, 51, 51, 51, 255, 255, 255, 255, 255]);
+    assert.deepStrictEqual(at(1), [0, 0, 0, 255, 255, 0, 0, 255, 0, 255, 0, 255]);
+    assert.deepStrictEqual(at(0.5), [26, 26, 26, 255, 153, 26, 26, 255, 128, 255, 128, 255]);
+    assert.deepStrictEqual(at(1, 1), [51, 51, 51, 255, 255, 0, 0, 255, 255, 255, 255, 255]);
+    assert.throws(
+      () => blendMask({ image: [0], channels: 3, mask: [1], colors, opacity: 1 }),
+      /fewer than the mask's 1 pixels × 3/,
     );
   });
 

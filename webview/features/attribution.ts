@@ -118,6 +118,13 @@ export function showGradCam(view: OverlayView, image: DisplayImage, r: GradCamRe
   view.canvas.dataset.classIndex = String(r.classIndex);
 }
 
+/** Grad-CAM of `classIndex` (a class or label picked in the prediction), at the chosen layer. */
+export function gradCamOfClass(classIndex: number): Promise<void> {
+  clearSearch(camClassSearch);
+  camClass.value = String(classIndex);
+  return runGradCam();
+}
+
 export async function runGradCam(): Promise<void> {
   const image = input;
   if (!image) return;

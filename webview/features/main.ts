@@ -1,5 +1,6 @@
 /**
- * Feature maps webview: the input as the model sees it, top-5 classes, a gallery of every channel of a layer
+ * Feature maps webview: the input as the model sees it, top-5 classes (a multi-label model's labels against their
+ * thresholds; a segmentation model's predicted mask and class maps, segmentation.ts), a gallery of every channel of a layer
  * (per-channel or per-layer normalisation, viridis/gray, sort by mean, click to zoom with a value scale),
  * Grad-CAM, saliency and activation maximisation (live progress, cancel); maps overlaid on the input
  * (overlay.ts) and two checkpoints side by side (compare.ts). Every view exports as PNG.
@@ -10,6 +11,7 @@
 import type { FeatureLayer, FeaturesState } from '../../src/protocol/features';
 import { el } from '../common/dom';
 import {
+  gradCamOfClass,
   gradCamSection,
   onGradCamShown,
   resetAttribution,
@@ -31,8 +33,9 @@ import {
 } from './gallery';
 import { maximiseChannel, maximiseSection, resetMaximise, setChannels, setMaximiseInput } from './maximise';
 import { overlayChannel, overlaySection, resetChannelOverlay } from './overlay';
-import { header, overviewSection, showInput, showSource } from './overview';
+import { header, onPredictionPicked, overviewSection, showInput, showSource } from './overview';
 import { host, message, saveUi, setMessage, ui } from './page';
+import { onMaskClassPicked, segmentationSection, showSegmentation } from './segmentation';
 import { STYLE } from './style';
 
 const style = document.createElement('style');
@@ -44,6 +47,7 @@ app.append(
   header,
   message,
   overviewSection,
+  segmentationSection,
   gallerySection,
   el('div', { class: 'row analyses' }, overlaySection, gradCamSection, saliencySection, maximiseSection),
   compareSection,
@@ -53,6 +57,8 @@ onLayerChannels(setChannels);
 onMaximiseChannel(maximiseChannel);
 onLayerShown(compareLayer);
 onGradCamShown(compareGradCam);
+onPredictionPicked((c) => void gradCamOfClass(c));
+onMaskClassPicked((c) => void gradCamOfClass(c));
 
 /** The input the channel overlay draws over: the panel's now. */
 let currentInput: FeaturesState['input'];
@@ -95,11 +101,13 @@ function applyState(next: FeaturesState): void {
   if (key === loadedKey) return;
   loadedKey = key;
 
-  showInput(input, predictions);
+  showInput(input, predictions, next.task);
+  showSegmentation(input, next.task);
   const names = new Set(model.layers.map((l) => l.name));
   const layer = ui.layer && names.has(ui.layer) ? ui.layer : defaultLayer(model.layers);
   showLayers(model.layers, layer ?? '');
-  const predicted = predictions[0]?.index;
+  // A mask's most common class is mostly the background: its Grad-CAM starts on the next largest.
+  const predicted = (next.task?.task === 'segmentation' ? (predictions[1] ?? predictions[0]) : predictions[0])?.index;
   resetAttribution(model.layers, model.classNames, predicted, model.input);
   resetChannelOverlay();
   resetMaximise(model.classNames, predicted);

@@ -17,6 +17,19 @@ input[type=checkbox] { width: auto; }
 .pred.top { font-weight: 600; }
 .pred .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .pred .pct { text-align: right; font-variant-numeric: tabular-nums; }
+#predictions .pred { cursor: pointer; }
+.pred.present { font-weight: 600; }
+.pred .track { position: relative; }
+.pred .threshold { position: absolute; top: -2px; width: 2px; height: 14px; background: var(--vscode-editorWarning-foreground, #cca700); }
+.legend { min-width: 200px; }
+.legend-item { display: grid; grid-template-columns: 14px minmax(6em, 12em) 4.5em; gap: 6px; align-items: center; margin: 3px 0; cursor: pointer; }
+.legend-item .swatch { width: 12px; height: 12px; border: 1px solid var(--vscode-widget-border, #8884); }
+.legend-item .pct { text-align: right; font-variant-numeric: tabular-nums; }
+.legend-item.selected, .class-maps .tile.selected figcaption { font-weight: 600; color: var(--vscode-focusBorder); }
+.class-maps { display: grid; grid-template-columns: repeat(auto-fill, minmax(88px, 1fr)); gap: 6px; }
+.class-maps .tile { cursor: pointer; }
+.class-maps .tile.selected canvas { border-color: var(--vscode-focusBorder); }
+#segmentation[hidden] { display: none; }
 #gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(72px, 1fr)); gap: 6px; }
 .tile { margin: 0; cursor: zoom-in; text-align: center; }
 .tile canvas { width: 100%; aspect-ratio: 1; display: block; border: 1px solid transparent; }

@@ -4,7 +4,8 @@
  * layer eagerly on concrete tensors (inference mode), computes only what a result needs, and can restart the
  * graph from a substituted layer output. The class score is the logit of a Dense+softmax classifier, or of one
  * label of a Dense+sigmoid multi-label classifier (its kernel and bias applied to its input, before the softmax
- * or sigmoid), else the model's output.
+ * or sigmoid); for a segmentation model (a per-pixel softmax) the class's logit averaged over the pixels predicted
+ * as the class (Seg-Grad-CAM, Vinogradova et al. 2020; over every pixel when none is); else the model's output.
  *
  * Graphs and multi-output sub-models are cached per model (`layerGraph`, `subModel`); `releaseInspection`
  * forgets them.
@@ -40,6 +41,8 @@ export class LayerGraph {
   readonly scoreSource: string;
   private readonly byName = new Map<string, GraphNode>();
   private readonly classifier?: Layer;
+  /** A per-pixel softmax ends the model: the scores are Seg-Grad-CAM's region means of the logits. */
+  private readonly perPixel: boolean = false;
 
   constructor(model: LayersModel) {
     if (model.inputs.length !== 1 || model.outputs.length !== 1) {
@@ -81,6 +84,16 @@ export class LayerGraph {
       last.inputs.length === 1
     ) {
       this.classifier = last.layer;
+      this.scoreKind = 'logit';
+      this.scoreSource = last.inputs[0];
+    } else if (
+      last &&
+      last.layer.getClassName() === 'Activation' &&
+      String(last.layer.getConfig().activation) === 'softmax' &&
+      last.inputs.length === 1 &&
+      model.outputs[0].shape.length === 4
+    ) {
+      this.perPixel = true;
       this.scoreKind = 'logit';
       this.scoreSource = last.inputs[0];
     } else {
@@ -128,6 +141,7 @@ export class LayerGraph {
   scores(values: Map<string, Tensor>): Tensor2D {
     const source = values.get(this.scoreSource);
     if (!source) throw new Error(`${this.scoreSource} has not been computed`);
+    if (this.perPixel) return regionMeans(source);
     if (!this.classifier) return source as Tensor2D;
     // Dense: kernel then (if useBias) bias; the softmax is left out. getWeights() returns the live variables.
     const [kernel, bias] = this.classifier.getWeights();
@@ -135,12 +149,28 @@ export class LayerGraph {
     return bias ? (tf.add(logits, bias) as Tensor2D) : logits;
   }
 
-  /** Class probabilities from the scores. */
+  /**
+   * Class probabilities from the scores (segmentation: the softmax of the region means, a score of each class
+   * rather than the probability of any pixel).
+   */
   probabilities(scores: Tensor2D): Tensor2D {
     if (this.scoreKind !== 'logit') return scores;
     // A multi-label classifier: each label's own sigmoid.
     return this.classifier?.getConfig().activation === 'sigmoid' ? tf.sigmoid(scores) : tf.softmax(scores);
   }
+}
+
+/**
+ * Per-pixel logits [b, H, W, C] to a score per class [b, C]: the mean logit of the class over the pixels
+ * predicted as it, or over every pixel when no pixel is. The region is held constant under differentiation
+ * (argMax and oneHot have zero gradients).
+ */
+function regionMeans(logits: Tensor): Tensor2D {
+  const classes = logits.shape[3] as number;
+  const region = tf.cast(tf.oneHot(tf.argMax(logits, -1), classes), 'float32');
+  const pixels = tf.sum(region, [1, 2]);
+  const inRegion = tf.div(tf.sum(tf.mul(logits, region), [1, 2]), tf.maximum(pixels, 1));
+  return tf.where(tf.greaterEqual(pixels, 0.5), inRegion, tf.mean(logits, [1, 2])) as Tensor2D;
 }
 
 /* ------------------------------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ export async function activationMaximisation(
   let targets: string[];
   let reduce: (values: Map<string, Tensor>) => Scalar;
   if ('classIndex' in target) {
-    checkClass(target.classIndex, model.outputs[0].shape[1] as number);
+    checkClass(target.classIndex, model.outputs[0].shape.at(-1) as number); // classes: the last axis
     objectiveKind = graph.scoreKind;
     targets = [graph.scoreSource];
     reduce = (values) => classScore(graph.scores(values), target.classIndex);

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LayersModel } from '@tensorflow/tfjs';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs';
 import type { ImageInput, InspectionRequests } from '../../protocol/engine';
 import type { LayerActivation } from '../../protocol/features';
 import type { HandlerContext } from '../../protocol/rpc';
@@ -21,6 +21,7 @@ import {
   encodeActivation,
   featureLayers,
   gradCam,
+  inputTensor,
   layerActivations,
   loadImageInput,
   predictTopK,
@@ -42,11 +43,15 @@ import { sessionActivations } from './activations';
 import { camLayer, classActivationMap, defaultGradCamLayer } from './gradCam';
 import { readPreprocessing, type Preprocessing } from '../../runs/preprocessing';
 import { loadCheckpointModel } from '../checkpoint';
+import { checkpointThresholds, labelPredictions, segmentationPrediction } from '../taskPredict';
+import { read, tidyPlain } from './tensors';
 
 interface Loaded {
   model: LayersModel;
   pre: Preprocessing;
   modelPath: string;
+  /** The run folder of a checkpoint (absent for a spec's untrained model). */
+  runDir?: string;
   /** The model's analysis (its layers by name), for ONNX Runtime; throws when it is unknown. */
   analysis: () => Analysis;
 }
@@ -65,11 +70,16 @@ async function untrainedModel(specPath: string): Promise<Loaded> {
     file: path.basename(specPath),
     purpose: 'to inspect its untrained model',
   });
-  const train = (v.parsed.value as { data?: { train?: unknown } }).data?.train;
+  const data = (v.parsed.value as { data?: { train?: unknown; classList?: { name: string; color: string }[] } }).data;
+  const train = data?.train;
   const folder = typeof train === 'string' ? path.resolve(path.dirname(specPath), train) : undefined;
   const dirs = folder ? nodeFileProbe.directories(folder).sort() : [];
-  const classNames =
-    dirs.length === v.resolved.classes ? dirs : Array.from({ length: v.resolved.classes }, (_, i) => String(i));
+  const list = v.resolved.task === 'segmentation' ? data?.classList : undefined;
+  const classNames = list
+    ? list.map((c) => c.name)
+    : dirs.length === v.resolved.classes
+      ? dirs
+      : Array.from({ length: v.resolved.classes }, (_, i) => String(i));
   const weights = v.resolved.weights
     ? await loadInitialWeights(v.resolved.weights, path.dirname(specPath), v.analysis)
     : undefined;
@@ -83,7 +93,13 @@ async function untrainedModel(specPath: string): Promise<Loaded> {
   }
   return {
     model,
-    pre: { input: v.resolved.input, classNames, normalization: null },
+    pre: {
+      input: v.resolved.input,
+      classNames,
+      normalization: null,
+      task: v.resolved.task,
+      ...(list ? { classColors: list.map((c) => c.color.toLowerCase()) } : {}),
+    },
     modelPath: specPath,
     analysis: () => v.analysis,
   };
@@ -97,6 +113,7 @@ export async function loadForInspection(checkpoint: string): Promise<Loaded> {
     model: await loadCheckpointModel(modelPath),
     pre: readPreprocessing(runDir),
     modelPath,
+    runDir,
     analysis: () => runAnalysis(runDir, 'to inspect it on ONNX Runtime'),
   };
 }
@@ -211,7 +228,23 @@ export class InspectionService {
 
   async predict(p: Params<'predict'>): Result<'predict'> {
     return this.timed('predict', async () => {
-      const { model, pre, image } = await this.loadWithImage(p);
+      const { model, pre, image, runDir, modelPath } = await this.loadWithImage(p);
+      if (pre.task === 'segmentation') {
+        const task = segmentationPrediction(model, image.input, pre);
+        const predictions = task.classes
+          .map((c, index) => ({ index, className: c.name, probability: c.share }))
+          .sort((a, b) => b.probability - a.probability);
+        return { image, predictions, task };
+      }
+      if (pre.task === 'multilabel') {
+        const { thresholds, source } = runDir
+          ? checkpointThresholds(runDir, modelPath, pre.classNames.length)
+          : { thresholds: new Array<number>(pre.classNames.length).fill(0.5), source: '0.5 (untrained model)' };
+        const probs = tidyPlain(() => read(model.predict(inputTensor(model, image.input)) as Tensor));
+        const labels = labelPredictions(probs, pre, thresholds);
+        const predictions = labels.map((l) => ({ index: l.index, className: l.label, probability: l.probability }));
+        return { image, predictions, task: { task: 'multilabel', labels, thresholds: source } };
+      }
       return { image, predictions: predictTopK(model, image.input, pre, p.k ?? 5) };
     });
   }
