@@ -14,6 +14,10 @@ export interface RunMetrics {
   valLoss?: number;
   valAcc?: number;
   bestValAcc?: number;
+  /** Multi-label runs: the last validation's mean AUROC over the labels. */
+  valMeanAuroc?: number;
+  /** Segmentation runs: the last validation's mean IoU over the classes. */
+  valMeanIou?: number;
   /** 1-based epoch of bestValAcc. */
   bestEpoch?: number;
   /** Accuracy of the latest `evaluate` saved in the run, and on which split. */
@@ -69,6 +73,8 @@ export const METRIC_COLUMNS: readonly Column[] = [
   { key: 'metric:trainAcc', label: 'train acc', group: 'metric', kind: 'percent' },
   { key: 'metric:valLoss', label: 'val loss', group: 'metric', kind: 'number' },
   { key: 'metric:valAcc', label: 'val acc', group: 'metric', kind: 'percent' },
+  { key: 'metric:valMeanAuroc', label: 'val mean AUROC', group: 'metric', kind: 'number' },
+  { key: 'metric:valMeanIou', label: 'val mean IoU', group: 'metric', kind: 'percent' },
   { key: 'metric:bestValAcc', label: 'best val acc', group: 'metric', kind: 'percent' },
   { key: 'metric:bestEpoch', label: 'best epoch', group: 'metric', kind: 'number' },
   { key: 'metric:evalAcc', label: 'eval acc', group: 'metric', kind: 'percent' },
@@ -205,8 +211,14 @@ export function paramKeys(rows: readonly Pick<ExperimentRow, 'params'>[]): strin
   return [...lead, ...rest];
 }
 
-/** The columns of a table of these hyperparameter keys: run, status, epochs; hyperparameters; metrics; the rest of the run. */
-export function tableColumns(keys: readonly string[]): Column[] {
+/** Metric columns of one task, shown only when some run has the figure. */
+const TASK_METRICS = new Set(['metric:valMeanAuroc', 'metric:valMeanIou']);
+
+/**
+ * The columns of a table of these hyperparameter keys: run, status, epochs; hyperparameters; metrics (a task's
+ * own, mean AUROC or mean IoU, when one of `rows` has it); the rest of the run.
+ */
+export function tableColumns(keys: readonly string[], rows: readonly Pick<ExperimentRow, 'metrics'>[] = []): Column[] {
   const params: Column[] = keys.map((k) => ({
     key: `param:${k}`,
     label: k.replace(/^(model|training)\./, ''),
@@ -219,7 +231,9 @@ export function tableColumns(keys: readonly string[]): Column[] {
   return [
     ...RUN_COLUMNS.filter((c) => first.has(c.key)),
     ...params,
-    ...METRIC_COLUMNS,
+    ...METRIC_COLUMNS.filter(
+      (c) => !TASK_METRICS.has(c.key) || rows.some((r) => r.metrics[c.key.slice(7) as keyof RunMetrics] !== undefined),
+    ),
     ...RUN_COLUMNS.filter((c) => !first.has(c.key)),
   ];
 }
@@ -306,6 +320,8 @@ export function summarizeMetrics(records: readonly MetricsLine[]): RunMetrics {
     out.trainAcc = num(r.acc);
     out.valLoss = num(r.val_loss);
     out.valAcc = valAcc;
+    out.valMeanAuroc = num(r.val_mean_auroc);
+    out.valMeanIou = num(r.val_mean_iou);
   }
   for (const k of Object.keys(out) as (keyof RunMetrics)[]) if (out[k] === undefined) delete out[k];
   return out;

@@ -262,7 +262,7 @@ class ExperimentsPanel extends PanelBase<ExperimentsState, ExperimentsHost, Expe
   /** Writes the table as CSV to `target`, or where the user picks. Columns and order default to the whole table. */
   async exportCsv(columns?: string[], order?: string[], target?: vscode.Uri): Promise<SaveResult> {
     const state = this.lastState ?? (await this.fullState());
-    const all = tableColumns(paramKeys(state.rows));
+    const all = tableColumns(paramKeys(state.rows), state.rows);
     const cols = columns?.length
       ? columns.map((k) => all.find((c) => c.key === k)).filter((c) => c !== undefined)
       : all;

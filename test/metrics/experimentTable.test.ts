@@ -186,6 +186,23 @@ describe('metrics/experimentTable', () => {
     assert.deepStrictEqual(summarizeMetrics([{ kind: 'epoch', epoch: 1, loss: 1 }]), { trainLoss: 1 });
   });
 
+  it("shows a task's validation figure (mean AUROC, mean IoU) only when a run has it", () => {
+    const seg = summarizeMetrics([
+      { kind: 'epoch', epoch: 1, loss: 0.5, acc: 0.9, val_acc: 0.95, val_mean_iou: 0.4 },
+      { kind: 'epoch', epoch: 2, loss: 0.3, acc: 0.97, val_acc: 0.98, val_mean_iou: 0.72 },
+    ]);
+    assert.strictEqual(seg.valMeanIou, 0.72);
+    assert.strictEqual(seg.valMeanAuroc, undefined);
+    const labels = summarizeMetrics([{ kind: 'epoch', epoch: 1, loss: 0.2, val_mean_auroc: 0.991 }]);
+    assert.strictEqual(labels.valMeanAuroc, 0.991);
+    const keys = (rows: { metrics: typeof seg }[]) => tableColumns([], rows).map((c) => c.key);
+    assert.ok(!keys([{ metrics: { valAcc: 0.9 } }]).includes('metric:valMeanIou'), 'no empty task columns');
+    assert.ok(!keys([]).includes('metric:valMeanAuroc'));
+    assert.ok(keys([{ metrics: seg }, { metrics: {} }]).includes('metric:valMeanIou'));
+    assert.ok(!keys([{ metrics: seg }]).includes('metric:valMeanAuroc'));
+    assert.ok(keys([{ metrics: labels }]).includes('metric:valMeanAuroc'));
+  });
+
   it('puts a point on the step, epoch (batches at their fraction) or wall-time axis', () => {
     const points: CurvePoint[] = [
       { kind: 'batch', epoch: 1, step: 3, t: 0.5, loss: 1 },

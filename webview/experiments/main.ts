@@ -82,7 +82,7 @@ function render(): void {
   const rows = sortRows(state.rows, ui.sort?.key ?? 'startedAt', ui.sort?.direction ?? 'desc');
   const keys = paramKeys(rows);
   const differing = differingParams(rows, keys);
-  const columns = tableColumns(keys);
+  const columns = tableColumns(keys, rows);
   const view = {
     columns,
     rows,
