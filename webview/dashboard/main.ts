@@ -176,7 +176,14 @@ function stats(): [string, string][] {
     if (summary) items.push(['epochs', epochsText(summary)]);
     const last = charts.lastEpoch;
     if (last) items.push(['epoch', `${last.epoch}`]);
-    if (last?.valAcc !== undefined) items.push(['val acc', pct(last.valAcc)]);
+    // The figure the task is judged by: a multi-label or segmentation run's val acc counts decisions or pixels.
+    const task = shownValidation();
+    if (task?.multilabel)
+      items.push(['val mean AUROC', task.multilabel.meanAuroc === null ? '–' : task.multilabel.meanAuroc.toFixed(3)]);
+    else if (task?.segmentation) {
+      items.push(['val mean IoU', task.segmentation.meanIou === null ? '–' : pct(task.segmentation.meanIou)]);
+      if (last?.valAcc !== undefined) items.push(['val pixel acc', pct(last.valAcc)]);
+    } else if (last?.valAcc !== undefined) items.push(['val acc', pct(last.valAcc)]);
   }
   const backend = started?.backend ?? state?.runs.find((r) => r.runDir === cur?.runDir)?.backend;
   if (backend)
