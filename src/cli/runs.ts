@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { UsageError } from '../protocol/cli';
+import { bestFigureText } from '../metrics/bestFigure';
 import { isResumable } from '../runs/checkpointFiles';
 import {
   epochsTrained,
@@ -32,7 +33,10 @@ function runsUnder(folder: string): RunListing[] {
   return runs.sort(newestFirst);
 }
 
-const percent = (v: number | undefined): string => (v === undefined ? '' : ` · best val acc ${(v * 100).toFixed(2)}%`);
+const best = (r: RunListing): string => {
+  const text = bestFigureText(r);
+  return text ? ` · ${text}` : '';
+};
 
 function line(r: RunListing): string {
   const holder = r.status === 'running' ? readLockHolder(r.runDir) : undefined;
@@ -44,7 +48,7 @@ function line(r: RunListing): string {
         : '';
   const trained = epochsTrained(r) ?? 0;
   const epochs = Number.isInteger(trained) ? String(trained) : trained.toFixed(2);
-  return `${r.specName}/${r.runId}  ${r.status} · ${epochs}/${r.epochs} epochs${percent(r.bestValAccuracy)}${note}`;
+  return `${r.specName}/${r.runId}  ${r.status} · ${epochs}/${r.epochs} epochs${best(r)}${note}`;
 }
 
 export function runsCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): number {
@@ -72,6 +76,8 @@ export function runsCommand(argv: string[], out: (s: string) => void, err: (s: s
           epochsCompleted: r.epochsCompleted ?? 0,
           epochsTrained: epochsTrained(r) ?? 0,
           bestValAccuracy: r.bestValAccuracy ?? null,
+          bestMonitor: r.bestMonitor ?? null,
+          bestValue: r.bestValue ?? null,
           resumable: isResumable(r),
           writer: r.status === 'running' ? (readLockHolder(r.runDir) ?? null) : null,
         })),

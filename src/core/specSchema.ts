@@ -226,7 +226,14 @@ const trainingSection = z
       }),
     earlyStopping: z
       .strictObject({
-        monitor: z.enum(['val_loss', 'val_accuracy', 'loss', 'accuracy']).optional().meta({ default: 'val_loss' }),
+        monitor: z
+          .enum(['val_loss', 'val_accuracy', 'loss', 'accuracy', 'val_mean_auroc', 'val_mean_iou'])
+          .optional()
+          .meta({
+            default: 'val_loss',
+            markdownDescription:
+              'The figure watched: `val_loss`, `val_accuracy`, `loss`, `accuracy`; `val_mean_auroc` for a `multilabel` task, `val_mean_iou` for `segmentation`. The `val_` ones need validation data.',
+          }),
         patience: int(1, 10_000)
           .optional()
           .meta({ description: 'Epochs without improvement before stopping, 1 to 10000.', default: 5 }),

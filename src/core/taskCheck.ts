@@ -123,8 +123,14 @@ export function resolveTask(
   return ok ? task : undefined;
 }
 
+/** The training section against the task: loss weights (checkLossWeights) and the early stopping monitor (checkMonitor). */
+export function checkTaskTraining(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec): void {
+  checkLossWeights(c, doc, r);
+  checkMonitor(c, doc, r);
+}
+
 /** `training.lossWeights` gives one weight per class (per label for multilabel). */
-export function checkLossWeights(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec): void {
+function checkLossWeights(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec): void {
   const t = doc.training as Record<string, unknown> | undefined;
   const weights = t?.lossWeights;
   if (!Array.isArray(weights) || weights.length === r.classes) return;
@@ -138,4 +144,42 @@ export function checkLossWeights(c: Checker, doc: Record<string, unknown>, r: Re
       'labels',
     ),
   );
+}
+
+/** The validation figures of each task an early stopping monitor can watch besides the loss and accuracy. */
+const TASK_MONITORS: Record<string, Task> = { val_mean_auroc: 'multilabel', val_mean_iou: 'segmentation' };
+
+/**
+ * `training.earlyStopping.monitor` fits the spec: `val_mean_auroc` is a multi-label figure, `val_mean_iou` a
+ * segmentation one, and a `val_` figure needs validation data (without it the monitor never improves and the
+ * training would stop after `patience` epochs).
+ */
+export function checkMonitor(c: Checker, doc: Record<string, unknown>, r: ResolvedSpec): void {
+  const t = doc.training as Record<string, unknown> | undefined;
+  const es = t?.earlyStopping as Record<string, unknown> | undefined;
+  if (typeof es !== 'object' || es === null) return;
+  const monitor = typeof es.monitor === 'string' ? es.monitor : 'val_loss';
+  const at: JsonPath =
+    es.monitor === undefined ? ['training', 'earlyStopping'] : ['training', 'earlyStopping', 'monitor'];
+  const own = r.task === 'multilabel' ? 'val_mean_auroc' : r.task === 'segmentation' ? 'val_mean_iou' : undefined;
+  const needs = TASK_MONITORS[monitor];
+  if (needs !== undefined && needs !== r.task) {
+    c.report(
+      at,
+      'error',
+      'monitor-task',
+      `${monitor} is a figure of a ${needs} task and this spec's task is ${r.task}: watch val_loss or val_accuracy${own ? ` (or ${own})` : ''} instead.`,
+      c.suggestFixes(at, 'monitor', own ? ['val_loss', own] : ['val_loss', 'val_accuracy']),
+    );
+    return;
+  }
+  const data = doc.data as Record<string, unknown> | undefined;
+  if (monitor.startsWith('val_') && data?.validation === undefined)
+    c.report(
+      at,
+      'error',
+      'monitor-needs-validation',
+      `Early stopping watches ${monitor}, a validation figure, but the spec has no validation data: add "validation": { "split": 0.1 } to data, or watch loss or accuracy.`,
+      es.monitor === undefined ? undefined : c.suggestFixes(at, 'monitor', ['loss', 'accuracy']),
+    );
 }

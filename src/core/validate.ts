@@ -15,7 +15,7 @@ import { cloneModel, findPreset, nearestPreset, PRESET_NAMES, type Preset } from
 import { schemaCheck } from './schemaCheck';
 import { removeEntryFix, reportInputTooSmall } from './specFixes';
 import { SPEC_LIMITS } from './specSchema';
-import { checkLossWeights, resolveTask } from './taskCheck';
+import { checkTaskTraining, resolveTask } from './taskCheck';
 import type { InputShape, ModelConfig, ResolvedSpec, StemPool, Task } from './types';
 
 export type { FileProbe } from './dataCheck';
@@ -124,7 +124,7 @@ function validateText(text: string, options: ValidationOptions): ValidationResul
   } else {
     checkMemory(c, doc, resolved, analysis, options.maxTrainingMemoryBytes ?? DEFAULT_MAX_TRAINING_MEMORY_BYTES);
     checkFreeze(c, doc, resolved, analysis);
-    checkLossWeights(c, doc, resolved);
+    checkTaskTraining(c, doc, resolved);
   }
   return finish(c, doc, parsed, { resolved, analysis }, options);
 }

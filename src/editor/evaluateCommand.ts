@@ -8,6 +8,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { EvaluationSplit, SavedEvaluation } from '../protocol/evaluation';
+import { bestFigureText } from '../metrics/bestFigure';
 import { runEvaluationSplits } from '../runs/evaluations';
 import { readRunListing } from '../runs/runFolder';
 import type { InspectionClient } from './inspectionClient';
@@ -32,7 +33,7 @@ function pickRun(): Promise<string | undefined> {
       description: [
         r.status,
         r.epochsCompleted !== undefined ? `${r.epochsCompleted}/${r.epochs} epochs` : undefined,
-        r.bestValAccuracy !== undefined ? `best val ${(r.bestValAccuracy * 100).toFixed(1)}%` : undefined,
+        bestFigureText(r, 1) || undefined,
       ]
         .filter((s) => s !== undefined)
         .join(' · '),

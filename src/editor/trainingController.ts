@@ -21,6 +21,7 @@ import { engineConfig, enginePath, spawnTrainingEngine } from './engineProcess';
 import { isSpec, type SpecService } from './specService';
 import { type RunEngineEvent, type RunState, TrainingRun } from './trainingRun';
 import { validationHeadline } from '../metrics/dashboardMath';
+import { bestFigure, bestFigureText } from '../metrics/bestFigure';
 
 export type { RunState } from './trainingRun';
 
@@ -198,10 +199,8 @@ export class TrainingController implements vscode.Disposable {
         });
       return;
     }
-    const best =
-      finished.bestValAccuracy !== undefined
-        ? ` Best validation accuracy ${(finished.bestValAccuracy * 100).toFixed(2)}%.`
-        : '';
+    const figure = bestFigure(finished);
+    const best = figure ? ` Best ${figure.label} ${figure.text}.` : '';
     void vscode.window
       .showInformationMessage(
         `Training ${finished.status} after ${finished.epochsCompleted} epoch(s).${best}${skipped}`,
@@ -379,10 +378,7 @@ export class TrainingController implements vscode.Disposable {
                 runs.map((r) => ({
                   label: path.basename(r.runDir),
                   description: `${r.status} · epoch ${r.epochsCompleted ?? 0}/${r.epochs ?? '?'}`,
-                  detail:
-                    r.bestValAccuracy !== undefined
-                      ? `best val acc ${(r.bestValAccuracy * 100).toFixed(2)}%`
-                      : undefined,
+                  detail: bestFigureText(r) || undefined,
                   run: r,
                 })),
                 { title: 'Resume which run?' },

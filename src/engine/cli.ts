@@ -8,7 +8,8 @@ import { parseArgs } from 'util';
 import type { LayersModel } from '@tensorflow/tfjs';
 import { UsageError } from '../protocol/cli';
 import { formatDuration, validationHeadline } from '../metrics/dashboardMath';
-import type { BackendPreference } from '../protocol/engine';
+import { bestFigure, bestFigureText } from '../metrics/bestFigure';
+import type { BackendPreference, TrainingFinished } from '../protocol/engine';
 import { initBackend } from './backend';
 import {
   inferenceEngine,
@@ -163,20 +164,7 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
       },
       control,
     );
-    const summary = {
-      status: result.status,
-      runDir: result.runDir,
-      backend,
-      epochsCompleted: result.epochsCompleted,
-      bestValAccuracy: result.bestValAccuracy ?? null,
-      skippedFiles: result.skippedFiles,
-      stoppedAt: result.stoppedAt ?? null,
-    };
-    if (values.json) out(JSON.stringify(summary));
-    else
-      out(
-        `${result.status}: ${result.epochsCompleted} epoch(s)${result.bestValAccuracy !== undefined ? `, best val acc ${(result.bestValAccuracy * 100).toFixed(2)}%` : ''}; run ${result.runDir}`,
-      );
+    out(trainSummary(result, backend, Boolean(values.json)));
     return result.status === 'stopped' ? 130 : 0;
   } catch (e) {
     err(`densenet-lab: training failed: ${(e as Error).message}`);
@@ -185,6 +173,25 @@ export async function trainCommand(argv: string[], out: Out, err: Out): Promise<
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** The last line of `train`: its JSON summary, or the status, the best figure and the run. */
+function trainSummary(result: TrainingFinished, backend: string, json: boolean): string {
+  if (json)
+    return JSON.stringify({
+      status: result.status,
+      runDir: result.runDir,
+      backend,
+      epochsCompleted: result.epochsCompleted,
+      bestValAccuracy: result.bestValAccuracy ?? null,
+      bestMonitor: result.bestMonitor ?? null,
+      bestValue: result.bestValue ?? null,
+      bestEpoch: result.bestEpoch ?? null,
+      skippedFiles: result.skippedFiles,
+      stoppedAt: result.stoppedAt ?? null,
+    });
+  const best = bestFigure(result) ? `, ${bestFigureText(result)} (epoch ${result.bestEpoch})` : '';
+  return `${result.status}: ${result.epochsCompleted} epoch(s)${best}; run ${result.runDir}`;
 }
 
 export async function evaluateCommand(argv: string[], out: Out, err: Out): Promise<number> {

@@ -305,6 +305,9 @@ const num = (v: unknown): number | undefined => (typeof v === 'number' && Number
 export function summarizeMetrics(records: readonly MetricsLine[]): RunMetrics {
   const out: RunMetrics = {};
   let lastEpoch = -Infinity;
+  // A multi-label or segmentation run's best checkpoint is the epoch of its best mean AUROC or mean IoU.
+  let bestTaskFigure: number | undefined;
+  let bestTaskEpoch: number | undefined;
   for (const r of records) {
     if (r.kind !== 'epoch') continue;
     const epoch = num(r.epoch);
@@ -313,6 +316,11 @@ export function summarizeMetrics(records: readonly MetricsLine[]): RunMetrics {
     if (valAcc !== undefined && (out.bestValAcc === undefined || valAcc > out.bestValAcc)) {
       out.bestValAcc = valAcc;
       out.bestEpoch = epoch;
+    }
+    const taskFigure = num(r.val_mean_auroc) ?? num(r.val_mean_iou);
+    if (taskFigure !== undefined && (bestTaskFigure === undefined || taskFigure > bestTaskFigure)) {
+      bestTaskFigure = taskFigure;
+      bestTaskEpoch = epoch;
     }
     if (epoch < lastEpoch) continue;
     lastEpoch = epoch;
@@ -323,6 +331,7 @@ export function summarizeMetrics(records: readonly MetricsLine[]): RunMetrics {
     out.valMeanAuroc = num(r.val_mean_auroc);
     out.valMeanIou = num(r.val_mean_iou);
   }
+  if (bestTaskEpoch !== undefined) out.bestEpoch = bestTaskEpoch;
   for (const k of Object.keys(out) as (keyof RunMetrics)[]) if (out[k] === undefined) delete out[k];
   return out;
 }

@@ -79,6 +79,11 @@ export function runSummary(r: RunListing): RunSummary {
   const trained = num(epochsTrained(r));
   if (trained !== undefined) s.epochsTrained = trained;
   if (bestValAccuracy !== undefined) s.bestValAccuracy = bestValAccuracy;
+  const bestValue = num(r.bestValue);
+  if (typeof r.bestMonitor === 'string' && bestValue !== undefined) {
+    s.bestMonitor = r.bestMonitor;
+    s.bestValue = bestValue;
+  }
   if (r.problems?.length) s.problems = r.problems.filter((p) => typeof p === 'string');
   return s;
 }

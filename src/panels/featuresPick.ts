@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { RunListing } from '../runs/runFolder';
 import { locateCheckpoint, readTrainingState, runsWithCheckpoints } from '../runs/checkpointFiles';
 import type { CheckpointRef } from '../protocol/features';
+import { bestFigureText } from '../metrics/bestFigure';
 import { isUntrainedModel, UNTRUSTED_CHECKPOINT } from './trust';
 
 const LAST_CHECKPOINT_KEY = 'densenet.features.lastCheckpoint';
@@ -63,7 +64,7 @@ export async function pickCheckpoint(
     description: [
       r.status,
       r.epochsCompleted !== undefined ? `${r.epochsCompleted}/${r.epochs} epochs` : undefined,
-      r.bestValAccuracy !== undefined ? `best ${(r.bestValAccuracy * 100).toFixed(1)}%` : undefined,
+      bestFigureText(r, 1) || undefined,
       r.runDir === last ? 'last used' : undefined,
     ]
       .filter((s) => s !== undefined)

@@ -34,6 +34,9 @@ export interface RunSummary {
   /** Epochs trained with the fraction of the epoch a stopped run was in (1.93: batch 118/127 of epoch 2). */
   epochsTrained?: number;
   bestValAccuracy?: number;
+  /** What chose the best epoch (e.g. `val_mean_iou`) and its value. */
+  bestMonitor?: string;
+  bestValue?: number;
   /** Has a checkpoint and is neither running nor completed: Resume can continue it. */
   resumable: boolean;
   /** Has a checkpoint: Evaluate can score it. */

@@ -147,7 +147,12 @@ export interface TrainingFinished {
   epochsCompleted: number;
   /** A stopped training: where it stopped (its checkpoint continues from there). */
   stoppedAt?: StopPosition;
+  /** The best epoch's validation accuracy, when that chose it (one class per image). */
   bestValAccuracy?: number;
+  /** What chose the best epoch (a monitor such as `val_mean_iou`) and its value; absent without validation data. */
+  bestMonitor?: string;
+  bestValue?: number;
+  bestEpoch?: number;
   skippedFiles: number;
 }
 

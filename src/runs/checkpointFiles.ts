@@ -42,6 +42,8 @@ export interface TrainingState {
   step: number;
   bestMetric: number | null;
   bestEpoch: number | null;
+  /** What bestMetric is (e.g. `val_mean_iou`); absent in checkpoints written before runs chose by the task's figure. */
+  bestMonitor?: string;
   /** Opaque state of the caller's random generators (shuffling, augmentation). */
   rngState: unknown;
   lrScheduleState?: unknown;
@@ -86,6 +88,8 @@ export function checkTrainingState(file: string, value: unknown): TrainingState 
     time: o.string('time'),
   };
   if (o.has('lrScheduleState')) state.lrScheduleState = o.raw('lrScheduleState');
+  const bestMonitor = o.optString('bestMonitor');
+  if (bestMonitor !== undefined) state.bestMonitor = bestMonitor;
   const specHash = o.optString('specHash');
   if (specHash !== undefined) state.specHash = specHash;
   const optimizer = o.optObject('optimizer');

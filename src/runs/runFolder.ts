@@ -43,8 +43,12 @@ export interface RunInfo {
   epochsCompleted?: number;
   /** A `stopped` run: the epoch it was in, the batches of it trained (its checkpoint continues from there). */
   stoppedAt?: StopPosition;
+  /** The best epoch's validation accuracy, when that chose it (one class per image). */
   bestValAccuracy?: number;
-  /** 1-based epoch of bestValAccuracy. */
+  /** What chose the best epoch (`val_accuracy`, `val_mean_auroc` for multi-label, `val_mean_iou` for segmentation), and its value. */
+  bestMonitor?: string;
+  bestValue?: number;
+  /** 1-based epoch of the best checkpoint. */
   bestEpoch?: number;
   /** Run id (or folder) whose checkpoint this run resumed from. */
   resumedFrom?: string;
@@ -106,6 +110,8 @@ const RUN_FIELDS: readonly { field: keyof RunInfo; check: FieldCheck; fallback?:
   { field: 'epochsCompleted', check: count },
   { field: 'stoppedAt', check: (o, f) => checkStopPosition(o.object(f)) },
   { field: 'bestValAccuracy', check: (o, f) => o.number(f) },
+  { field: 'bestMonitor', check: str },
+  { field: 'bestValue', check: (o, f) => o.number(f) },
   { field: 'bestEpoch', check: count },
   { field: 'resumedFrom', check: str },
   { field: 'pid', check: count },

@@ -186,6 +186,15 @@ describe('metrics/experimentTable', () => {
     assert.deepStrictEqual(summarizeMetrics([{ kind: 'epoch', epoch: 1, loss: 1 }]), { trainLoss: 1 });
   });
 
+  it("a segmentation run's best epoch is that of its best mean IoU (its best checkpoint), not of its pixel accuracy", () => {
+    const m = summarizeMetrics([
+      { kind: 'epoch', epoch: 1, loss: 1, val_acc: 0.95, val_mean_iou: 0.4 },
+      { kind: 'epoch', epoch: 2, loss: 0.9, val_acc: 0.97, val_mean_iou: 0.35 },
+      { kind: 'epoch', epoch: 3, loss: 0.8, val_acc: 0.96, val_mean_iou: 0.3 },
+    ]);
+    assert.deepStrictEqual([m.bestValAcc, m.bestEpoch, m.valMeanIou], [0.97, 1, 0.3]);
+  });
+
   it("shows a task's validation figure (mean AUROC, mean IoU) only when a run has it", () => {
     const seg = summarizeMetrics([
       { kind: 'epoch', epoch: 1, loss: 0.5, acc: 0.9, val_acc: 0.95, val_mean_iou: 0.4 },

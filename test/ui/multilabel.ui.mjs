@@ -63,7 +63,9 @@ export default async function ({ page, workspace, assert, ui }) {
   const specRel = writeSpec(workspace, 'ml', spec);
 
   // Train from the lens: the dashboard's validation is per label.
-  const { dashboard, runId } = await trainFromLens(page, ui, workspace, specRel, 'ml-small', 2);
+  const { dashboard, runId, finished } = await trainFromLens(page, ui, workspace, specRel, 'ml-small', 2);
+  // The best checkpoint is chosen by the task's figure, and the finish message names it.
+  assert.match(finished, /Best val mean AUROC \d\.\d{4}/);
   assert.equal(await dashboard.locator('#acc-title').textContent(), 'Accuracy (label decisions at 0.5)');
   const validationTitle = await dashboard.locator('#confusion-title').textContent();
   assert.match(validationTitle, /^Validation after epoch 2: mean AUROC \d\.\d{3}, mean F1 [\d.]+%/);

@@ -67,7 +67,9 @@ export default async function ({ page, workspace, assert, ui }) {
   const specRel = writeSpec(workspace, 'seg', spec);
 
   // Train from the lens: the dashboard's validation is a confusion of pixels and the IoU per class.
-  const { dashboard, runId } = await trainFromLens(page, ui, workspace, specRel, 'seg-small', 2);
+  const { dashboard, runId, finished } = await trainFromLens(page, ui, workspace, specRel, 'seg-small', 2);
+  // The best checkpoint is chosen by the task's figure, and the finish message names it.
+  assert.match(finished, /Best val mean IoU [\d.]+%/);
   assert.equal(await dashboard.locator('#acc-title').textContent(), 'Pixel accuracy');
   assert.match(
     await dashboard.locator('#confusion-title').textContent(),

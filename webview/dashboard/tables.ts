@@ -5,6 +5,7 @@
 import type { RunSummary } from '../../src/protocol/dashboard';
 import type { MultilabelScores, SegmentationScores } from '../../src/protocol/evaluation';
 import { perClassMetrics } from '../../src/metrics/dashboardMath';
+import { bestFigure } from '../../src/metrics/bestFigure';
 import { el } from '../common/dom';
 
 export const pct = (v: number | undefined): string =>
@@ -128,6 +129,12 @@ export function epochsText(r: Pick<RunSummary, 'epochs' | 'epochsCompleted' | 'e
   return `${Number.isInteger(done) ? done : done.toFixed(2)}/${r.epochs}`;
 }
 
+/** The figure the run's best checkpoint was chosen by: `val acc 97.50%`, `val mean IoU 85.00%`, `–` without one. */
+function bestCell(r: RunSummary): HTMLTableCellElement {
+  const f = bestFigure(r);
+  return f ? el('td', { class: 'best', title: `best ${f.label}` }, `${f.label} ${f.text}`) : td('–');
+}
+
 /**
  * The spec's runs, newest first: a checkbox to overlay each one's curves (not the run shown above), its status,
  * epochs, best validation accuracy, backend, Resume for the runs that can be resumed and Evaluate for the runs
@@ -136,7 +143,7 @@ export function epochsText(r: Pick<RunSummary, 'epochs' | 'epochsCompleted' | 'e
 export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, overlays: string[]): HTMLTableElement {
   const head = row(
     th('overlay', { title: 'Overlay its curves' }),
-    ...['run', 'status', 'epochs', 'best val acc', 'backend', ''].map((h) => th(h)),
+    ...['run', 'status', 'epochs', 'best', 'backend', ''].map((h) => th(h)),
   );
   const sorted = [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   const body = sorted.map((r) => {
@@ -161,7 +168,7 @@ export function runsTable(runs: RunSummary[], shownRunDir: string | undefined, o
       td(r.runId, ...(isCurrent ? [' ', el('span', { class: 'muted' }, '(shown)')] : [])),
       r.problems?.length ? el('td', { class: 'problem', title: r.problems.join('\n') }, r.status) : td(r.status),
       el('td', { class: 'epochs' }, epochsText(r)),
-      td(pct(r.bestValAccuracy)),
+      bestCell(r),
       td(r.backend ?? ''),
       td(...(r.resumable ? [resume] : []), ...(r.evaluable ? [evaluate] : [])),
     );

@@ -2,7 +2,7 @@
  * Which epoch is the best so far, and when to stop early: pure bookkeeping over each epoch's metrics (no
  * tensors, no files), so that the epoch loop only asks and the rules are tested on their own.
  */
-import type { Monitor, TrainingConfig } from '../../core';
+import type { Monitor, Task, TrainingConfig } from '../../core';
 
 /** The figures of an epoch a monitor can watch (validation ones are absent without validation data). */
 export interface EpochFigures {
@@ -10,6 +10,10 @@ export interface EpochFigures {
   accuracy: number;
   valLoss?: number;
   valAccuracy?: number;
+  /** A multi-label run's mean AUROC over the labels (absent when no label has both positives and negatives). */
+  valMeanAuroc?: number;
+  /** A segmentation run's mean IoU over the classes. */
+  valMeanIou?: number;
 }
 
 /** Whether `value` improves on `best` by more than `minDelta`: lower for a loss, higher for an accuracy. */
@@ -30,22 +34,41 @@ export function monitored(monitor: Monitor, f: EpochFigures): number | undefined
       return f.loss;
     case 'accuracy':
       return f.accuracy;
+    case 'val_mean_auroc':
+      return f.valMeanAuroc;
+    case 'val_mean_iou':
+      return f.valMeanIou;
   }
 }
 
 /**
- * The best epoch so far by validation accuracy, or by training accuracy when there is no validation data:
- * the epoch of the `best` checkpoint. Starts from a resumed run's best.
+ * What the `best` checkpoint is chosen by: the validation figure a task is judged by (accuracy for one class per
+ * image, mean AUROC for multi-label, mean IoU for segmentation: their accuracies count label decisions at 0.5 or
+ * pixels, mostly background), or the training accuracy when there is no validation data.
+ */
+export function bestMonitor(hasValidation: boolean, task: Task): Monitor {
+  if (!hasValidation) return 'accuracy';
+  return task === 'multilabel' ? 'val_mean_auroc' : task === 'segmentation' ? 'val_mean_iou' : 'val_accuracy';
+}
+
+/**
+ * The best epoch so far by `monitor` (bestMonitor): the epoch of the `best` checkpoint. Starts from a resumed run's
+ * best when it was chosen by the same monitor (a checkpoint written before runs chose by the task's figure was
+ * chosen by val_accuracy, or accuracy without validation).
  */
 export class BestEpoch {
-  readonly monitor: Monitor;
+  value: number | null = null;
+  epoch: number | null = null;
 
   constructor(
-    hasValidation: boolean,
-    public value: number | null = null,
-    public epoch: number | null = null,
+    readonly monitor: Monitor,
+    resumed?: { value: number | null; epoch: number | null; monitor?: string },
   ) {
-    this.monitor = hasValidation ? 'val_accuracy' : 'accuracy';
+    const resumedMonitor = resumed?.monitor ?? (monitor === 'accuracy' ? 'accuracy' : 'val_accuracy');
+    if (resumed && resumedMonitor === monitor) {
+      this.value = resumed.value;
+      this.epoch = resumed.epoch;
+    }
   }
 
   /** Records epoch `epoch` (1-based); true when it is the new best. */
@@ -56,6 +79,27 @@ export class BestEpoch {
     this.epoch = epoch;
     return true;
   }
+}
+
+/** What run.json records of the best epoch: its monitor and value (with validation data) and its number. */
+export interface BestRecord {
+  /** The best epoch's validation accuracy when that is what chose it (one class per image). */
+  bestValAccuracy?: number;
+  bestMonitor?: Monitor;
+  bestValue?: number;
+  bestEpoch?: number;
+}
+
+/** run.json's record of `best`: the figure only when it is a validation one. */
+export function bestRecord(best: BestEpoch, hasValidation: boolean): BestRecord {
+  const r: BestRecord = {};
+  if (hasValidation && best.value !== null) {
+    r.bestMonitor = best.monitor;
+    r.bestValue = best.value;
+    if (best.monitor === 'val_accuracy') r.bestValAccuracy = best.value;
+  }
+  if (best.epoch !== null) r.bestEpoch = best.epoch;
+  return r;
 }
 
 /**

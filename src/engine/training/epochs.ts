@@ -5,10 +5,10 @@
  * it neither opens the run nor chooses between one thread and a pool of them.
  */
 import type { LayersModel, Optimizer } from '@tensorflow/tfjs';
-import { learningRateAt, type TrainingConfig } from '../../core';
+import { learningRateAt, type Task, type TrainingConfig } from '../../core';
 import type { EpochMetrics, StopPosition, TrainingFinished } from '../../protocol/engine';
 import type { Batch, DataPipeline, Rng } from '../data/open';
-import { BestEpoch, EarlyStopping, type EpochFigures } from './earlyStopping';
+import { BestEpoch, bestMonitor, bestRecord, EarlyStopping, type EpochFigures } from './earlyStopping';
 import { EpochProgress } from './progress';
 import { type RngCheckpoint, type RunPosition, saveRunCheckpoint } from './run';
 import type { RunLog } from './runLog';
@@ -24,6 +24,8 @@ export interface Stepper {
 
 export interface EpochLoopOptions {
   config: TrainingConfig;
+  /** What the best checkpoint is chosen by (bestMonitor). */
+  task: Task;
   /** The epoch the training ends after. */
   epochs: number;
   stepsPerEpoch: number;
@@ -65,7 +67,11 @@ class EpochLoop {
     this.globalStep = start.globalStep;
     this.skip = start.skipInFirstEpoch;
     this.rng = start.rng;
-    this.best = new BestEpoch(Boolean(o.data.validation), start.best, start.bestEpoch);
+    this.best = new BestEpoch(bestMonitor(Boolean(o.data.validation), o.task), {
+      value: start.best,
+      epoch: start.bestEpoch,
+      monitor: start.bestMonitor,
+    });
     this.stopping = o.config.earlyStopping && new EarlyStopping(o.config.earlyStopping);
   }
 
@@ -136,6 +142,8 @@ class EpochLoop {
       accuracy: progress.accuracy.value,
       valLoss: val?.loss,
       valAccuracy: val?.accuracy,
+      valMeanAuroc: val?.multilabel?.meanAuroc ?? undefined,
+      valMeanIou: val?.segmentation?.meanIou ?? undefined,
     };
     const isBest = this.best.update(epoch, figures);
     const metrics: EpochMetrics = {
@@ -160,10 +168,7 @@ class EpochLoop {
     const rngNext: RngCheckpoint = { epochStart: this.rng.state(), stepInEpoch: 0 };
     await this.save('latest', epoch, rngNext);
     if (isBest) await this.save('best', epoch, rngNext);
-    this.o.log.epoch(metrics, this.globalStep, {
-      bestValAccuracy: data.validation && this.best.value !== null ? this.best.value : undefined,
-      bestEpoch: this.best.epoch ?? undefined,
-    });
+    this.o.log.epoch(metrics, this.globalStep, bestRecord(this.best, Boolean(data.validation)));
     return figures;
   }
 
@@ -173,6 +178,7 @@ class EpochLoop {
       globalStep: this.globalStep,
       best: this.best.value,
       bestEpoch: this.best.epoch,
+      bestMonitor: this.best.monitor,
       rng,
     });
   }

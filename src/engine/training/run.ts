@@ -39,6 +39,8 @@ export interface RunPosition {
   /** The best epoch's monitored value and number (1-based), if any epoch ended. */
   best: number | null;
   bestEpoch: number | null;
+  /** What `best` is (a Monitor), as the checkpoint says. */
+  bestMonitor?: string;
   /** The data RNG at the start of the next epoch (the one `epoch` counts to). */
   rng: Rng;
   /** Batches of that epoch already trained (a run stopped mid-epoch): they are drawn and skipped. */
@@ -202,6 +204,7 @@ async function resumeRun(runDir: string, o: OpenRunOptions): Promise<{ model: La
       globalStep: state.step,
       best: state.bestMetric,
       bestEpoch: state.bestEpoch,
+      ...(state.bestMonitor !== undefined ? { bestMonitor: state.bestMonitor } : {}),
       rng: Rng.fromState(r.epochStart),
       skipInFirstEpoch: r.stepInEpoch,
     };
@@ -238,6 +241,7 @@ export interface CheckpointPosition {
   globalStep: number;
   best: number | null;
   bestEpoch: number | null;
+  bestMonitor: string;
   rng: RngCheckpoint;
 }
 
@@ -252,7 +256,14 @@ export async function saveRunCheckpoint(
   await saveCheckpoint(checkpointDir(runDir, kind), {
     model,
     optimizer,
-    state: { epoch: at.epoch, step: at.globalStep, bestMetric: at.best, bestEpoch: at.bestEpoch, rngState: at.rng },
+    state: {
+      epoch: at.epoch,
+      step: at.globalStep,
+      bestMetric: at.best,
+      bestEpoch: at.bestEpoch,
+      bestMonitor: at.bestMonitor,
+      rngState: at.rng,
+    },
   });
 }
 

@@ -13,6 +13,7 @@ import { TensorBoardLogger, trimTensorBoard } from '../../runs/tensorboard';
 import { tf } from '../tf';
 import { type EpochProgress, remainingSteps, StepClock } from './progress';
 import type { Step } from './step';
+import type { BestRecord } from './earlyStopping';
 
 /** Who follows a training: the engine process (messages to the host) or the CLI (a progress bar). */
 export interface TrainObserver {
@@ -137,7 +138,7 @@ export class RunLog {
    * A finished epoch (its checkpoints saved): its metrics.jsonl record unless `recordEpoch` wrote it,
    * TensorBoard flushed, its validation saved (evaluations.jsonl), run.json's progress (`bestValAccuracy` only with validation data), then the observer.
    */
-  epoch(m: EpochMetrics, globalStep: number, best: { bestValAccuracy?: number; bestEpoch?: number }): void {
+  epoch(m: EpochMetrics, globalStep: number, best: BestRecord): void {
     if (this.recordedEpoch !== m.epoch) this.recordEpoch(m, globalStep);
     this.tb.addScalar('train', 'epoch_loss', m.loss, m.epoch);
     this.tb.addScalar('train', 'epoch_acc', m.accuracy, m.epoch);

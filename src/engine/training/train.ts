@@ -15,6 +15,7 @@ import { ParallelTrainer } from '../parallel/pool';
 import { coreCount, resolveThreads } from '../parallel/threads';
 import { inferenceEngine, inferencePreference } from '../onnxRuntime';
 import { finishRun } from '../../runs/runFolder';
+import { bestRecord } from './earlyStopping';
 import { tf } from '../tf';
 import { runEpochs, type Stepper } from './epochs';
 import { cacheFeatures, headStepper } from './featureCache';
@@ -281,6 +282,7 @@ async function trainOn(
         });
     const loop = {
       config: c,
+      task: resolved.task,
       epochs,
       stepsPerEpoch,
       data: head
@@ -298,13 +300,13 @@ async function trainOn(
       control,
     };
     const { status, epochsCompleted, best, stoppedAt } = await runEpochs(loop, position);
-    const bestValAccuracy = data.validation && best.value !== null ? best.value : undefined;
-    finishRun(runDir, status, { epochsCompleted, bestValAccuracy, bestEpoch: best.epoch ?? undefined, stoppedAt });
+    const record = bestRecord(best, Boolean(data.validation));
+    finishRun(runDir, status, { epochsCompleted, ...record, stoppedAt });
     return {
       status,
       runDir,
       epochsCompleted,
-      bestValAccuracy,
+      ...record,
       skippedFiles: skipped(),
       ...(stoppedAt ? { stoppedAt } : {}),
     };

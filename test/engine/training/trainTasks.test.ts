@@ -16,6 +16,7 @@ import { train, type TrainObserver } from '../../../src/engine/training/train';
 import type { EpochMetrics } from '../../../src/protocol/engine';
 import { readEvaluations } from '../../../src/runs/evaluations';
 import { readPreprocessing } from '../../../src/runs/preprocessing';
+import { readRunInfo } from '../../../src/runs/runFolder';
 import { tempFolders } from '../../support/tempFolders';
 
 const temp = tempFolders('densenet-tasks-');
@@ -151,7 +152,18 @@ describe('engine: training multi-label and segmentation models end to end', func
     const accs = batchAccuracies(result.runDir);
     assert.ok(accs.length > 0 && accs.every((a) => a >= 0 && a <= 1), `batch accuracies of label decisions: ${accs}`);
 
+    // The best checkpoint is the epoch of the best validation mean AUROC (not of the label decisions at 0.5).
+    const aurocs = saved.map((r) => r.multilabel!.meanAuroc ?? -1);
+    const bestEpoch = aurocs.indexOf(Math.max(...aurocs)) + 1;
+    const info = readRunInfo(result.runDir)!;
+    assert.deepStrictEqual(
+      [info.bestMonitor, info.bestValue, info.bestEpoch, info.bestValAccuracy],
+      ['val_mean_auroc', Math.max(...aurocs), bestEpoch, undefined],
+    );
+    assert.deepStrictEqual([result.bestMonitor, result.bestEpoch], ['val_mean_auroc', bestEpoch]);
+
     const evaluated = await evaluateRun({ checkpoint: result.runDir, split: 'test' }, { inference: 'tfjs' });
+    assert.strictEqual(evaluated.evaluation.epoch, bestEpoch, 'evaluate scores the best checkpoint');
     const m = evaluated.evaluation.multilabel!;
     assert.strictEqual(m.thresholds, 'given');
     const best = saved.find((r) => r.epoch === readEvaluations(result.runDir).records.at(-1)?.epoch) ?? saved.at(-1)!;
@@ -239,7 +251,20 @@ describe('engine: training multi-label and segmentation models end to end', func
       'the pixel confusion counts every validation pixel',
     );
 
+    // The best checkpoint over both sessions is the epoch of the best validation mean IoU.
+    const ious = readEvaluations(first.result.runDir)
+      .records.filter((r) => r.kind === 'validation')
+      .map((r) => r.segmentation!.meanIou ?? -1);
+    assert.strictEqual(ious.length, 8);
+    const bestEpoch = ious.indexOf(Math.max(...ious)) + 1;
+    const info = readRunInfo(first.result.runDir)!;
+    assert.deepStrictEqual(
+      [info.bestMonitor, info.bestValue, info.bestEpoch],
+      ['val_mean_iou', Math.max(...ious), bestEpoch],
+    );
+
     const evaluated = await evaluateRun({ checkpoint: first.result.runDir, split: 'test' }, {});
+    assert.strictEqual(evaluated.evaluation.epoch, bestEpoch, 'evaluate scores the best checkpoint');
     const s = evaluated.evaluation.segmentation!;
     assert.ok((s.meanIou ?? 0) > 0.7, `test mean IoU ${s.meanIou}`);
     assert.strictEqual(evaluated.evaluation.examples, 12);

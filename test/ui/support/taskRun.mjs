@@ -34,7 +34,8 @@ export async function frameWith(page, selector, timeout = 60_000) {
 
 /**
  * Opens the spec, clicks its Train code lens and waits for the end of the training (the notification) and for the
- * dashboard that opened with it to show the run completed. Returns the dashboard's frame and the run's id.
+ * dashboard that opened with it to show the run completed. Returns the dashboard's frame, the run's id and the
+ * notification's text.
  */
 export async function trainFromLens(page, ui, workspace, specRel, name, epochs, timeout = 240_000) {
   await ui.openFile(page, specRel);
@@ -56,7 +57,8 @@ export async function trainFromLens(page, ui, workspace, specRel, name, epochs, 
   const runs = path.join(workspace, '.densenet', 'runs', name);
   const ids = fs.readdirSync(runs);
   if (ids.length !== 1) throw new Error(`one run of ${name} expected, found ${ids.join(', ')}`);
-  return { dashboard, runId: ids[0], runDir: path.join(runs, ids[0]) };
+  const finished = (await done.first().textContent()) ?? '';
+  return { dashboard, runId: ids[0], runDir: path.join(runs, ids[0]), finished };
 }
 
 /** Presses Evaluate on the dashboard, picks the test data, and returns the evaluation box once it is shown. */
