@@ -1,7 +1,7 @@
 /**
  * What kind of dataset a folder holds, told from its listing and a few header bytes, as the engine reads it
  * (src/engine/data/source.ts uses the same rules): class folders of images, IDX files (MNIST, plain or .gz),
- * CIFAR-10/100 binary batches. Pure: the caller lists folders and reads bytes (the host through Node, tests a fake).
+ * CIFAR-10/100 binary batches (multi-label manifests and segmentation masks: taskData.ts). Pure: the caller lists folders and reads bytes (the host through Node, tests a fake).
  */
 import type { InputShape } from './types';
 
@@ -40,12 +40,18 @@ export interface DataProbe {
 }
 
 export interface DetectedData {
-  format: DataFormat;
-  /** Paths relative to the chosen folder ("." for the folder itself). */
+  /** How the engine reads it; `manifest`: a multi-label CSV; `masks`: images with their masks (segmentation). */
+  format: DataFormat | 'manifest' | 'masks';
+  /** The task the data is for, when it is not one class per image. */
+  task?: 'multilabel' | 'segmentation';
+  /** Paths relative to the chosen folder ("." for the folder itself): the images (or manifest) of each split. */
   train: string;
   validation?: string;
   test?: string;
-  classes: number;
+  /** Segmentation: the masks folders of the splits. */
+  masks?: { train: string; validation?: string; test?: string };
+  /** Undefined for segmentation masks (their pixel values are the classes: the wizard asks). */
+  classes?: number;
   /** The size and channels the data suggests, when one could be read. */
   input?: InputShape;
   /** One line for the user: "MNIST-style IDX files: 60000 images of 28x28x1, 10 classes". */

@@ -10,5 +10,6 @@ export * from './specErrors';
 export * from './explain';
 export * from './template';
 export * from './dataKind';
+export * from './taskData';
 export * from './trainingConfig';
 export * from './freeze';

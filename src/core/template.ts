@@ -1,7 +1,7 @@
 /** The text of a new spec, as `DenseNet: New Model Spec...` writes it. */
 import { analyze, trainingMemory } from './analyze';
 import type { Preset } from './presets';
-import type { InputShape } from './types';
+import type { InputShape, Task } from './types';
 import { DEFAULT_MAX_TRAINING_MEMORY_BYTES } from './validate';
 
 /** The largest batch (a power of two, at most 64) whose training memory estimate stays under the limit. */
@@ -22,32 +22,47 @@ export function inputFits(preset: Preset, input: InputShape, classes = 10): bool
   return !analyze(preset.model, input, classes).problem;
 }
 
-/** `data`: the spec's data section (paths relative to the spec), or none for a spec to analyse only. */
+/**
+ * The training recipe a new spec starts from: the DenseNet paper's SGD for one class per image (300 epochs on
+ * CIFAR-sized inputs, 90 on ImageNet-sized), Adam at 0.001 for multi-label (CheXNet's) and segmentation (close to
+ * FC-DenseNet's RMSprop at 0.001), with a cosine decay.
+ */
+function recipe(preset: Preset, task: Task): Record<string, unknown> {
+  if (task !== 'classification')
+    return { epochs: 100, optimizer: 'adam', learningRate: 0.001, weightDecay: 0.0001, lrSchedule: { type: 'cosine' } };
+  return {
+    epochs: preset.model.stem.pool === 'none' ? 300 : 90,
+    optimizer: 'sgd',
+    learningRate: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 0.0001,
+    lrSchedule: { type: 'step', milestones: [0.5, 0.75], gamma: 0.1 },
+  };
+}
+
+/**
+ * `data`: the spec's data section (paths relative to the spec), or none for a spec to analyse only. `task`: written
+ * when it is not classification.
+ */
 export function newSpecText(
   preset: Preset,
   input: InputShape,
   classes: number,
   name: string,
   data?: Record<string, unknown>,
+  task: Task = 'classification',
 ): string {
-  const cifar = preset.model.stem.pool === 'none';
+  const { epochs, ...rest } = recipe(preset, task);
   const spec = {
     version: 1,
     name,
-    input,
+    ...(task !== 'classification' ? { task } : {}),
+    input: { height: input.height, width: input.width, channels: input.channels },
     classes,
     model: { preset: preset.name },
     ...(data ? { data } : {}),
-    training: {
-      epochs: cifar ? 300 : 90,
-      batchSize: fittingBatchSize(preset, input, classes),
-      optimizer: 'sgd',
-      learningRate: 0.1,
-      momentum: 0.9,
-      nesterov: true,
-      weightDecay: 0.0001,
-      lrSchedule: { type: 'step', milestones: [0.5, 0.75], gamma: 0.1 },
-    },
+    training: { epochs, batchSize: fittingBatchSize(preset, input, classes), ...rest },
   };
   const json = JSON.stringify(spec, null, 2)
     // Short arrays and the input object on one line, as people write them.

@@ -9,7 +9,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   type DetectedData,
-  detectDataset,
+  detectTrainingData,
   findPreset,
   formatCount,
   analyze,
@@ -55,8 +55,7 @@ export function parseInputShape(text: string): InputShape | undefined {
 }
 
 async function pickPreset(): Promise<Preset | undefined> {
-  // Segmentation presets need image and mask folders, which this command does not set up yet.
-  const items = PRESETS.filter((p) => (p.task ?? 'classification') === 'classification').map((p) => ({
+  const items = PRESETS.map((p) => ({
     label: p.name,
     description: `${p.title} · ${formatCount(analyze(p.model, p.input, p.classes).totals.trainableParams)} params`,
     detail: p.description,
@@ -125,7 +124,10 @@ async function pickInput(preset: Preset, detected: DetectedData | undefined): Pr
 async function pickClasses(preset: Preset): Promise<number | undefined> {
   const text = await vscode.window.showInputBox({
     title: 'New DenseNet spec: classes',
-    prompt: 'Number of output classes',
+    prompt:
+      preset.task === 'segmentation'
+        ? "Number of classes, background included: a mask's pixel values are 0 to classes - 1"
+        : 'Number of output classes',
     value: String(preset.classes),
     ignoreFocusOut: true,
     validateInput: (v) => (/^\s*\d+\s*$/.test(v) && Number(v) >= 2 ? undefined : 'A whole number of at least 2'),
@@ -146,23 +148,41 @@ async function freeName(folder: vscode.Uri, base: string): Promise<vscode.Uri> {
 
 const asUri = (v: vscode.Uri | string) => (typeof v === 'string' ? vscode.Uri.file(v) : v);
 
-/** The data folder and what it holds; throws with the reason when its kind cannot be told. */
-function detect(folder: vscode.Uri): { folder: vscode.Uri; data: DetectedData } {
-  const found = detectDataset(nodeDataProbe(folder.fsPath));
+/**
+ * The data folder and what it holds; throws with the reason when its kind cannot be told, or when the preset's
+ * network cannot learn it (an FC-DenseNet needs masks; a classifier cannot learn masks).
+ */
+function detect(folder: vscode.Uri, preset: Preset): { folder: vscode.Uri; data: DetectedData } {
+  const found = detectTrainingData(nodeDataProbe(folder.fsPath));
   if (!found.ok) throw new Error(`${folder.fsPath}: ${found.reason}`);
+  const mismatch = dataMismatch(preset, found);
+  if (mismatch) throw new Error(`${folder.fsPath}: ${mismatch}`);
   return { folder, data: found };
+}
+
+/** Why `preset` cannot learn `data` (one says segmentation and the other not), or undefined. */
+export function dataMismatch(preset: Preset, data: DetectedData): string | undefined {
+  const segmentation = preset.task === 'segmentation';
+  if (segmentation && data.task !== 'segmentation')
+    return `${preset.name} is a segmentation network and this folder holds ${data.description}: choose a folder with images/ and masks/ (a PNG mask of the same name per image), or a classification preset.`;
+  if (!segmentation && data.task === 'segmentation')
+    return `this folder holds ${data.description}, and ${preset.name} is a classifier: choose an FC-DenseNet preset (fc-densenet56, fc-densenet67, fc-densenet103).`;
+  return undefined;
 }
 
 type DataChoice = { folder: vscode.Uri; data: DetectedData } | null;
 
 /** Asks for the data: a folder (detected; asked again when nothing usable is in it) or analysis only. */
-async function pickData(): Promise<DataChoice | undefined> {
+async function pickData(preset: Preset): Promise<DataChoice | undefined> {
   for (;;) {
     const picked = await vscode.window.showQuickPick(
       [
         {
           label: '$(folder) Choose a folder...',
-          detail: 'Class folders of images, MNIST IDX files (.gz too) or CIFAR-10/100 binary batches',
+          detail:
+            preset.task === 'segmentation'
+              ? 'images/ and masks/ folders (in it, or in its train/, val/, test/)'
+              : 'Class folders of images, a multi-label CSV (train.csv), MNIST IDX files (.gz too) or CIFAR-10/100 binary batches',
           folder: true,
         },
         {
@@ -184,7 +204,7 @@ async function pickData(): Promise<DataChoice | undefined> {
     });
     if (!chosen?.[0]) continue;
     try {
-      const choice = detect(chosen[0]);
+      const choice = detect(chosen[0], preset);
       void vscode.window.showInformationMessage(`Data: ${choice.data.description}.`);
       return choice;
     } catch (e) {
@@ -240,6 +260,16 @@ export function dataSection(
     const r = path.relative(specFolder, abs);
     return r === '' ? '.' : path.isAbsolute(r) ? abs : r.split(path.sep).join('/');
   };
+  const m = data.masks;
+  if (m) {
+    const pair = (images: string, masks: string) => ({ images: rel(images), masks: rel(masks) });
+    return {
+      train: pair(data.train, m.train),
+      validation: data.validation && m.validation ? pair(data.validation, m.validation) : { split },
+      ...(data.test && m.test ? { test: pair(data.test, m.test) } : {}),
+      normalize: 'auto',
+    };
+  }
   return {
     train: rel(data.train),
     validation: data.validation ? rel(data.validation) : { split },
@@ -263,7 +293,13 @@ export async function newSpec(args: NewSpecArgs = {}): Promise<vscode.Uri | unde
     return undefined;
   }
   const choice: DataChoice | undefined =
-    args.data === null ? null : args.data !== undefined ? detect(asUri(args.data)) : ask ? await pickData() : null;
+    args.data === null
+      ? null
+      : args.data !== undefined
+        ? detect(asUri(args.data), preset)
+        : ask
+          ? await pickData(preset)
+          : null;
   if (choice === undefined) return undefined;
   const detected = choice?.data;
   const input =
@@ -290,7 +326,7 @@ export async function newSpec(args: NewSpecArgs = {}): Promise<vscode.Uri | unde
     // No folder open: an untitled spec the user saves where they like.
     const doc = await vscode.workspace.openTextDocument({
       language: 'jsonc',
-      content: newSpecText(preset, input, classes, base, data),
+      content: newSpecText(preset, input, classes, base, data, detected?.task ?? preset.task),
     });
     await vscode.window.showTextDocument(doc);
     return doc.uri;
@@ -301,7 +337,10 @@ export async function newSpec(args: NewSpecArgs = {}): Promise<vscode.Uri | unde
     .split('/')
     .pop()!
     .replace(/\.densenet\.json$/, '');
-  await vscode.workspace.fs.writeFile(uri, Buffer.from(newSpecText(preset, input, classes, name, data), 'utf8'));
+  await vscode.workspace.fs.writeFile(
+    uri,
+    Buffer.from(newSpecText(preset, input, classes, name, data, detected?.task ?? preset.task), 'utf8'),
+  );
   await vscode.window.showTextDocument(uri);
   return uri;
 }

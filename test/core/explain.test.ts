@@ -183,4 +183,25 @@ describe('new spec template', () => {
     const d264 = findPreset('densenet264') as Preset;
     assert.ok(validateSpec(newSpecText(d264, d264.input, 1000, 'x')).resolved!.batchSize < 64);
   });
+
+  it('a multi-label or segmentation spec says its task and starts from Adam at 0.001 with a cosine decay', () => {
+    const fc = findPreset('fc-densenet56') as Preset;
+    const seg = newSpecText(fc, { height: 64, width: 64, channels: 1 }, 11, 'seg', undefined, 'segmentation');
+    const d121 = findPreset('densenet121') as Preset;
+    const ml = newSpecText(d121, d121.input, 14, 'chest', undefined, 'multilabel');
+    for (const [text, task] of [
+      [seg, 'segmentation'],
+      [ml, 'multilabel'],
+    ] as const) {
+      const r = validateSpec(text);
+      assert.deepStrictEqual(r.diagnostics, [], text);
+      assert.strictEqual(r.resolved?.task, task);
+      const training = JSON.parse(text.replace(/^\s*\/\/.*$/gm, '')).training;
+      assert.deepStrictEqual(
+        [training.optimizer, training.learningRate, training.lrSchedule, training.epochs],
+        ['adam', 0.001, { type: 'cosine' }, 100],
+      );
+    }
+    assert.ok(!newSpecText(d121, d121.input, 1000, 'x').includes('"task"'), 'classification: no task field');
+  });
 });

@@ -98,6 +98,114 @@ describe('new model spec wizard in a real VS Code', function () {
     assert.ok(!fs.existsSync(path.join(dir, '.densenet', 'runs', 'wizard-analysis')), 'no run folder');
   });
 
+  /** The spec written at `uri` with `epochs` epochs (its comments dropped). */
+  function withEpochs(uri: vscode.Uri, epochs: number): Record<string, unknown> {
+    const spec = JSON.parse(fs.readFileSync(uri.fsPath, 'utf8').replace(/^\s*\/\/.*$/gm, ''));
+    spec.training.epochs = epochs;
+    fs.writeFileSync(uri.fsPath, JSON.stringify(spec, null, 2));
+    return spec;
+  }
+
+  /** Opened, the spec has no error or warning; the Train command trains it, its best checkpoint chosen by `monitor`. */
+  async function trainsAsWritten(uri: vscode.Uri, monitor: string): Promise<void> {
+    await vscode.window.showTextDocument(uri);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.deepStrictEqual(errorsAndWarnings(uri), []);
+    const result = await vscode.commands.executeCommand<TrainingFinished>('densenet.train', uri);
+    assert.strictEqual(result?.status, 'completed');
+    assert.strictEqual(result.bestMonitor, monitor);
+  }
+
+  it("a multi-label CSV: task multilabel, the labels counted, the manifest's paths; it trains", async () => {
+    const from = path.join(workspaceRoot().fsPath, 'multi-mnist', 'data');
+    assert.ok(fs.existsSync(from), 'the multi-label example data is built (npm run build)');
+    const to = path.join(dir, 'multi');
+    for (const [split, n] of [
+      ['train', 40],
+      ['test', 8],
+    ] as const) {
+      const [header, ...rows] = fs
+        .readFileSync(path.join(from, `${split}.csv`), 'utf8')
+        .trim()
+        .split('\n');
+      for (const r of rows.slice(0, n)) {
+        const image = r.split(',')[0];
+        fs.mkdirSync(path.dirname(path.join(to, image)), { recursive: true });
+        fs.copyFileSync(path.join(from, image), path.join(to, image));
+      }
+      fs.writeFileSync(path.join(to, `${split}.csv`), [header, ...rows.slice(0, n)].join('\n') + '\n');
+    }
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
+      preset: 'densenet-40-k12',
+      data: to,
+      name: 'wizard-multi',
+    });
+    assert.ok(uri);
+    const spec = withEpochs(uri, 1);
+    const labels = new Set(
+      fs
+        .readFileSync(path.join(to, 'train.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .flatMap((r) => r.split(',')[1].split('|')),
+    );
+    assert.deepStrictEqual(
+      [spec.task, spec.classes, spec.input, spec.data],
+      [
+        'multilabel',
+        labels.size,
+        { height: 48, width: 48, channels: 1 },
+        { train: 'multi/train.csv', validation: { split: 0.1 }, test: 'multi/test.csv', normalize: 'auto' },
+      ],
+    );
+    await trainsAsWritten(uri, 'val_mean_auroc');
+  });
+
+  it('images/ and masks/: an FC-DenseNet preset writes a segmentation spec that trains; a classifier refuses', async () => {
+    const from = path.join(workspaceRoot().fsPath, 'm2nist', 'data');
+    assert.ok(fs.existsSync(from), 'the segmentation example data is built (npm run build)');
+    const to = path.join(dir, 'masks');
+    for (const [split, n] of [
+      ['train', 12],
+      ['test', 4],
+    ] as const)
+      for (const kind of ['images', 'masks']) {
+        fs.mkdirSync(path.join(to, split, kind), { recursive: true });
+        for (const f of fs
+          .readdirSync(path.join(from, split, 'images'))
+          .sort()
+          .slice(0, n))
+          fs.copyFileSync(path.join(from, split, kind, f), path.join(to, split, kind, f));
+      }
+    const refused = await vscode.commands.executeCommand('densenet.newSpec', { preset: 'densenet-40-k12', data: to });
+    assert.strictEqual(refused, undefined, 'a classifier preset on masks');
+
+    const uri = await vscode.commands.executeCommand<vscode.Uri>('densenet.newSpec', {
+      preset: 'fc-densenet56',
+      data: to,
+      classes: 11,
+      name: 'wizard-masks',
+    });
+    assert.ok(uri);
+    const spec = withEpochs(uri, 1);
+    assert.deepStrictEqual(
+      [spec.task, spec.classes, spec.input, spec.data],
+      [
+        'segmentation',
+        11,
+        { height: 64, width: 64, channels: 1 },
+        {
+          train: { images: 'masks/train/images', masks: 'masks/train/masks' },
+          validation: { split: 0.1 },
+          test: { images: 'masks/test/images', masks: 'masks/test/masks' },
+          normalize: 'auto',
+        },
+      ],
+    );
+    await trainsAsWritten(uri, 'val_mean_iou');
+  });
+
   it('a folder without data is refused (the error says why) and nothing is written', async () => {
     fs.mkdirSync(path.join(dir, 'nothing'), { recursive: true });
     const before = fs.readdirSync(dir).sort();

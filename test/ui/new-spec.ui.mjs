@@ -1,16 +1,11 @@
 // DenseNet: New Model Spec... through its quick picks with the keyboard, as a person would: preset, data
 // (analysis only), input size, classes, where to write, file name; the spec opens with its lenses and the
 // information that it has no data.
+import { quickInput } from './support/quickInput.mjs';
+
 export default async function ({ page, assert, ui }) {
   await ui.runCommand(page, 'DenseNet: New Model Spec...');
-  const widget = (text) => page.locator('.quick-input-widget', { hasText: text });
-  const input = page.locator('.quick-input-widget input');
-  const row = (text) => page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
-  const answer = async (title, text) => {
-    await widget(title).waitFor({ timeout: 15_000 });
-    if (text !== undefined) await input.fill(text);
-    await page.keyboard.press('Enter');
-  };
+  const { row, answer } = quickInput(page);
 
   await row('densenet-40-k12').waitFor({ timeout: 15_000 });
   await answer('preset', 'densenet-40-k12');

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { type CsvRecord, parseCsv } from './csv';
+import { type CsvRecord, parseCsv } from '../../core/csv';
 import type { Dataset, Pixels, Size } from './dataset';
 import { decodeImage } from './decode';
 

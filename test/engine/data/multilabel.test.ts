@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { parseCsv } from '../../../src/engine/data/csv';
+import { parseCsv } from '../../../src/core/csv';
 import {
   type Dataset,
   Rng,

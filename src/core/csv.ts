@@ -1,8 +1,8 @@
 /**
  * A small RFC 4180 CSV reader for data manifests: comma-separated fields, fields in double quotes may hold
  * commas, line breaks and doubled quotes (""), records end with LF or CRLF. A leading byte-order mark is dropped.
- * Written here rather than taken from a package because manifests need nothing more and the engine bundle stays
- * free of another dependency.
+ * The engine reads manifests with it and the New Model Spec wizard detects them. Written here rather than taken
+ * from a package because manifests need nothing more and the engine bundle stays free of another dependency.
  */
 
 /** One record with the number of the file line it starts on (1-based), for messages. */
