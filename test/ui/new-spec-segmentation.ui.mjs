@@ -18,12 +18,23 @@ export default async function ({ page, workspace, assert, ui }) {
   await row('Choose a folder').waitFor({ timeout: 10_000 });
   assert.match(await row('Choose a folder').innerText(), /images\/ and masks\/ folders/);
   await answer('data', 'Choose a folder');
-  // The folder dialog of the web workbench is a quick input that takes a path.
+  // The folder dialog of the web workbench is a quick input that takes a path. It fills in its starting folder
+  // once it has listed it: the path is typed after that, and again if the dialog overwrote it.
   const data = path.join(workspace, 'm2nist', 'data');
-  await page.locator('.quick-input-widget input').waitFor({ timeout: 15_000 });
-  await input.fill(`${data}/`);
-  await page.waitForTimeout(500);
-  await page.keyboard.press('Enter');
+  await widget('The data folder').waitFor({ timeout: 15_000 });
+  await page.waitForFunction(() => document.querySelector('.quick-input-widget input')?.value.endsWith('/'), null, {
+    timeout: 15_000,
+  });
+  for (let tries = 0; ; tries++) {
+    await input.fill(`${data}/`);
+    try {
+      await row('train').waitFor({ timeout: 5_000 }); // the listing of data/: train, test
+      if ((await input.inputValue()) === `${data}/`) break;
+    } catch (err) {
+      if (tries >= 3) throw err;
+    }
+  }
+  await page.locator('.quick-input-widget .monaco-button', { hasText: 'Use This Data' }).click();
   await page
     .locator('.notification-list-item', { hasText: 'Data: images with masks (segmentation) in train/images' })
     .first()
